@@ -1,0 +1,80 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LocalStack, localHome } from '@bluelight/local-stack';
+import { createGracefulShutdown, createLogger } from '@bluelight/service-kit';
+import { type Command, Option } from 'commander';
+import { envLines } from './stack.js';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const HEALTH_CHECK_INTERVAL_MS = 5_000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The main job: the whole product running on this machine. Today that is the local stack; the
+ * pipeline services and the live simulator join it as their issues land.
+ */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'run Bluelight on this machine: start the local stack and keep it running until Ctrl-C',
+    )
+    .addOption(new Option('--name <name>', 'which local stack').default('default'))
+    .action(async (options: { name: string }) => {
+      await mkdir(localHome(), { recursive: true });
+      const lockFile = path.join(localHome(), `run-${options.name}.pid`);
+      if (existsSync(lockFile)) {
+        const pid = Number.parseInt(await readFile(lockFile, 'utf8'), 10);
+        if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+          say(
+            `Bluelight is already running (pid ${pid}); stop it with Ctrl-C in its terminal or \`kill ${pid}\`.`,
+          );
+          return;
+        }
+      }
+      await writeFile(lockFile, `${process.pid}\n`);
+
+      const logger = createLogger({ service: 'bluelight-run', level: 'info' });
+      const shutdown = createGracefulShutdown({ logger, timeoutMs: 60_000 });
+      shutdown.installSignalHandlers();
+      shutdown.onShutdown('release run lock', () => rm(lockFile, { force: true }));
+
+      const stack = await LocalStack.open({ name: options.name });
+      const { started } = await stack.up(say);
+      if (started.length > 0) {
+        // Leave running what someone else started; stop only what this run brought up.
+        shutdown.onShutdown('stop local stack', () => stack.down(say));
+      }
+
+      say('\nBluelight is running.');
+      for (const line of envLines(stack)) say(`  ${line}`);
+      say('Press Ctrl-C to stop.');
+
+      let reported = new Set<string>();
+      const watchdog = setInterval(async () => {
+        const stopped = (await stack.status()).filter((component) => !component.running);
+        const names = new Set(stopped.map((component) => component.id));
+        for (const id of names) {
+          if (!reported.has(id)) {
+            logger.error(
+              { component: id, log: stack.logFile(id) },
+              'component stopped unexpectedly; see its log',
+            );
+          }
+        }
+        reported = names;
+      }, HEALTH_CHECK_INTERVAL_MS);
+      shutdown.onShutdown('stop watchdog', () => clearInterval(watchdog));
+      // Keep the process alive until a signal arrives; shutdown() exits the process.
+      await new Promise<never>(() => {});
+    });
+}

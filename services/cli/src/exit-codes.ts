@@ -1,0 +1,21 @@
+/** Exit codes scripts can rely on; documented in docs/cli.md. */
+export const ExitCode = {
+  ok: 0,
+  /** The command ran and failed (a component did not start, a download failed, …). */
+  failure: 1,
+  /** The command line was wrong: unknown command or option, bad value. */
+  usage: 2,
+  /** `stack status`: the stack, or part of it, is not running. */
+  notRunning: 3,
+} as const;
+
+/** An error whose message is for the user as it stands (no stack trace needed). */
+export class UserFacingError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = ExitCode.failure,
+  ) {
+    super(message);
+    this.name = 'UserFacingError';
+  }
+}

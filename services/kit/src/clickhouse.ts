@@ -1,0 +1,36 @@
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
+
+export type { ClickHouseClient } from '@clickhouse/client';
+export { ClickHouseError } from '@clickhouse/client';
+
+export interface ClickHouseSettingsInput {
+  url: string;
+  username?: string;
+  password?: string;
+  database?: string;
+  /** Name sent with every query so `system.query_log` shows which service asked. */
+  application: string;
+  requestTimeoutMs?: number;
+  settings?: ClickHouseSettings;
+}
+
+/**
+ * A ClickHouse client configured the Bluelight way: timestamps read and written in UTC, and the
+ * server waits for the end of the query before answering, so an HTTP 200 means the query
+ * succeeded (otherwise an error may arrive after the status line).
+ */
+export function createClickHouse(input: ClickHouseSettingsInput): ClickHouseClient {
+  return createClient({
+    url: input.url,
+    username: input.username ?? 'default',
+    password: input.password ?? '',
+    database: input.database ?? 'default',
+    application: input.application,
+    request_timeout: input.requestTimeoutMs ?? 60_000,
+    clickhouse_settings: {
+      wait_end_of_query: 1,
+      date_time_input_format: 'best_effort',
+      ...input.settings,
+    },
+  });
+}

@@ -1,0 +1,239 @@
+import {
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  Kafka,
+  type KafkaConfig,
+  logLevel as KafkaLogLevel,
+  type LogEntry,
+  Partitioners,
+  type Producer,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import type {
+  BatchConsumer,
+  BatchHandler,
+  ConsumedMessage,
+  EventProducer,
+  KafkaAdmin,
+  ProducedRecord,
+  TopicMessages,
+  TopicPartitions,
+} from './types.js';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  /** Connection and request timeouts; defaults suit a broker on the same network. */
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  retries?: number;
+}
+
+function kafkaLogLevelName(level: KafkaLogLevel): 'error' | 'warn' | 'info' | 'debug' {
+  switch (level) {
+    case KafkaLogLevel.ERROR:
+    case KafkaLogLevel.NOTHING:
+      return 'error';
+    case KafkaLogLevel.WARN:
+      return 'warn';
+    case KafkaLogLevel.INFO:
+      return 'info';
+    default:
+      return 'debug';
+  }
+}
+
+/** Sends KafkaJS's own log lines through the service's pino logger. */
+function pinoLogCreator(logger: Logger): KafkaConfig['logCreator'] {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...fields } = log;
+      kafkaLogger[kafkaLogLevelName(level)](fields, message);
+    };
+}
+
+export function createKafka(settings: KafkaSettings): Kafka {
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: settings.connectionTimeoutMs ?? 3_000,
+    requestTimeout: settings.requestTimeoutMs ?? 30_000,
+    retry: { retries: settings.retries ?? 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: pinoLogCreator(settings.logger),
+  });
+}
+
+function headersToStrings(headers: IHeaders | undefined): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    result[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+  }
+  return result;
+}
+
+class KafkaJsProducer implements EventProducer {
+  readonly #producer: Producer;
+
+  constructor(kafka: Kafka) {
+    this.#producer = kafka.producer({
+      // Idempotence makes broker-side retries safe: no duplicates from the producer's own retries.
+      idempotent: true,
+      maxInFlightRequests: 5,
+      // The Java client's murmur2 partitioner, so keys land where other producers put them.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.#producer.connect();
+  }
+
+  async send(batches: TopicMessages[]): Promise<ProducedRecord[]> {
+    const metadata = await this.#producer.sendBatch({
+      acks: -1,
+      topicMessages: batches.map((batch) => ({
+        topic: batch.topic,
+        messages: batch.messages.map((message) => ({
+          key: message.key,
+          value: message.value,
+          headers: message.headers,
+          timestamp: message.timestamp,
+        })),
+      })),
+    });
+    return metadata.map((record) => ({
+      topic: record.topicName,
+      partition: record.partition,
+      baseOffset: record.baseOffset ?? '-1',
+    }));
+  }
+
+  disconnect(): Promise<void> {
+    return this.#producer.disconnect();
+  }
+}
+
+class KafkaJsBatchConsumer implements BatchConsumer {
+  readonly #consumer: Consumer;
+
+  constructor(kafka: Kafka, groupId: string) {
+    this.#consumer = kafka.consumer({
+      groupId,
+      // Offsets are committed by run() after the handler's work is durable, never on a timer.
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  connect(): Promise<void> {
+    return this.#consumer.connect();
+  }
+
+  async subscribe(topics: string[], options: { fromBeginning?: boolean } = {}): Promise<void> {
+    await this.#consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
+  }
+
+  run(handler: BatchHandler): Promise<void> {
+    return this.#consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const messages: ConsumedMessage[] = batch.messages.map((message) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers: headersToStrings(message.headers),
+          timestamp: message.timestamp,
+        }));
+        await handler({ topic: batch.topic, partition: batch.partition, messages, heartbeat });
+        const last = batch.lastOffset();
+        // The committed offset is the next one to read, hence +1.
+        await this.#consumer.commitOffsets([
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: (BigInt(last) + 1n).toString(),
+          },
+        ]);
+      },
+    });
+  }
+
+  pause(partitions: TopicPartitions[]): void {
+    this.#consumer.pause(partitions);
+  }
+
+  resume(partitions: TopicPartitions[]): void {
+    this.#consumer.resume(partitions);
+  }
+
+  disconnect(): Promise<void> {
+    return this.#consumer.disconnect();
+  }
+}
+
+class KafkaJsAdmin implements KafkaAdmin {
+  readonly #admin: Admin;
+
+  constructor(kafka: Kafka) {
+    this.#admin = kafka.admin();
+  }
+
+  connect(): Promise<void> {
+    return this.#admin.connect();
+  }
+
+  async ensureTopics(topics: Parameters<KafkaAdmin['ensureTopics']>[0]): Promise<void> {
+    const existing = new Set(await this.#admin.listTopics());
+    const missing = topics.filter((spec) => !existing.has(spec.topic));
+    if (missing.length === 0) return;
+    await this.#admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.partitions,
+        replicationFactor: spec.replicationFactor,
+        configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+
+  async deleteTopics(topics: string[]): Promise<void> {
+    await this.#admin.deleteTopics({ topics });
+  }
+
+  async committedOffsets(groupId: string, topic: string) {
+    const [entry] = await this.#admin.fetchOffsets({ groupId, topics: [topic] });
+    return (entry?.partitions ?? [])
+      .map(({ partition, offset }) => ({ partition, offset }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async brokerCount(): Promise<number> {
+    const cluster = await this.#admin.describeCluster();
+    return cluster.brokers.length;
+  }
+
+  disconnect(): Promise<void> {
+    return this.#admin.disconnect();
+  }
+}
+
+/** The Kafka client behind Bluelight's interfaces; the one place that knows it is KafkaJS. */
+export function createKafkaClients(settings: KafkaSettings) {
+  const kafka = createKafka(settings);
+  return {
+    producer: (): EventProducer => new KafkaJsProducer(kafka),
+    consumer: (groupId: string): BatchConsumer => new KafkaJsBatchConsumer(kafka, groupId),
+    admin: (): KafkaAdmin => new KafkaJsAdmin(kafka),
+  };
+}
+
+export type KafkaClients = ReturnType<typeof createKafkaClients>;

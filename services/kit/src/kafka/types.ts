@@ -1,0 +1,100 @@
+/**
+ * Bluelight's own small view of a Kafka client. Services depend on these interfaces only, so the
+ * client library (KafkaJS today, whose maintainers asked for successors in 2023) can be replaced
+ * in one package.
+ */
+
+export interface OutgoingMessage {
+  /** The entity key (incident, call or resource id): one entity's events stay on one partition. */
+  key: string | null;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+  /** Milliseconds since the epoch, as a string (Kafka's record timestamp). */
+  timestamp?: string;
+}
+
+export interface TopicMessages {
+  topic: string;
+  messages: OutgoingMessage[];
+}
+
+/** Where the broker put one produce request's messages for one partition. */
+export interface ProducedRecord {
+  topic: string;
+  partition: number;
+  /** Offset of the first message of this request on that partition. */
+  baseOffset: string;
+}
+
+export interface EventProducer {
+  connect(): Promise<void>;
+  /**
+   * Sends messages for one or more topics in one request per broker and resolves only when every
+   * broker has acknowledged them (acks=all), so a caller may report them as accepted.
+   */
+  send(batches: TopicMessages[]): Promise<ProducedRecord[]>;
+  disconnect(): Promise<void>;
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  messages: ConsumedMessage[];
+  /** Keeps group membership alive during long work on one batch (e.g. a slow insert). */
+  heartbeat(): Promise<void>;
+}
+
+/**
+ * Handles one batch from one partition. When it resolves, the batch's offsets are committed;
+ * when it rejects, nothing is committed and the batch is delivered again (at-least-once).
+ */
+export type BatchHandler = (batch: ConsumedBatch) => Promise<void>;
+
+export interface TopicPartitions {
+  topic: string;
+  partitions?: number[];
+}
+
+export interface BatchConsumer {
+  connect(): Promise<void>;
+  subscribe(topics: string[], options?: { fromBeginning?: boolean }): Promise<void>;
+  run(handler: BatchHandler): Promise<void>;
+  /** Backpressure: stop fetching from these partitions until resumed. */
+  pause(partitions: TopicPartitions[]): void;
+  resume(partitions: TopicPartitions[]): void;
+  disconnect(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  config?: Record<string, string>;
+}
+
+export interface PartitionOffsets {
+  partition: number;
+  offset: string;
+}
+
+export interface KafkaAdmin {
+  connect(): Promise<void>;
+  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  ensureTopics(topics: TopicSpec[]): Promise<void>;
+  deleteTopics(topics: string[]): Promise<void>;
+  /** The group's committed offsets for a topic ('-1' where nothing is committed). */
+  committedOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]>;
+  /** The number of brokers in the cluster as the controller sees it. */
+  brokerCount(): Promise<number>;
+  disconnect(): Promise<void>;
+}
