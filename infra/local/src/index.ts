@@ -5,7 +5,7 @@ export {
   type ProgressReporter,
 } from './downloads.js';
 export { localHome, repoRoot } from './paths.js';
-export { freePort } from './ports.js';
+export { freePort, portIsFree } from './ports.js';
 export { MissingPrerequisiteError } from './prerequisites.js';
 export { CommandFailedError } from './run-command.js';
 export {

@@ -49,9 +49,12 @@ export function registerStackCommands(program: Command): void {
     )
     .addOption(nameOption())
     .addOption(
-      new Option('--brokers <count>', 'Kafka brokers: 1, or 3 for fault tests')
-        .choices(['1', '3'])
-        .argParser((value) => Number(value) as 1 | 3),
+      new Option('--brokers <count>', 'Kafka brokers: 1, or 3 for fault tests').argParser(
+        (value): 1 | 3 => {
+          if (value === '1' || value === '3') return Number(value) as 1 | 3;
+          throw new InvalidArgumentError('expected 1 or 3');
+        },
+      ),
     )
     .option('--kafka-port <port>', 'client port of broker 1 (default 9092)', parsePort)
     .option('--clickhouse-port <port>', 'ClickHouse HTTP port (default 8123)', parsePort)

@@ -216,6 +216,18 @@ class KafkaJsAdmin implements KafkaAdmin {
       .sort((a, b) => a.partition - b.partition);
   }
 
+  async describeTopic(topic: string) {
+    const { topics } = await this.#admin.fetchTopicMetadata({ topics: [topic] });
+    return (topics[0]?.partitions ?? [])
+      .map(({ partitionId, leader, replicas, isr }) => ({
+        partition: partitionId,
+        leader,
+        replicas: [...replicas].sort(),
+        isr: [...isr].sort(),
+      }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
   async brokerCount(): Promise<number> {
     const cluster = await this.#admin.describeCluster();
     return cluster.brokers.length;

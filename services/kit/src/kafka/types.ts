@@ -87,6 +87,13 @@ export interface PartitionOffsets {
   offset: string;
 }
 
+export interface PartitionReplicas {
+  partition: number;
+  leader: number;
+  replicas: number[];
+  isr: number[];
+}
+
 export interface KafkaAdmin {
   connect(): Promise<void>;
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
@@ -94,6 +101,8 @@ export interface KafkaAdmin {
   deleteTopics(topics: string[]): Promise<void>;
   /** The group's committed offsets for a topic ('-1' where nothing is committed). */
   committedOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]>;
+  /** Each partition's leader, replicas and in-sync replicas (broker ids). */
+  describeTopic(topic: string): Promise<PartitionReplicas[]>;
   /** The number of brokers in the cluster as the controller sees it. */
   brokerCount(): Promise<number>;
   disconnect(): Promise<void>;

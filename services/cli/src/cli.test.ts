@@ -1,0 +1,82 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/bluelight.mjs');
+let home: string;
+
+beforeAll(async () => {
+  home = await mkdtemp(path.join(os.tmpdir(), 'bluelight-cli-'));
+});
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+function bluelight(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { env: { ...process.env, BLUELIGHT_HOME: home } },
+      (error, stdout, stderr) => {
+        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('bluelight CLI', () => {
+  it('prints help for every stack command with exit code 0', async () => {
+    for (const command of ['up', 'down', 'status', 'logs', 'env', 'prepare', 'reset']) {
+      const result = await bluelight('stack', command, '--help');
+      expect(result.code, command).toBe(0);
+      expect(result.stdout, command).toContain(`Usage: bluelight stack ${command}`);
+    }
+    expect((await bluelight('run', '--help')).code).toBe(0);
+  });
+
+  it('exits 2 on an unknown command or a bad option value', async () => {
+    const unknown = await bluelight('stack', 'explode');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'explode'");
+    const badPort = await bluelight('stack', 'up', '--kafka-port', '99999');
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toContain('expected a port number between 1 and 65535');
+    const badBrokers = await bluelight('stack', 'up', '--brokers', '2');
+    expect(badBrokers.code).toBe(2);
+  });
+
+  it('exits 3 from status when the stack is not running, and prints JSON on request', async () => {
+    const result = await bluelight('stack', 'status', '--json', '--name', 'idle');
+    expect(result.code).toBe(3);
+    expect(JSON.parse(result.stdout)).toEqual({
+      name: 'idle',
+      components: [
+        expect.objectContaining({ id: 'kafka-1', running: false, endpoint: '127.0.0.1:9092' }),
+        expect.objectContaining({
+          id: 'clickhouse',
+          running: false,
+          endpoint: 'http://127.0.0.1:8123',
+        }),
+      ],
+    });
+  });
+
+  it('prints the environment for services and tests', async () => {
+    const result = await bluelight('stack', 'env');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      'export KAFKA_BROKERS=127.0.0.1:9092\nexport CLICKHOUSE_URL=http://127.0.0.1:8123\n',
+    );
+  });
+
+  it('refuses to reset without --yes when not run from a terminal', async () => {
+    const result = await bluelight('stack', 'reset', '--name', 'idle');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('refusing to delete data without --yes');
+  });
+});

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { LocalStack, type StackOptions } from '@bluelight/local-stack';
+import { createClickHouse, createKafkaClients, createLogger } from '@bluelight/service-kit';
+import { inject } from 'vitest';
+import { distinctFreePorts, freePortRun, type TestEndpoints } from './endpoints.js';
+
+export type { TestEndpoints } from './endpoints.js';
+
+export function testEndpoints(): TestEndpoints {
+  return inject('endpoints');
+}
+
+/** A name no other test (or earlier run) uses; valid as a Kafka topic and a ClickHouse table. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export function testLogger(name: string) {
+  return createLogger({ service: name, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+export function kafkaFor(brokers: string[], clientId = 'bluelight-test') {
+  return createKafkaClients({
+    brokers,
+    clientId,
+    logger: testLogger(clientId),
+    retries: 3,
+  });
+}
+
+export function clickhouseFor(
+  endpoints: Pick<TestEndpoints, 'clickhouseUrl' | 'clickhouseUser' | 'clickhousePassword'>,
+) {
+  return createClickHouse({
+    url: endpoints.clickhouseUrl,
+    username: endpoints.clickhouseUser,
+    password: endpoints.clickhousePassword,
+    application: 'bluelight-test',
+  });
+}
+
+/**
+ * A stack of its own for a test that stops or restarts an engine, so other tests running at the
+ * same time are not disturbed. Only the local stack can do this; elsewhere the test is skipped.
+ */
+export async function startPrivateStack(
+  options: Pick<StackOptions, 'components' | 'brokers'>,
+): Promise<{ stack: LocalStack; cleanup: () => Promise<void> }> {
+  const brokers = options.brokers ?? 1;
+  const kafkaPort = await freePortRun(brokers);
+  let controllerPort = await freePortRun(brokers);
+  while (Math.abs(controllerPort - kafkaPort) < brokers)
+    controllerPort = await freePortRun(brokers);
+  const [clickhousePort] = await distinctFreePorts(1);
+  const stack = await LocalStack.open({
+    name: `t-${randomBytes(4).toString('hex')}`,
+    kafkaPort,
+    controllerPort,
+    clickhousePort,
+    ...options,
+  });
+  await stack.up(() => {});
+  return { stack, cleanup: () => stack.reset(() => {}) };
+}
+
+/** True when the tests run on the local stack, which is the only place they may restart engines. */
+export function canControlEngines(): boolean {
+  return testEndpoints().mode === 'local-stack';
+}
