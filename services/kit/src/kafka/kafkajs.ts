@@ -1,5 +1,6 @@
 import {
   type Admin,
+  type Batch as KafkaJsBatch,
   type Consumer,
   type IHeaders,
   Kafka,
@@ -120,13 +121,12 @@ class KafkaJsProducer implements EventProducer {
 
 class KafkaJsBatchConsumer implements BatchConsumer {
   readonly #consumer: Consumer;
+  /** Batches being handled or committed right now; disconnect() lets them finish first. */
+  readonly #inFlight = new Set<Promise<void>>();
+  #stopping = false;
 
   constructor(kafka: Kafka, groupId: string) {
-    this.#consumer = kafka.consumer({
-      groupId,
-      // Offsets are committed by run() after the handler's work is durable, never on a timer.
-      allowAutoTopicCreation: false,
-    });
+    this.#consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
   }
 
   connect(): Promise<void> {
@@ -139,31 +139,45 @@ class KafkaJsBatchConsumer implements BatchConsumer {
 
   run(handler: BatchHandler): Promise<void> {
     return this.#consumer.run({
+      // Offsets are committed below, after the handler's work is durable, never on a timer.
       autoCommit: false,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
-        if (!isRunning() || isStale() || batch.messages.length === 0) return;
-        const messages: ConsumedMessage[] = batch.messages.map((message) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key,
-          value: message.value,
-          headers: headersToStrings(message.headers),
-          timestamp: message.timestamp,
-        }));
-        await handler({ topic: batch.topic, partition: batch.partition, messages, heartbeat });
-        const last = batch.lastOffset();
-        // The committed offset is the next one to read, hence +1.
-        await this.#consumer.commitOffsets([
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: (BigInt(last) + 1n).toString(),
-          },
-        ]);
+        if (this.#stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+        const work = this.#handleAndCommit(handler, batch, heartbeat);
+        this.#inFlight.add(work);
+        try {
+          await work;
+        } finally {
+          this.#inFlight.delete(work);
+        }
       },
     });
+  }
+
+  async #handleAndCommit(
+    handler: BatchHandler,
+    batch: KafkaJsBatch,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const messages: ConsumedMessage[] = batch.messages.map((message) => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+      headers: headersToStrings(message.headers),
+      timestamp: message.timestamp,
+    }));
+    await handler({ topic: batch.topic, partition: batch.partition, messages, heartbeat });
+    // The committed offset is the next one to read, hence +1.
+    await this.#consumer.commitOffsets([
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: (BigInt(batch.lastOffset()) + 1n).toString(),
+      },
+    ]);
   }
 
   pause(partitions: TopicPartitions[]): void {
@@ -174,8 +188,14 @@ class KafkaJsBatchConsumer implements BatchConsumer {
     this.#consumer.resume(partitions);
   }
 
-  disconnect(): Promise<void> {
-    return this.#consumer.disconnect();
+  /**
+   * Takes no new batches, lets the batches in hand finish and commit, then leaves the group.
+   * (So it must not be awaited from inside a handler.)
+   */
+  async disconnect(): Promise<void> {
+    this.#stopping = true;
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#consumer.disconnect();
   }
 }
 
