@@ -9,6 +9,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          // Unit tests first: they fail fast, before the engines start.
+          sequence: { groupOrder: 0 },
           include: ['services/*/src/**/*.test.ts', 'infra/local/src/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
@@ -17,6 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['**/*.int.test.ts', 'test/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
           globalSetup: ['test/harness/global-setup.ts'],

@@ -44,16 +44,18 @@ function run(command, args, options = {}) {
   });
 }
 
-/** `npm ci` when node_modules is missing or was installed from another package-lock.json. */
+/** `npm install` when node_modules is missing or was installed from another package-lock.json. */
 async function ensureNodeModules() {
   const lock = path.join(root, 'package-lock.json');
   const wanted = createHash('sha256').update(readFileSync(lock)).digest('hex');
   const marker = path.join(root, 'node_modules', '.bluelight-lock.sha256');
   if (existsSync(marker) && readFileSync(marker, 'utf8').trim() === wanted) return;
-  heading('Installing npm packages (npm ci)');
-  const code = await run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=http']);
+  heading('Installing npm packages (npm install, from package-lock.json)');
+  // Not `npm ci`: it rejects this lockfile because some optional platform packages (e.g. Biome's
+  // Android builds) are absent from the registry, which `npm install` tolerates.
+  const code = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=http']);
   if (code !== 0) {
-    console.error('npm ci failed; see the output above.');
+    console.error('npm install failed; see the output above.');
     process.exit(code);
   }
   writeFileSync(marker, `${wanted}\n`);

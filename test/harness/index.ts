@@ -24,7 +24,6 @@ export function kafkaFor(brokers: string[], clientId = 'bluelight-test') {
     brokers,
     clientId,
     logger: testLogger(clientId),
-    retries: 3,
   });
 }
 

@@ -457,7 +457,10 @@ export class LocalStack {
           try {
             await admin.connect();
             seen = (await admin.describeCluster()).brokers.length;
-            return seen === expected;
+            if (seen !== expected) return false;
+            // Consumer groups need a group coordinator; asking about a group proves one answers.
+            await admin.describeGroups(['bluelight-stack-readiness']);
+            return true;
           } catch {
             return false;
           }

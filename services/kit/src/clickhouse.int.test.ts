@@ -62,7 +62,7 @@ describe('ClickHouse through @clickhouse/client (real engine)', () => {
       format: 'JSONEachRow',
     });
     // Hanley: 420, 610, 300 → n 3, mean 443.33…, within 8 min: 2.
-    expect(await hanley.json()).toEqual([{ n: '3', mean: 1330 / 3, within: '2' }]);
+    expect(await hanley.json()).toEqual([{ n: 3, mean: 1330 / 3, within: 2 }]);
 
     // A value with quotes and a backslash goes through as data, never as SQL.
     const quoted = await ch.query({
@@ -76,7 +76,7 @@ describe('ClickHouse through @clickhouse/client (real engine)', () => {
       query_params: { station: "x' OR 1=1 --\\" },
       format: 'JSONEachRow',
     });
-    expect(await injection.json()).toEqual([{ n: '0' }]);
+    expect(await injection.json()).toEqual([{ n: 0 }]);
   });
 
   it('buckets UTC timestamps into Europe/London days across the spring clocks change', async () => {
@@ -94,9 +94,9 @@ describe('ClickHouse through @clickhouse/client (real engine)', () => {
     });
     // In London: INC-1 30 Mar (GMT), INC-2/3/4 31 Mar, INC-5 1 Apr (00:30 BST).
     expect(await days.json()).toEqual([
-      { day: '2024-03-30', n: '1' },
-      { day: '2024-03-31', n: '3' },
-      { day: '2024-04-01', n: '1' },
+      { day: '2024-03-30', n: 1 },
+      { day: '2024-03-31', n: 3 },
+      { day: '2024-04-01', n: 1 },
     ]);
     const stored = await ch.query({
       query: `SELECT toString(arrived_at) AS utc FROM ${table} WHERE incident_id = {id:String}`,
@@ -111,7 +111,7 @@ describe('ClickHouse through @clickhouse/client (real engine)', () => {
     const syntax = await ch.query({ query: 'SELEC 1' }).catch((error: unknown) => error);
     expect(syntax).toBeInstanceOf(ClickHouseError);
     expect((syntax as ClickHouseError).code).toBe('62');
-    expect((syntax as ClickHouseError).type).toBe('SYNTAX_ERROR');
+    expect((syntax as ClickHouseError).message).toContain('Syntax error');
 
     const missing = await ch
       .query({ query: `SELECT * FROM ${uniqueName('no_such_table')}` })

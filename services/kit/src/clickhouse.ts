@@ -30,6 +30,9 @@ export function createClickHouse(input: ClickHouseSettingsInput): ClickHouseClie
     clickhouse_settings: {
       wait_end_of_query: 1,
       date_time_input_format: 'best_effort',
+      // Counts come back as JSON numbers, whatever the server's default (it changed across
+      // releases); Bluelight's counts never approach 2^53.
+      output_format_json_quote_64bit_integers: 0,
       ...input.settings,
     },
   });

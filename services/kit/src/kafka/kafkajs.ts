@@ -1,10 +1,10 @@
 import {
   type Admin,
-  type Batch as KafkaJsBatch,
   type Consumer,
   type IHeaders,
   Kafka,
   type KafkaConfig,
+  type Batch as KafkaJsBatch,
   logLevel as KafkaLogLevel,
   type LogEntry,
   Partitioners,
@@ -199,6 +199,22 @@ class KafkaJsBatchConsumer implements BatchConsumer {
   }
 }
 
+/**
+ * Retries KafkaJS calls that have no retry of their own (admin offset fetches) while the error is
+ * retriable — e.g. NOT_COORDINATOR or COORDINATOR_LOAD_IN_PROGRESS just after a broker restart.
+ */
+async function retryRetriable<T>(work: () => Promise<T>, attempts = 20, delayMs = 250): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}
+
 class KafkaJsAdmin implements KafkaAdmin {
   readonly #admin: Admin;
 
@@ -230,7 +246,9 @@ class KafkaJsAdmin implements KafkaAdmin {
   }
 
   async committedOffsets(groupId: string, topic: string) {
-    const [entry] = await this.#admin.fetchOffsets({ groupId, topics: [topic] });
+    const [entry] = await retryRetriable(() =>
+      this.#admin.fetchOffsets({ groupId, topics: [topic] }),
+    );
     return (entry?.partitions ?? [])
       .map(({ partition, offset }) => ({ partition, offset }))
       .sort((a, b) => a.partition - b.partition);
