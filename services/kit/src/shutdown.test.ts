@@ -67,4 +67,25 @@ describe('createGracefulShutdown', () => {
     expect(await shutdown.shutdown('test')).toBe(1);
     expect(exits).toEqual([1]);
   });
+
+  it('treats a repeated Ctrl-C as one: hooks finish and the exit code stays 0', async () => {
+    const { logger } = quietLogger();
+    const exits: number[] = [];
+    let release: () => void = () => {};
+    const shutdown = createGracefulShutdown({ logger, exit: (code) => exits.push(code) });
+    shutdown.onShutdown('slow', () => new Promise<void>((resolve) => (release = resolve)));
+    const uninstall = shutdown.installSignalHandlers();
+    try {
+      // The terminal signals the process group, and npm forwards the same Ctrl-C again.
+      process.emit('SIGINT');
+      process.emit('SIGINT');
+      process.emit('SIGTERM');
+      expect(shutdown.isShuttingDown).toBe(true);
+      release();
+      expect(await shutdown.shutdown('already running')).toBe(0);
+      expect(exits).toEqual([0]);
+    } finally {
+      uninstall();
+    }
+  });
 });

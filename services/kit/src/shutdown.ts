@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 
+const DUPLICATE_SIGNAL_WINDOW_MS = 2_000;
+
 export type ShutdownHook = () => Promise<void> | void;
 
 export interface GracefulShutdown {
@@ -12,8 +14,11 @@ export interface GracefulShutdown {
   /** Starts shutdown once; later calls return the same promise. Resolves with the exit code. */
   shutdown(reason: string, exitCode?: number): Promise<number>;
   readonly isShuttingDown: boolean;
-  /** SIGTERM and SIGINT start shutdown; a second signal while shutting down exits at once. */
-  installSignalHandlers(): void;
+  /**
+   * SIGTERM and SIGINT start shutdown; another signal more than 2 s later, while still shutting
+   * down, exits at once (code 130). Returns a function that removes the handlers.
+   */
+  installSignalHandlers(): () => void;
 }
 
 export interface ShutdownOptions {
@@ -66,17 +71,28 @@ export function createGracefulShutdown(options: ShutdownOptions): GracefulShutdo
     return running;
   }
 
-  function installSignalHandlers(): void {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.on(signal, () => {
+  let firstSignalAt = 0;
+
+  function installSignalHandlers(): () => void {
+    const handlers = (['SIGTERM', 'SIGINT'] as const).map((signal) => {
+      const handler = () => {
+        // One Ctrl-C often arrives several times (the terminal signals the whole process group
+        // and wrappers such as npm forward it too); only a signal well after the first forces exit.
+        if (running && Date.now() - firstSignalAt < DUPLICATE_SIGNAL_WINDOW_MS) return;
         if (running) {
           logger.warn({ signal }, 'second signal during shutdown; exiting now');
           exit(130);
           return;
         }
+        firstSignalAt = Date.now();
         void shutdown(signal);
-      });
-    }
+      };
+      process.on(signal, handler);
+      return { signal, handler };
+    });
+    return () => {
+      for (const { signal, handler } of handlers) process.off(signal, handler);
+    };
   }
 
   return {
