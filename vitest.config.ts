@@ -11,7 +11,11 @@ export default defineConfig({
           name: 'unit',
           // Unit tests first: they fail fast, before the engines start.
           sequence: { groupOrder: 0 },
-          include: ['services/*/src/**/*.test.ts', 'infra/local/src/**/*.test.ts'],
+          include: [
+            'schemas/src/**/*.test.ts',
+            'services/*/src/**/*.test.ts',
+            'infra/local/src/**/*.test.ts',
+          ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },

@@ -1,0 +1,19 @@
+import { callEvents } from '../calls.js';
+import { days, type TopicDefinition } from './types.js';
+
+export const callsTopic: TopicDefinition = {
+  name: 'bluelight.calls.v1',
+  family: 'calls',
+  description:
+    '999, 101 and online contacts as they are presented, answered, transferred and closed.',
+  key: {
+    field: 'payload.call_id',
+    why: 'a call’s events stay in order, so presented comes before answered for the sink',
+  },
+  partitions: 12,
+  retentionMs: days(30),
+  deadLetter: { name: 'bluelight.calls.v1.dlq', retentionMs: days(90) },
+  producers: ['ingest-gateway (telephony)', 'simulator', 'importers'],
+  consumers: ['clickhouse-sink'],
+  eventTypes: callEvents.map((event) => event.type),
+};

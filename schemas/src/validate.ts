@@ -1,0 +1,64 @@
+import type { z } from 'zod';
+import { anyEvent, type BluelightEvent, eventDefinitions } from './registry.js';
+
+/** One reason an event was refused: where (a dotted field path) and what. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export type ValidationResult =
+  | { ok: true; event: BluelightEvent }
+  | { ok: false; errors: FieldError[]; eventId?: string; eventType?: string };
+
+const knownTypes = eventDefinitions.map((definition) => definition.type);
+
+function formatPath(path: PropertyKey[]): string {
+  if (path.length === 0) return '(event)';
+  return path
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`,
+    )
+    .join('');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): FieldError[] {
+  // A discriminated union that found no branch: say which values are allowed.
+  if (issue.code === 'invalid_union' && issue.errors.length === 0) {
+    const where = formatPath(issue.path);
+    if (where === '(event)' || where === 'event_type') {
+      return [{ path: 'event_type', message: `must be one of: ${knownTypes.join(', ')}` }];
+    }
+    return [{ path: where, message: issue.message }];
+  }
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+    return [
+      {
+        path: formatPath(issue.path),
+        message: `is required (${issue.message.replace('Invalid input: ', '').replace(', received undefined', '')})`,
+      },
+    ];
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+/**
+ * Checks one event against the contract. Never throws for bad input: a refused event comes back
+ * with every problem found, each naming its field path, plus its id and type when they are known
+ * (so a producer can match the answer to what it sent).
+ */
+export function validateEvent(input: unknown): ValidationResult {
+  const result = anyEvent.safeParse(input);
+  if (result.success) return { ok: true, event: result.data };
+  const record = (typeof input === 'object' && input !== null ? input : {}) as Record<
+    string,
+    unknown
+  >;
+  const errors = result.error.issues.flatMap(describeIssue);
+  return {
+    ok: false,
+    errors,
+    ...(typeof record.event_id === 'string' ? { eventId: record.event_id } : {}),
+    ...(typeof record.event_type === 'string' ? { eventType: record.event_type } : {}),
+  };
+}
