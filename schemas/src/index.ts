@@ -4,5 +4,8 @@ export * from './envelope.js';
 export * from './incidents.js';
 export * from './registry.js';
 export * from './resources.js';
+export { callsTopic } from './topics/calls.js';
+export { incidentsTopic } from './topics/incidents.js';
+export { resourcesTopic } from './topics/resources.js';
 export type { TopicDefinition } from './topics/types.js';
 export * from './validate.js';

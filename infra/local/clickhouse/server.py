@@ -47,6 +47,9 @@ from typing import Any, NamedTuple, TypeVar
 from aiohttp import web
 from chdb import session as chdb_session
 
+# clickhouse-server's default http_max_uri_size (1 MiB); aiohttp's own default is 8 KiB.
+MAX_URI_SIZE = 1 << 20
+
 # --------------------------------------------------------------------------
 # Errors, as ClickHouse reports them
 # --------------------------------------------------------------------------
@@ -847,6 +850,9 @@ async def serve(args: argparse.Namespace, users: dict[str, User]) -> None:
         access_log=None,
         keepalive_timeout=KEEP_ALIVE_TIMEOUT_S,
         shutdown_timeout=args.shutdown_timeout,
+        # Query parameters travel in the URL: allow what clickhouse-server allows (http_max_uri_size).
+        max_line_size=MAX_URI_SIZE,
+        max_field_size=MAX_URI_SIZE,
     )
     await runner.setup()
     stop = asyncio.Event()

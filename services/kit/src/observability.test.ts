@@ -69,4 +69,25 @@ describe('observability plugin', () => {
       /http_request_duration_seconds_count\{service="test-service",method="GET",route="\/v1\/things\/:id",status_code="200"\} 2/,
     );
   });
+
+  it('answers /healthz 503 naming a failed liveness check', async () => {
+    const app = Fastify();
+    await app.register(observability, {
+      registry: createMetricsRegistry('test-service'),
+      liveness: [
+        {
+          name: 'consumer loop',
+          check: async () => {
+            throw new Error('no fetch for 95 s');
+          },
+        },
+      ],
+    });
+    const response = await app.inject({ url: '/healthz' });
+    expect(response.statusCode).toBe(503);
+    expect(response.json()).toEqual({
+      status: 'unhealthy',
+      checks: { 'consumer loop': 'no fetch for 95 s' },
+    });
+  });
 });

@@ -12,6 +12,11 @@ export interface ObservabilityOptions {
   /** The service's metrics registry; its own metrics and the defaults are served at /metrics. */
   registry: Registry;
   readiness?: ReadinessCheck[];
+  /**
+   * Checks that the process itself still works (e.g. its consumer loop is not stalled); when one
+   * fails /healthz answers 503 and an orchestrator restarts the process. Keep them cheap and local.
+   */
+  liveness?: ReadinessCheck[];
   /** Per-check time limit for /readyz, so one hung dependency cannot hang the probe. */
   readinessTimeoutMs?: number;
   /** While true, /readyz answers 503 so a load balancer stops sending new work. */
@@ -66,28 +71,39 @@ const observabilityPlugin: FastifyPluginAsync<ObservabilityOptions> = async (
     );
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  async function runChecks(checks: ReadinessCheck[]) {
+    const results = await Promise.allSettled(
+      checks.map((dependency) => withTimeout(dependency.check(), timeoutMs, dependency.name)),
+    );
+    const report: Record<string, string> = {};
+    let passed = true;
+    results.forEach((result, index) => {
+      const name = checks[index]?.name ?? `check ${index}`;
+      if (result.status === 'fulfilled') {
+        report[name] = 'ok';
+      } else {
+        passed = false;
+        report[name] =
+          result.reason instanceof Error ? result.reason.message : String(result.reason);
+      }
+    });
+    return { passed, report };
+  }
+
+  app.get('/healthz', async (_request, reply) => {
+    const { passed, report } = await runChecks(options.liveness ?? []);
+    if (passed) return { status: 'ok' };
+    return reply.code(503).send({ status: 'unhealthy', checks: report });
+  });
 
   app.get('/readyz', async (_request, reply) => {
     if (options.isShuttingDown?.()) {
       return reply.code(503).send({ status: 'shutting down', checks: {} });
     }
-    const results = await Promise.allSettled(
-      readiness.map((dependency) => withTimeout(dependency.check(), timeoutMs, dependency.name)),
-    );
-    const checks: Record<string, string> = {};
-    let ready = true;
-    results.forEach((result, index) => {
-      const name = readiness[index]?.name ?? `check ${index}`;
-      if (result.status === 'fulfilled') {
-        checks[name] = 'ok';
-      } else {
-        ready = false;
-        checks[name] =
-          result.reason instanceof Error ? result.reason.message : String(result.reason);
-      }
-    });
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    const { passed, report } = await runChecks(readiness);
+    return reply
+      .code(passed ? 200 : 503)
+      .send({ status: passed ? 'ready' : 'not ready', checks: report });
   });
 
   app.get('/metrics', async (_request, reply) => {

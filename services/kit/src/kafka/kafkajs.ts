@@ -15,6 +15,7 @@ import type {
   BatchConsumer,
   BatchHandler,
   ConsumedMessage,
+  ConsumerOptions,
   EventProducer,
   KafkaAdmin,
   ProducedRecord,
@@ -125,8 +126,28 @@ class KafkaJsBatchConsumer implements BatchConsumer {
   readonly #inFlight = new Set<Promise<void>>();
   #stopping = false;
 
-  constructor(kafka: Kafka, groupId: string) {
-    this.#consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  #lastActivityAt = Date.now();
+
+  constructor(kafka: Kafka, groupId: string, options: ConsumerOptions = {}) {
+    this.#consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 250,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 5 * 1024 * 1024,
+      minBytes: options.minBytes ?? 1,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    });
+    const alive = () => {
+      this.#lastActivityAt = Date.now();
+    };
+    const { events } = this.#consumer;
+    for (const event of [events.FETCH_START, events.HEARTBEAT, events.START_BATCH_PROCESS]) {
+      this.#consumer.on(event, alive);
+    }
+  }
+
+  lastActivityAt(): number {
+    return this.#lastActivityAt;
   }
 
   connect(): Promise<void> {
@@ -169,7 +190,16 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       headers: headersToStrings(message.headers),
       timestamp: message.timestamp,
     }));
-    await handler({ topic: batch.topic, partition: batch.partition, messages, heartbeat });
+    await handler({
+      topic: batch.topic,
+      partition: batch.partition,
+      messages,
+      highWatermark: batch.highWatermark,
+      heartbeat: async () => {
+        this.#lastActivityAt = Date.now();
+        await heartbeat();
+      },
+    });
     // The committed offset is the next one to read, hence +1.
     await this.#consumer.commitOffsets([
       {
@@ -281,7 +311,8 @@ export function createKafkaClients(settings: KafkaSettings) {
   const kafka = createKafka(settings);
   return {
     producer: (): EventProducer => new KafkaJsProducer(kafka),
-    consumer: (groupId: string): BatchConsumer => new KafkaJsBatchConsumer(kafka, groupId),
+    consumer: (groupId: string, options?: ConsumerOptions): BatchConsumer =>
+      new KafkaJsBatchConsumer(kafka, groupId, options),
     admin: (): KafkaAdmin => new KafkaJsAdmin(kafka),
   };
 }

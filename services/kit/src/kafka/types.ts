@@ -50,8 +50,18 @@ export interface ConsumedBatch {
   topic: string;
   partition: number;
   messages: ConsumedMessage[];
+  /** The partition's high watermark when fetched: lag = highWatermark - last offset - 1. */
+  highWatermark: string;
   /** Keeps group membership alive during long work on one batch (e.g. a slow insert). */
   heartbeat(): Promise<void>;
+}
+
+/** How much a consumer fetches at once: the broker accumulates a batch for up to maxWaitTimeMs. */
+export interface ConsumerOptions {
+  maxWaitTimeMs?: number;
+  maxBytesPerPartition?: number;
+  minBytes?: number;
+  sessionTimeoutMs?: number;
 }
 
 /**
@@ -72,6 +82,8 @@ export interface BatchConsumer {
   /** Backpressure: stop fetching from these partitions until resumed. */
   pause(partitions: TopicPartitions[]): void;
   resume(partitions: TopicPartitions[]): void;
+  /** When the consumer loop last showed life (a fetch, a heartbeat, a batch), in ms since epoch. */
+  lastActivityAt(): number;
   disconnect(): Promise<void>;
 }
 

@@ -1,0 +1,132 @@
+import {
+  createClickHouse,
+  createKafkaClients,
+  createMetricsRegistry,
+  type Logger,
+  observability,
+} from '@bluelight/service-kit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { SinkConfig } from './config.js';
+import { FAMILIES } from './families.js';
+import { createSinkMetrics } from './metrics.js';
+import { ClickHouseSink } from './sink.js';
+
+export const SERVICE_NAME = 'clickhouse-sink';
+
+export interface SinkService {
+  sink: ClickHouseSink;
+  app: FastifyInstance;
+  /** Stops the HTTP server, then the sink (which finishes and commits the batches in hand). */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Builds and starts the sink with its HTTP endpoints. Topics (and their dead-letter topics) that
+ * do not exist yet are created from the topic registry.
+ */
+export async function startSinkService(
+  config: SinkConfig,
+  logger: Logger,
+  options: { onFatal: (error: Error) => void; listen?: boolean },
+): Promise<SinkService> {
+  const kafka = createKafkaClients({
+    brokers: config.KAFKA_BROKERS,
+    clientId: SERVICE_NAME,
+    logger,
+  });
+  const clickhouse = createClickHouse({
+    url: config.CLICKHOUSE_URL,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    application: SERVICE_NAME,
+  });
+  const families = config.SINK_FAMILIES.map((name) => FAMILIES[name]);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.ensureTopics(
+    families.flatMap(({ topic }) => [
+      {
+        topic: topic.name,
+        partitions: topic.partitions,
+        replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+        config: { 'retention.ms': String(topic.retentionMs) },
+      },
+      {
+        topic: topic.deadLetter.name,
+        partitions: 1,
+        replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+        config: { 'retention.ms': String(topic.deadLetter.retentionMs) },
+      },
+    ]),
+  );
+
+  const registry = createMetricsRegistry(SERVICE_NAME);
+  const sink = new ClickHouseSink({
+    families,
+    groupPrefix: config.SINK_GROUP_PREFIX,
+    kafka,
+    clickhouse,
+    logger,
+    metrics: createSinkMetrics(registry),
+    limits: {
+      maxConsecutive: config.DLQ_MAX_CONSECUTIVE,
+      maxRatio: config.DLQ_MAX_RATIO,
+      window: config.DLQ_WINDOW,
+    },
+    consumer: {
+      maxWaitTimeMs: config.SINK_FETCH_MAX_WAIT_MS,
+      maxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
+    },
+    maxRowsPerInsert: config.SINK_MAX_ROWS_PER_INSERT,
+    retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
+    service: SERVICE_NAME,
+    onFatal: options.onFatal,
+  });
+
+  let stopping = false;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+  });
+  await app.register(observability, {
+    registry,
+    isShuttingDown: () => stopping,
+    liveness: [
+      {
+        name: 'consumer loop',
+        check: async () => {
+          const idleMs = Date.now() - sink.lastActivityAt();
+          if (sink.fatalError) throw new Error(`stopped: ${sink.fatalError.message}`);
+          if (idleMs > config.SINK_STALL_TIMEOUT_MS) {
+            throw new Error(`no fetch, heartbeat or batch for ${Math.round(idleMs / 1000)} s`);
+          }
+        },
+      },
+    ],
+    readiness: [
+      { name: 'clickhouse', check: async () => void (await clickhouse.ping({ select: true })) },
+      {
+        name: 'kafka',
+        check: async () => {
+          if ((await admin.brokerCount()) < 1) throw new Error('no brokers');
+        },
+      },
+    ],
+  });
+
+  await sink.start();
+  if (options.listen !== false) await app.listen({ port: config.SINK_PORT, host: '0.0.0.0' });
+
+  return {
+    sink,
+    app,
+    stop: async () => {
+      stopping = true;
+      await app.close();
+      await sink.stop();
+      await admin.disconnect();
+      await clickhouse.close();
+    },
+  };
+}

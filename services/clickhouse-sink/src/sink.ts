@@ -1,0 +1,148 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  BatchConsumer,
+  ClickHouseClient,
+  ConsumerOptions,
+  EventProducer,
+  KafkaClients,
+  Logger,
+} from '@bluelight/service-kit';
+import { DeadLetterGuard, type DeadLetterLimits } from './dead-letters.js';
+import { isRetriable } from './errors.js';
+import type { Family } from './families.js';
+import type { SinkMetrics } from './metrics.js';
+import { processBatch } from './processor.js';
+
+export interface SinkOptions {
+  families: Family[];
+  /** Consumer group per family: `${groupPrefix}-${family}`. */
+  groupPrefix: string;
+  kafka: KafkaClients;
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  metrics: SinkMetrics;
+  limits: DeadLetterLimits;
+  consumer: ConsumerOptions;
+  maxRowsPerInsert: number;
+  retry: { initialMs: number; maxMs: number };
+  service: string;
+  /** Called once when a batch fails in a way retrying cannot fix; the process should stop. */
+  onFatal: (error: Error) => void;
+}
+
+/**
+ * The Kafka → ClickHouse sink: one consumer group per event family. Offsets are committed only
+ * after a batch's raw rows, dead letters and derived facts are all in ClickHouse (and dead letters
+ * acknowledged by Kafka). Infrastructure errors pause the partition and retry with jittered
+ * backoff; anything else stops the sink with the batch uncommitted.
+ */
+export class ClickHouseSink {
+  readonly #options: SinkOptions;
+  readonly #consumers: { family: Family; consumer: BatchConsumer }[] = [];
+  #producer: EventProducer | undefined;
+  #stopping = false;
+  #fatal: Error | undefined;
+
+  constructor(options: SinkOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const { kafka, families, groupPrefix, logger } = this.#options;
+    this.#producer = kafka.producer();
+    await this.#producer.connect();
+    for (const family of families) {
+      const consumer = kafka.consumer(`${groupPrefix}-${family.name}`, this.#options.consumer);
+      await consumer.connect();
+      await consumer.subscribe([family.topic.name], { fromBeginning: true });
+      this.#consumers.push({ family, consumer });
+      const guard = new DeadLetterGuard(this.#options.limits);
+      void consumer.run((batch) => this.#handle(family, consumer, guard, batch));
+      logger.info({ family: family.name, topic: family.topic.name }, 'consuming');
+    }
+  }
+
+  /** The oldest "last sign of life" across the consumers (ms since epoch). */
+  lastActivityAt(): number {
+    return Math.min(
+      ...this.#consumers.map(({ consumer }) => consumer.lastActivityAt()),
+      Date.now(),
+    );
+  }
+
+  get fatalError(): Error | undefined {
+    return this.#fatal;
+  }
+
+  /** Stops taking batches, lets the ones in hand finish and commit, then disconnects. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    await Promise.all(this.#consumers.map(({ consumer }) => consumer.disconnect()));
+    await this.#producer?.disconnect();
+  }
+
+  async #handle(
+    family: Family,
+    consumer: BatchConsumer,
+    guard: DeadLetterGuard,
+    batch: Parameters<Parameters<BatchConsumer['run']>[0]>[0],
+  ): Promise<void> {
+    const { metrics, logger } = this.#options;
+    if (this.#fatal) throw this.#fatal;
+    const retry = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
+      let pausedAt: number | undefined;
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const result = await work();
+          if (pausedAt !== undefined) {
+            consumer.resume([{ topic: batch.topic }]);
+            metrics.pausedSeconds.inc({ family: family.name }, (Date.now() - pausedAt) / 1000);
+            logger.info({ family: family.name, step, attempt }, 'recovered; resuming');
+          }
+          return result;
+        } catch (error) {
+          if (this.#stopping || !isRetriable(error)) throw error;
+          if (pausedAt === undefined) {
+            // Backpressure: stop fetching more while this batch cannot be written.
+            consumer.pause([{ topic: batch.topic }]);
+            pausedAt = Date.now();
+          }
+          const { initialMs, maxMs } = this.#options.retry;
+          const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+          const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+          metrics.retries.inc({ family: family.name, step });
+          logger.warn(
+            { family: family.name, step, attempt, delayMs: Math.round(delay), err: error },
+            'retriable error; paused, will retry',
+          );
+          await sleep(delay);
+          await batch.heartbeat();
+        }
+      }
+    };
+    try {
+      await processBatch(batch, {
+        family,
+        clickhouse: this.#options.clickhouse,
+        producer: this.#producer as EventProducer,
+        guard,
+        metrics,
+        service: this.#options.service,
+        maxRowsPerInsert: this.#options.maxRowsPerInsert,
+        retry,
+      });
+      metrics.lastBatch.set({ family: family.name }, Date.now() / 1000);
+    } catch (error) {
+      if (!this.#stopping && !this.#fatal) {
+        this.#fatal = error instanceof Error ? error : new Error(String(error));
+        logger.error(
+          { family: family.name, partition: batch.partition, err: error },
+          'batch failed and cannot be retried; stopping with it uncommitted',
+        );
+        this.#options.onFatal(this.#fatal);
+      }
+      throw error;
+    }
+  }
+}
