@@ -1,6 +1,7 @@
 export * from './calls.js';
 export * from './common.js';
 export * from './envelope.js';
+export * from './examples.js';
 export * from './incidents.js';
 export * from './registry.js';
 export * from './resources.js';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createDatabaseIfMissing, migrateUp } from '@bluelight/clickhouse-schema';
 import { LocalStack, type StackOptions } from '@bluelight/local-stack';
 import { createClickHouse, createKafkaClients, createLogger } from '@bluelight/service-kit';
 import { inject } from 'vitest';
@@ -29,13 +30,36 @@ export function kafkaFor(brokers: string[], clientId = 'bluelight-test') {
 
 export function clickhouseFor(
   endpoints: Pick<TestEndpoints, 'clickhouseUrl' | 'clickhouseUser' | 'clickhousePassword'>,
+  database = 'default',
 ) {
   return createClickHouse({
     url: endpoints.clickhouseUrl,
     username: endpoints.clickhouseUser,
     password: endpoints.clickhousePassword,
+    database,
     application: 'bluelight-test',
   });
+}
+
+/**
+ * A database of the test's own with every migration applied; `drop()` removes it. Tests that
+ * touch Bluelight's tables use one each, so they never see each other's rows.
+ */
+export async function migratedDatabase(prefix: string, endpoints: TestEndpoints = testEndpoints()) {
+  const database = uniqueName(prefix);
+  const server = clickhouseFor(endpoints);
+  await createDatabaseIfMissing(server, database);
+  const client = clickhouseFor(endpoints, database);
+  await migrateUp(client);
+  return {
+    database,
+    client,
+    drop: async () => {
+      await client.close();
+      await server.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+      await server.close();
+    },
+  };
 }
 
 /**

@@ -28,6 +28,11 @@ export const sinkConfigSchema = z.object({
   DLQ_MAX_CONSECUTIVE: envField.positiveInt(1_000),
   DLQ_MAX_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
   DLQ_WINDOW: envField.positiveInt(1_000),
+  /** Prepended to every topic name, to keep environments (or tests) apart on one cluster. */
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only')
+    .default(''),
   /** Replication factor for topics the sink creates if missing (-1: the broker's default). */
   KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(-1).default(-1),
 });

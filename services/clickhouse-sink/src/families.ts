@@ -20,7 +20,7 @@ export interface Family {
   refresh: (client: ClickHouseClient, entityIds: string[]) => Promise<void>;
 }
 
-export const FAMILIES: Record<TopicDefinition['family'], Family> = {
+const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
   calls: {
     name: 'calls',
     topic: callsTopic,
@@ -46,3 +46,25 @@ export const FAMILIES: Record<TopicDefinition['family'], Family> = {
     refresh: refreshResources,
   },
 };
+
+/**
+ * The families with their topic names under a prefix (KAFKA_TOPIC_PREFIX), so several
+ * environments — or tests — can share one Kafka cluster without reading each other's events.
+ */
+export function familiesWithPrefix(prefix: string): Record<TopicDefinition['family'], Family> {
+  const withPrefix = (family: Family): Family => ({
+    ...family,
+    topic: {
+      ...family.topic,
+      name: `${prefix}${family.topic.name}`,
+      deadLetter: { ...family.topic.deadLetter, name: `${prefix}${family.topic.deadLetter.name}` },
+    },
+  });
+  return {
+    calls: withPrefix(BASE_FAMILIES.calls),
+    incidents: withPrefix(BASE_FAMILIES.incidents),
+    resources: withPrefix(BASE_FAMILIES.resources),
+  };
+}
+
+export const FAMILIES = familiesWithPrefix('');

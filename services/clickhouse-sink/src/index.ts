@@ -1,6 +1,6 @@
 export { type SinkConfig, sinkConfigSchema } from './config.js';
 export { DeadLetterGuard, DLQ_HEADERS } from './dead-letters.js';
-export { FAMILIES, type Family } from './families.js';
+export { FAMILIES, type Family, familiesWithPrefix } from './families.js';
 export { decodeBatch } from './processor.js';
 export { callRow, incidentRow, resourceRow } from './rows.js';
 export { SERVICE_NAME, type SinkService, startSinkService } from './service.js';

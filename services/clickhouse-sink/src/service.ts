@@ -7,7 +7,7 @@ import {
 } from '@bluelight/service-kit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { SinkConfig } from './config.js';
-import { FAMILIES } from './families.js';
+import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
 import { ClickHouseSink } from './sink.js';
 
@@ -41,7 +41,8 @@ export async function startSinkService(
     database: config.CLICKHOUSE_DATABASE,
     application: SERVICE_NAME,
   });
-  const families = config.SINK_FAMILIES.map((name) => FAMILIES[name]);
+  const byName = familiesWithPrefix(config.KAFKA_TOPIC_PREFIX);
+  const families = config.SINK_FAMILIES.map((name) => byName[name]);
 
   const admin = kafka.admin();
   await admin.connect();

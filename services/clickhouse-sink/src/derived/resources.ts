@@ -28,7 +28,7 @@ WITH
       argMax(crewing_model, (_ingested_at, event_id)) AS crewing_model,
       argMax(status, (_ingested_at, event_id)) AS status,
       argMax(unavailable_reason, (_ingested_at, event_id)) AS unavailable_reason,
-      argMax(event_id, (_ingested_at, event_id)) AS event_id
+      argMax(event_id, (_ingested_at, event_id)) AS latest_event_id
     FROM (${effectiveResourceEvents})
     GROUP BY resource_id, occurred_at
   ),
@@ -47,7 +47,7 @@ WITH
       status,
       unavailable_reason,
       toUInt8(status IN ('available_at_station', 'available_mobile')) AS available,
-      event_id
+      latest_event_id AS event_id
     FROM changes
   )
 SELECT *, now64(6) AS version, 0 AS is_deleted FROM current

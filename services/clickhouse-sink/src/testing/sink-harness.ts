@@ -1,0 +1,119 @@
+import { loadConfig } from '@bluelight/service-kit';
+import {
+  kafkaFor,
+  migratedDatabase,
+  type TestEndpoints,
+  testEndpoints,
+  testLogger,
+  uniqueName,
+} from '@bluelight/test/harness';
+import { sinkConfigSchema } from '../config.js';
+import { familiesWithPrefix } from '../families.js';
+import { type SinkService, startSinkService } from '../service.js';
+import type { TestEvent } from './incident-scenario.js';
+
+/**
+ * A sink of the test's own: its own database (migrated), topic prefix and consumer groups, run
+ * in-process against the shared engines (or those given).
+ */
+export async function startTestSink(
+  options: { endpoints?: TestEndpoints; env?: Record<string, string>; families?: string } = {},
+) {
+  const endpoints = options.endpoints ?? testEndpoints();
+  const db = await migratedDatabase('sink', endpoints);
+  const prefix = `${uniqueName('t')}.`;
+  const env = {
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    CLICKHOUSE_URL: endpoints.clickhouseUrl,
+    CLICKHOUSE_USER: endpoints.clickhouseUser,
+    CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
+    CLICKHOUSE_DATABASE: db.database,
+    KAFKA_TOPIC_PREFIX: prefix,
+    SINK_GROUP_PREFIX: uniqueName('sink'),
+    SINK_FAMILIES: options.families ?? 'calls,incidents,resources',
+    SINK_RETRY_MAX_MS: '2000',
+    ...options.env,
+  };
+  const config = loadConfig(sinkConfigSchema, env);
+  const families = familiesWithPrefix(prefix);
+  const fatalErrors: Error[] = [];
+  const logger = testLogger('clickhouse-sink');
+  let service: SinkService | undefined = await startSinkService(config, logger, {
+    onFatal: (error) => fatalErrors.push(error),
+    listen: false,
+  });
+  const kafka = kafkaFor(endpoints.kafkaBrokers);
+  const producer = kafka.producer();
+  await producer.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+
+  /** Produces events keyed by their entity id, in the order given. */
+  async function produce(topic: string, events: (TestEvent | { raw: string; key: string })[]) {
+    await producer.send([
+      {
+        topic,
+        messages: events.map((event) =>
+          'raw' in event
+            ? { key: event.key, value: event.raw }
+            : {
+                key: String(
+                  event.payload.incident_id ?? event.payload.call_id ?? event.payload.resource_id,
+                ),
+                value: JSON.stringify(event),
+              },
+        ),
+      },
+    ]);
+  }
+
+  /** Waits until the family's consumer group has committed everything produced to its topic. */
+  async function waitUntilCommitted(
+    family: 'calls' | 'incidents' | 'resources',
+    total: number,
+    timeoutMs = 90_000,
+  ) {
+    const deadline = Date.now() + timeoutMs;
+    const group = `${config.SINK_GROUP_PREFIX}-${family}`;
+    let committed = 0;
+    while (Date.now() < deadline) {
+      if (fatalErrors.length > 0) throw fatalErrors[0];
+      const offsets = await admin.committedOffsets(group, families[family].topic.name);
+      committed = offsets.reduce((sum, { offset }) => sum + Math.max(Number(offset), 0), 0);
+      if (committed >= total) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`the sink committed ${committed} of ${total} messages in ${timeoutMs} ms`);
+  }
+
+  return {
+    config,
+    db,
+    families,
+    fatalErrors,
+    producer,
+    admin,
+    produce,
+    waitUntilCommitted,
+    /** Stops the sink (committing what it finished) without dropping the database. */
+    stopSink: async () => {
+      await service?.stop();
+      service = undefined;
+    },
+    restartSink: async () => {
+      service = await startSinkService(config, logger, {
+        onFatal: (error) => fatalErrors.push(error),
+        listen: false,
+      });
+    },
+    get service() {
+      return service;
+    },
+    cleanup: async () => {
+      await service?.stop();
+      await producer.disconnect();
+      await admin.disconnect();
+      await db.drop();
+    },
+  };
+}
