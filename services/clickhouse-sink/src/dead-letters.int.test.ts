@@ -1,0 +1,139 @@
+import type { ConsumedMessage } from '@bluelight/service-kit';
+import { kafkaFor, testEndpoints, uniqueName } from '@bluelight/test/harness';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DLQ_HEADERS } from './dead-letters.js';
+import { DeadLetterLimitExceeded } from './errors.js';
+import { incidentScenario, type TestEvent } from './testing/incident-scenario.js';
+import { startTestSink } from './testing/sink-harness.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+const START = Date.parse('2024-02-10T09:00:00Z');
+
+async function readTopic(topic: string, count: number): Promise<ConsumedMessage[]> {
+  const consumer = kafkaFor(testEndpoints().kafkaBrokers).consumer(uniqueName('dlq_reader'));
+  await consumer.connect();
+  await consumer.subscribe([topic], { fromBeginning: true });
+  const received: ConsumedMessage[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`read ${received.length} of ${count}`)),
+      30_000,
+    );
+    void consumer.run(async (batch) => {
+      received.push(...batch.messages);
+      if (received.length >= count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await consumer.disconnect();
+  return received;
+}
+
+describe('dead letters (real Kafka and ClickHouse)', () => {
+  it('sends poison messages to the dead-letter topic and table with their origin, while the rest flows', async () => {
+    const sink = await startTestSink({ families: 'incidents' });
+    cleanups.push(sink.cleanup);
+    const topic = sink.families.incidents.topic.name;
+    const { events } = incidentScenario(3, START, 'INC-POISON');
+    const good = events.flat();
+    const missingRiskBand = structuredClone(good[0]) as TestEvent;
+    missingRiskBand.event_id = '0190a0b1-0000-7000-8000-000000000001';
+    delete (missingRiskBand.payload.details as Record<string, unknown>).risk_band;
+    const callOnIncidentTopic = {
+      ...(structuredClone(good[0]) as TestEvent),
+      event_id: '0190a0b1-0000-7000-8000-000000000002',
+      event_type: 'call.answered',
+      payload: { call_id: 'C-1', position: 'FIRE-01' },
+    };
+    await sink.produce(topic, [
+      ...good.slice(0, 10),
+      { raw: '{"event_id": "truncated', key: 'INC-POISON-0000' },
+      missingRiskBand,
+      ...good.slice(10),
+      callOnIncidentTopic,
+    ]);
+    await sink.waitUntilCommitted('incidents', good.length + 3);
+
+    const raw = await sink.db.client.query({
+      query: 'SELECT count() AS n FROM incidents_raw FINAL',
+      format: 'JSONEachRow',
+    });
+    expect(await raw.json()).toEqual([{ n: good.length }]);
+
+    const letters = await readTopic(sink.families.incidents.topic.deadLetter.name, 3);
+    const byClass = new Map(
+      letters.map((letter) => [letter.headers[DLQ_HEADERS.errorClass], letter]),
+    );
+    expect([...byClass.keys()].sort()).toEqual(['contract', 'undecodable', 'wrong_topic']);
+    const undecodable = byClass.get('undecodable') as ConsumedMessage;
+    expect(undecodable.value?.toString()).toBe('{"event_id": "truncated');
+    expect(undecodable.key?.toString()).toBe('INC-POISON-0000');
+    expect(undecodable.headers[DLQ_HEADERS.originalTopic]).toBe(topic);
+    expect(undecodable.headers[DLQ_HEADERS.service]).toBe('clickhouse-sink');
+    expect(undecodable.headers[DLQ_HEADERS.reason]).toMatch(/^not JSON/);
+    const contract = byClass.get('contract') as ConsumedMessage;
+    expect(JSON.parse(contract.headers[DLQ_HEADERS.reason] ?? '[]')).toEqual([
+      expect.objectContaining({ path: 'payload.details.risk_band' }),
+    ]);
+    const table = await sink.db.client.query({
+      query: `SELECT error_class, event_id, original_partition, original_offset, message_value
+              FROM dead_letters FINAL ORDER BY error_class`,
+      format: 'JSONEachRow',
+    });
+    const rows = await table.json<Record<string, string | number>>();
+    expect(rows.map(({ error_class, event_id }) => ({ error_class, event_id }))).toEqual([
+      { error_class: 'contract', event_id: '0190a0b1-0000-7000-8000-000000000001' },
+      { error_class: 'undecodable', event_id: '' },
+      { error_class: 'wrong_topic', event_id: '0190a0b1-0000-7000-8000-000000000002' },
+    ]);
+    // Topic and table name the same original partition and offset, so the message can be found.
+    for (const row of rows) {
+      const letter = byClass.get(String(row.error_class)) as ConsumedMessage;
+      expect(Number(letter.headers[DLQ_HEADERS.originalPartition])).toBe(row.original_partition);
+      expect(Number(letter.headers[DLQ_HEADERS.originalOffset])).toBe(row.original_offset);
+      expect(letter.value?.toString()).toBe(row.message_value);
+    }
+  });
+
+  it('stops instead of dead-lettering a flood of invalid messages, committing nothing of it', async () => {
+    const sink = await startTestSink({
+      families: 'incidents',
+      env: { DLQ_MAX_CONSECUTIVE: '5' },
+    });
+    cleanups.push(sink.cleanup);
+    const topic = sink.families.incidents.topic.name;
+    // Same partition (same key) so the flood arrives as one batch after the good messages.
+    const { events } = incidentScenario(1, START, 'INC-FLOOD');
+    const flood = Array.from({ length: 20 }, (_, index) => ({
+      raw: JSON.stringify({ event_type: 'incident.created', schema_version: 99, n: index }),
+      key: 'INC-FLOOD-0000',
+    }));
+    await sink.produce(topic, [...(events[0] as TestEvent[]), ...flood]);
+
+    const deadline = Date.now() + 30_000;
+    while (sink.fatalErrors.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(sink.fatalErrors[0]).toBeInstanceOf(DeadLetterLimitExceeded);
+    expect(sink.fatalErrors[0]?.message).toMatch(/invalid messages in a row \(limit 5\)/);
+
+    const letters = await sink.db.client.query({
+      query: 'SELECT count() AS n FROM dead_letters',
+      format: 'JSONEachRow',
+    });
+    expect(await letters.json()).toEqual([{ n: 0 }]);
+    const committed = await sink.admin.committedOffsets(
+      `${sink.config.SINK_GROUP_PREFIX}-incidents`,
+      topic,
+    );
+    const flooded = committed.find(({ offset }) => Number(offset) > 0);
+    // Whatever was committed ends before the flood: the flood itself is never committed.
+    expect(Number(flooded?.offset ?? 0)).toBeLessThanOrEqual(8);
+  });
+});
