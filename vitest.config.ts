@@ -15,6 +15,7 @@ export default defineConfig({
             'schemas/src/**/*.test.ts',
             'services/*/src/**/*.test.ts',
             'infra/local/src/**/*.test.ts',
+            'infra/clickhouse/src/**/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerStackCommands } from './commands/stack.js';
 import { ExitCode, UserFacingError } from './exit-codes.js';
@@ -12,6 +13,7 @@ const program = new Command('bluelight')
 
 registerStackCommands(program);
 registerRunCommand(program);
+registerMigrateCommand(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

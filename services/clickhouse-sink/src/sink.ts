@@ -57,7 +57,8 @@ export class ClickHouseSink {
       await consumer.subscribe([family.topic.name], { fromBeginning: true });
       this.#consumers.push({ family, consumer });
       const guard = new DeadLetterGuard(this.#options.limits);
-      void consumer.run((batch) => this.#handle(family, consumer, guard, batch));
+      // Resolves once the consumer has joined its group and started fetching.
+      await consumer.run((batch) => this.#handle(family, consumer, guard, batch));
       logger.info({ family: family.name, topic: family.topic.name }, 'consuming');
     }
   }

@@ -1,4 +1,9 @@
-import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
+import {
+  type ClickHouseClient,
+  ClickHouseLogLevel,
+  type ClickHouseSettings,
+  createClient,
+} from '@clickhouse/client';
 
 export type { ClickHouseClient } from '@clickhouse/client';
 export { ClickHouseError } from '@clickhouse/client';
@@ -27,6 +32,9 @@ export function createClickHouse(input: ClickHouseSettingsInput): ClickHouseClie
     database: input.database ?? 'default',
     application: input.application,
     request_timeout: input.requestTimeoutMs ?? 60_000,
+    // The client would print every failed request to stderr; callers get the error and log it
+    // in their own structured logs instead.
+    log: { level: ClickHouseLogLevel.OFF },
     clickhouse_settings: {
       wait_end_of_query: 1,
       date_time_input_format: 'best_effort',

@@ -17,7 +17,13 @@ import type { TestEvent } from './incident-scenario.js';
  * in-process against the shared engines (or those given).
  */
 export async function startTestSink(
-  options: { endpoints?: TestEndpoints; env?: Record<string, string>; families?: string } = {},
+  options: {
+    endpoints?: TestEndpoints;
+    env?: Record<string, string>;
+    families?: string;
+    /** false: only prepare the database and topics (another process will run the sink). */
+    start?: boolean;
+  } = {},
 ) {
   const endpoints = options.endpoints ?? testEndpoints();
   const db = await migratedDatabase('sink', endpoints);
@@ -38,15 +44,26 @@ export async function startTestSink(
   const families = familiesWithPrefix(prefix);
   const fatalErrors: Error[] = [];
   const logger = testLogger('clickhouse-sink');
-  let service: SinkService | undefined = await startSinkService(config, logger, {
-    onFatal: (error) => fatalErrors.push(error),
-    listen: false,
-  });
   const kafka = kafkaFor(endpoints.kafkaBrokers);
-  const producer = kafka.producer();
-  await producer.connect();
   const admin = kafka.admin();
   await admin.connect();
+  let service: SinkService | undefined;
+  if (options.start === false) {
+    await admin.ensureTopics(
+      config.SINK_FAMILIES.map((name) => ({
+        topic: families[name].topic.name,
+        partitions: families[name].topic.partitions,
+        replicationFactor: -1,
+      })),
+    );
+  } else {
+    service = await startSinkService(config, logger, {
+      onFatal: (error) => fatalErrors.push(error),
+      listen: false,
+    });
+  }
+  const producer = kafka.producer();
+  await producer.connect();
 
   /** Produces events keyed by their entity id, in the order given. */
   async function produce(topic: string, events: (TestEvent | { raw: string; key: string })[]) {

@@ -1,0 +1,24 @@
+export { MigrationError } from './errors.js';
+export { DEFAULT_MIGRATIONS_DIR, loadMigrations, sequenceProblems } from './load.js';
+export {
+  checkClusterName,
+  fillPlaceholders,
+  type Migration,
+  migrationChecksum,
+  normaliseMigrationText,
+  parseMigration,
+  type Statement,
+} from './migration-file.js';
+export {
+  createDatabaseIfMissing,
+  type MigrateDownOptions,
+  type MigrateUpOptions,
+  type MigrationState,
+  type MigrationStatus,
+  type MigrationStep,
+  migrateDown,
+  migrateUp,
+  migrationStatus,
+  type RunnerOptions,
+  STATUS_TABLE,
+} from './runner.js';

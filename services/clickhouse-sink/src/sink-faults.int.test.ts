@@ -1,0 +1,166 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@bluelight/local-stack';
+import { canControlEngines, startPrivateStack, testEndpoints } from '@bluelight/test/harness';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  expectedDailyRollup,
+  incidentScenario,
+  type TestEvent,
+} from './testing/incident-scenario.js';
+import { startTestSink } from './testing/sink-harness.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+const START = Date.parse('2024-10-26T18:00:00Z'); // runs across the autumn clocks change
+const mainFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
+type Sink = Awaited<ReturnType<typeof startTestSink>>;
+
+async function count(sink: Sink, query: string): Promise<number> {
+  const result = await sink.db.client.query({ query, format: 'JSONEachRow' });
+  const [row] = await result.json<{ n: number }>();
+  return Number(row?.n ?? 0);
+}
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Everything derived must equal what the events imply, with nothing lost or counted twice. */
+async function expectExactlyOnce(sink: Sink, scenario: ReturnType<typeof incidentScenario>) {
+  const total = scenario.events.flat().length;
+  expect(await count(sink, 'SELECT count() AS n FROM incidents_raw FINAL')).toBe(total);
+  expect(await count(sink, 'SELECT uniqExact(event_id) AS n FROM incidents_raw')).toBe(total);
+  expect(await count(sink, 'SELECT count() AS n FROM incident_facts FINAL')).toBe(
+    scenario.expected.size,
+  );
+  expect(await count(sink, 'SELECT count() AS n FROM dead_letters')).toBe(0);
+  const rollup = await sink.db.client.query({
+    query: `SELECT toString(day) AS day, station_ground, category, risk_band,
+              incidents, first_attendance_histogram AS histogram
+            FROM incidents_daily FINAL`,
+    format: 'JSONEachRow',
+  });
+  const actual = new Map(
+    (await rollup.json<Record<string, string & number & Record<string, number>>>()).map((row) => [
+      [row.day, row.station_ground, row.category, row.risk_band].join('|'),
+      { incidents: row.incidents, histogram: row.histogram },
+    ]),
+  );
+  const expected = expectedDailyRollup(scenario.expected.values());
+  expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+  for (const [key, group] of expected) {
+    expect(actual.get(key), key).toEqual({
+      incidents: group.incidents,
+      histogram: group.histogram,
+    });
+  }
+}
+
+function startSinkProcess(sink: Sink, port: number): ChildProcess {
+  const env = {
+    ...process.env,
+    KAFKA_BROKERS: sink.config.KAFKA_BROKERS.join(','),
+    CLICKHOUSE_URL: sink.config.CLICKHOUSE_URL,
+    CLICKHOUSE_USER: sink.config.CLICKHOUSE_USER,
+    CLICKHOUSE_PASSWORD: sink.config.CLICKHOUSE_PASSWORD,
+    CLICKHOUSE_DATABASE: sink.config.CLICKHOUSE_DATABASE,
+    KAFKA_TOPIC_PREFIX: sink.config.KAFKA_TOPIC_PREFIX,
+    SINK_GROUP_PREFIX: sink.config.SINK_GROUP_PREFIX,
+    SINK_FAMILIES: 'incidents',
+    SINK_PORT: String(port),
+    // Small fetches: many batches, so the kill lands in the middle of the work.
+    SINK_FETCH_MAX_BYTES_PER_PARTITION: '16384',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+  };
+  return spawn(process.execPath, ['--import', 'tsx', mainFile], { env, stdio: 'inherit' });
+}
+
+describe('clickhouse-sink under faults', () => {
+  it('loses nothing and doubles nothing when killed with SIGKILL mid-stream and restarted', async () => {
+    // Database and topics are prepared here; a child process runs the sink.
+    const sink = await startTestSink({ families: 'incidents', start: false });
+    cleanups.push(sink.cleanup);
+    const scenario = incidentScenario(300, START, 'INC-KILL');
+    const all = scenario.events.flat();
+    await sink.produce(sink.families.incidents.topic.name, all);
+
+    const port = await freePort();
+    let child = startSinkProcess(sink, port);
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+    });
+    await waitFor(
+      'the first rows',
+      async () => (await count(sink, 'SELECT count() AS n FROM incidents_raw')) > 200,
+    );
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const atKill = await count(sink, 'SELECT count() AS n FROM incidents_raw');
+    expect(atKill).toBeLessThan(all.length);
+
+    child = startSinkProcess(sink, port);
+    await sink.waitUntilCommitted('incidents', all.length, 120_000);
+    await expectExactlyOnce(sink, scenario);
+  });
+
+  it.skipIf(!canControlEngines())(
+    'pauses while ClickHouse is down for 30 s under load, then catches up losing and dead-lettering nothing',
+    async () => {
+      const { stack, cleanup } = await startPrivateStack({ components: ['kafka', 'clickhouse'] });
+      cleanups.push(cleanup);
+      const sink = await startTestSink({
+        families: 'incidents',
+        endpoints: {
+          ...testEndpoints(),
+          mode: 'local-stack',
+          kafkaBrokers: stack.kafkaBrokers,
+          clickhouseUrl: stack.clickhouseUrl,
+        },
+      });
+      cleanups.push(sink.cleanup);
+      const scenario = incidentScenario(240, START, 'INC-OUTAGE');
+      const waves = scenario.events; // one incident's 8 events per send, 40 sends per second
+      const topic = sink.families.incidents.topic.name;
+      let sent = 0;
+      const producing = (async () => {
+        for (const wave of waves) {
+          await sink.produce(topic, wave as TestEvent[]);
+          sent += wave.length;
+          await new Promise((resolve) => setTimeout(resolve, 150));
+        }
+      })();
+
+      await waitFor(
+        'rows before the outage',
+        async () => (await count(sink, 'SELECT count() AS n FROM incidents_raw')) > 0,
+      );
+      await stack.stop('clickhouse');
+      const outageStarted = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 30_000));
+      await stack.start('clickhouse');
+      const outage = Date.now() - outageStarted;
+      await producing;
+      expect(sent).toBe(scenario.events.flat().length);
+      await sink.waitUntilCommitted('incidents', sent, 120_000);
+
+      expect(sink.fatalErrors).toEqual([]);
+      await expectExactlyOnce(sink, scenario);
+      const metrics = await sink.service?.app.inject({ url: '/metrics' });
+      const paused = /sink_paused_seconds_total\{[^}]*family="incidents"[^}]*\} ([\d.]+)/.exec(
+        metrics?.body ?? '',
+      );
+      // It waited out (most of) the outage paused, rather than failing or dead-lettering.
+      expect(Number(paused?.[1])).toBeGreaterThan((outage / 1000) * 0.5);
+    },
+  );
+});
