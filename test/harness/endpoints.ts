@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
-import { freePort, LocalStack, portIsFree } from '@bluelight/local-stack';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { freePort, LocalStack, localHome, portIsFree } from '@bluelight/local-stack';
 
 /** Where the tests' Kafka and ClickHouse are, and which of the three ways they were found. */
 export interface TestEndpoints {
@@ -78,9 +79,16 @@ async function fromTestcontainers(): Promise<ResolvedEndpoints> {
   };
 }
 
+/** Stacks that tests create: the shared `test` stack and private `t-…` stacks. */
+function isTestStack(name: string): boolean {
+  return name === 'test' || name.startsWith('t-');
+}
+
 async function fromLocalStack(): Promise<ResolvedEndpoints> {
-  // Every run starts from an empty stack: leftovers of an interrupted run are stopped and deleted.
-  await (await LocalStack.open({ name: 'test' })).reset(() => {});
+  // Every run starts from empty stacks: leftovers of an interrupted run are stopped and deleted.
+  const stacksDir = path.join(localHome(), 'stacks');
+  const leftovers = existsSync(stacksDir) ? readdirSync(stacksDir).filter(isTestStack) : [];
+  for (const name of leftovers) await (await LocalStack.open({ name })).reset(() => {});
   const [kafkaPort, controllerPort, clickhousePort] = await distinctFreePorts(3);
   const stack = await LocalStack.open({
     name: 'test',

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { LocalStack, localHome } from '@bluelight/local-stack';
 import { createGracefulShutdown, createLogger } from '@bluelight/service-kit';
 import { type Command, Option } from 'commander';
+import { runCli, SERVICES, type ServiceName, startService, stopService } from '../services.js';
 import { envLines } from './stack.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -53,6 +54,37 @@ export function registerRunCommand(program: Command): void {
       if (started.length > 0) {
         // Leave running what someone else started; stop only what this run brought up.
         shutdown.onShutdown('stop local stack', () => stack.down(say));
+      }
+
+      // Services get the stack's addresses unless the environment already names other engines.
+      const env = {
+        ...process.env,
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? stack.kafkaBrokers.join(','),
+        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL ?? stack.clickhouseUrl,
+        CLICKHOUSE_DATABASE: process.env.CLICKHOUSE_DATABASE ?? 'bluelight',
+      };
+      say(`\nApplying ClickHouse migrations to database ${env.CLICKHOUSE_DATABASE} …`);
+      const migrated = await runCli(['migrate'], env);
+      if (migrated !== 0) {
+        logger.error({ exitCode: migrated }, 'migrations failed; stopping');
+        await shutdown.shutdown('migrations failed', 1);
+        return;
+      }
+
+      for (const name of Object.keys(SERVICES) as ServiceName[]) {
+        const logFile = path.join(stack.dir, 'logs', `${name}.log`);
+        const child = startService(name, env, logFile);
+        say(`${name}: started (pid ${child.pid}), log ${logFile}`);
+        child.once('exit', (code, signal) => {
+          if (shutdown.isShuttingDown) return;
+          logger.error(
+            { service: name, code, signal, log: logFile },
+            'service exited unexpectedly; stopping',
+          );
+          void shutdown.shutdown(`${name} exited`, 1);
+        });
+        // Registered after the stack, so services stop first and commit before Kafka goes.
+        shutdown.onShutdown(`stop ${name}`, () => stopService(child, 60_000));
       }
 
       say('\nBluelight is running.');
