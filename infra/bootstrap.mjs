@@ -95,7 +95,7 @@ async function test() {
     return code;
   };
 
-  await step('Lint and format (Biome)', bin('biome'), ['ci', '.']);
+  await step('Lint and format (Biome)', bin('biome'), ['ci', '--colors=off', '.']);
   await step('Typecheck (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
   const prepared = await step(
     'Local stack prerequisites (Kafka jars, chDB virtualenv)',

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { KAFKA_VERSION, repoRoot } from '@bluelight/local-stack';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,8 @@ import { parse } from 'yaml';
 
 interface ComposeService {
   image: string;
+  restart?: string;
+  command?: string[];
   environment?: Record<string, string | number>;
   healthcheck?: { test: string[] };
 }
@@ -31,9 +33,17 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  it('gives every service a health check', () => {
+  it('gives every long-running service a health check', () => {
     for (const [name, service] of Object.entries(compose.services)) {
+      if (service.restart === 'no') continue; // one-shot jobs such as migrate
       expect(service.healthcheck?.test, name).toBeDefined();
+    }
+  });
+
+  it('runs every Bluelight service entry point that exists in the repository', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      const file = service.command?.find((part) => part.endsWith('.ts') || part.endsWith('.mjs'));
+      if (file) expect(existsSync(path.join(repoRoot, file)), `${name}: ${file}`).toBe(true);
     }
   });
 

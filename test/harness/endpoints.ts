@@ -5,6 +5,8 @@ import { freePort, LocalStack, localHome, portIsFree } from '@bluelight/local-st
 /** Where the tests' Kafka and ClickHouse are, and which of the three ways they were found. */
 export interface TestEndpoints {
   mode: 'environment' | 'testcontainers' | 'local-stack';
+  /** The pid of the process that started the test run; private stacks are named after it. */
+  runId: number;
   kafkaBrokers: string[];
   clickhouseUrl: string;
   clickhouseUser: string;
@@ -68,6 +70,7 @@ async function fromTestcontainers(): Promise<ResolvedEndpoints> {
   return {
     endpoints: {
       mode: 'testcontainers',
+      runId: testRunId(),
       kafkaBrokers: [`localhost:${kafkaPort}`],
       clickhouseUrl: clickhouse.getHttpUrl(),
       clickhouseUser: clickhouse.getUsername(),
@@ -79,19 +82,45 @@ async function fromTestcontainers(): Promise<ResolvedEndpoints> {
   };
 }
 
-/** Stacks that tests create: the shared `test` stack and private `t-…` stacks. */
-function isTestStack(name: string): boolean {
-  return name === 'test' || name.startsWith('t-');
+/**
+ * Test stacks carry the pid of the test run that made them (`test-<pid>`, `t-<pid>-<random>`),
+ * so two runs on one machine never touch each other's engines, and a run can tell the leftovers
+ * of an interrupted run (whose process is gone) from a stack in use.
+ */
+export function testRunId(): number {
+  return process.pid;
+}
+
+function ownerOfTestStack(name: string): number | undefined {
+  const match = /^(?:test|t)-(\d+)(?:-|$)/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function removeLeftoverTestStacks(): Promise<void> {
+  const stacksDir = path.join(localHome(), 'stacks');
+  if (!existsSync(stacksDir)) return;
+  for (const name of readdirSync(stacksDir)) {
+    const owner = ownerOfTestStack(name);
+    if (owner === undefined || processAlive(owner)) continue;
+    say(`removing ${name}, left by an interrupted test run`);
+    await (await LocalStack.open({ name })).reset(() => {});
+  }
 }
 
 async function fromLocalStack(): Promise<ResolvedEndpoints> {
-  // Every run starts from empty stacks: leftovers of an interrupted run are stopped and deleted.
-  const stacksDir = path.join(localHome(), 'stacks');
-  const leftovers = existsSync(stacksDir) ? readdirSync(stacksDir).filter(isTestStack) : [];
-  for (const name of leftovers) await (await LocalStack.open({ name })).reset(() => {});
+  await removeLeftoverTestStacks();
   const [kafkaPort, controllerPort, clickhousePort] = await distinctFreePorts(3);
   const stack = await LocalStack.open({
-    name: 'test',
+    name: `test-${testRunId()}`,
     kafkaPort,
     controllerPort,
     clickhousePort,
@@ -102,6 +131,7 @@ async function fromLocalStack(): Promise<ResolvedEndpoints> {
   return {
     endpoints: {
       mode: 'local-stack',
+      runId: testRunId(),
       kafkaBrokers: stack.kafkaBrokers,
       clickhouseUrl: stack.clickhouseUrl,
       clickhouseUser: 'default',
@@ -121,6 +151,7 @@ export async function resolveEndpoints(): Promise<ResolvedEndpoints> {
     return {
       endpoints: {
         mode: 'environment',
+        runId: testRunId(),
         kafkaBrokers: KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
         clickhouseUrl: CLICKHOUSE_URL,
         clickhouseUser: process.env.CLICKHOUSE_USER ?? 'default',

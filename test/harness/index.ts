@@ -76,7 +76,7 @@ export async function startPrivateStack(
     controllerPort = await freePortRun(brokers);
   const [clickhousePort] = await distinctFreePorts(1);
   const stack = await LocalStack.open({
-    name: `t-${randomBytes(4).toString('hex')}`,
+    name: `t-${testEndpoints().runId}-${randomBytes(4).toString('hex')}`,
     kafkaPort,
     controllerPort,
     clickhousePort,

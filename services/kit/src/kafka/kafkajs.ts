@@ -190,7 +190,7 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       headers: headersToStrings(message.headers),
       timestamp: message.timestamp,
     }));
-    await handler({
+    const outcome = await handler({
       topic: batch.topic,
       partition: batch.partition,
       messages,
@@ -201,13 +201,14 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       },
     });
     // The committed offset is the next one to read, hence +1.
+    const next = outcome?.commitOffset ?? (BigInt(batch.lastOffset()) + 1n).toString();
     await this.#consumer.commitOffsets([
-      {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: (BigInt(batch.lastOffset()) + 1n).toString(),
-      },
+      { topic: batch.topic, partition: batch.partition, offset: next },
     ]);
+    // Offsets not committed must be fetched again, not skipped by the fetch position.
+    if (outcome?.commitOffset !== undefined) {
+      this.#consumer.seek({ topic: batch.topic, partition: batch.partition, offset: next });
+    }
   }
 
   pause(partitions: TopicPartitions[]): void {
@@ -259,16 +260,35 @@ class KafkaJsAdmin implements KafkaAdmin {
   async ensureTopics(topics: Parameters<KafkaAdmin['ensureTopics']>[0]): Promise<void> {
     const existing = new Set(await this.#admin.listTopics());
     const missing = topics.filter((spec) => !existing.has(spec.topic));
-    if (missing.length === 0) return;
-    await this.#admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((spec) => ({
-        topic: spec.topic,
-        numPartitions: spec.partitions,
-        replicationFactor: spec.replicationFactor,
-        configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    });
+    if (missing.length > 0) {
+      await this.#admin.createTopics({
+        // KafkaJS's own wait gives up on "unknown topic" while metadata is still spreading.
+        waitForLeaders: false,
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor,
+          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({
+            name,
+            value,
+          })),
+        })),
+      });
+    }
+    // Ready means every partition has a leader, so the first produce does not fail.
+    await retryRetriable(async () => {
+      const { topics: described } = await this.#admin.fetchTopicMetadata({
+        topics: topics.map((spec) => spec.topic),
+      });
+      const leaderless = described.filter((topic) =>
+        topic.partitions.some((partition) => partition.leader < 0),
+      );
+      if (leaderless.length > 0) {
+        throw Object.assign(new Error(`no leader yet for ${leaderless[0]?.name}`), {
+          retriable: true,
+        });
+      }
+    }, 120);
   }
 
   async deleteTopics(topics: string[]): Promise<void> {
@@ -280,6 +300,13 @@ class KafkaJsAdmin implements KafkaAdmin {
       this.#admin.fetchOffsets({ groupId, topics: [topic] }),
     );
     return (entry?.partitions ?? [])
+      .map(({ partition, offset }) => ({ partition, offset }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  async endOffsets(topic: string) {
+    const offsets = await retryRetriable(() => this.#admin.fetchTopicOffsets(topic));
+    return offsets
       .map(({ partition, offset }) => ({ partition, offset }))
       .sort((a, b) => a.partition - b.partition);
   }

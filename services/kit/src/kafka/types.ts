@@ -65,10 +65,12 @@ export interface ConsumerOptions {
 }
 
 /**
- * Handles one batch from one partition. When it resolves, the batch's offsets are committed;
+ * Handles one batch from one partition. When it resolves, the batch's offsets are committed —
+ * all of them, or only those before `commitOffset` when it returns one (the next offset to read);
  * when it rejects, nothing is committed and the batch is delivered again (at-least-once).
  */
-export type BatchHandler = (batch: ConsumedBatch) => Promise<void>;
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing must fit too.
+export type BatchHandler = (batch: ConsumedBatch) => Promise<void | { commitOffset: string }>;
 
 export interface TopicPartitions {
   topic: string;
@@ -113,6 +115,8 @@ export interface KafkaAdmin {
   deleteTopics(topics: string[]): Promise<void>;
   /** The group's committed offsets for a topic ('-1' where nothing is committed). */
   committedOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]>;
+  /** Each partition's end offset (the offset the next message will get). */
+  endOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Each partition's leader, replicas and in-sync replicas (broker ids). */
   describeTopic(topic: string): Promise<PartitionReplicas[]>;
   /** The number of brokers in the cluster as the controller sees it. */
