@@ -7,6 +7,8 @@ export const ExitCode = {
   usage: 2,
   /** `stack status`: the stack, or part of it, is not running. */
   notRunning: 3,
+  /** `dlq replay --policy stop`: stopped at a dead letter that still fails; it and later ones remain. */
+  stopped: 4,
 } as const;
 
 /** An error whose message is for the user as it stands (no stack trace needed). */

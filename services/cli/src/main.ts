@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerDlqCommands } from './commands/dlq.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerStackCommands } from './commands/stack.js';
@@ -14,6 +15,7 @@ const program = new Command('bluelight')
 registerStackCommands(program);
 registerRunCommand(program);
 registerMigrateCommand(program);
+registerDlqCommands(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

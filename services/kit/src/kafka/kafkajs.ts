@@ -304,6 +304,18 @@ class KafkaJsAdmin implements KafkaAdmin {
       .sort((a, b) => a.partition - b.partition);
   }
 
+  async setCommittedOffsets(
+    groupId: string,
+    topic: string,
+    offsets: { partition: number; offset: string }[],
+  ): Promise<void> {
+    await retryRetriable(() => this.#admin.setOffsets({ groupId, topic, partitions: offsets }));
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<void> {
+    await this.#admin.deleteGroups(groupIds);
+  }
+
   async endOffsets(topic: string) {
     const offsets = await retryRetriable(() => this.#admin.fetchTopicOffsets(topic));
     return offsets

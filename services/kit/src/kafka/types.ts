@@ -115,6 +115,9 @@ export interface KafkaAdmin {
   deleteTopics(topics: string[]): Promise<void>;
   /** The group's committed offsets for a topic ('-1' where nothing is committed). */
   committedOffsets(groupId: string, topic: string): Promise<PartitionOffsets[]>;
+  /** Sets a consumer group's committed offsets (the group must have no active members). */
+  setCommittedOffsets(groupId: string, topic: string, offsets: PartitionOffsets[]): Promise<void>;
+  deleteGroups(groupIds: string[]): Promise<void>;
   /** Each partition's end offset (the offset the next message will get). */
   endOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** Each partition's leader, replicas and in-sync replicas (broker ids). */
