@@ -53,6 +53,8 @@ export function registerDlqCommands(program: Command): void {
     .option('--json', 'print JSON lines')
     .action(async (options: { family?: string; limit: number; json?: boolean }) => {
       const config = dlqConfig();
+      // Loaded on use: the sink's module graph would slow every other CLI command's start.
+      const { familiesWithPrefix } = await import('@bluelight/clickhouse-sink');
       const client = createClickHouse({
         url: config.CLICKHOUSE_URL,
         username: config.CLICKHOUSE_USER,
@@ -104,6 +106,7 @@ export function registerDlqCommands(program: Command): void {
     .option('--dry-run', 'report what would happen; send and commit nothing')
     .action(async (options: { family: string; policy: ReplayPolicy; dryRun?: boolean }) => {
       const config = dlqConfig();
+      const { familiesWithPrefix, replayDeadLetters } = await import('@bluelight/clickhouse-sink');
       const family = familiesWithPrefix(config.KAFKA_TOPIC_PREFIX)[options.family as 'calls'];
       const kafka = createKafkaClients({
         brokers: config.KAFKA_BROKERS,
