@@ -13,6 +13,8 @@ import type { Family } from './families.js';
 import type { SinkMetrics } from './metrics.js';
 import { processBatch } from './processor.js';
 
+const HEARTBEAT_EVERY_MS = 3_000;
+
 export interface SinkOptions {
   families: Family[];
   /** Consumer group per family: `${groupPrefix}-${family}`. */
@@ -122,6 +124,10 @@ export class ClickHouseSink {
         }
       }
     };
+    // Keep group membership during a long insert or rollup refresh (KafkaJS throttles heartbeats).
+    const heartbeats = setInterval(() => {
+      batch.heartbeat().catch(() => {});
+    }, HEARTBEAT_EVERY_MS);
     try {
       await processBatch(batch, {
         family,
@@ -144,6 +150,8 @@ export class ClickHouseSink {
         this.#options.onFatal(this.#fatal);
       }
       throw error;
+    } finally {
+      clearInterval(heartbeats);
     }
   }
 }
