@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createDatabaseIfMissing, migrateUp } from '@bluelight/clickhouse-schema';
 import { LocalStack, type StackOptions } from '@bluelight/local-stack';
-import { createClickHouse, createKafkaClients, createLogger } from '@bluelight/service-kit';
+import {
+  type ConsumedMessage,
+  createClickHouse,
+  createKafkaClients,
+  createLogger,
+} from '@bluelight/service-kit';
 import { inject } from 'vitest';
 import { distinctFreePorts, freePortRun, type TestEndpoints } from './endpoints.js';
 
@@ -26,6 +31,47 @@ export function kafkaFor(brokers: string[], clientId = 'bluelight-test') {
     clientId,
     logger: testLogger(clientId),
   });
+}
+
+/**
+ * Consumes from the beginning of `topic` (or from the group's committed offsets) until `count`
+ * messages arrived, commits them, and disconnects. Fails after `timeoutMs`.
+ */
+export async function consumeMessages(options: {
+  brokers: string[];
+  topic: string;
+  count: number;
+  groupId?: string;
+  timeoutMs?: number;
+}): Promise<ConsumedMessage[]> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const consumer = kafkaFor(options.brokers).consumer(options.groupId ?? uniqueName('reader'));
+  const received: ConsumedMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe([options.topic], { fromBeginning: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`got ${received.length} of ${options.count} messages in ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+      consumer
+        .run(async (batch) => {
+          received.push(...batch.messages);
+          if (received.length >= options.count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return received;
 }
 
 export function clickhouseFor(

@@ -1,5 +1,5 @@
 import type { ConsumedMessage } from '@bluelight/service-kit';
-import { kafkaFor, testEndpoints, uniqueName } from '@bluelight/test/harness';
+import { consumeMessages, testEndpoints } from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from './dead-letters.js';
 import { DeadLetterLimitExceeded } from './errors.js';
@@ -12,28 +12,6 @@ afterEach(async () => {
 });
 
 const START = Date.parse('2024-02-10T09:00:00Z');
-
-async function readTopic(topic: string, count: number): Promise<ConsumedMessage[]> {
-  const consumer = kafkaFor(testEndpoints().kafkaBrokers).consumer(uniqueName('dlq_reader'));
-  await consumer.connect();
-  await consumer.subscribe([topic], { fromBeginning: true });
-  const received: ConsumedMessage[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`read ${received.length} of ${count}`)),
-      30_000,
-    );
-    void consumer.run(async (batch) => {
-      received.push(...batch.messages);
-      if (received.length >= count) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  await consumer.disconnect();
-  return received;
-}
 
 describe('dead letters (real Kafka and ClickHouse)', () => {
   it('sends poison messages to the dead-letter topic and table with their origin, while the rest flows', async () => {
@@ -66,7 +44,11 @@ describe('dead letters (real Kafka and ClickHouse)', () => {
     });
     expect(await raw.json()).toEqual([{ n: good.length }]);
 
-    const letters = await readTopic(sink.families.incidents.topic.deadLetter.name, 3);
+    const letters = await consumeMessages({
+      brokers: testEndpoints().kafkaBrokers,
+      topic: sink.families.incidents.topic.deadLetter.name,
+      count: 3,
+    });
     const byClass = new Map(
       letters.map((letter) => [letter.headers[DLQ_HEADERS.errorClass], letter]),
     );

@@ -3,15 +3,13 @@
  * Same pattern as incidents.ts: facts from all effective events, then whole buckets of the rollup.
  */
 
-const effectiveCallEvents = `
-  SELECT *
-  FROM calls_raw FINAL
-  WHERE call_id IN {ids:Array(String)}
-    AND event_type != 'call.event_retracted'
-    AND event_id NOT IN (
-      SELECT corrects_event_id FROM calls_raw FINAL
-      WHERE call_id IN {ids:Array(String)} AND corrects_event_id != ''
-    )`;
+import { effectiveEvents } from './effective.js';
+
+const effectiveCallEvents = effectiveEvents({
+  table: 'calls_raw',
+  idColumn: 'call_id',
+  retractionType: 'call.event_retracted',
+});
 
 export const REFRESH_CALL_FACTS = `
 INSERT INTO call_facts

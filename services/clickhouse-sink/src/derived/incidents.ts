@@ -3,19 +3,13 @@
  * Every statement takes its values through query parameters only.
  */
 
-/**
- * The events that count for an incident: raw rows (deduplicated by FINAL) minus retractions and
- * minus every event that a later event corrects (the correction replaces it).
- */
-const effectiveIncidentEvents = `
-  SELECT *
-  FROM incidents_raw FINAL
-  WHERE incident_id IN {ids:Array(String)}
-    AND event_type != 'incident.event_retracted'
-    AND event_id NOT IN (
-      SELECT corrects_event_id FROM incidents_raw FINAL
-      WHERE incident_id IN {ids:Array(String)} AND corrects_event_id != ''
-    )`;
+import { effectiveEvents } from './effective.js';
+
+const effectiveIncidentEvents = effectiveEvents({
+  table: 'incidents_raw',
+  idColumn: 'incident_id',
+  retractionType: 'incident.event_retracted',
+});
 
 /** Rewrites the facts of the given incidents; entities left with no events keep a row with no events until the rollup has let go of them. */
 export const REFRESH_INCIDENT_FACTS = `

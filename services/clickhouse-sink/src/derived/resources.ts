@@ -4,15 +4,14 @@
  * exist (a retracted or corrected change) get a deletion marker.
  */
 
-const effectiveResourceEvents = `
-  SELECT *
-  FROM resources_raw FINAL
-  WHERE resource_id IN {ids:Array(String)}
-    AND event_type = 'resource.status_changed'
-    AND event_id NOT IN (
-      SELECT corrects_event_id FROM resources_raw FINAL
-      WHERE resource_id IN {ids:Array(String)} AND corrects_event_id != ''
-    )`;
+import { effectiveEvents } from './effective.js';
+
+const effectiveResourceEvents = effectiveEvents({
+  table: 'resources_raw',
+  idColumn: 'resource_id',
+  retractionType: 'resource.event_retracted',
+  onlyType: 'resource.status_changed',
+});
 
 export const REFRESH_RESOURCE_INTERVALS = `
 INSERT INTO resource_intervals

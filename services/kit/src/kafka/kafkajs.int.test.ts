@@ -1,5 +1,6 @@
 import {
   canControlEngines,
+  consumeMessages,
   kafkaFor,
   startPrivateStack,
   testEndpoints,
@@ -32,33 +33,6 @@ async function adminFor(brokers: string[]): Promise<KafkaAdmin> {
   return admin;
 }
 
-/** Consumes until `count` messages arrived (or fails after timeoutMs), then disconnects. */
-async function consume(
-  consumer: BatchConsumer,
-  topic: string,
-  count: number,
-  timeoutMs = 60_000,
-): Promise<ConsumedMessage[]> {
-  const received: ConsumedMessage[] = [];
-  await consumer.connect();
-  await consumer.subscribe([topic], { fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`got ${received.length} of ${count} messages in ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    void consumer.run(async (batch) => {
-      received.push(...batch.messages);
-      if (received.length >= count) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  await consumer.disconnect();
-  return received;
-}
-
 describe('Kafka through the service kit (real broker)', () => {
   it('delivers keyed events in order per key, and commits the group offsets', async () => {
     const { kafkaBrokers } = testEndpoints();
@@ -75,7 +49,12 @@ describe('Kafka through the service kit (real broker)', () => {
     await producer.disconnect();
     expect(records.every((record) => record.topic === topic)).toBe(true);
 
-    const received = await consume(kafkaFor(kafkaBrokers).consumer(group), topic, sent.length);
+    const received = await consumeMessages({
+      brokers: kafkaBrokers,
+      topic,
+      count: sent.length,
+      groupId: group,
+    });
     expect(received).toHaveLength(200);
 
     const byKey = new Map<string, { partitions: Set<number>; seqs: number[] }>();
@@ -153,7 +132,9 @@ describe('Kafka through the service kit (real broker)', () => {
       await producer.connect();
       await producer.send([{ topic, messages: incidentEvents(10, 10) }]);
       await producer.disconnect();
-      expect(await consume(kafkaFor(brokers).consumer(group), topic, 100)).toHaveLength(100);
+      expect(await consumeMessages({ brokers, topic, count: 100, groupId: group })).toHaveLength(
+        100,
+      );
       const before = await admin.committedOffsets(group, topic);
       await admin.disconnect();
       expect(before.reduce((sum, { offset }) => sum + Number(offset), 0)).toBe(100);
@@ -170,7 +151,7 @@ describe('Kafka through the service kit (real broker)', () => {
       await producerAfter.connect();
       await producerAfter.send([{ topic, messages: incidentEvents(10, 3, 100) }]);
       await producerAfter.disconnect();
-      const resumed = await consume(kafkaFor(brokers).consumer(group), topic, 30);
+      const resumed = await consumeMessages({ brokers, topic, count: 30, groupId: group });
       // Only the 30 new events: none of the 100 committed before the restart come back.
       expect(resumed).toHaveLength(30);
       expect(
