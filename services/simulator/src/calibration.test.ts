@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { validateEvent } from '@bluelight/schemas';
+import { describe, expect, it } from 'vitest';
+import { STAFFORDSHIRE_2023_24 } from './profile.js';
+import { simulate } from './simulate.js';
+import { FigureCounter } from './testing/figures.js';
+
+const profile = STAFFORDSHIRE_2023_24;
+
+function ndjsonHash(seed: number, fromMs: number, toMs: number): { hash: string; lines: number } {
+  const hash = createHash('sha256');
+  let lines = 0;
+  for (const { emissions } of simulate({ profile, seed, fromMs, toMs })) {
+    for (const emission of emissions) {
+      hash.update(`${JSON.stringify(emission.event)}\n`);
+      lines += 1;
+    }
+  }
+  return { hash: hash.digest('hex'), lines };
+}
+
+describe('simulator', () => {
+  it('gives byte-identical output for the same seed, and different output for another', {
+    timeout: 120_000,
+  }, () => {
+    const from = Date.parse('2023-10-28T00:00:00Z');
+    const to = Date.parse('2023-10-30T00:00:00Z');
+    const first = ndjsonHash(7, from, to);
+    expect(first.lines).toBeGreaterThan(2_000);
+    expect(ndjsonHash(7, from, to)).toEqual(first);
+    expect(ndjsonHash(8, from, to).hash).not.toBe(first.hash);
+  });
+
+  it('reproduces the published Staffordshire 2023-24 figures over its year, with only valid events', {
+    timeout: 240_000,
+  }, () => {
+    const counter = new FigureCounter();
+    const fromMs = Date.parse(profile.yearStart);
+    const toMs = Date.parse(profile.yearEnd);
+    let events = 0;
+    let invalid = 0;
+    let outOfOrder = 0;
+    let lastOccurred = 0;
+    for (const { emissions } of simulate({ profile, seed: 2024, fromMs, toMs })) {
+      for (const emission of emissions) {
+        events += 1;
+        // Validating every event would take minutes; every 50th is a fair sample of each type.
+        if (events % 50 === 0 && !validateEvent(emission.event).ok) invalid += 1;
+        if (emission.occurredAt < lastOccurred) outOfOrder += 1;
+        lastOccurred = Math.max(lastOccurred, emission.occurredAt);
+        counter.add(emission.event);
+      }
+    }
+    expect(invalid).toBe(0);
+    expect(outOfOrder).toBeGreaterThan(0); // the feed's imperfections are there
+    const figures = counter.figures(toMs);
+    // Counts are exact; shares within ±0.5 percentage points; times within ±0.1 min (±0.1 s for 999 waits).
+    expect(figures).toMatchObject({
+      fireIncidents: 8_203,
+      primaryFires: 1_309,
+      secondaryFires: 1_575,
+      roadTrafficCollisions: 809,
+      specialServicesOtherThanRtc: 1_412,
+      fallsResponses: 939,
+    });
+    expect(Math.abs(figures.attendanceStandardMet - 0.809)).toBeLessThan(0.005);
+    expect(Math.abs(figures.meanPrimaryFireAttendance - 9.34)).toBeLessThan(0.1);
+    expect(Math.abs(figures.meanFallsAttendance - 38)).toBeLessThan(0.1);
+    expect(Math.abs(figures.fallsNoFurtherHelp - 0.86)).toBeLessThan(0.005);
+    expect(Math.abs(figures.meanPoliceEmergencyAttendance - 9.63)).toBeLessThan(0.1);
+    expect(Math.abs(figures.answered999Within10s - 0.87)).toBeLessThan(0.005);
+    expect(Math.abs(figures.mean999Wait - 9.4)).toBeLessThan(0.1);
+    expect(Math.abs(figures.resolvedAtTriage101 - 0.56)).toBeLessThan(0.005);
+    expect(Math.abs(figures.mean101Triage - 4.33)).toBeLessThan(0.1);
+    expect(Math.abs(figures.wholetimeAvailability - 0.98)).toBeLessThan(0.005);
+    expect(Math.abs(figures.onCallAvailability - 0.6)).toBeLessThan(0.005);
+  });
+});
