@@ -208,7 +208,9 @@ export class SimulatedYear {
       falls = false,
     ) => {
       const times = demand.sample(random, count, shape);
-      times.forEach((time, index) => plans.push({ time, category: make(index), falls }));
+      times.forEach((time, index) => {
+        plans.push({ time, category: make(index), falls });
+      });
     };
     const locations = exactShares(random, fire.primaryFires, fire.primaryLocationShares);
     add(fire.primaryFires, 'fire', (i) => ({
