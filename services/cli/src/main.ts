@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStackCommands } from './commands/stack.js';
 import { ExitCode, UserFacingError } from './exit-codes.js';
 
@@ -16,6 +17,7 @@ registerStackCommands(program);
 registerRunCommand(program);
 registerMigrateCommand(program);
 registerDlqCommands(program);
+registerSimulateCommand(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -6,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 const servicesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const binFile = path.resolve(servicesDir, 'cli/bin/bluelight.mjs');
 
-/** Bluelight's long-running services, started by the main job in this order. */
+/** Bluelight's long-running processes, started by the main job in this order (Node arguments). */
 export const SERVICES = {
-  'clickhouse-sink': path.join(servicesDir, 'clickhouse-sink/src/main.ts'),
+  'clickhouse-sink': ['--import', 'tsx', path.join(servicesDir, 'clickhouse-sink/src/main.ts')],
+  // The live feed: the last 7 days at once, so dashboards have history, then events as they happen.
+  simulator: [binFile, 'simulate', '--from', '-7d', '--speed', '1', '--out', 'kafka'],
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
@@ -29,7 +31,7 @@ export function startService(
   logFile: string,
 ): ChildProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVICES[name]], {
+  const child = spawn(process.execPath, [...SERVICES[name]], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -117,6 +117,13 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
       format: 'JSONEachRow',
     });
     expect(await counts.json()).toEqual([{ rows_final: 480, distinct_ids: 480 }]);
+    // Every message was processed once: the duplicates were sent twice, nothing was re-fetched.
+    const metrics = await sink.service?.app.inject({ url: '/metrics' });
+    expect(metrics?.body).toMatch(
+      new RegExp(
+        `sink_messages_total\\{family="incidents",outcome="inserted"[^}]*\\} ${distinct + duplicates.length}\\n`,
+      ),
+    );
     expect(await facts(sink)).toEqual(sortedExpected(expected));
     expectRollupToEqual(await rollup(sink), expectedDailyRollup(expected.values()));
     // The clocks went forward on 31 March: incidents fall on both London days.

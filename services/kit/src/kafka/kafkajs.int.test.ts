@@ -83,6 +83,34 @@ describe('Kafka through the service kit (real broker)', () => {
     );
   });
 
+  it('hands each message to the handler once when every batch succeeds', async () => {
+    const { kafkaBrokers } = testEndpoints();
+    const topic = uniqueName('kit_once');
+    const admin = await adminFor(kafkaBrokers);
+    await admin.ensureTopics([{ topic, partitions: 2, replicationFactor: 1 }]);
+    cleanups.push(() => admin.deleteTopics([topic]));
+    const producer = kafkaFor(kafkaBrokers).producer();
+    await producer.connect();
+    await producer.send([{ topic, messages: incidentEvents(20, 10) }]);
+    await producer.disconnect();
+
+    const consumer = kafkaFor(kafkaBrokers).consumer(uniqueName('kit_group'));
+    await consumer.connect();
+    await consumer.subscribe([topic]);
+    const offsets: string[] = [];
+    await consumer.run(async (batch) => {
+      offsets.push(...batch.messages.map((message) => `${message.partition}/${message.offset}`));
+    });
+    // Long enough for several more fetch cycles: a batch fetched again would show up here.
+    const deadline = Date.now() + 20_000;
+    while (offsets.length < 200 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await consumer.disconnect();
+    expect(offsets).toHaveLength(200);
+    expect(new Set(offsets).size).toBe(200);
+  });
+
   it('does not commit a batch whose handler failed, so it is delivered again', async () => {
     const { kafkaBrokers } = testEndpoints();
     const topic = uniqueName('kit_redeliver');

@@ -163,9 +163,9 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       // Offsets are committed below, after the handler's work is durable, never on a timer.
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (this.#stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
-        const work = this.#handleAndCommit(handler, batch, heartbeat);
+        const work = this.#handleAndCommit(handler, batch, heartbeat, resolveOffset);
         this.#inFlight.add(work);
         try {
           await work;
@@ -180,6 +180,7 @@ class KafkaJsBatchConsumer implements BatchConsumer {
     handler: BatchHandler,
     batch: KafkaJsBatch,
     heartbeat: () => Promise<void>,
+    resolveOffset: (offset: string) => void,
   ): Promise<void> {
     const messages: ConsumedMessage[] = batch.messages.map((message) => ({
       topic: batch.topic,
@@ -201,14 +202,13 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       },
     });
     // The committed offset is the next one to read, hence +1.
-    const next = outcome?.commitOffset ?? (BigInt(batch.lastOffset()) + 1n).toString();
+    const next = BigInt(outcome?.commitOffset ?? BigInt(batch.lastOffset()) + 1n);
+    // Resolving moves KafkaJS's fetch position past the handled messages; without it the same
+    // batch would be fetched again. What is not resolved is fetched again, as it must be.
+    if (next > BigInt(batch.firstOffset() ?? next)) resolveOffset((next - 1n).toString());
     await this.#consumer.commitOffsets([
-      { topic: batch.topic, partition: batch.partition, offset: next },
+      { topic: batch.topic, partition: batch.partition, offset: next.toString() },
     ]);
-    // Offsets not committed must be fetched again, not skipped by the fetch position.
-    if (outcome?.commitOffset !== undefined) {
-      this.#consumer.seek({ topic: batch.topic, partition: batch.partition, offset: next });
-    }
   }
 
   pause(partitions: TopicPartitions[]): void {
