@@ -45,7 +45,8 @@ WITH
       crewing_model,
       status,
       unavailable_reason,
-      toUInt8(status IN ('available_at_station', 'available_mobile')) AS available,
+      -- On the run (at the station, on the road or committed to an incident): what availability counts.
+      toUInt8(status != 'unavailable') AS available,
       latest_event_id AS event_id
     FROM changes
   )

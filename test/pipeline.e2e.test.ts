@@ -1,0 +1,106 @@
+import { startTestSink } from '@bluelight/clickhouse-sink/testing';
+import { openEventOutput } from '@bluelight/event-output';
+import { type BluelightEvent, topicFor } from '@bluelight/schemas';
+import { STAFFORDSHIRE_2023_24, simulate } from '@bluelight/simulator';
+import { FigureCounter } from '@bluelight/simulator/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testLogger } from './harness/index.js';
+
+/**
+ * The whole pipeline: simulator → Kafka → sink → ClickHouse facts and rollups. Two weeks around
+ * the autumn clocks change; the figures read from ClickHouse must equal those computed from the
+ * very same events in plain TypeScript.
+ */
+const FROM = Date.parse('2023-10-22T00:00:00Z');
+const TO = Date.parse('2023-11-05T00:00:00Z');
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+describe('pipeline end to end', () => {
+  it('gives the figures the events imply, through Kafka, the sink and ClickHouse', {
+    timeout: 300_000,
+  }, async () => {
+    const sink = await startTestSink();
+    cleanups.push(sink.cleanup);
+    const output = await openEventOutput(
+      {
+        kind: 'kafka',
+        brokers: sink.config.KAFKA_BROKERS,
+        topicPrefix: sink.config.KAFKA_TOPIC_PREFIX,
+      },
+      testLogger('simulator'),
+    );
+    const counter = new FigureCounter();
+    const perFamily = { calls: 0, incidents: 0, resources: 0 };
+    for (const { emissions } of simulate({
+      profile: STAFFORDSHIRE_2023_24,
+      seed: 11,
+      fromMs: FROM,
+      toMs: TO,
+    })) {
+      const events = emissions.map((emission) => emission.event as unknown as BluelightEvent);
+      for (const event of events) {
+        counter.add(event as never);
+        perFamily[topicFor(event.event_type).family] += 1;
+      }
+      await output.write(events);
+    }
+    await output.close();
+    for (const family of ['calls', 'incidents', 'resources'] as const) {
+      await sink.waitUntilCommitted(family, perFamily[family], 240_000);
+    }
+
+    const expected = counter.figures(TO);
+    const query = async (sql: string) => {
+      const result = await sink.db.client.query({
+        query: sql,
+        query_params: { to: TO / 1000 },
+        format: 'JSONEachRow',
+      });
+      return (await result.json<Record<string, number>>())[0] ?? {};
+    };
+    const incidents = await query(`
+      SELECT countIf(service = 'fire') AS fire,
+             countIf(category = 'primary_fire') AS primary,
+             countIf(category_subtype = 'falls_assisting_other_agencies') AS falls
+      FROM incident_facts FINAL WHERE created_at IS NOT NULL`);
+    expect(incidents).toEqual({
+      fire: expected.fireIncidents,
+      primary: expected.primaryFires,
+      falls: expected.fallsResponses,
+    });
+    const standard = await query(`
+      SELECT sum(arraySum(mapValues(mapFilter((seconds, n) -> seconds <= multiIf(risk_band = 'high', 480, risk_band = 'medium', 600, 1080), first_attendance_histogram)))) / sum(attended) AS met
+      FROM incidents_daily FINAL
+      WHERE service = 'fire' AND life_risk = 1 AND category_subtype != 'falls_assisting_other_agencies'`);
+    expect(standard.met).toBeCloseTo(expected.attendanceStandardMet, 9);
+    const primary = await query(`
+      SELECT sum(first_attendance_seconds_sum) / sum(attended) / 60 AS mean
+      FROM incidents_daily FINAL WHERE category = 'primary_fire'`);
+    expect(primary.mean).toBeCloseTo(expected.meanPrimaryFireAttendance, 6);
+    const calls = await query(`
+      SELECT sumIf(answered_within_10s, line = '999') / sumIf(answered, line = '999') AS within,
+             sumIf(answer_seconds_sum, line = '999') / sumIf(answered, line = '999') AS wait
+      FROM calls_5min FINAL`);
+    expect(calls.within).toBeCloseTo(expected.answered999Within10s, 9);
+    expect(calls.wait).toBeCloseTo(expected.mean999Wait, 6);
+    const triage = await query(`
+      SELECT countIf(outcome = 'resolved_at_triage') / count() AS resolved,
+             avg(dateDiff('millisecond', answered_at, closed_at)) / 60000 AS minutes
+      FROM call_facts FINAL WHERE line = '101' AND answered_at IS NOT NULL AND closed_at IS NOT NULL`);
+    expect(triage.resolved).toBeCloseTo(expected.resolvedAtTriage101, 9);
+    expect(triage.minutes).toBeCloseTo(expected.mean101Triage, 6);
+    const availability = await query(`
+      SELECT 1 - sumIf(span, crewing_model = 'wholetime' AND available = 0) / sumIf(span, crewing_model = 'wholetime') AS wholetime,
+             1 - sumIf(span, crewing_model = 'on_call' AND available = 0) / sumIf(span, crewing_model = 'on_call') AS on_call
+      FROM (
+        SELECT crewing_model, available,
+               dateDiff('millisecond', start_at, ifNull(end_at, toDateTime64({to:Float64}, 3, 'UTC'))) AS span
+        FROM resource_intervals FINAL)`);
+    expect(availability.wholetime).toBeCloseTo(expected.wholetimeAvailability, 9);
+    expect(availability.on_call).toBeCloseTo(expected.onCallAvailability, 9);
+  });
+});
