@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, envField, loadConfig } from '@bluelight/service-kit';
+import {
+  ConfigError,
+  createLogger,
+  EXIT_CONFIG,
+  envField,
+  loadConfig,
+} from '@bluelight/service-kit';
 import type { Emission } from '@bluelight/simulator';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
@@ -38,6 +44,20 @@ const outputEnv = z.object({
   KAFKA_BROKERS: envField.brokerList('127.0.0.1:9092'),
   KAFKA_TOPIC_PREFIX: z.string().default(''),
 });
+
+function kafkaTarget() {
+  try {
+    const env = loadConfig(outputEnv);
+    return {
+      kind: 'kafka' as const,
+      brokers: env.KAFKA_BROKERS,
+      topicPrefix: env.KAFKA_TOPIC_PREFIX,
+    };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
+    throw error;
+  }
+}
 
 interface SimulateOptions {
   profile: string;
