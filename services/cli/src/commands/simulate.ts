@@ -121,13 +121,7 @@ export function registerSimulateCommand(program: Command): void {
 
       const logger = createLogger({ service: 'bluelight-simulate', level: 'warn' });
       const target =
-        options.out === 'kafka'
-          ? {
-              kind: 'kafka' as const,
-              brokers: loadConfig(outputEnv).KAFKA_BROKERS,
-              topicPrefix: loadConfig(outputEnv).KAFKA_TOPIC_PREFIX,
-            }
-          : { kind: 'file' as const, path: options.out };
+        options.out === 'kafka' ? kafkaTarget() : { kind: 'file' as const, path: options.out };
       const output = await openEventOutput(target, logger);
       let stopping = false;
       const stop = () => {
