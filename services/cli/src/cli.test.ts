@@ -46,6 +46,8 @@ describe('bluelight CLI', { timeout: 60_000 }, () => {
       ['migrate', 'down'],
       ['dlq', 'list'],
       ['dlq', 'replay'],
+      ['simulate'],
+      ['gateway-key'],
     ];
     const results = await Promise.all(commands.map((command) => bluelight(...command, '--help')));
     results.forEach((result, index) => {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerGatewayKeyCommand } from './commands/gateway-key.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSimulateCommand } from './commands/simulate.js';
@@ -18,6 +19,7 @@ registerRunCommand(program);
 registerMigrateCommand(program);
 registerDlqCommands(program);
 registerSimulateCommand(program);
+registerGatewayKeyCommand(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,0 +1,38 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+
+/**
+ * `bluelight gateway-key`: a new API key for one producer of the ingest gateway, and the entry
+ * for the gateway's keys file. Only the entry (with the key's hash) is stored by the gateway; the
+ * key itself is printed once, for the producer.
+ */
+export function registerGatewayKeyCommand(program: Command): void {
+  program
+    .command('gateway-key')
+    .description(
+      'make an API key for an ingest-gateway producer and print it with its keys-file entry (see docs/ingest-gateway.md)',
+    )
+    .requiredOption('--id <id>', 'the producer id the gateway logs, e.g. sfrs-cad')
+    .requiredOption('--agencies <codes>', 'comma-separated agencies it may write for', list)
+    .requiredOption('--sources <ids>', 'comma-separated sources it may write from', list)
+    .action((options: { id: string; agencies: string[]; sources: string[] }) => {
+      const key = `blk_${randomBytes(32).toString('base64url')}`;
+      const entry = {
+        id: options.id,
+        key_sha256: createHash('sha256').update(key, 'utf8').digest('hex'),
+        agencies: options.agencies,
+        sources: options.sources,
+      };
+      say(`key (give it to the producer; it is shown only now): ${key}`);
+      say('keys-file entry (add it to the list in GATEWAY_API_KEYS_FILE):');
+      say(JSON.stringify(entry, null, 2));
+    });
+}

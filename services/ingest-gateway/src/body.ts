@@ -1,0 +1,80 @@
+/** A problem with the request as a whole: answered with this status and an `{ error, message }` body. */
+export class RequestError extends Error {
+  constructor(
+    readonly statusCode: 400 | 401 | 403 | 413 | 415 | 429 | 503,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+export const JSON_TYPE = 'application/json';
+export const NDJSON_TYPE = 'application/x-ndjson';
+
+/** A request body split into its events, not yet checked against the contract. */
+export type ParsedBody =
+  | { format: 'json'; items: unknown[] }
+  /** NDJSON lines are parsed one by one later, so a bad line rejects only itself. */
+  | { format: 'ndjson'; lines: { line: number; text: string }[] };
+
+/** One event of a request, by its position among the request's events (0-based). */
+export type DecodedItem =
+  | { index: number; line?: number; ok: true; value: unknown }
+  | { index: number; line: number; ok: false; message: string };
+
+function describeJsonError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const EMPTY_BODY_MESSAGE =
+  'the body is empty: send a JSON array of events (application/json) or one event per line (application/x-ndjson)';
+
+export function parseJsonArrayBody(text: string): ParsedBody {
+  if (text.trim() === '') throw new RequestError(400, 'bad_request', EMPTY_BODY_MESSAGE);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RequestError(400, 'bad_request', `the body is not JSON: ${describeJsonError(error)}`);
+  }
+  if (!Array.isArray(value)) {
+    const got = value === null ? 'null' : typeof value;
+    throw new RequestError(
+      400,
+      'bad_request',
+      `the body must be a JSON array of events, got ${got === 'object' ? 'an object' : got} (send one event as [event])`,
+    );
+  }
+  return { format: 'json', items: value };
+}
+
+/** Splits NDJSON into its non-blank lines (numbered from 1 as in the body); `\r\n` is allowed. */
+export function splitNdjsonBody(text: string): ParsedBody {
+  const lines: { line: number; text: string }[] = [];
+  text.split('\n').forEach((raw, position) => {
+    const trimmed = raw.trim();
+    if (trimmed !== '') lines.push({ line: position + 1, text: trimmed });
+  });
+  if (lines.length === 0) throw new RequestError(400, 'bad_request', EMPTY_BODY_MESSAGE);
+  return { format: 'ndjson', lines };
+}
+
+export function eventCount(body: ParsedBody): number {
+  return body.format === 'json' ? body.items.length : body.lines.length;
+}
+
+export function decodeItems(body: ParsedBody): DecodedItem[] {
+  if (body.format === 'json') {
+    return body.items.map((value, index) => ({ index, ok: true, value }));
+  }
+  return body.lines.map(({ line, text }, index): DecodedItem => {
+    try {
+      return { index, line, ok: true, value: JSON.parse(text) };
+    } catch (error) {
+      return { index, line, ok: false, message: `not JSON: ${describeJsonError(error)}` };
+    }
+  });
+}

@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { envField, platformEnv } from '@bluelight/service-kit';
+import { z } from 'zod';
+import { type ProducerEntry, producerList } from './api-keys.js';
+
+function parseJson(text: string, what: string, context: z.RefinementCtx): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    context.addIssue({
+      code: 'custom',
+      message: `${what} is not JSON: ${(error as Error).message}`,
+    });
+    return z.NEVER;
+  }
+}
+
+/** Inline JSON: a list of producers `{ id, key_sha256, agencies, sources }`. */
+const inlineProducers = z
+  .string()
+  .transform((text, context) => parseJson(text, 'the value', context))
+  .pipe(producerList)
+  .optional();
+
+/** A JSON file holding the same list, read once at start-up. */
+const producersFile = z
+  .string()
+  .transform((file, context) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      context.addIssue({
+        code: 'custom',
+        message: `cannot read ${file}: ${(error as Error).message}`,
+      });
+      return z.NEVER;
+    }
+    return parseJson(text, file, context);
+  })
+  .pipe(producerList)
+  .optional();
+
+export const gatewayConfigSchema = z
+  .object({
+    ...platformEnv,
+    GATEWAY_PORT: envField.port(8088),
+    /** Events per request (JSON array items or NDJSON lines). */
+    GATEWAY_MAX_EVENTS: envField.positiveInt(5_000),
+    /** Bytes per request body. */
+    GATEWAY_MAX_BYTES: envField.positiveInt(5 * 1024 * 1024),
+    GATEWAY_API_KEYS_FILE: producersFile,
+    GATEWAY_API_KEYS: inlineProducers,
+    /** Per key: a token bucket refilled at this many events a second … */
+    GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND: envField.positiveInt(1_000),
+    /** … holding at most this many (a burst; at least GATEWAY_MAX_EVENTS, or a full request could never pass). */
+    GATEWAY_RATE_LIMIT_BURST: envField.positiveInt(10_000),
+    /** How long an accepted event id is remembered, so a retry does not produce it again. */
+    GATEWAY_DEDUP_WINDOW_SECONDS: envField.positiveInt(600),
+    /** At most this many ids are remembered (the oldest go first); about 100 bytes each. */
+    GATEWAY_DEDUP_MAX_IDS: envField.positiveInt(1_000_000),
+    /** A send Kafka has not acknowledged by then is answered 503, so a dead broker fails fast. */
+    GATEWAY_PRODUCE_TIMEOUT_MS: envField.positiveInt(10_000),
+    /** Prepended to every topic name, to keep environments (or tests) apart on one cluster. */
+    KAFKA_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, . _ - only')
+      .default(''),
+    /** Replication factor for topics the gateway creates if missing (-1: the broker's default). */
+    KAFKA_TOPIC_REPLICATION_FACTOR: z.coerce.number().int().min(-1).default(-1),
+  })
+  .superRefine((config, context) => {
+    if (config.GATEWAY_RATE_LIMIT_BURST < config.GATEWAY_MAX_EVENTS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_RATE_LIMIT_BURST'],
+        message: `must be at least GATEWAY_MAX_EVENTS (${config.GATEWAY_MAX_EVENTS}), or a full request could never pass`,
+      });
+    }
+    const seen = new Set<string>();
+    for (const [variable, entries] of [
+      ['GATEWAY_API_KEYS_FILE', config.GATEWAY_API_KEYS_FILE],
+      ['GATEWAY_API_KEYS', config.GATEWAY_API_KEYS],
+    ] as const) {
+      for (const entry of entries ?? []) {
+        if (seen.has(entry.id)) {
+          context.addIssue({
+            code: 'custom',
+            path: [variable],
+            message: `producer id "${entry.id}" appears more than once`,
+          });
+        }
+        seen.add(entry.id);
+      }
+    }
+  });
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+/** Every producer from the keys file and the inline variable together. */
+export function configuredProducers(config: GatewayConfig): ProducerEntry[] {
+  return [...(config.GATEWAY_API_KEYS_FILE ?? []), ...(config.GATEWAY_API_KEYS ?? [])];
+}

@@ -1,0 +1,123 @@
+import { topics } from '@bluelight/schemas';
+import { type ConsumedMessage, loadConfig } from '@bluelight/service-kit';
+import {
+  consumeMessages,
+  kafkaFor,
+  type TestEndpoints,
+  testEndpoints,
+  testLogger,
+  uniqueName,
+} from '@bluelight/test/harness';
+import { gatewayConfigSchema } from '../config.js';
+import { KEY_ID_HEADER } from '../ingest.js';
+import { startGatewayService } from '../service.js';
+import { TEST_KEYS, testProducers } from './events.js';
+
+/**
+ * A gateway of the test's own — its own topic prefix, the test producers' keys — run in-process
+ * (no port: requests go through `app.inject()`) against the shared Kafka or the one given.
+ */
+export async function startTestGateway(
+  options: { endpoints?: TestEndpoints; env?: Record<string, string> } = {},
+) {
+  const endpoints = options.endpoints ?? testEndpoints();
+  const prefix = `${uniqueName('gw')}.`;
+  const config = loadConfig(gatewayConfigSchema, {
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    GATEWAY_API_KEYS: JSON.stringify(testProducers()),
+    ...options.env,
+  });
+  const service = await startGatewayService(config, testLogger('ingest-gateway'), {
+    listen: false,
+  });
+  const kafka = kafkaFor(endpoints.kafkaBrokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  const topicNames = topics.map((topic) => `${prefix}${topic.name}`);
+  const referenceProducer = kafka.producer();
+  let referenceConnected = false;
+
+  const app = () => service.app;
+
+  /** POSTs events (a JSON array, or NDJSON lines) with a test key; `body` overrides the encoding. */
+  function post(
+    events: unknown[],
+    options: { key?: string; format?: 'json' | 'ndjson'; body?: string } = {},
+  ) {
+    const ndjson = options.format === 'ndjson';
+    return app().inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: {
+        'content-type': ndjson ? 'application/x-ndjson' : 'application/json',
+        authorization: `Bearer ${options.key ?? TEST_KEYS.staffs}`,
+      },
+      payload:
+        options.body ??
+        (ndjson
+          ? events.map((event) => `${JSON.stringify(event)}\n`).join('')
+          : JSON.stringify(events)),
+    });
+  }
+
+  /**
+   * Every message on the gateway's topics now: as many as the partitions' end offsets say, so a
+   * duplicate would show up as one more message, never be missed.
+   */
+  async function readAll(): Promise<ConsumedMessage[]> {
+    const perTopic = await Promise.all(
+      topicNames.map(async (topic) => {
+        const offsets = await admin.endOffsets(topic);
+        const count = offsets.reduce((sum, { offset }) => sum + Number(offset), 0);
+        return count === 0
+          ? []
+          : consumeMessages({ brokers: endpoints.kafkaBrokers, topic, count });
+      }),
+    );
+    return perTopic.flat();
+  }
+
+  /**
+   * The partition Kafka gives a message with this key when the test's own producer sends it: a
+   * second opinion on where the gateway's messages with that key belong. (It adds a message, so
+   * call it after readAll.)
+   */
+  async function referencePartition(topic: string, key: string): Promise<number> {
+    if (!referenceConnected) {
+      await referenceProducer.connect();
+      referenceConnected = true;
+    }
+    const [record] = await referenceProducer.send([
+      { topic, messages: [{ key, value: 'reference message from the test' }] },
+    ]);
+    if (!record) throw new Error(`no produce record for ${topic}`);
+    return record.partition;
+  }
+
+  return {
+    topic: (name: string) => `${prefix}${name}`,
+    app,
+    post,
+    readAll,
+    referencePartition,
+    cleanup: async () => {
+      await service.stop();
+      if (referenceConnected) await referenceProducer.disconnect();
+      await admin.deleteTopics(topicNames).catch(() => {});
+      await admin.disconnect();
+    },
+  };
+}
+
+/** The parsed event and where Kafka put it. */
+export function landed(message: ConsumedMessage) {
+  const event = JSON.parse(String(message.value)) as { event_id: string } & Record<string, unknown>;
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    key: message.key?.toString() ?? null,
+    keyId: message.headers[KEY_ID_HEADER],
+    event,
+  };
+}
