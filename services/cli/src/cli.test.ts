@@ -48,6 +48,7 @@ describe('bluelight CLI', { timeout: 60_000 }, () => {
       ['dlq', 'replay'],
       ['simulate'],
       ['gateway-key'],
+      ['import'],
     ];
     const results = await Promise.all(commands.map((command) => bluelight(...command, '--help')));
     results.forEach((result, index) => {

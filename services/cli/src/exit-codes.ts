@@ -9,6 +9,8 @@ export const ExitCode = {
   notRunning: 3,
   /** `dlq replay --policy stop`: stopped at a dead letter that still fails; it and later ones remain. */
   stopped: 4,
+  /** `import`: imported, but some rows were rejected (listed in the summary and the --errors file). */
+  rowsRejected: 5,
 } as const;
 
 /** An error whose message is for the user as it stands (no stack trace needed). */

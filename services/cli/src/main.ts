@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
+import { registerImportCommand } from './commands/import.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSimulateCommand } from './commands/simulate.js';
@@ -20,6 +21,7 @@ registerMigrateCommand(program);
 registerDlqCommands(program);
 registerSimulateCommand(program);
 registerGatewayKeyCommand(program);
+registerImportCommand(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -11,7 +11,6 @@ import { Argument, type Command } from 'commander';
 import { ExitCode, UserFacingError } from '../exit-codes.js';
 
 /** Imported, but some rows were rejected (listed in the summary and the --errors file). */
-const EXIT_ROWS_REJECTED = 5;
 /** Rejected rows printed in the summary; --errors FILE has all of them. */
 const ROWS_SHOWN = 10;
 
@@ -91,7 +90,7 @@ Rows that cannot be mapped, or whose events the contract refuses, are rejected a
 file and line; every other row is still imported. Importing a file again writes the same event
 ids, so the sink's de-duplication makes re-imports harmless.
 
-Exit codes: 0 every row imported; ${EXIT_ROWS_REJECTED} imported, but some rows rejected; 1 failed (bad mapping,
+Exit codes: 0 every row imported; ${ExitCode.rowsRejected} imported, but some rows rejected; 1 failed (bad mapping,
 a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFIG} invalid KAFKA_* variables.`,
     )
     .action(
@@ -180,7 +179,7 @@ a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFI
           await errorReport?.close();
         }
         printSummary(summary, options.errors);
-        if (summary.rowsRejected > 0) process.exitCode = EXIT_ROWS_REJECTED;
+        if (summary.rowsRejected > 0) process.exitCode = ExitCode.rowsRejected;
       },
     );
 }
