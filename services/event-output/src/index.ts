@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { type BluelightEvent, partitionKey, topicFor } from '@bluelight/schemas';
+import { type BluelightEvent, partitionKey, topicFor, topics } from '@bluelight/schemas';
 import {
   createKafkaClients,
   type EventProducer,
