@@ -101,6 +101,18 @@ export async function openEventOutput(target: OutputTarget, logger: Logger): Pro
     clientId: 'bluelight-events',
     logger,
   });
+  // The broker does not create topics by itself (a typo must fail): make the registry's topics.
+  const admin = clients.admin();
+  await admin.connect();
+  await admin.ensureTopics(
+    topics.map((topic) => ({
+      topic: `${target.topicPrefix}${topic.name}`,
+      partitions: topic.partitions,
+      replicationFactor: -1,
+      config: { 'retention.ms': String(topic.retentionMs) },
+    })),
+  );
+  await admin.disconnect();
   const producer = clients.producer();
   await producer.connect();
   return new KafkaOutput(producer, target.brokers, target.topicPrefix);
