@@ -4,9 +4,13 @@ import { type BluelightEvent, partitionKey, topicFor, topics } from '@bluelight/
 import {
   createKafkaClients,
   type EventProducer,
+  envField,
   type Logger,
+  loadConfig,
+  platformEnv,
   type TopicMessages,
 } from '@bluelight/service-kit';
+import { z } from 'zod';
 
 /**
  * A destination for generated or imported events. `write` keeps the order it is given and
@@ -21,7 +25,46 @@ export interface EventOutput {
 
 export type OutputTarget =
   | { kind: 'kafka'; brokers: string[]; topicPrefix: string }
+  | { kind: 'gateway'; url: string; apiKey: string }
   | { kind: 'file'; path: string };
+
+/** `--out` names no destination that exists. */
+export class OutputChoiceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputChoiceError';
+  }
+}
+
+const kafkaEnvironment = z.object({
+  KAFKA_BROKERS: platformEnv.KAFKA_BROKERS,
+  KAFKA_TOPIC_PREFIX: z.string().default(''),
+});
+
+const gatewayEnvironment = z.object({
+  GATEWAY_URL: envField.httpUrl('http://127.0.0.1:8088'),
+  GATEWAY_API_KEY: z.string().min(1, 'set it to a producer key (npx bluelight gateway-key)'),
+});
+
+/**
+ * The one place an `--out` value becomes a destination: `kafka` (KAFKA_BROKERS,
+ * KAFKA_TOPIC_PREFIX), `gateway` (GATEWAY_URL, GATEWAY_API_KEY) or an NDJSON file.
+ * Throws the kit's ConfigError when the variables are invalid.
+ */
+export function outputTargetFor(out: string, env: NodeJS.ProcessEnv = process.env): OutputTarget {
+  if (out === 'kafka') {
+    const config = loadConfig(kafkaEnvironment, env);
+    return { kind: 'kafka', brokers: config.KAFKA_BROKERS, topicPrefix: config.KAFKA_TOPIC_PREFIX };
+  }
+  if (out === 'gateway') {
+    const config = loadConfig(gatewayEnvironment, env);
+    return { kind: 'gateway', url: config.GATEWAY_URL, apiKey: config.GATEWAY_API_KEY };
+  }
+  if (/\.(ndjson|jsonl)$/i.test(out)) return { kind: 'file', path: out };
+  throw new OutputChoiceError(
+    `--out must be kafka, gateway or a file ending in .ndjson (got "${out}")`,
+  );
+}
 
 /** Events per Kafka produce request: large enough to be efficient, small enough for one request. */
 const KAFKA_CHUNK = 2_000;
@@ -74,6 +117,64 @@ class KafkaOutput implements EventOutput {
   }
 }
 
+/** Events per gateway request (its limit is 5,000 events and 5 MB). */
+const GATEWAY_CHUNK = 1_000;
+const GATEWAY_ATTEMPTS = 10;
+
+/**
+ * Posts events to the ingest gateway. Resolves only when the gateway reported every event
+ * accepted (or a duplicate of one accepted before); a refused event is an error naming it and
+ * why. 429 and 503 are waited out as the gateway's Retry-After asks.
+ */
+class GatewayOutput implements EventOutput {
+  readonly description: string;
+  readonly #url: string;
+  readonly #apiKey: string;
+
+  constructor(url: string, apiKey: string) {
+    this.#url = new URL('/v1/events', url).toString();
+    this.#apiKey = apiKey;
+    this.description = `the ingest gateway at ${url}`;
+  }
+
+  async write(events: BluelightEvent[]): Promise<void> {
+    for (let index = 0; index < events.length; index += GATEWAY_CHUNK) {
+      await this.#post(events.slice(index, index + GATEWAY_CHUNK));
+    }
+  }
+
+  async #post(events: BluelightEvent[]): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const response = await fetch(this.#url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.#apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(events),
+      });
+      if (response.status === 200) {
+        const result = (await response.json()) as {
+          rejected: { index: number; errors: { path: string; message: string }[] }[];
+        };
+        if (result.rejected.length > 0) {
+          const first = result.rejected[0];
+          throw new Error(
+            `the gateway refused ${result.rejected.length} of ${events.length} events; event ${first?.index}: ${first?.errors.map((error) => `${error.path}: ${error.message}`).join('; ')}`,
+          );
+        }
+        return;
+      }
+      const text = await response.text();
+      if ((response.status === 429 || response.status === 503) && attempt < GATEWAY_ATTEMPTS) {
+        const wait = Math.min(Number(response.headers.get('retry-after') ?? 1) || 1, 30);
+        await new Promise((resolve) => setTimeout(resolve, wait * 1000));
+        continue;
+      }
+      throw new Error(`the gateway answered ${response.status}: ${text.slice(0, 500)}`);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
 class FileOutput implements EventOutput {
   readonly description: string;
   readonly #stream: WriteStream;
@@ -96,6 +197,7 @@ class FileOutput implements EventOutput {
 
 export async function openEventOutput(target: OutputTarget, logger: Logger): Promise<EventOutput> {
   if (target.kind === 'file') return new FileOutput(target.path);
+  if (target.kind === 'gateway') return new GatewayOutput(target.url, target.apiKey);
   const clients = createKafkaClients({
     brokers: target.brokers,
     clientId: 'bluelight-events',

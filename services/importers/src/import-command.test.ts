@@ -107,7 +107,10 @@ describe('bluelight import', () => {
       [['custom', SAMPLES.sffd], 'format custom needs --mapping FILE'],
       [['lfb', SAMPLES.lfbIncidents, '--mapping', SAMPLES.lfbIncidents], '--mapping goes with'],
       [['sffd', path.join(directory, 'missing.csv')], 'no such file'],
-      [['sffd', SAMPLES.sffd, '--out', 'events.txt'], '--out must be kafka or a file ending'],
+      [
+        ['sffd', SAMPLES.sffd, '--out', 'events.txt'],
+        '--out must be kafka, gateway or a file ending',
+      ],
       [['sffd', SAMPLES.sffd, '--agency', 'SFFD'], '--agency SFFD: must be 2–32 lower-case'],
       [['sffd', SAMPLES.sffd, '--time-zone', 'Pacific'], '--time-zone Pacific: must be an IANA'],
     ] as const;

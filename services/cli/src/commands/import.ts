@@ -146,7 +146,11 @@ a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFI
           output = await importers.openEventOutput(target, logger);
         } catch (error) {
           const destination =
-            target.kind === 'kafka' ? `Kafka at ${target.brokers.join(',')}` : target.path;
+            target.kind === 'kafka'
+              ? `Kafka at ${target.brokers.join(',')}`
+              : target.kind === 'gateway'
+                ? `the gateway at ${target.url}`
+                : target.path;
           throw new UserFacingError(
             `cannot write to ${destination}: ${error instanceof Error ? error.message : String(error)}`,
           );

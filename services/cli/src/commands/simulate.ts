@@ -1,14 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ConfigError,
-  createLogger,
-  EXIT_CONFIG,
-  envField,
-  loadConfig,
-} from '@bluelight/service-kit';
+import { ConfigError, createLogger, EXIT_CONFIG } from '@bluelight/service-kit';
 import type { Emission } from '@bluelight/simulator';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { z } from 'zod';
 import { UserFacingError } from '../exit-codes.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
@@ -40,21 +33,14 @@ function parseSpeed(value: string): number {
   return speed;
 }
 
-const outputEnv = z.object({
-  KAFKA_BROKERS: envField.brokerList('127.0.0.1:9092'),
-  KAFKA_TOPIC_PREFIX: z.string().default(''),
-});
-
-function kafkaTarget() {
+function outputTarget<T>(out: string, choose: (out: string) => T): T {
   try {
-    const env = loadConfig(outputEnv);
-    return {
-      kind: 'kafka' as const,
-      brokers: env.KAFKA_BROKERS,
-      topicPrefix: env.KAFKA_TOPIC_PREFIX,
-    };
+    return choose(out);
   } catch (error) {
     if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
+    if (error instanceof Error && error.name === 'OutputChoiceError') {
+      throw new UserFacingError(error.message, 2);
+    }
     throw error;
   }
 }
@@ -102,7 +88,7 @@ export function registerSimulateCommand(program: Command): void {
       'kafka',
     )
     .action(async (options: SimulateOptions) => {
-      const [{ PROFILES, simulate }, { openEventOutput }] = await Promise.all([
+      const [{ PROFILES, simulate }, { openEventOutput, outputTargetFor }] = await Promise.all([
         import('@bluelight/simulator'),
         import('@bluelight/event-output'),
       ]);
@@ -120,8 +106,7 @@ export function registerSimulateCommand(program: Command): void {
         throw new UserFacingError('--to must be after --from', 2);
 
       const logger = createLogger({ service: 'bluelight-simulate', level: 'warn' });
-      const target =
-        options.out === 'kafka' ? kafkaTarget() : { kind: 'file' as const, path: options.out };
+      const target = outputTarget(options.out, outputTargetFor);
       const output = await openEventOutput(target, logger);
       let stopping = false;
       const stop = () => {
