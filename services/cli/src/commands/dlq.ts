@@ -1,8 +1,4 @@
-import {
-  familiesWithPrefix,
-  type ReplayPolicy,
-  replayDeadLetters,
-} from '@bluelight/clickhouse-sink';
+import type { ReplayPolicy } from '@bluelight/clickhouse-sink';
 import {
   ConfigError,
   createClickHouse,

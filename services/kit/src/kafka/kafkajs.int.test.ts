@@ -7,7 +7,7 @@ import {
   uniqueName,
 } from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BatchConsumer, ConsumedMessage, KafkaAdmin, OutgoingMessage } from './types.js';
+import type { KafkaAdmin, OutgoingMessage } from './types.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
