@@ -17,7 +17,8 @@ export interface Family {
   toRow: (event: BluelightEvent, lineage: Lineage) => RawRow;
   /** The raw column holding the entity id, whose derived facts are refreshed after an insert. */
   entityColumn: string;
-  refresh: (client: ClickHouseClient, entityIds: string[]) => Promise<void>;
+  /** Recomputes the derived facts of these entities, touched by these events. */
+  refresh: (client: ClickHouseClient, entityIds: string[], eventIds: string[]) => Promise<void>;
 }
 
 const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {

@@ -179,7 +179,8 @@ export async function processBatch(batch: ConsumedBatch, ctx: BatchContext): Pro
   }
 
   if (decoded.entityIds.length > 0) {
-    await timed(ctx, 'derived', () => family.refresh(ctx.clickhouse, decoded.entityIds));
+    const eventIds = decoded.rows.map((row) => String(row.event_id));
+    await timed(ctx, 'derived', () => family.refresh(ctx.clickhouse, decoded.entityIds, eventIds));
   }
   ctx.metrics.messages.inc({ family: family.name, outcome: 'inserted' }, decoded.rows.length);
   ctx.metrics.messages.inc(

@@ -59,6 +59,10 @@ describe.each(Object.values(FAMILIES))('$rawTable rows', (family) => {
     });
     expect(await counted.json()).toEqual([{ n: rows.length }]);
     const ids = [...new Set(rows.map((row) => String(row[family.entityColumn])))];
-    await family.refresh(db.client, ids);
+    await family.refresh(
+      db.client,
+      ids,
+      rows.map((row) => String(row.event_id)),
+    );
   });
 });

@@ -93,8 +93,13 @@ export function refreshCalls(client: ClickHouseClient, callIds: string[]): Promi
 export async function refreshResources(
   client: ClickHouseClient,
   resourceIds: string[],
+  eventIds: string[],
 ): Promise<void> {
-  for (const idChunk of chunks(resourceIds, IDS_PER_STATEMENT)) {
-    await client.command({ query: REFRESH_RESOURCE_INTERVALS, query_params: { ids: idChunk } });
+  // Appliances are few (tens), events many: the event ids are what needs chunking.
+  for (const eventChunk of chunks(eventIds, IDS_PER_STATEMENT)) {
+    await client.command({
+      query: REFRESH_RESOURCE_INTERVALS,
+      query_params: { ids: resourceIds, events: eventChunk },
+    });
   }
 }
