@@ -324,7 +324,10 @@ class KafkaJsAdmin implements KafkaAdmin {
   }
 
   async describeTopic(topic: string) {
-    const { topics } = await this.#admin.fetchTopicMetadata({ topics: [topic] });
+    // Right after creation another broker may not know the topic yet (a retriable error).
+    const { topics } = await retryRetriable(() =>
+      this.#admin.fetchTopicMetadata({ topics: [topic] }),
+    );
     return (topics[0]?.partitions ?? [])
       .map(({ partitionId, leader, replicas, isr }) => ({
         partition: partitionId,
