@@ -1,2 +1,3 @@
 export * from './definition.js';
+export * from './kpi.js';
 export * from './load.js';

@@ -1,0 +1,227 @@
+import { migratedDatabase } from '@bluelight/test/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type IncidentGrouping,
+  type IncidentStandardVersion,
+  incidentKpiQuery,
+  type KpiRow,
+  kpiResult,
+} from './kpi.js';
+import { loadStandards, parseStandard, versionsDuring } from './load.js';
+
+let db: Awaited<ReturnType<typeof migratedDatabase>>;
+
+interface Fact {
+  id: string;
+  receivedAt: string;
+  seconds: number | null;
+  band?: string;
+  station?: string;
+  lifeRisk?: number;
+  service?: string;
+  subtype?: string;
+  lateCall?: number;
+  outOfSequence?: number;
+  day?: string;
+}
+
+/** Hand-built incident facts: the input the standards read, with known attendance times. */
+const FACTS: Fact[] = [
+  { id: 'A', receivedAt: '2024-03-31T10:00:00Z', seconds: 420, band: 'high' },
+  { id: 'B', receivedAt: '2024-03-31T11:00:00Z', seconds: 500, band: 'high' },
+  { id: 'C', receivedAt: '2024-03-31T12:00:00Z', seconds: 590, band: 'medium', station: 'LEEK' },
+  { id: 'D', receivedAt: '2024-03-31T13:00:00Z', seconds: 1000, band: 'low', station: 'LEEK' },
+  // Across the spring clocks change: 00:55 GMT to 02:00:05 BST is 305 seconds, not 3,905.
+  { id: 'M', receivedAt: '2024-03-31T00:55:00Z', seconds: 305, band: 'medium' },
+  {
+    id: 'E',
+    receivedAt: '2024-03-31T14:00:00Z',
+    seconds: 600,
+    band: 'medium',
+    station: 'LEEK',
+    lateCall: 1,
+  },
+  { id: 'F', receivedAt: '2024-03-31T15:00:00Z', seconds: 400, band: 'high', outOfSequence: 1 },
+  { id: 'G', receivedAt: '2024-03-31T16:00:00Z', seconds: 4_000, band: 'low', station: 'LEEK' },
+  { id: 'H', receivedAt: '2024-03-31T17:00:00Z', seconds: 45, band: 'medium', station: 'LEEK' },
+  { id: 'I', receivedAt: '2024-03-31T18:00:00Z', seconds: null, band: 'high' },
+  // Out of scope: not life-risk, a falls response, a police incident.
+  { id: 'K', receivedAt: '2024-03-31T19:00:00Z', seconds: 100, band: 'high', lifeRisk: 0 },
+  {
+    id: 'L',
+    receivedAt: '2024-03-31T20:00:00Z',
+    seconds: 100,
+    band: 'high',
+    subtype: 'falls_assisting_other_agencies',
+  },
+  { id: 'P', receivedAt: '2024-03-31T21:00:00Z', seconds: 100, band: 'high', service: 'police' },
+];
+
+const utc = (iso: string) => iso.replace('T', ' ').replace('Z', '');
+
+beforeAll(async () => {
+  db = await migratedDatabase('kpi');
+  await db.client.insert({
+    table: 'incident_facts',
+    format: 'JSONEachRow',
+    values: FACTS.map((fact) => {
+      const received = Date.parse(fact.receivedAt);
+      return {
+        incident_id: fact.id,
+        agency: 'staffordshire-fire',
+        service: fact.service ?? 'fire',
+        call_received_at: utc(fact.receivedAt),
+        created_at: utc(new Date(received + 60_000).toISOString()),
+        first_arrival_at:
+          fact.seconds === null
+            ? null
+            : utc(new Date(received + fact.seconds * 1000).toISOString()),
+        category: fact.subtype ? 'special_service' : 'primary_fire',
+        category_subtype: fact.subtype ?? 'dwelling',
+        risk_band: fact.band ?? '',
+        life_risk: fact.lifeRisk ?? 1,
+        station_ground: fact.station ?? 'HANLEY',
+        excluded_late_call: fact.lateCall ?? 0,
+        out_of_sequence: fact.outOfSequence ?? 0,
+        event_count: 5,
+        last_event_at: utc(fact.receivedAt),
+        day: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(
+          new Date(received),
+        ),
+        version: '2024-04-01 00:00:00.000000',
+        is_deleted: 0,
+      };
+    }),
+  });
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+async function compute(
+  version: IncidentStandardVersion,
+  from: string,
+  to: string,
+  groupBy: IncidentGrouping = 'none',
+) {
+  const { query, params } = incidentKpiQuery(version, { from, to }, groupBy);
+  const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return (await result.json<KpiRow>()).map((row) => kpiResult(version, row));
+}
+
+const shipped = (id: string) => {
+  const standard = loadStandards().find((candidate) => candidate.id === id);
+  if (!standard || standard.subject !== 'incidents') throw new Error(`no incident standard ${id}`);
+  return standard.versions[0] as IncidentStandardVersion;
+};
+
+describe('incident KPIs from the standards (real ClickHouse)', () => {
+  it('computes the attendance standard with each exclusion counted by reason', async () => {
+    const [all] = await compute(shipped('fire-attendance-standard'), '2024-03-30', '2024-04-01');
+    // Measured: A 420 ≤ 480, B 500 > 480, C 590 ≤ 600, D 1000 ≤ 1080, M 305 ≤ 600 → 4 of 5.
+    expect(all).toEqual({
+      group: 'all',
+      version: 1,
+      n: 5,
+      met: 4,
+      value: 0.8,
+      insufficientData: false,
+      notMeasured: 1,
+      excluded: {
+        total: 4,
+        late_call: 1,
+        derelict_property: 0,
+        abandoned_road_vehicle: 0,
+        out_of_sequence: 1,
+        total_over: 1,
+        total_under: 1,
+      },
+    });
+  });
+
+  it('answers "insufficient data" below the minimum sample, per group', async () => {
+    const byStation = await compute(
+      shipped('fire-attendance-standard'),
+      '2024-03-30',
+      '2024-04-01',
+      'station',
+    );
+    expect(
+      byStation.map(({ group, n, value, insufficientData }) => ({
+        group,
+        n,
+        value,
+        insufficientData,
+      })),
+    ).toEqual([
+      { group: 'HANLEY', n: 3, value: null, insufficientData: true },
+      { group: 'LEEK', n: 2, value: null, insufficientData: true },
+    ]);
+  });
+
+  it('uses the version in force on each part of a period when a standard changes mid-way', async () => {
+    const changed = parseStandard(
+      `id: changed
+name: Changed standard
+description: The high-risk time tightens on 31 March.
+source: Test
+subject: incidents
+versions:
+  - version: 1
+    effective_from: "2020-04-01"
+    effective_to: "2024-03-31"
+    applies_to: { services: [fire], life_risk: true, exclude_special_service_types: [falls_assisting_other_agencies] }
+    clock: { start: call_received, stop: first_arrival }
+    statistic: { kind: share_within, threshold_seconds: { by_risk_band: { high: 480, medium: 600, low: 1080 } }, target_share: 0.8 }
+    minimum_sample: 1
+  - version: 2
+    effective_from: "2024-03-31"
+    applies_to: { services: [fire], life_risk: true, exclude_special_service_types: [falls_assisting_other_agencies] }
+    clock: { start: call_received, stop: first_arrival }
+    statistic: { kind: share_within, threshold_seconds: { by_risk_band: { high: 400, medium: 600, low: 1080 } }, target_share: 0.8 }
+    minimum_sample: 1`,
+      'changed.yaml',
+    );
+    const parts = versionsDuring(changed, '2024-03-01', '2024-04-01');
+    expect(parts.map((part) => [part.version.version, part.from, part.to])).toEqual([
+      [1, '2024-03-01', '2024-03-31'],
+      [2, '2024-03-31', '2024-04-01'],
+    ]);
+    const [before] = await compute(
+      parts[0]?.version as IncidentStandardVersion,
+      parts[0]?.from as string,
+      parts[0]?.to as string,
+    );
+    expect(before).toBeUndefined(); // no incidents before 31 March
+    const [after] = await compute(
+      parts[1]?.version as IncidentStandardVersion,
+      parts[1]?.from as string,
+      parts[1]?.to as string,
+    );
+    // Under version 2, A (420 s, high) misses 400 s: 3 of 5.
+    expect(after).toMatchObject({ version: 2, n: 5, met: 3, value: 0.6 });
+  });
+
+  it('treats scope values as data, never as SQL', async () => {
+    const version = shipped('fire-attendance-standard');
+    const hostile: IncidentStandardVersion = {
+      ...version,
+      applies_to: {
+        ...version.applies_to,
+        exclude_special_service_types: ["x') OR 1=1 --", 'falls_assisting_other_agencies'],
+      },
+    };
+    const [all] = await compute(hostile, '2024-03-30', '2024-04-01');
+    expect(all?.n).toBe(5);
+    const { query } = incidentKpiQuery(hostile, { from: '2024-03-30', to: '2024-04-01' });
+    expect(query).not.toContain('OR 1=1');
+  });
+
+  it('computes a mean standard over its own scope', async () => {
+    const [all] = await compute(shipped('fire-average-attendance'), '2024-03-30', '2024-04-01');
+    // Primary fires measured and not excluded: A 420, B 500, C 590, D 1000, M 305, I none,
+    // K 100 (not life-risk but a primary fire), P is police. E, F, G, H excluded.
+    expect(all?.n).toBe(6);
+    expect(all?.value).toBeCloseTo((420 + 500 + 590 + 1000 + 305 + 100) / 6, 9);
+  });
+});
