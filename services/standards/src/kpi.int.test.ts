@@ -111,7 +111,7 @@ async function compute(
 
 const shipped = (id: string) => {
   const standard = loadStandards().find((candidate) => candidate.id === id);
-  if (!standard || standard.subject !== 'incidents') throw new Error(`no incident standard ${id}`);
+  if (standard?.subject !== 'incidents') throw new Error(`no incident standard ${id}`);
   return standard.versions[0] as IncidentStandardVersion;
 };
 
