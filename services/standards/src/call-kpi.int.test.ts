@@ -1,0 +1,109 @@
+import { migratedDatabase } from '@bluelight/test/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CallKpiRow,
+  type CallStandardVersion,
+  callKpiQuery,
+  callKpiResult,
+} from './call-kpi.js';
+import { loadStandards } from './load.js';
+
+let db: Awaited<ReturnType<typeof migratedDatabase>>;
+
+const at = (iso: string, plusSeconds = 0) =>
+  new Date(Date.parse(iso) + plusSeconds * 1000).toISOString().replace('T', ' ').replace('Z', '');
+
+/** Hand-built call facts: presentation, answer after `wait` s, close after `triage` s more. */
+function call(
+  id: string,
+  line: string,
+  presented: string,
+  wait: number | null,
+  triage?: number,
+  outcome = '',
+) {
+  return {
+    call_id: id,
+    agency: 'staffordshire-control',
+    line,
+    service: 'police',
+    queue: `${line}-general`,
+    presented_at: at(presented),
+    answered_at: wait === null ? null : at(presented, wait),
+    abandoned_at: wait === null ? at(presented, 30) : null,
+    closed_at: wait === null || triage === undefined ? null : at(presented, wait + triage),
+    outcome,
+    event_count: 3,
+    last_event_at: at(presented),
+    version: '2024-04-01 00:00:00.000000',
+    is_deleted: 0,
+  };
+}
+
+beforeAll(async () => {
+  db = await migratedDatabase('callkpi');
+  await db.client.insert({
+    table: 'call_facts',
+    format: 'JSONEachRow',
+    values: [
+      call('c1', '999', '2024-03-31T08:00:00Z', 3),
+      call('c2', '999', '2024-03-31T08:01:00Z', 9.5),
+      call('c3', '999', '2024-03-31T08:02:00Z', 10),
+      call('c4', '999', '2024-03-31T08:03:00Z', 10.5),
+      call('c5', '999', '2024-03-31T08:04:00Z', 45),
+      call('c6', '999', '2024-03-31T08:05:00Z', 75),
+      call('c7', '999', '2024-03-31T08:06:00Z', null),
+      // 23:59:59 GMT on 30 March: the day before in London, outside the period.
+      call('c8', '999', '2024-03-30T23:59:59Z', 5),
+      call('t1', '101', '2024-03-31T09:00:00Z', 60, 180, 'resolved_at_triage'),
+      call('t2', '101', '2024-03-31T09:10:00Z', 60, 240, 'appointment_booked'),
+      call('t3', '101', '2024-03-31T09:20:00Z', 60, 120, 'resolved_at_triage'),
+      call('t4', '101', '2024-03-31T09:30:00Z', 60, 300, 'referred_to_other_agency'),
+      call('t5', '101', '2024-03-31T09:40:00Z', 60, 60, 'resolved_at_triage'),
+    ],
+  });
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+async function compute(id: string) {
+  const standard = loadStandards().find((candidate) => candidate.id === id);
+  if (standard?.subject !== 'calls') throw new Error(`no call standard ${id}`);
+  const version = standard.versions[0] as CallStandardVersion;
+  const { query, params } = callKpiQuery(version, { from: '2024-03-31', to: '2024-04-01' });
+  const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+  return (await result.json<CallKpiRow>()).map((row) => callKpiResult(version, row));
+}
+
+describe('call KPIs from the standards (real ClickHouse)', () => {
+  it('computes 999 answered within 10 s, the mean wait and the answer bands', async () => {
+    // Answered: 3, 9.5, 10, 10.5, 45, 75 s → 3 of 6 within 10 s; mean 153 / 6 = 25.5 s;
+    // bands < 10 s: 2, 10–60 s: 3, ≥ 60 s: 1. c7 abandoned; c8 is on 30 March in London.
+    expect(await compute('calls-999-answer')).toEqual([
+      {
+        group: 'all',
+        version: 1,
+        calls: 7,
+        abandoned: 1,
+        n: 6,
+        value: 0.5,
+        insufficientData: false,
+        meanSeconds: 25.5,
+        bands: [2, 3, 1],
+      },
+    ]);
+  });
+
+  it('computes 101 resolution at triage and the mean triage time', async () => {
+    const [result] = await compute('calls-101-triage');
+    // 3 of 5 resolved at triage; triage 180, 240, 120, 300, 60 s → mean 180 s.
+    expect(result).toMatchObject({
+      calls: 5,
+      n: 5,
+      value: 0.6,
+      meanSeconds: 180,
+      insufficientData: false,
+    });
+  });
+});
