@@ -1,3 +1,4 @@
+export * from './availability-kpi.js';
 export * from './call-kpi.js';
 export * from './definition.js';
 export * from './kpi.js';

@@ -1,0 +1,115 @@
+import { migratedDatabase } from '@bluelight/test/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AvailabilityKpiRow,
+  type AvailabilityStandardVersion,
+  availabilityKpiQuery,
+  availabilityKpiResult,
+} from './availability-kpi.js';
+import { loadStandards } from './load.js';
+
+let db: Awaited<ReturnType<typeof migratedDatabase>>;
+
+function interval(
+  resource: string,
+  crewing: string,
+  start: string,
+  end: string | null,
+  status: string,
+  reason = '',
+) {
+  return {
+    resource_id: resource,
+    start_at: start,
+    end_at: end,
+    agency: 'staffordshire-fire',
+    home_station: resource.split('-')[0],
+    appliance_type: 'pump',
+    crewing_model: crewing,
+    status,
+    unavailable_reason: reason,
+    available: status === 'unavailable' ? 0 : 1,
+    event_id: `${resource}-${start}`,
+    version: '2024-02-01 00:00:00.000000',
+    is_deleted: 0,
+  };
+}
+
+beforeAll(async () => {
+  db = await migratedDatabase('availkpi');
+  await db.client.insert({
+    table: 'resource_intervals',
+    format: 'JSONEachRow',
+    values: [
+      // 10 January 2024 (GMT, so London midnight is UTC midnight); the first interval began the day before.
+      interval(
+        'LEEK-P1',
+        'on_call',
+        '2024-01-09 22:00:00.000',
+        '2024-01-10 06:00:00.000',
+        'available_at_station',
+      ),
+      interval(
+        'LEEK-P1',
+        'on_call',
+        '2024-01-10 06:00:00.000',
+        '2024-01-10 16:00:00.000',
+        'unavailable',
+        'crewing',
+      ),
+      interval(
+        'LEEK-P1',
+        'on_call',
+        '2024-01-10 16:00:00.000',
+        '2024-01-10 20:00:00.000',
+        'committed',
+      ),
+      interval(
+        'LEEK-P1',
+        'on_call',
+        '2024-01-10 20:00:00.000',
+        '2024-01-10 22:00:00.000',
+        'unavailable',
+        'driver',
+      ),
+      interval(
+        'LEEK-P1',
+        'on_call',
+        '2024-01-10 22:00:00.000',
+        '2024-01-11 03:00:00.000',
+        'available_at_station',
+      ),
+      interval('HANLEY-P1', 'wholetime', '2024-01-09 00:00:00.000', null, 'available_at_station'),
+    ],
+  });
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+describe('availability KPIs from the standards (real ClickHouse)', () => {
+  it('gives on-call time on the run within the period, with off-run hours by reason', async () => {
+    const standard = loadStandards().find(
+      (candidate) => candidate.id === 'appliance-availability-on-call',
+    );
+    if (standard?.subject !== 'availability') throw new Error('no availability standard');
+    const version = standard.versions[0] as AvailabilityStandardVersion;
+    const { query, params } = availabilityKpiQuery(version, {
+      from: '2024-01-10',
+      to: '2024-01-11',
+    });
+    const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+    const [row] = (await result.json<AvailabilityKpiRow>()).map((r) =>
+      availabilityKpiResult(version, r),
+    );
+    // On 10 January: on the run 00–06, 16–20 (committed) and 22–24 = 12 h of 24; off the run
+    // 10 h crewing and 2 h driver. The whole-time appliance is out of scope.
+    expect(row).toEqual({
+      group: 'all',
+      version: 1,
+      hours: 24,
+      value: 0.5,
+      offRunHoursByReason: { crewing: 10, driver: 2 },
+    });
+  });
+});
