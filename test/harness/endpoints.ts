@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, LocalStack, localHome, portIsFree } from '@bluelight/local-stack';
+import { freePort, LocalStack, localHome, portIsFree, processAlive } from '@bluelight/local-stack';
 
 /** Where the tests' Kafka and ClickHouse are, and which of the three ways they were found. */
 export interface TestEndpoints {
@@ -94,15 +94,6 @@ export function testRunId(): number {
 function ownerOfTestStack(name: string): number | undefined {
   const match = /^(?:test|t)-(\d+)(?:-|$)/.exec(name);
   return match ? Number(match[1]) : undefined;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function removeLeftoverTestStacks(): Promise<void> {

@@ -7,6 +7,7 @@ export {
 export { localHome, repoRoot } from './paths.js';
 export { freePort, portIsFree } from './ports.js';
 export { MissingPrerequisiteError } from './prerequisites.js';
+export { processAlive } from './processes.js';
 export { CommandFailedError } from './run-command.js';
 export {
   type ComponentKind,

@@ -22,7 +22,8 @@ export async function readPid(process_: ManagedProcess): Promise<number | undefi
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function pidAlive(pid: number): boolean {
+/** True when a process with this pid exists and we may signal it. */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -46,7 +47,7 @@ async function commandLineHas(pid: number, marker: string): Promise<boolean> {
 /** The pid of the running process, or undefined if it is not running. */
 export async function runningPid(process_: ManagedProcess): Promise<number | undefined> {
   const pid = await readPid(process_);
-  if (pid === undefined || !pidAlive(pid)) return undefined;
+  if (pid === undefined || !processAlive(pid)) return undefined;
   if (!(await commandLineHas(pid, process_.marker))) return undefined;
   // A zombie (exited, not yet reaped by its parent) is not running.
   try {

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
+import { statisticValue } from './kpi.js';
 
 export type CallStandardVersion = z.infer<typeof callVersion>;
 
@@ -95,16 +96,7 @@ export interface CallKpiRow {
 
 export function callKpiResult(version: CallStandardVersion, row: CallKpiRow) {
   const insufficientData = row.n < version.minimum_sample;
-  const statistic = version.statistic;
-  const value = insufficientData
-    ? null
-    : statistic.kind === 'share_within'
-      ? row.met / row.n
-      : statistic.kind === 'share_with_outcome'
-        ? row.with_outcome / row.n
-        : statistic.kind === 'percentile'
-          ? row.percentile_seconds
-          : row.mean_seconds;
+  const value = insufficientData ? null : statisticValue(version.statistic, row);
   return {
     group: row.group,
     version: version.version,

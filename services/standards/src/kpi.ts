@@ -203,24 +203,43 @@ export interface KpiResult {
   excluded: Record<(typeof EXCLUSION_REASONS)[number], number> & { total: number };
 }
 
+/** The counts a KPI query returns that a statistic is computed from. */
+export interface StatisticCounts {
+  n: number;
+  met: number;
+  with_outcome?: number;
+  mean_seconds: number;
+  percentile_seconds: number;
+}
+
+/** The standard's statistic from a KPI row's counts (n must be above zero). */
+export function statisticValue(
+  statistic: IncidentStandardVersion['statistic'],
+  counts: StatisticCounts,
+): number {
+  switch (statistic.kind) {
+    case 'share_within':
+      return counts.met / counts.n;
+    case 'share_with_outcome':
+      return (counts.with_outcome ?? 0) / counts.n;
+    case 'percentile':
+      return counts.percentile_seconds;
+    default:
+      return counts.mean_seconds;
+  }
+}
+
 /** Turns a query row into the figure the standard defines, honouring the minimum sample. */
 export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiResult {
   const insufficientData = row.n < version.minimum_sample;
-  const statistic = version.statistic;
-  const value = insufficientData
-    ? null
-    : statistic.kind === 'share_within'
-      ? row.met / row.n
-      : statistic.kind === 'percentile'
-        ? row.percentile_seconds
-        : row.mean_seconds;
+  const value = insufficientData ? null : statisticValue(version.statistic, row);
   return {
     group: row.group,
     version: version.version,
     n: row.n,
     value,
     insufficientData,
-    ...(statistic.kind === 'share_within' ? { met: row.met } : {}),
+    ...(version.statistic.kind === 'share_within' ? { met: row.met } : {}),
     notMeasured: row.not_measured_count,
     excluded: {
       total: row.excluded_total,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LocalStack, localHome } from '@bluelight/local-stack';
+import { LocalStack, localHome, processAlive } from '@bluelight/local-stack';
 import { createGracefulShutdown, createLogger } from '@bluelight/service-kit';
 import { type Command, Option } from 'commander';
 import { runCli, SERVICES, type ServiceName, startService, stopService } from '../services.js';
@@ -9,15 +9,6 @@ import { envLines } from './stack.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const HEALTH_CHECK_INTERVAL_MS = 5_000;
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The main job: the whole product running on this machine. Today that is the local stack; the
@@ -35,7 +26,7 @@ export function registerRunCommand(program: Command): void {
       const lockFile = path.join(localHome(), `run-${options.name}.pid`);
       if (existsSync(lockFile)) {
         const pid = Number.parseInt(await readFile(lockFile, 'utf8'), 10);
-        if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) {
+        if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
           say(
             `Bluelight is already running (pid ${pid}); stop it with Ctrl-C in its terminal or \`kill ${pid}\`.`,
           );
