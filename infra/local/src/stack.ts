@@ -80,8 +80,15 @@ export class StackConfigurationError extends Error {
 }
 
 /** A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (as kafka-storage makes). */
-function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A KRaft cluster id: 16 random bytes, base64url. Like Kafka's own Uuid.randomUuid, it never
+ * starts with '-', which kafka-storage's argument parser would read as an option.
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**
@@ -345,8 +352,7 @@ export class LocalStack {
         ...jvm,
         'kafka.tools.StorageTool',
         'format',
-        '--cluster-id',
-        this.layout.clusterId,
+        `--cluster-id=${this.layout.clusterId}`,
         '--config',
         propertiesFile,
         '--ignore-formatted',
