@@ -16,6 +16,7 @@ export default defineConfig({
             'services/*/src/**/*.test.ts',
             'infra/local/src/**/*.test.ts',
             'infra/clickhouse/src/**/*.test.ts',
+            'dashboards/src/**/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },

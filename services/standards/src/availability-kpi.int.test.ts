@@ -112,4 +112,68 @@ describe('availability KPIs from the standards (real ClickHouse)', () => {
       offRunHoursByReason: { crewing: 10, driver: 2 },
     });
   });
+
+  it('splits time into London days, 23 hours on the night the clocks go forward', async () => {
+    const standard = loadStandards().find(
+      (candidate) => candidate.id === 'appliance-availability-wholetime',
+    );
+    if (standard?.subject !== 'availability') throw new Error('no availability standard');
+    const version = standard.versions[0] as AvailabilityStandardVersion;
+    await db.client.insert({
+      table: 'resource_intervals',
+      format: 'JSONEachRow',
+      values: [
+        // Off the run from 22:00 GMT on 30 March to 01:30 UTC (02:30 BST) on 31 March 2024.
+        interval(
+          'STONE-P1',
+          'wholetime',
+          '2024-03-30 00:00:00.000',
+          '2024-03-30 22:00:00.000',
+          'available_at_station',
+        ),
+        interval(
+          'STONE-P1',
+          'wholetime',
+          '2024-03-30 22:00:00.000',
+          '2024-03-31 01:30:00.000',
+          'unavailable',
+          'mechanical',
+        ),
+        interval(
+          'STONE-P1',
+          'wholetime',
+          '2024-03-31 01:30:00.000',
+          '2024-04-02 00:00:00.000',
+          'available_at_station',
+        ),
+      ],
+    });
+    const { query, params } = availabilityKpiQuery(
+      version,
+      { from: '2024-03-30', to: '2024-04-01' },
+      'day',
+      { station: ['STONE'] },
+    );
+    const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+    const rows = (await result.json<AvailabilityKpiRow>()).map((r) =>
+      availabilityKpiResult(version, r),
+    );
+    // 30 March: 22 h on, 2 h off. 31 March (23 h in London): 1.5 h off (00:00–02:30 BST), 21.5 h on.
+    expect(rows).toEqual([
+      {
+        group: '2024-03-30',
+        version: 1,
+        hours: 24,
+        value: 22 / 24,
+        offRunHoursByReason: { mechanical: 2 },
+      },
+      {
+        group: '2024-03-31',
+        version: 1,
+        hours: 23,
+        value: 21.5 / 23,
+        offRunHoursByReason: { mechanical: 1.5 },
+      },
+    ]);
+  });
 });

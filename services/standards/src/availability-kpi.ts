@@ -1,54 +1,116 @@
 import type { z } from 'zod';
 import type { availabilityVersion } from './definition.js';
+import type { KpiQuery, VersionPart } from './kpi.js';
 
 export type AvailabilityStandardVersion = z.infer<typeof availabilityVersion>;
 
 export const AVAILABILITY_GROUPINGS = {
   none: `'all'`,
+  day: 'toString(day)',
+  week: 'toString(toMonday(day))',
+  month: `formatDateTime(day, '%Y-%m')`,
   station: 'home_station',
   resource: 'resource_id',
+  crewing_model: 'crewing_model',
 } as const;
 export type AvailabilityGrouping = keyof typeof AVAILABILITY_GROUPINGS;
 
+export const AVAILABILITY_FILTERS = {
+  station: 'home_station',
+  crewing_model: 'crewing_model',
+} as const;
+export type AvailabilityFilters = Partial<Record<keyof typeof AVAILABILITY_FILTERS, string[]>>;
+
 /**
- * The SQL for an availability standard over London days [from, to): time on the run (available
- * or committed) over all time, from the resources' status intervals clipped to the period; an
- * interval still open ends now. Off-run time is broken down by reason.
+ * One version part's status time: each interval of an appliance in scope is cut at London
+ * midnights and clipped to the part's days, so every piece belongs to one day (a day is 23 or 25
+ * hours on the clocks-change nights); an interval still open ends now.
  */
-export function availabilityKpiQuery(
-  version: AvailabilityStandardVersion,
-  period: { from: string; to: string },
-  groupBy: AvailabilityGrouping = 'none',
-) {
-  const params = { from: period.from, to: period.to, crewing: version.applies_to.crewing_models };
-  const query = `
-WITH
-  toDateTime64({from:Date}, 3, 'Europe/London') AS period_start,
-  toDateTime64({to:Date}, 3, 'Europe/London') AS period_end
-SELECT
-  grp AS group,
-  sum(span_ms) AS total_ms,
-  sumIf(span_ms, available = 1) AS available_ms,
-  sumMapIf(map(unavailable_reason, span_ms), available = 0) AS off_run_ms_by_reason
-FROM (
+function piecesSql(
+  part: VersionPart<AvailabilityStandardVersion>,
+  prefix: string,
+  groupBy: AvailabilityGrouping,
+  filters: AvailabilityFilters,
+  params: Record<string, unknown>,
+): string {
+  const p = (name: string, value: unknown, type: string) => {
+    params[`${prefix}${name}`] = value;
+    return `{${prefix}${name}:${type}}`;
+  };
+  const periodStart = `toDateTime64(${p('from', part.from, 'Date')}, 3, 'Europe/London')`;
+  const periodEnd = `toDateTime64(${p('to', part.to, 'Date')}, 3, 'Europe/London')`;
+  const where = [
+    `crewing_model IN ${p('crewing', part.version.applies_to.crewing_models, 'Array(String)')}`,
+    `start_at < ${periodEnd}`,
+    `ifNull(end_at, now64(3)) > ${periodStart}`,
+  ];
+  for (const [name, column] of Object.entries(AVAILABILITY_FILTERS)) {
+    const values = filters[name as keyof AvailabilityFilters];
+    if (values !== undefined)
+      where.push(`${column} IN ${p(`filter_${name}`, values, 'Array(String)')}`);
+  }
+  return `
   SELECT
     ${AVAILABILITY_GROUPINGS[groupBy]} AS grp,
     available,
     unavailable_reason,
     toInt64(dateDiff(
       'millisecond',
-      greatest(start_at, period_start),
-      least(ifNull(end_at, now64(3)), period_end)
+      greatest(clipped_start, toDateTime64(day, 3, 'Europe/London')),
+      least(clipped_end, toDateTime64(day + 1, 3, 'Europe/London'))
     )) AS span_ms
-  FROM resource_intervals FINAL
-  WHERE crewing_model IN {crewing:Array(String)}
-    AND start_at < period_end
-    AND ifNull(end_at, now64(3)) > period_start
+  FROM (
+    SELECT
+      *,
+      greatest(start_at, ${periodStart}) AS clipped_start,
+      least(ifNull(end_at, now64(3)), ${periodEnd}) AS clipped_end,
+      arrayJoin(arrayMap(
+        offset -> toDate(clipped_start, 'Europe/London') + offset,
+        range(toUInt32(dateDiff('day', toDate(clipped_start, 'Europe/London'), toDate(clipped_end, 'Europe/London')) + 1))
+      )) AS day
+    FROM resource_intervals FINAL
+    WHERE ${where.join('\n      AND ')}
+  )`;
+}
+
+/**
+ * The SQL for an availability standard over version parts of London days: time on the run
+ * (available or committed) over all time, from the resources' status intervals; off-run time is
+ * broken down by reason.
+ */
+export function availabilityKpiQueryOver(
+  parts: VersionPart<AvailabilityStandardVersion>[],
+  groupBy: AvailabilityGrouping = 'none',
+  filters: AvailabilityFilters = {},
+): KpiQuery {
+  if (parts.length === 0)
+    throw new Error('availabilityKpiQueryOver needs at least one version part');
+  const params: Record<string, unknown> = {};
+  const pieces = parts
+    .map((part, index) => piecesSql(part, `p${index}_`, groupBy, filters, params))
+    .join('\n  UNION ALL');
+  const query = `
+SELECT
+  grp AS group,
+  sum(span_ms) AS total_ms,
+  sumIf(span_ms, available = 1) AS available_ms,
+  sumMapIf(map(unavailable_reason, span_ms), available = 0) AS off_run_ms_by_reason
+FROM (${pieces}
 )
 WHERE span_ms > 0
 GROUP BY grp
 ORDER BY grp`;
   return { query, params };
+}
+
+/** The SQL for one version of an availability standard over London days [from, to). */
+export function availabilityKpiQuery(
+  version: AvailabilityStandardVersion,
+  period: { from: string; to: string },
+  groupBy: AvailabilityGrouping = 'none',
+  filters: AvailabilityFilters = {},
+): KpiQuery {
+  return availabilityKpiQueryOver([{ version, ...period }], groupBy, filters);
 }
 
 export interface AvailabilityKpiRow {

@@ -1,6 +1,7 @@
 import { migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type CallGrouping,
   type CallKpiRow,
   type CallStandardVersion,
   callKpiQuery,
@@ -67,11 +68,15 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function compute(id: string) {
+async function compute(id: string, groupBy: CallGrouping = 'none') {
   const standard = loadStandards().find((candidate) => candidate.id === id);
   if (standard?.subject !== 'calls') throw new Error(`no call standard ${id}`);
   const version = standard.versions[0] as CallStandardVersion;
-  const { query, params } = callKpiQuery(version, { from: '2024-03-31', to: '2024-04-01' });
+  const { query, params } = callKpiQuery(
+    version,
+    { from: '2024-03-31', to: '2024-04-01' },
+    groupBy,
+  );
   const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
   return (await result.json<CallKpiRow>()).map((row) => callKpiResult(version, row));
 }
@@ -87,9 +92,12 @@ describe('call KPIs from the standards (real ClickHouse)', () => {
         calls: 7,
         abandoned: 1,
         n: 6,
+        met: 3,
         value: 0.5,
         insufficientData: false,
         meanSeconds: 25.5,
+        // Exact 90th percentile of the six waits: the value at rank floor(0.9 × 6) = 5.
+        percentileSeconds: 75,
         bands: [2, 3, 1],
       },
     ]);
@@ -105,5 +113,13 @@ describe('call KPIs from the standards (real ClickHouse)', () => {
       meanSeconds: 180,
       insufficientData: false,
     });
+  });
+
+  it('groups by London hour of the week on the morning the clocks go forward', async () => {
+    // Sunday 31 March 2024: 08:00 UTC is 09:00 BST (ISO day 7), 09:00 UTC is 10:00 BST.
+    const rows = await compute('calls-999-answer', 'hour_of_week');
+    expect(rows.map((row) => [row.group, row.calls])).toEqual([['7-09', 7]]);
+    const triage = await compute('calls-101-triage', 'hour_of_week');
+    expect(triage.map((row) => [row.group, row.calls])).toEqual([['7-10', 5]]);
   });
 });

@@ -1,16 +1,25 @@
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
-import { statisticValue } from './kpi.js';
+import { type KpiQuery, statisticValue, type VersionPart } from './kpi.js';
 
 export type CallStandardVersion = z.infer<typeof callVersion>;
 
+const PRESENTED_DAY = `toDate(presented_at, 'Europe/London')`;
+
 export const CALL_GROUPINGS = {
   none: `'all'`,
-  day: `toString(toDate(presented_at, 'Europe/London'))`,
-  month: `formatDateTime(toDate(presented_at, 'Europe/London'), '%Y-%m')`,
+  day: `toString(${PRESENTED_DAY})`,
+  week: `toString(toMonday(${PRESENTED_DAY}))`,
+  month: `formatDateTime(${PRESENTED_DAY}, '%Y-%m')`,
+  hour_of_week: `formatDateTime(presented_at, '%u-%H', 'Europe/London')`,
   queue: 'queue',
+  service: 'service',
+  line: 'line',
 } as const;
 export type CallGrouping = keyof typeof CALL_GROUPINGS;
+
+export const CALL_FILTERS = { queue: 'queue', service: 'service' } as const;
+export type CallFilters = Partial<Record<keyof typeof CALL_FILTERS, string[]>>;
 
 const CALL_CLOCK_COLUMNS: Record<CallStandardVersion['clock']['start'], string> = {
   call_presented: 'presented_at',
@@ -18,68 +27,107 @@ const CALL_CLOCK_COLUMNS: Record<CallStandardVersion['clock']['start'], string> 
   call_closed: 'closed_at',
 };
 
-/**
- * The SQL for a call standard over London days [from, to) of presentation, one row per group:
- * measured calls, those within the threshold, those with the outcome, mean and the reporting
- * bands. Values only as query parameters.
- */
-export function callKpiQuery(
-  version: CallStandardVersion,
-  period: { from: string; to: string },
-  groupBy: CallGrouping = 'none',
-) {
+/** One version part's calls: in scope, measured or not, within the threshold, with the outcome. */
+function judgedCallsSql(
+  part: VersionPart<CallStandardVersion>,
+  prefix: string,
+  groupBy: CallGrouping,
+  filters: CallFilters,
+  params: Record<string, unknown>,
+): string {
+  const { version } = part;
+  const p = (name: string, value: unknown, type: string) => {
+    params[`${prefix}${name}`] = value;
+    return `{${prefix}${name}:${type}}`;
+  };
   const statistic = version.statistic;
   const threshold =
     statistic.kind === 'share_within' && typeof statistic.threshold_seconds === 'number'
       ? statistic.threshold_seconds
       : 0;
-  const bands = version.bands_seconds ?? [];
-  const params: Record<string, unknown> = {
-    from: period.from,
-    to: period.to,
-    lines: version.applies_to.lines,
-    threshold,
-    outcome: statistic.kind === 'share_with_outcome' ? statistic.outcome : '',
-    percentile: statistic.kind === 'percentile' ? statistic.percentile : 0.9,
-    bands,
-  };
   const where = [
     'event_count > 0',
     'presented_at IS NOT NULL',
-    `toDate(presented_at, 'Europe/London') >= {from:Date}`,
-    `toDate(presented_at, 'Europe/London') < {to:Date}`,
-    'line IN {lines:Array(String)}',
+    `${PRESENTED_DAY} >= ${p('from', part.from, 'Date')}`,
+    `${PRESENTED_DAY} < ${p('to', part.to, 'Date')}`,
+    `line IN ${p('lines', version.applies_to.lines, 'Array(String)')}`,
   ];
   if (version.applies_to.services) {
-    params.services = version.applies_to.services;
-    where.push('service IN {services:Array(String)}');
+    where.push(`service IN ${p('services', version.applies_to.services, 'Array(String)')}`);
+  }
+  for (const [name, column] of Object.entries(CALL_FILTERS)) {
+    const values = filters[name as keyof CallFilters];
+    if (values !== undefined)
+      where.push(`${column} IN ${p(`filter_${name}`, values, 'Array(String)')}`);
   }
   const start = CALL_CLOCK_COLUMNS[version.clock.start];
   const stop = CALL_CLOCK_COLUMNS[version.clock.stop];
+  return `
+  SELECT
+    grp, abandoned_at, seconds, measured,
+    measured AND seconds <= ${p('threshold', threshold, 'Float64')} AS met,
+    measured AND ${p('has_outcome', statistic.kind === 'share_with_outcome' ? 1 : 0, 'UInt8')} = 1
+      AND outcome = ${p('outcome', statistic.kind === 'share_with_outcome' ? statistic.outcome : '', 'String')} AS with_outcome
+  FROM (
+    SELECT
+      ${CALL_GROUPINGS[groupBy]} AS grp,
+      abandoned_at,
+      outcome,
+      dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
+      ifNull(seconds >= 0, 0) AS measured
+    FROM call_facts FINAL
+    WHERE ${where.join('\n      AND ')}
+  )`;
+}
+
+/**
+ * The SQL for a call standard over version parts of London days of presentation, one row per
+ * group: calls, abandoned, measured calls, those within the threshold, those with the outcome,
+ * mean, exact percentile and the reporting bands (of the latest version). Values only as query
+ * parameters.
+ */
+export function callKpiQueryOver(
+  parts: VersionPart<CallStandardVersion>[],
+  groupBy: CallGrouping = 'none',
+  filters: CallFilters = {},
+): KpiQuery {
+  const last = parts.at(-1);
+  if (!last) throw new Error('callKpiQueryOver needs at least one version part');
+  const statistic = last.version.statistic;
+  const params: Record<string, unknown> = {
+    percentile: statistic.kind === 'percentile' ? statistic.percentile : 0.9,
+    bands: last.version.bands_seconds ?? [],
+  };
+  const judged = parts
+    .map((part, index) => judgedCallsSql(part, `p${index}_`, groupBy, filters, params))
+    .join('\n  UNION ALL');
   const query = `
 SELECT
-  ${CALL_GROUPINGS[groupBy]} AS group,
+  grp AS group,
   count() AS calls,
   countIf(abandoned_at IS NOT NULL) AS abandoned,
   countIf(measured) AS n,
-  countIf(measured AND seconds <= {threshold:Float64}) AS met,
-  countIf(measured AND outcome = {outcome:String}) AS with_outcome,
+  countIf(met) AS met,
+  countIf(with_outcome) AS with_outcome,
   avgIf(seconds, measured) AS mean_seconds,
   quantileExactIf({percentile:Float64})(assumeNotNull(seconds), measured) AS percentile_seconds,
   -- Calls per band, keyed 0 (< b1), 1 (b1 ≤ … < b2), …; "within 10 s" above counts 10.0 s itself.
-  sumMapIf(map(band, toUInt64(1)), measured) AS band_counts
-FROM (
-  SELECT
-    *,
-    dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
-    ifNull(seconds >= 0, 0) AS measured,
-    toUInt32(arrayCount(b -> ifNull(seconds >= b, 0), {bands:Array(Float64)})) AS band
-  FROM call_facts FINAL
-  WHERE ${where.join('\n    AND ')}
+  sumMapIf(map(toUInt32(arrayCount(b -> ifNull(seconds >= b, 0), {bands:Array(Float64)})), toUInt64(1)), measured) AS band_counts
+FROM (${judged}
 )
-GROUP BY group
-ORDER BY group`;
+GROUP BY grp
+ORDER BY grp`;
   return { query, params };
+}
+
+/** The SQL for one version of a call standard over London days [from, to). */
+export function callKpiQuery(
+  version: CallStandardVersion,
+  period: { from: string; to: string },
+  groupBy: CallGrouping = 'none',
+  filters: CallFilters = {},
+): KpiQuery {
+  return callKpiQueryOver([{ version, ...period }], groupBy, filters);
 }
 
 export interface CallKpiRow {
@@ -105,7 +153,10 @@ export function callKpiResult(version: CallStandardVersion, row: CallKpiRow) {
     n: row.n,
     value,
     insufficientData,
+    ...(version.statistic.kind === 'share_within' ? { met: row.met } : {}),
+    ...(version.statistic.kind === 'share_with_outcome' ? { withOutcome: row.with_outcome } : {}),
     meanSeconds: row.n > 0 ? row.mean_seconds : null,
+    percentileSeconds: row.n > 0 ? row.percentile_seconds : null,
     bands: Array.from({ length: (version.bands_seconds?.length ?? 0) + 1 }, (_, index) =>
       Number(row.band_counts[String(index)] ?? 0),
     ),

@@ -3,3 +3,5 @@ export * from './call-kpi.js';
 export * from './definition.js';
 export * from './kpi.js';
 export * from './load.js';
+export * from './engine.js';
+export * from './report.js';

@@ -72,6 +72,11 @@ beforeAll(async () => {
         service: fact.service ?? 'fire',
         call_received_at: utc(fact.receivedAt),
         created_at: utc(new Date(received + 60_000).toISOString()),
+        // Mobilised 90 s and mobile 150 s after the call, for the response segments.
+        first_mobilised_at:
+          fact.seconds === null ? null : utc(new Date(received + 90_000).toISOString()),
+        first_mobile_at:
+          fact.seconds === null ? null : utc(new Date(received + 150_000).toISOString()),
         first_arrival_at:
           fact.seconds === null
             ? null
@@ -126,7 +131,16 @@ describe('incident KPIs from the standards (real ClickHouse)', () => {
       met: 4,
       value: 0.8,
       insufficientData: false,
+      meanSeconds: (420 + 500 + 590 + 1000 + 305) / 5,
+      // Exact 90th percentile of 305, 420, 500, 590, 1000: the value at rank floor(0.9 × 5) = 4.
+      percentileSeconds: 1000,
       notMeasured: 1,
+      segments: {
+        call_handling: { n: 5, meanSeconds: 90, p90Seconds: 90 },
+        turnout: { n: 5, meanSeconds: 60, p90Seconds: 60 },
+        travel: { n: 5, meanSeconds: (270 + 350 + 440 + 850 + 155) / 5, p90Seconds: 850 },
+        total: { n: 5, meanSeconds: (420 + 500 + 590 + 1000 + 305) / 5, p90Seconds: 1000 },
+      },
       excluded: {
         total: 4,
         late_call: 1,

@@ -7,12 +7,25 @@ export type IncidentStandardVersion = z.infer<typeof incidentVersion>;
 export const INCIDENT_GROUPINGS = {
   none: `'all'`,
   day: 'toString(day)',
+  week: 'toString(toMonday(day))',
   month: `formatDateTime(day, '%Y-%m')`,
   station: 'station_ground',
   category: 'category',
   risk_band: 'risk_band',
+  // ISO day of week (1 = Monday) and hour of the call, London time: "1-08" is Monday 08:00–09:00.
+  hour_of_week: `formatDateTime(ifNull(call_received_at, created_at), '%u-%H', 'Europe/London')`,
 } as const;
 export type IncidentGrouping = keyof typeof INCIDENT_GROUPINGS;
+
+/** Filters a KPI request may add to a standard's own scope; each is a fact column. */
+export const INCIDENT_FILTERS = {
+  station: 'station_ground',
+  category: 'category',
+  risk_band: 'risk_band',
+  area: 'area',
+  service: 'service',
+} as const;
+export type IncidentFilters = Partial<Record<keyof typeof INCIDENT_FILTERS, string[]>>;
 
 /** The fact column each clock event is read from. */
 const CLOCK_COLUMNS: Record<IncidentStandardVersion['clock']['start'], string> = {
@@ -23,6 +36,24 @@ const CLOCK_COLUMNS: Record<IncidentStandardVersion['clock']['start'], string> =
   first_arrival: 'first_arrival_at',
   second_arrival: 'second_arrival_at',
 };
+
+/**
+ * The response segments of an incident, in seconds: call handling (call received to first
+ * mobilised), turnout (mobilised to first mobile), travel (mobile to first arrival) and total.
+ */
+export const SEGMENTS = {
+  call_handling: ['call_received_at', 'first_mobilised_at'],
+  turnout: ['first_mobilised_at', 'first_mobile_at'],
+  travel: ['first_mobile_at', 'first_arrival_at'],
+  total: ['call_received_at', 'first_arrival_at'],
+} as const;
+export type Segment = keyof typeof SEGMENTS;
+
+/** SQL for one segment's length in seconds (NULL when either end is missing). */
+export function segmentSql(segment: Segment): string {
+  const [start, stop] = SEGMENTS[segment];
+  return `dateDiff('millisecond', ${start}, ${stop}) / 1000`;
+}
 
 export const EXCLUSION_REASONS = [
   'late_call',
@@ -38,126 +69,151 @@ export interface KpiQuery {
   params: Record<string, unknown>;
 }
 
+/** A version of a standard and the London days [from, to) it is applied to. */
+export interface VersionPart<Version> {
+  version: Version;
+  from: string;
+  to: string;
+}
+
 /**
- * The SQL that computes an incident standard over London days [from, to), one row per group.
- * Only fixed fragments chosen from the definition are put together; every value (dates, scope,
- * thresholds, switches) is a query parameter.
+ * The rows of one version part, judged: every incident in its scope and days with its measured
+ * seconds, whether it is excluded (and why), whether it met the threshold and had the outcome.
+ * Parameters are prefixed per part so that parts with different definitions can be combined.
  */
-export function incidentKpiQuery(
-  version: IncidentStandardVersion,
-  period: { from: string; to: string },
-  groupBy: IncidentGrouping = 'none',
-): KpiQuery {
+function judgedIncidentsSql(
+  part: VersionPart<IncidentStandardVersion>,
+  prefix: string,
+  groupBy: IncidentGrouping,
+  filters: IncidentFilters,
+  params: Record<string, unknown>,
+): string {
+  const { version } = part;
   const scope = version.applies_to;
-  const params: Record<string, unknown> = {
-    from: period.from,
-    to: period.to,
-    services: scope.services,
+  const p = (name: string, value: unknown, type: string) => {
+    params[`${prefix}${name}`] = value;
+    return `{${prefix}${name}:${type}}`;
   };
   const where = [
     'event_count > 0',
     'cancelled = 0',
-    'day >= {from:Date}',
-    'day < {to:Date}',
-    'service IN {services:Array(String)}',
+    `day >= ${p('from', part.from, 'Date')}`,
+    `day < ${p('to', part.to, 'Date')}`,
+    `service IN ${p('services', scope.services, 'Array(String)')}`,
   ];
-  const filter = (param: string, values: unknown, clause: string) => {
+  const inList = (column: string, name: string, values: string[] | undefined, negate = false) => {
     if (values === undefined) return;
-    params[param] = values;
-    where.push(clause);
+    where.push(`${column} ${negate ? 'NOT IN' : 'IN'} ${p(name, values, 'Array(String)')}`);
   };
-  filter('categories', scope.categories, 'category IN {categories:Array(String)}');
-  filter(
-    'special_service_types',
-    scope.special_service_types,
-    'category_subtype IN {special_service_types:Array(String)}',
-  );
-  filter(
+  inList('category', 'categories', scope.categories);
+  inList('category_subtype', 'special_service_types', scope.special_service_types);
+  inList(
+    'category_subtype',
     'exclude_special_service_types',
     scope.exclude_special_service_types,
-    'category_subtype NOT IN {exclude_special_service_types:Array(String)}',
+    true,
   );
-  filter('risk_bands', scope.risk_bands, 'risk_band IN {risk_bands:Array(String)}');
-  filter(
-    'life_risk',
-    scope.life_risk === undefined ? undefined : scope.life_risk ? 1 : 0,
-    'life_risk = {life_risk:UInt8}',
-  );
-  filter(
-    'police_gradings',
-    scope.police_gradings,
-    'police_grading IN {police_gradings:Array(String)}',
-  );
-  filter('area_types', scope.area_types, 'area_type IN {area_types:Array(String)}');
+  inList('risk_band', 'risk_bands', scope.risk_bands);
+  inList('police_grading', 'police_gradings', scope.police_gradings);
+  inList('area_type', 'area_types', scope.area_types);
+  if (scope.life_risk !== undefined)
+    where.push(`life_risk = ${p('life_risk', scope.life_risk ? 1 : 0, 'UInt8')}`);
+  for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
+    inList(column, `filter_${name}`, filters[name as keyof IncidentFilters]);
+  }
 
-  let threshold = 'CAST(NULL AS Nullable(Float64))';
   const statistic = version.statistic;
+  let threshold = 'CAST(NULL AS Nullable(Float64))';
   if (statistic.kind === 'share_within') {
     const value = statistic.threshold_seconds;
     if (typeof value === 'number') {
-      params.threshold = value;
-      threshold = 'toNullable({threshold:Float64})';
+      threshold = `toNullable(${p('threshold', value, 'Float64')})`;
     } else if ('by_risk_band' in value) {
-      Object.assign(params, {
-        t_high: value.by_risk_band.high,
-        t_medium: value.by_risk_band.medium,
-        t_low: value.by_risk_band.low,
-      });
-      threshold = `multiIf(risk_band = 'high', {t_high:Float64}, risk_band = 'medium', {t_medium:Float64}, risk_band = 'low', {t_low:Float64}, NULL)`;
+      const bands = value.by_risk_band;
+      threshold = `multiIf(risk_band = 'high', ${p('t_high', bands.high, 'Float64')}, risk_band = 'medium', ${p('t_medium', bands.medium, 'Float64')}, risk_band = 'low', ${p('t_low', bands.low, 'Float64')}, NULL)`;
     } else {
-      Object.assign(params, {
-        t_urban: value.by_area_type.urban,
-        t_rural: value.by_area_type.rural,
-      });
-      threshold = `multiIf(area_type = 'urban', {t_urban:Float64}, area_type = 'rural', {t_rural:Float64}, NULL)`;
+      const areas = value.by_area_type;
+      threshold = `multiIf(area_type = 'urban', ${p('t_urban', areas.urban, 'Float64')}, area_type = 'rural', ${p('t_rural', areas.rural, 'Float64')}, NULL)`;
     }
   }
-  const exclusions = version.exclusions;
-  Object.assign(params, {
-    x_late_call: exclusions.late_call ? 1 : 0,
-    x_derelict_property: exclusions.derelict_property ? 1 : 0,
-    x_abandoned_road_vehicle: exclusions.abandoned_road_vehicle ? 1 : 0,
-    x_out_of_sequence: exclusions.out_of_sequence ? 1 : 0,
-    x_total_over: exclusions.total_over_seconds === null ? 0 : 1,
-    total_over_seconds: exclusions.total_over_seconds ?? 0,
-    x_total_under: exclusions.total_under_seconds === null ? 0 : 1,
-    total_under_seconds: exclusions.total_under_seconds ?? 0,
-    percentile: statistic.kind === 'percentile' ? statistic.percentile : 0.9,
-  });
+  const outcome = statistic.kind === 'share_with_outcome' ? statistic.outcome : '';
+  // An outcome is known once the incident is closed with a stop code; a time once both clocks ran.
+  const notMeasured =
+    statistic.kind === 'share_with_outcome'
+      ? `stop_code = ''`
+      : statistic.kind === 'share_within'
+        ? 'seconds IS NULL OR threshold IS NULL'
+        : 'seconds IS NULL';
+  const x = version.exclusions;
+  const on = (name: string, value: boolean) => `${p(`x_${name}`, value ? 1 : 0, 'UInt8')} = 1`;
   const start = CLOCK_COLUMNS[version.clock.start];
   const stop = CLOCK_COLUMNS[version.clock.stop];
-  const query = `
-WITH
-  scoped AS (
-    SELECT
-      ${INCIDENT_GROUPINGS[groupBy]} AS grp,
-      dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
-      dateDiff('millisecond', call_received_at, first_arrival_at) / 1000 AS total_seconds,
-      ${threshold} AS threshold,
-      excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle, out_of_sequence
-    FROM incident_facts FINAL
-    WHERE ${where.join('\n      AND ')}
-  ),
-  flagged AS (
-    SELECT
-      *,
-      seconds IS NULL OR (${statistic.kind === 'share_within' ? 'threshold IS NULL' : '0'}) AS not_measured,
-      {x_late_call:UInt8} = 1 AND excluded_late_call = 1 AS ex_late_call,
-      {x_derelict_property:UInt8} = 1 AND excluded_derelict_property = 1 AS ex_derelict_property,
-      {x_abandoned_road_vehicle:UInt8} = 1 AND excluded_abandoned_road_vehicle = 1 AS ex_abandoned_road_vehicle,
-      {x_out_of_sequence:UInt8} = 1 AND (out_of_sequence = 1 OR ifNull(seconds < 0, 0)) AS ex_out_of_sequence,
-      {x_total_over:UInt8} = 1 AND ifNull(total_seconds > {total_over_seconds:Float64}, 0) AS ex_total_over,
-      {x_total_under:UInt8} = 1 AND ifNull(total_seconds >= 0 AND total_seconds < {total_under_seconds:Float64}, 0) AS ex_total_under
-    FROM scoped
-  ),
-  judged AS (
+  const segments = (Object.keys(SEGMENTS) as Segment[])
+    .map((segment) => `${segmentSql(segment)} AS seg_${segment}`)
+    .join(',\n        ');
+  return `
     SELECT
       *,
       ex_late_call OR ex_derelict_property OR ex_abandoned_road_vehicle OR ex_out_of_sequence
         OR ex_total_over OR ex_total_under AS excluded,
-      NOT not_measured AND NOT excluded AS included
-    FROM flagged
-  )
+      NOT not_measured AND NOT excluded AS included,
+      included AND ifNull(seconds <= threshold, 0) AS met,
+      included AND ${p('has_outcome', statistic.kind === 'share_with_outcome' ? 1 : 0, 'UInt8')} = 1
+        AND stop_code = ${p('outcome', outcome, 'String')} AS with_outcome
+    FROM (
+      SELECT
+        *,
+        ${notMeasured} AS not_measured,
+        ${on('late_call', x.late_call)} AND excluded_late_call = 1 AS ex_late_call,
+        ${on('derelict_property', x.derelict_property)} AND excluded_derelict_property = 1 AS ex_derelict_property,
+        ${on('abandoned_road_vehicle', x.abandoned_road_vehicle)} AND excluded_abandoned_road_vehicle = 1 AS ex_abandoned_road_vehicle,
+        ${on('out_of_sequence', x.out_of_sequence)} AND (out_of_sequence = 1 OR ifNull(seconds < 0, 0)) AS ex_out_of_sequence,
+        ${on('total_over', x.total_over_seconds !== null)} AND ifNull(seg_total > ${p('total_over_seconds', x.total_over_seconds ?? 0, 'Float64')}, 0) AS ex_total_over,
+        ${on('total_under', x.total_under_seconds !== null)} AND ifNull(seg_total >= 0 AND seg_total < ${p('total_under_seconds', x.total_under_seconds ?? 0, 'Float64')}, 0) AS ex_total_under
+      FROM (
+        SELECT
+          ${INCIDENT_GROUPINGS[groupBy]} AS grp,
+          dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
+          ${segments},
+          ${threshold} AS threshold,
+          stop_code, excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle, out_of_sequence
+        FROM incident_facts FINAL
+        WHERE ${where.join('\n          AND ')}
+      )
+    )`;
+}
+
+/**
+ * The SQL that computes an incident standard over the given version parts, one row per group.
+ * Each part is judged by its own version's scope, clock, threshold and exclusions (so a period
+ * across a change of standard is computed with the definitions in force on each day); the
+ * counts, means and the exact percentile are then taken over all parts together.
+ * Only fixed fragments chosen from the definition are put together; every value (dates, scope,
+ * thresholds, switches, filters) is a query parameter.
+ */
+export function incidentKpiQueryOver(
+  parts: VersionPart<IncidentStandardVersion>[],
+  groupBy: IncidentGrouping = 'none',
+  filters: IncidentFilters = {},
+): KpiQuery {
+  const last = parts.at(-1);
+  if (!last) throw new Error('incidentKpiQueryOver needs at least one version part');
+  const params: Record<string, unknown> = {
+    percentile:
+      last.version.statistic.kind === 'percentile' ? last.version.statistic.percentile : 0.9,
+  };
+  const judged = parts
+    .map((part, index) => judgedIncidentsSql(part, `p${index}_`, groupBy, filters, params))
+    .join('\n    UNION ALL\n');
+  const segmentColumns = (Object.keys(SEGMENTS) as Segment[])
+    .map(
+      (segment) => `
+  countIf(included AND seg_${segment} >= 0) AS seg_${segment}_n,
+  avgIf(seg_${segment}, included AND seg_${segment} >= 0) AS seg_${segment}_mean,
+  quantileExactIf(0.9)(assumeNotNull(seg_${segment}), included AND seg_${segment} >= 0) AS seg_${segment}_p90`,
+    )
+    .join(',');
+  const query = `
 SELECT
   grp AS group,
   count() AS incidents,
@@ -170,13 +226,25 @@ SELECT
   countIf(ex_total_over) AS excluded_total_over,
   countIf(ex_total_under) AS excluded_total_under,
   countIf(included) AS n,
-  countIf(included AND seconds <= threshold) AS met,
+  countIf(met) AS met,
+  countIf(with_outcome) AS with_outcome,
   avgIf(seconds, included) AS mean_seconds,
-  quantileExactIf({percentile:Float64})(assumeNotNull(seconds), included) AS percentile_seconds
-FROM judged
+  quantileExactIf({percentile:Float64})(assumeNotNull(seconds), included) AS percentile_seconds,${segmentColumns}
+FROM (${judged}
+)
 GROUP BY grp
 ORDER BY grp`;
   return { query, params };
+}
+
+/** The SQL for one version of an incident standard over London days [from, to). */
+export function incidentKpiQuery(
+  version: IncidentStandardVersion,
+  period: { from: string; to: string },
+  groupBy: IncidentGrouping = 'none',
+  filters: IncidentFilters = {},
+): KpiQuery {
+  return incidentKpiQueryOver([{ version, ...period }], groupBy, filters);
 }
 
 export interface KpiRow {
@@ -186,20 +254,34 @@ export interface KpiRow {
   met: number;
   not_measured_count: number;
   excluded_total: number;
+  with_outcome: number;
   mean_seconds: number;
   percentile_seconds: number;
-  [reason: `excluded_${string}`]: number;
+  [column: `excluded_${string}` | `seg_${string}`]: number;
+}
+
+/** One response segment over the included incidents: how many had it, its mean and p90. */
+export interface SegmentSummary {
+  n: number;
+  meanSeconds: number | null;
+  p90Seconds: number | null;
 }
 
 export interface KpiResult {
   group: string;
   version: number;
+  /** Incidents in the standard's scope (excluded and not measured included). */
+  incidents: number;
   n: number;
   /** The statistic's value, or null when n is below the minimum sample ("insufficient data"). */
   value: number | null;
   insufficientData: boolean;
   met?: number;
+  withOutcome?: number;
+  meanSeconds: number | null;
+  percentileSeconds: number | null;
   notMeasured: number;
+  segments: Record<Segment, SegmentSummary>;
   excluded: Record<(typeof EXCLUSION_REASONS)[number], number> & { total: number };
 }
 
@@ -236,11 +318,28 @@ export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiRes
   return {
     group: row.group,
     version: version.version,
+    incidents: row.incidents,
     n: row.n,
     value,
     insufficientData,
     ...(version.statistic.kind === 'share_within' ? { met: row.met } : {}),
+    ...(version.statistic.kind === 'share_with_outcome' ? { withOutcome: row.with_outcome } : {}),
+    meanSeconds: row.n > 0 ? row.mean_seconds : null,
+    percentileSeconds: row.n > 0 ? row.percentile_seconds : null,
     notMeasured: row.not_measured_count,
+    segments: Object.fromEntries(
+      (Object.keys(SEGMENTS) as Segment[]).map((segment) => {
+        const n = Number(row[`seg_${segment}_n`] ?? 0);
+        return [
+          segment,
+          {
+            n,
+            meanSeconds: n > 0 ? Number(row[`seg_${segment}_mean`]) : null,
+            p90Seconds: n > 0 ? Number(row[`seg_${segment}_p90`]) : null,
+          },
+        ];
+      }),
+    ) as Record<Segment, SegmentSummary>,
     excluded: {
       total: row.excluded_total,
       late_call: row.excluded_late_call,
