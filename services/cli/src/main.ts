@@ -3,6 +3,7 @@ import { registerDlqCommands } from './commands/dlq.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSimulateCommand } from './commands/simulate.js';
 import { registerStackCommands } from './commands/stack.js';
@@ -22,6 +23,7 @@ registerDlqCommands(program);
 registerSimulateCommand(program);
 registerGatewayKeyCommand(program);
 registerImportCommand(program);
+registerReportCommand(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -1,45 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { envField, platformEnv } from '@bluelight/service-kit';
 import { z } from 'zod';
 import { type ProducerEntry, producerList } from './api-keys.js';
 
-function parseJson(text: string, what: string, context: z.RefinementCtx): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    context.addIssue({
-      code: 'custom',
-      message: `${what} is not JSON: ${(error as Error).message}`,
-    });
-    return z.NEVER;
-  }
-}
-
 /** Inline JSON: a list of producers `{ id, key_sha256, agencies, sources }`. */
-const inlineProducers = z
-  .string()
-  .transform((text, context) => parseJson(text, 'the value', context))
-  .pipe(producerList)
-  .optional();
+const inlineProducers = envField.json(producerList);
 
 /** A JSON file holding the same list, read once at start-up. */
-const producersFile = z
-  .string()
-  .transform((file, context) => {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      context.addIssue({
-        code: 'custom',
-        message: `cannot read ${file}: ${(error as Error).message}`,
-      });
-      return z.NEVER;
-    }
-    return parseJson(text, file, context);
-  })
-  .pipe(producerList)
-  .optional();
+const producersFile = envField.jsonFile(producerList);
 
 export const gatewayConfigSchema = z
   .object({

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** One problem with one environment variable, phrased for the operator who set it. */
@@ -68,6 +69,18 @@ export function loadConfigOrExit<Shape extends z.ZodRawShape>(
 
 const HOST_PORT = /^[^\s:/]+:\d{1,5}$/;
 
+function parseJson(text: string, what: string, context: z.RefinementCtx): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    context.addIssue({
+      code: 'custom',
+      message: `${what} is not JSON: ${(error as Error).message}`,
+    });
+    return z.NEVER;
+  }
+}
+
 /** Reusable field types for environment variables. */
 export const envField = {
   port: (defaultPort: number) => z.coerce.number().int().min(1).max(65535).default(defaultPort),
@@ -102,6 +115,34 @@ export const envField = {
 
   httpUrl: (defaultValue: string) =>
     z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).default(defaultValue),
+
+  /** Optional inline JSON checked against `schema` (e.g. a list of API-key entries). */
+  json: <Schema extends z.ZodType>(schema: Schema) =>
+    z
+      .string()
+      .transform((text, context) => parseJson(text, 'the value', context))
+      .pipe(schema)
+      .optional(),
+
+  /** Optional path of a JSON file, read once at start-up and checked against `schema`. */
+  jsonFile: <Schema extends z.ZodType>(schema: Schema) =>
+    z
+      .string()
+      .transform((file, context) => {
+        let text: string;
+        try {
+          text = readFileSync(file, 'utf8');
+        } catch (error) {
+          context.addIssue({
+            code: 'custom',
+            message: `cannot read ${file}: ${(error as Error).message}`,
+          });
+          return z.NEVER;
+        }
+        return parseJson(text, file, context);
+      })
+      .pipe(schema)
+      .optional(),
 
   logLevel: () =>
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

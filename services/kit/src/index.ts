@@ -1,3 +1,4 @@
+export * from './api-keys.js';
 export * from './clickhouse.js';
 export * from './config.js';
 export * from './kafka/kafkajs.js';

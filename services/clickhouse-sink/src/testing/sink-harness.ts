@@ -134,3 +134,5 @@ export async function startTestSink(
     },
   };
 }
+
+export { type TestEvent, uuidV7 } from './incident-scenario.js';

@@ -1,0 +1,233 @@
+/**
+ * Grafana SQL for a standard's figure, taken from the @bluelight/standards builders: the only
+ * place a threshold, scope, exclusion or target is read is the standard's checked definition.
+ */
+import {
+  type AvailabilityFilters,
+  type AvailabilityGrouping,
+  type AvailabilityStandardVersion,
+  availabilityKpiQueryOver,
+  type CallFilters,
+  type CallGrouping,
+  type CallStandardVersion,
+  callKpiQueryOver,
+  type IncidentFilters,
+  type IncidentGrouping,
+  type IncidentStandardVersion,
+  incidentKpiQueryOver,
+  type KpiQuery,
+  loadStandards,
+  type StandardDefinition,
+  type StandardVersion,
+  type VersionPart,
+  versionsDuring,
+} from '@bluelight/standards';
+import { renderParameters } from './sql.js';
+
+/** The first and last London day the dashboard's time range touches; `to` is exclusive. */
+export const RANGE_DAYS = {
+  from: `toDate($__fromTime, 'Europe/London')`,
+  to: `(toDate($__toTime, 'Europe/London') + 1)`,
+} as const;
+
+/** The same days one year earlier (year on year). */
+export const RANGE_DAYS_YEAR_BEFORE = {
+  from: `(toDate($__fromTime, 'Europe/London') - toIntervalYear(1))`,
+  to: `(toDate($__toTime, 'Europe/London') + 1 - toIntervalYear(1))`,
+} as const;
+
+/** Past the last day any version can end (ClickHouse's Date ends in 2149). */
+const OPEN_END = '2149-06-06';
+
+let shipped: StandardDefinition[] | undefined;
+/** The shipped standards (services/standards/config), loaded and checked once. */
+export function shippedStandards(): StandardDefinition[] {
+  shipped ??= loadStandards();
+  return shipped;
+}
+
+export function standard(id: string, standards = shippedStandards()): StandardDefinition {
+  const found = standards.find((candidate) => candidate.id === id);
+  if (!found) throw new Error(`no standard ${id} in the configuration`);
+  return found;
+}
+
+/** The version in force now: its target and minimum sample are the ones a dashboard shows. */
+export function currentVersion(definition: StandardDefinition): StandardVersion {
+  const last = (definition.versions as StandardVersion[]).at(-1);
+  if (!last) throw new Error(`standard ${definition.id} has no versions`);
+  return last;
+}
+
+/** The target share of the version in force (e.g. 0.8), or undefined when it has none. */
+export function targetShare(definition: StandardDefinition): number | undefined {
+  const statistic = currentVersion(definition).statistic;
+  return 'target_share' in statistic ? statistic.target_share : undefined;
+}
+
+/** Every version with the days it is in force; the period bounds are set in SQL (see below). */
+function allParts(definition: StandardDefinition) {
+  const first = (definition.versions as StandardVersion[])[0];
+  if (!first) throw new Error(`standard ${definition.id} has no versions`);
+  return versionsDuring(definition, first.effective_from, OPEN_END);
+}
+
+/** Template variables a figure is narrowed by: the builder's filter name → variable name. */
+export type VariableFilters = Record<string, string>;
+
+export interface KpiSqlOptions {
+  /** SQL for the first and (exclusive) last London day; default: the dashboard's range. */
+  days?: { from: string; to: string };
+  filters?: VariableFilters;
+  /**
+   * Narrow the facts to exact instants of the dashboard's range (the last hour, the last 24 h),
+   * not only to its London days. The builders take days only; see docs/dashboards.md.
+   */
+  instants?: boolean;
+}
+
+/**
+ * Each version part's bounds become SQL: the part's own days intersected with the dashboard's,
+ * so a range across a change of standard is judged with the version in force on each day. Each
+ * template-variable filter becomes the variable as an Array(String).
+ */
+function render(
+  kpi: KpiQuery,
+  parts: { from: string; to: string }[],
+  options: KpiSqlOptions,
+): string {
+  const days = options.days ?? RANGE_DAYS;
+  const expressions: Record<string, string> = {};
+  parts.forEach((part, index) => {
+    expressions[`p${index}_from`] = `greatest(toDate('${part.from}'), ${days.from})`;
+    expressions[`p${index}_to`] =
+      part.to === OPEN_END ? days.to : `least(toDate('${part.to}'), ${days.to})`;
+    for (const [filter, variable] of Object.entries(options.filters ?? {})) {
+      expressions[`p${index}_filter_${filter}`] = `[\${${variable}:singlequote}]`;
+    }
+  });
+  return renderParameters(kpi.query, kpi.params, expressions);
+}
+
+/** Placeholder filter values: the builder emits a parameter per filter, rendered as a variable. */
+function filterStubs(filters: VariableFilters | undefined) {
+  return Object.fromEntries(Object.keys(filters ?? {}).map((name) => [name, ['']]));
+}
+
+/** Replaces the builder's one read of `table FINAL` per version part by a narrower source. */
+function narrowSource(sql: string, table: string, source: string, parts: number): string {
+  const from = `FROM ${table} FINAL`;
+  const count = sql.split(from).length - 1;
+  if (count !== parts) {
+    throw new Error(`expected ${parts} "${from}" in the ${table} KPI query, found ${count}`);
+  }
+  return sql.split(from).join(`FROM (${source}) AS ${table}`);
+}
+
+const INCIDENT_TIME = 'ifNull(call_received_at, created_at)';
+
+/** An incident standard's KPI rows (the builder's columns: group, n, met, means, …). */
+export function incidentKpiSql(
+  definition: StandardDefinition,
+  groupBy: IncidentGrouping,
+  options: KpiSqlOptions = {},
+): string {
+  if (definition.subject !== 'incidents') throw new Error(`${definition.id} is not an incident standard`);
+  const parts = allParts(definition) as VersionPart<IncidentStandardVersion>[];
+  const kpi = incidentKpiQueryOver(
+    parts,
+    groupBy,
+    filterStubs(options.filters) as IncidentFilters,
+  );
+  let sql = render(kpi, parts, options);
+  if (options.instants) {
+    sql = narrowSource(
+      sql,
+      'incident_facts',
+      `SELECT * FROM incident_facts FINAL WHERE ${INCIDENT_TIME} >= $__fromTime AND ${INCIDENT_TIME} <= $__toTime`,
+      parts.length,
+    );
+  }
+  return sql;
+}
+
+/** A call standard's KPI rows (group, calls, abandoned, n, met, with_outcome, band_counts, …). */
+export function callKpiSql(
+  definition: StandardDefinition,
+  groupBy: CallGrouping,
+  options: KpiSqlOptions = {},
+): string {
+  if (definition.subject !== 'calls') throw new Error(`${definition.id} is not a call standard`);
+  const parts = allParts(definition) as VersionPart<CallStandardVersion>[];
+  const kpi = callKpiQueryOver(parts, groupBy, filterStubs(options.filters) as CallFilters);
+  let sql = render(kpi, parts, options);
+  if (options.instants) {
+    sql = narrowSource(
+      sql,
+      'call_facts',
+      'SELECT * FROM call_facts FINAL WHERE $__timeFilter(presented_at)',
+      parts.length,
+    );
+  }
+  return sql;
+}
+
+/** An availability standard's rows (group, total_ms, available_ms, off_run_ms_by_reason). */
+export function availabilityKpiSql(
+  definition: StandardDefinition,
+  groupBy: AvailabilityGrouping,
+  options: KpiSqlOptions = {},
+): string {
+  if (definition.subject !== 'availability')
+    throw new Error(`${definition.id} is not an availability standard`);
+  const parts = allParts(definition) as VersionPart<AvailabilityStandardVersion>[];
+  const kpi = availabilityKpiQueryOver(
+    parts,
+    groupBy,
+    filterStubs(options.filters) as AvailabilityFilters,
+  );
+  let sql = render(kpi, parts, options);
+  if (options.instants) {
+    // Intervals clipped to the exact instants; the builder then clips them to London days.
+    sql = narrowSource(
+      sql,
+      'resource_intervals',
+      `SELECT * REPLACE (
+        greatest(start_at, toDateTime64($__fromTime, 3)) AS start_at,
+        least(ifNull(end_at, now64(3)), toDateTime64($__toTime, 3)) AS end_at)
+      FROM (SELECT * FROM resource_intervals FINAL
+        WHERE start_at < $__toTime AND ifNull(end_at, now64(3)) > $__fromTime)`,
+      parts.length,
+    );
+  }
+  return sql;
+}
+
+/**
+ * The standard's statistic over a KPI row, as SQL over the builder's columns — the same rule as
+ * `statisticValue` and `kpiResult` in @bluelight/standards: NULL ("insufficient data") below the
+ * version's minimum sample.
+ */
+export function statisticSql(definition: StandardDefinition): string {
+  const version = currentVersion(definition);
+  const statistic = version.statistic;
+  if (statistic.kind === 'share_available') {
+    return 'if(total_ms > 0, available_ms / total_ms, NULL)';
+  }
+  const value = {
+    share_within: 'met / n',
+    share_with_outcome: 'with_outcome / n',
+    percentile: 'percentile_seconds',
+    mean: 'mean_seconds',
+  }[statistic.kind];
+  const minimum = version.minimum_sample;
+  if (!Number.isInteger(minimum)) throw new Error('minimum_sample must be an integer');
+  return `if(n >= ${minimum} AND n > 0, ${value}, NULL)`;
+}
+
+/** A builder's day / week / month group label as the London midnight a time series needs. */
+export function groupTimeSql(grouping: 'day' | 'week' | 'month', shiftYears = 0): string {
+  const date = grouping === 'month' ? `toDate(concat(group, '-01'))` : 'toDate(group)';
+  const shifted = shiftYears === 0 ? date : `(${date} + toIntervalYear(${shiftYears}))`;
+  return `toDateTime(${shifted}, 'Europe/London')`;
+}

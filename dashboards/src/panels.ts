@@ -1,0 +1,87 @@
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { CLICKHOUSE_DATASOURCE, Format } from './clickhouse-query.js';
+
+/** Colour steps for a share judged against a target: red below, green at or above. */
+export function targetThresholds(target: number | undefined, warnAbove?: number) {
+  const steps: dashboard.Threshold[] = [{ value: null, color: target === undefined ? 'blue' : 'red' }];
+  if (target !== undefined) steps.push({ value: target, color: warnAbove ? 'orange' : 'green' });
+  if (target !== undefined && warnAbove !== undefined) steps.push({ value: warnAbove, color: 'green' });
+  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps);
+}
+
+/** Fixed colour steps (value → colour from that value up). */
+export function steps(...pairs: [number | null, string][]) {
+  return new dashboard.ThresholdsConfigBuilder()
+    .mode(dashboard.ThresholdsMode.Absolute)
+    .steps(pairs.map(([value, color]) => ({ value, color })));
+}
+
+/** The target drawn on a time series as a dashed line. */
+export const thresholdLine = () =>
+  new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed);
+
+/** A template variable over one column of a fact table: multi-value, with All (= every value). */
+export function columnVariable(name: string, label: string, values: string) {
+  const rawSql = `SELECT DISTINCT value, if(value = '', '(none)', value) AS text FROM (${values}) ORDER BY value`;
+  return new dashboard.QueryVariableBuilder(name)
+    .label(label)
+    .datasource(CLICKHOUSE_DATASOURCE)
+    .query({ refId: `var_${name}`, editorType: 'sql', queryType: 'table', format: Format.Table, rawSql })
+    .definition(rawSql)
+    .multi(true)
+    .includeAll(true)
+    .current({ selected: true, text: ['All'], value: ['$__all'] })
+    .refresh(dashboard.VariableRefresh.OnTimeRangeChanged)
+    .sort(dashboard.VariableSort.AlphabeticalAsc);
+}
+
+/** The incident variables: service, station, category, risk band (over incident_facts). */
+export const INCIDENT_VARIABLES = {
+  service: 'service',
+  station: 'station_ground',
+  category: 'category',
+  risk_band: 'risk_band',
+} as const;
+
+export const INCIDENT_VARIABLE_LABELS: Record<keyof typeof INCIDENT_VARIABLES, string> = {
+  service: 'Service',
+  station: 'Station',
+  category: 'Category',
+  risk_band: 'Risk band',
+};
+
+export function incidentVariables() {
+  return (Object.keys(INCIDENT_VARIABLES) as (keyof typeof INCIDENT_VARIABLES)[]).map((name) =>
+    columnVariable(
+      name,
+      INCIDENT_VARIABLE_LABELS[name],
+      `SELECT toString(${INCIDENT_VARIABLES[name]}) AS value FROM incident_facts FINAL`,
+    ),
+  );
+}
+
+/** `column IN (…the variable's values…)` in hand-written SQL. */
+export const inVariable = (column: string, variable: string) =>
+  `${column} IN (\${${variable}:singlequote})`;
+
+/** Every incident variable as a filter on incident_facts columns. */
+export const incidentVariableFilter = () =>
+  (Object.entries(INCIDENT_VARIABLES) as [string, string][])
+    .map(([variable, column]) => inVariable(column, variable))
+    .join('\n  AND ');
+
+/** The builder filters the incident variables map onto (IncidentFilters names → variables). */
+export const INCIDENT_KPI_FILTERS = {
+  service: 'service',
+  station: 'station',
+  category: 'category',
+  risk_band: 'risk_band',
+};
+
+export const gridPos = (x: number, y: number, w: number, h: number): dashboard.GridPos => ({
+  x,
+  y,
+  w,
+  h,
+});

@@ -1,0 +1,61 @@
+/**
+ * Hand-written SQL for figures that are counts, not a standard's statistic (calls waiting,
+ * appliances on the run, ingestion delay, dead letters). Shared by panels and alert rules so a
+ * panel and its alert always show the same number.
+ */
+
+/** Raw event tables, one per family. */
+export const RAW_TABLES = { calls: 'calls_raw', incidents: 'incidents_raw', resources: 'resources_raw' };
+
+/** A call presented longer ago than this and still open is taken as lost, not waiting. */
+export const WAITING_HORIZON = 'INTERVAL 1 HOUR';
+
+/** Calls presented, not yet answered, abandoned or closed at the end of the range ("now"). */
+export const callsWaitingSql = (groupByLine: boolean) => `
+SELECT ${groupByLine ? 'toString(line) AS line, ' : ''}count() AS waiting
+FROM call_facts FINAL
+WHERE presented_at <= $__toTime
+  AND presented_at > $__toTime - ${WAITING_HORIZON}
+  AND ifNull(answered_at > $__toTime, 1)
+  AND ifNull(abandoned_at > $__toTime, 1)
+  AND ifNull(closed_at > $__toTime, 1)${groupByLine ? '\nGROUP BY line\nORDER BY line' : ''}`;
+
+/** Seconds since the newest event of any family was ingested, at the end of the range. */
+export const ingestionDelaySql = () => `
+SELECT dateDiff('millisecond', max(newest), toDateTime64($__toTime, 3)) / 1000 AS delay_seconds
+FROM (
+${Object.values(RAW_TABLES)
+  .map(
+    (table) =>
+      `  SELECT max(_ingested_at) AS newest FROM ${table} WHERE _ingested_at <= $__toTime AND _ingested_at > $__toTime - INTERVAL 1 DAY`,
+  )
+  .join('\n  UNION ALL\n')}
+)`;
+
+/** The same per family (a family silent for a day shows a day). */
+export const ingestionDelayByFamilySql = () => `
+SELECT family, dateDiff('millisecond', newest, toDateTime64($__toTime, 3)) / 1000 AS delay_seconds
+FROM (
+${Object.entries(RAW_TABLES)
+  .map(
+    ([family, table]) =>
+      `  SELECT '${family}' AS family, max(_ingested_at) AS newest FROM ${table} WHERE _ingested_at <= $__toTime AND _ingested_at > $__toTime - INTERVAL 1 DAY`,
+  )
+  .join('\n  UNION ALL\n')}
+)
+ORDER BY family`;
+
+/** Messages dead-lettered within the range. */
+export const deadLettersSql = () => `
+SELECT count() AS dead_letters
+FROM dead_letters FINAL
+WHERE $__timeFilter(failed_at)`;
+
+/** Every family's raw events as (family, event time, ingestion time, correction flags). */
+export const rawEventsSql = (where: string) =>
+  Object.entries(RAW_TABLES)
+    .map(
+      ([family, table]) =>
+        `  SELECT '${family}' AS family, event_type, occurred_at, _ingested_at, corrects_event_id FROM ${table} WHERE ${where}`,
+    )
+    .join('\n  UNION ALL\n');

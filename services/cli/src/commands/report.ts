@@ -1,0 +1,194 @@
+import {
+  ClickHouseError,
+  ConfigError,
+  createClickHouse,
+  EXIT_CONFIG,
+  loadConfig,
+  platformConfigSchema,
+} from '@bluelight/service-kit';
+import type { AnnualReport, ReportLine } from '@bluelight/standards';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ExitCode, UserFacingError } from '../exit-codes.js';
+
+const clickhouseConfigSchema = platformConfigSchema.pick({
+  CLICKHOUSE_URL: true,
+  CLICKHOUSE_USER: true,
+  CLICKHOUSE_PASSWORD: true,
+  CLICKHOUSE_DATABASE: true,
+});
+
+/** A calendar date YYYY-MM-DD that exists (2023-02-30 does not). */
+export function parseLondonDate(value: string): string {
+  const date = new Date(`${value}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(value) ||
+    Number.isNaN(date.getTime()) ||
+    date.toISOString().slice(0, 10) !== value
+  ) {
+    throw new InvalidArgumentError('expected a date YYYY-MM-DD (a London calendar day)');
+  }
+  return value;
+}
+
+const groupDigits = new Intl.NumberFormat('en-GB');
+
+/** One report value as people read it: 8,203 · 80.7% · 9.34 min · 9.40 s · n/a. */
+export function formatValue(unit: ReportLine['unit'], value: number | null): string {
+  if (value === null) return 'n/a';
+  switch (unit) {
+    case 'count':
+      return groupDigits.format(value);
+    case 'share':
+      return `${(value * 100).toFixed(1)}%`;
+    case 'minutes':
+      return `${value.toFixed(2)} min`;
+    default:
+      return `${value.toFixed(2)} s`;
+  }
+}
+
+/** The report as an aligned text table: figure, this period, previous period, target. */
+export function reportTable(report: AnnualReport, lines: ReportLine[]): string {
+  const { current, previous } = report;
+  const header = [
+    'figure',
+    `${current.period.from} – ${current.period.to}`,
+    ...(previous ? [`${previous.period.from} – ${previous.period.to}`] : []),
+    'target',
+  ];
+  const rows = lines.map((line) => [
+    line.label,
+    formatValue(line.unit, line.value),
+    ...(previous ? [formatValue(line.unit, line.previous)] : []),
+    line.target === null ? '' : formatValue(line.unit, line.target),
+  ]);
+  const widths = header.map((_, column) =>
+    Math.max(...[header, ...rows].map((row) => (row[column] ?? '').length)),
+  );
+  const render = (row: string[]) =>
+    row
+      .map((cell, column) =>
+        column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
+      )
+      .join('  ')
+      .trimEnd();
+  return [render(header), render(widths.map((width) => '-'.repeat(width))), ...rows.map(render)]
+    .join('\n')
+    .concat('\n');
+}
+
+const csvCell = (value: string) =>
+  /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+
+/** The report lines as CSV: key, label, unit, value, previous, target (raw numbers, shares 0–1). */
+export function reportCsv(lines: ReportLine[]): string {
+  const header = 'key,label,unit,value,previous,target';
+  const body = lines.map((line) =>
+    [
+      line.key,
+      line.label.trim(),
+      line.unit,
+      line.value ?? '',
+      line.previous ?? '',
+      line.target ?? '',
+    ]
+      .map((cell) => csvCell(String(cell)))
+      .join(','),
+  );
+  return `${[header, ...body].join('\r\n')}\r\n`;
+}
+
+function reportConfig() {
+  try {
+    return loadConfig(clickhouseConfigSchema);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
+    throw error;
+  }
+}
+
+interface ReportOptions {
+  from: string;
+  to: string;
+  format: 'table' | 'json' | 'csv';
+  comparePrevious?: boolean;
+  standards?: string;
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description(
+      'The annual figures (attendance standard, availability, falls, police, 999 and 101) from ClickHouse, each from its standard (see docs/report.md)',
+    )
+    .requiredOption('--from <date>', 'first London day of the period, YYYY-MM-DD', parseLondonDate)
+    .requiredOption(
+      '--to <date>',
+      'last London day of the period (inclusive), YYYY-MM-DD',
+      parseLondonDate,
+    )
+    .addOption(
+      new Option('--format <format>', 'table, json or csv')
+        .choices(['table', 'json', 'csv'])
+        .default('table'),
+    )
+    .option('--compare-previous', 'the previous period beside it (the same dates a year earlier)')
+    .option('--standards <dir>', 'a folder of standards YAML instead of the shipped ones')
+    .addHelpText(
+      'after',
+      '\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous\n\nReads ClickHouse at $CLICKHOUSE_URL (default http://127.0.0.1:8123, the local stack), database $CLICKHOUSE_DATABASE.',
+    )
+    .action(async (options: ReportOptions) => {
+      if (options.to < options.from) {
+        throw new UserFacingError('--to: must not be before --from', ExitCode.usage);
+      }
+      const config = reportConfig();
+      const { annualReport, loadStandards, reportLines, StandardsError, KpiRequestError } =
+        await import('@bluelight/standards');
+      let standards: ReturnType<typeof loadStandards>;
+      try {
+        standards = options.standards ? loadStandards(options.standards) : loadStandards();
+      } catch (error) {
+        if (error instanceof StandardsError) throw new UserFacingError(error.message);
+        throw error;
+      }
+      const client = createClickHouse({
+        url: config.CLICKHOUSE_URL,
+        username: config.CLICKHOUSE_USER,
+        password: config.CLICKHOUSE_PASSWORD,
+        database: config.CLICKHOUSE_DATABASE,
+        application: 'bluelight-report',
+        settings: { readonly: '1' },
+      });
+      try {
+        const report = await annualReport(
+          client,
+          standards,
+          { from: options.from, to: options.to },
+          { comparePrevious: options.comparePrevious === true },
+        );
+        const lines = reportLines(report);
+        if (options.format === 'json') {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        } else if (options.format === 'csv') {
+          process.stdout.write(reportCsv(lines));
+        } else {
+          process.stdout.write(reportTable(report, lines));
+        }
+      } catch (error) {
+        if (error instanceof KpiRequestError)
+          throw new UserFacingError(error.message, ExitCode.usage);
+        if (
+          error instanceof ClickHouseError ||
+          (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+        ) {
+          throw new UserFacingError(
+            `cannot read ClickHouse at ${config.CLICKHOUSE_URL}: ${(error as Error).message} (is the stack up? npx bluelight stack up)`,
+          );
+        }
+        throw error;
+      } finally {
+        await client.close();
+      }
+    });
+}

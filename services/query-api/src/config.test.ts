@@ -1,0 +1,116 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, sha256Hex } from '@bluelight/service-kit';
+import { afterAll, describe, expect, it } from 'vitest';
+import { configuredReaders, queryApiConfigSchema } from './config.js';
+
+const reader = (id: string) => ({ id, key_sha256: sha256Hex(`key-of-${id}`) });
+
+function problems(env: Record<string, string>) {
+  try {
+    loadConfig(queryApiConfigSchema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'query-api-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('query API configuration', () => {
+  it('has the documented defaults and no readers', () => {
+    const config = loadConfig(queryApiConfigSchema, {});
+    expect({
+      port: config.QUERY_API_PORT,
+      maxDays: config.QUERY_API_MAX_PERIOD_DAYS,
+      timeout: config.QUERY_API_QUERY_TIMEOUT_MS,
+      standardsDir: config.STANDARDS_DIR,
+    }).toEqual({ port: 8089, maxDays: 3_700, timeout: 60_000, standardsDir: undefined });
+    expect(configuredReaders(config)).toEqual([]);
+  });
+
+  it('reads readers from the keys file and the inline variable together', () => {
+    const file = path.join(tempDir(), 'keys.json');
+    writeFileSync(file, JSON.stringify([reader('dashboards')]));
+    const config = loadConfig(queryApiConfigSchema, {
+      QUERY_API_KEYS_FILE: file,
+      QUERY_API_KEYS: JSON.stringify([reader('analyst')]),
+    });
+    expect(configuredReaders(config).map((entry) => entry.id)).toEqual(['dashboards', 'analyst']);
+  });
+
+  it('names the variable of every bad value', () => {
+    expect(problems({ QUERY_API_PORT: '99999' })[0]?.variable).toBe('QUERY_API_PORT');
+    expect(problems({ QUERY_API_MAX_PERIOD_DAYS: '0' })[0]?.variable).toBe(
+      'QUERY_API_MAX_PERIOD_DAYS',
+    );
+    expect(problems({ QUERY_API_KEYS: '[{"id":"x","key_sha256":"nope"}]' })).toEqual([
+      {
+        variable: 'QUERY_API_KEYS.0.key_sha256',
+        message: 'must be the hex SHA-256 of the key (64 hex digits)',
+      },
+    ]);
+    expect(problems({ QUERY_API_KEYS_FILE: '/nonexistent/keys.json' })[0]?.message).toMatch(
+      /^cannot read \/nonexistent\/keys.json: ENOENT/,
+    );
+    expect(problems({ STANDARDS_DIR: '/nonexistent/standards' })).toEqual([
+      { variable: 'STANDARDS_DIR', message: 'must be a directory' },
+    ]);
+    expect(
+      problems({
+        QUERY_API_KEYS: JSON.stringify([reader('dashboards')]),
+        QUERY_API_KEYS_FILE: (() => {
+          const file = path.join(tempDir(), 'keys.json');
+          writeFileSync(file, JSON.stringify([reader('dashboards')]));
+          return file;
+        })(),
+      }),
+    ).toEqual([
+      { variable: 'QUERY_API_KEYS', message: 'reader id "dashboards" appears more than once' },
+    ]);
+  });
+});
+
+const mainFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
+
+function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', mainFile],
+      { env: { ...process.env, ...env }, timeout: 30_000 },
+      (error, _stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr });
+      },
+    );
+  });
+}
+
+describe('start-up with a bad configuration', { timeout: 60_000 }, () => {
+  it('exits 78 naming the variable', async () => {
+    const result = await runMain({ QUERY_API_PORT: 'eighty' });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('QUERY_API_PORT');
+  });
+
+  it('exits 78 naming STANDARDS_DIR when a standard there is invalid', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'broken.yaml'), 'id: broken\nname: x\n');
+    const result = await runMain({ STANDARDS_DIR: dir });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('STANDARDS_DIR');
+    expect(result.stderr).toContain('broken.yaml');
+  });
+});

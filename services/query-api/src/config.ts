@@ -1,0 +1,48 @@
+import { existsSync, statSync } from 'node:fs';
+import { envField, platformEnv } from '@bluelight/service-kit';
+import { z } from 'zod';
+import { type ReaderEntry, readerList } from './api-keys.js';
+
+export const queryApiConfigSchema = z
+  .object({
+    ...platformEnv,
+    QUERY_API_PORT: envField.port(8089),
+    /** A JSON file of readers `[{ id, key_sha256 }]`, read once at start-up. */
+    QUERY_API_KEYS_FILE: envField.jsonFile(readerList),
+    /** The same list inline. */
+    QUERY_API_KEYS: envField.json(readerList),
+    /** The longest period (in days, both ends counted) a KPI or report request may cover. */
+    QUERY_API_MAX_PERIOD_DAYS: envField.positiveInt(3_700),
+    /** A ClickHouse query not answered by then fails the request (503). */
+    QUERY_API_QUERY_TIMEOUT_MS: envField.positiveInt(60_000),
+    /** A folder of standard YAML files to serve instead of the shipped ones. */
+    STANDARDS_DIR: z
+      .string()
+      .refine((dir) => existsSync(dir) && statSync(dir).isDirectory(), 'must be a directory')
+      .optional(),
+  })
+  .superRefine((config, context) => {
+    const seen = new Set<string>();
+    for (const [variable, entries] of [
+      ['QUERY_API_KEYS_FILE', config.QUERY_API_KEYS_FILE],
+      ['QUERY_API_KEYS', config.QUERY_API_KEYS],
+    ] as const) {
+      for (const entry of entries ?? []) {
+        if (seen.has(entry.id)) {
+          context.addIssue({
+            code: 'custom',
+            path: [variable],
+            message: `reader id "${entry.id}" appears more than once`,
+          });
+        }
+        seen.add(entry.id);
+      }
+    }
+  });
+
+export type QueryApiConfig = z.infer<typeof queryApiConfigSchema>;
+
+/** Every reader from the keys file and the inline variable together. */
+export function configuredReaders(config: QueryApiConfig): ReaderEntry[] {
+  return [...(config.QUERY_API_KEYS_FILE ?? []), ...(config.QUERY_API_KEYS ?? [])];
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { csvField, flatten, toCsv, wantsCsv } from './csv.js';
+
+describe('csvField (RFC 4180)', () => {
+  it('leaves plain values bare and writes null as an empty field', () => {
+    expect(csvField('HANLEY')).toBe('HANLEY');
+    expect(csvField(0.8)).toBe('0.8');
+    expect(csvField(-12.5)).toBe('-12.5');
+    expect(csvField(true)).toBe('true');
+    expect(csvField(null)).toBe('');
+    expect(csvField(undefined)).toBe('');
+    expect(csvField('  primary fires')).toBe('  primary fires');
+  });
+
+  it('quotes a field with a comma, a quote, CR or LF, doubling inner quotes', () => {
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('line 1\nline 2')).toBe('"line 1\nline 2"');
+    expect(csvField('cr\r')).toBe('"cr\r"');
+    expect(csvField(`x' OR 1=1 --`)).toBe(`x' OR 1=1 --`);
+  });
+});
+
+describe('flatten', () => {
+  it('turns nested objects into dotted columns and plain lists into ;-joined fields', () => {
+    expect(
+      flatten({
+        group: 'all',
+        excluded: { total: 2, late_call: 1 },
+        segments: { travel: { n: 1, meanSeconds: null } },
+        services: ['fire', 'police'],
+        pairs: [{ a: 1 }],
+      }),
+    ).toEqual({
+      group: 'all',
+      'excluded.total': 2,
+      'excluded.late_call': 1,
+      'segments.travel.n': 1,
+      'segments.travel.meanSeconds': null,
+      services: 'fire;police',
+      pairs: '[{"a":1}]',
+    });
+  });
+});
+
+describe('toCsv', () => {
+  it('writes a header of every column in first-seen order and CRLF after each record', () => {
+    const csv = toCsv([
+      { group: 'HANLEY', value: 0.5, excluded: { late_call: 1 } },
+      { group: 'LEEK, north', value: null, excluded: { late_call: 0, total_over: 2 } },
+    ]);
+    expect(csv).toBe(
+      'group,value,excluded.late_call,excluded.total_over\r\n' +
+        'HANLEY,0.5,1,\r\n' +
+        '"LEEK, north",,0,2\r\n',
+    );
+  });
+
+  it('uses the given columns, so an empty result still has its header', () => {
+    expect(toCsv([], ['incident_id', 'day'])).toBe('incident_id,day\r\n');
+    expect(toCsv([{ day: '2024-03-31', extra: 1 }], ['incident_id', 'day'])).toBe(
+      'incident_id,day\r\n,2024-03-31\r\n',
+    );
+  });
+});
+
+describe('wantsCsv', () => {
+  it('is true when text/csv is accepted ahead of JSON', () => {
+    expect(wantsCsv('text/csv')).toBe(true);
+    expect(wantsCsv('text/csv; charset=utf-8')).toBe(true);
+    expect(wantsCsv('application/json;q=0.5, text/csv')).toBe(true);
+  });
+
+  it('is false for JSON, anything else, or nothing', () => {
+    expect(wantsCsv(undefined)).toBe(false);
+    expect(wantsCsv('application/json')).toBe(false);
+    expect(wantsCsv('*/*')).toBe(false);
+    expect(wantsCsv('application/json, text/csv;q=0.9')).toBe(false);
+    expect(wantsCsv('text/csv;q=0')).toBe(false);
+  });
+});

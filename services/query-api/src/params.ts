@@ -1,0 +1,208 @@
+import { FILTERS, GROUPINGS, type StandardDefinition } from '@bluelight/standards';
+import { z } from 'zod';
+
+/** One parameter of a request that cannot be used, and why. */
+export interface Problem {
+  parameter: string;
+  message: string;
+}
+
+/** At most this many characters in one value, and this many values in one list parameter. */
+export const MAX_VALUE_LENGTH = 200;
+export const MAX_LIST_VALUES = 100;
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1_000;
+
+const given = (input: unknown) => input !== undefined;
+
+/** A single text value: a parameter given twice is an error, not a silent pick. */
+const textError = (what: string) => (issue: { input?: unknown }) =>
+  !given(issue.input)
+    ? `required: ${what}`
+    : Array.isArray(issue.input)
+      ? `give it once: ${what}`
+      : `expected ${what}`;
+
+/** A London calendar date, YYYY-MM-DD (a real date: 2023-02-29 is refused). */
+export const londonDate = z.iso.date({ error: textError('a London date YYYY-MM-DD') });
+
+/**
+ * A list filter: repeated (`station=A&station=B`) and/or comma-separated (`station=A,B`); blank
+ * entries are dropped. Values are data: they reach ClickHouse only as query parameters.
+ */
+export const listParam = z
+  .union([z.string(), z.array(z.string())], {
+    error: 'expected one or more values, repeated or comma-separated',
+  })
+  .transform((value) =>
+    (Array.isArray(value) ? value : [value])
+      .flatMap((part) => part.split(','))
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0),
+  )
+  .pipe(
+    z
+      .array(z.string().max(MAX_VALUE_LENGTH, `each value at most ${MAX_VALUE_LENGTH} characters`))
+      .min(1, 'give at least one value')
+      .max(MAX_LIST_VALUES, `at most ${MAX_LIST_VALUES} values`),
+  )
+  .optional();
+
+/** Days from `from` to `to`, both counted. */
+export function periodDays(from: string, to: string): number {
+  return (
+    Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1
+  );
+}
+
+/** `to` must not be before `from`, and the period must not be longer than the limit. */
+function checkPeriod(maxDays: number) {
+  return (value: { from: string; to: string }, context: z.RefinementCtx) => {
+    if (value.to < value.from) {
+      context.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
+      return;
+    }
+    const days = periodDays(value.from, value.to);
+    if (days > maxDays) {
+      context.addIssue({
+        code: 'custom',
+        path: ['to'],
+        message: `the period is ${days} days; at most ${maxDays} (to is inclusive)`,
+      });
+    }
+  };
+}
+
+const period = {
+  from: londonDate.describe('First London day of the period, YYYY-MM-DD.'),
+  to: londonDate.describe('Last London day of the period, YYYY-MM-DD, inclusive.'),
+};
+
+/** Filters a KPI request may pass on to the standard (each applies to some subjects only). */
+export const KPI_FILTERS = [
+  ...new Set([...FILTERS.incidents, ...FILTERS.calls, ...FILTERS.availability]),
+] as const;
+export const KPI_GROUPINGS = [
+  ...new Set([...GROUPINGS.incidents, ...GROUPINGS.calls, ...GROUPINGS.availability]),
+] as [string, ...string[]];
+
+/** Filters of the incident search: the same fact columns the KPI filters use. */
+export const INCIDENT_SEARCH_FILTERS = [
+  'station',
+  'category',
+  'risk_band',
+  'area',
+  'service',
+] as const;
+
+/** A page position: base64url of JSON `[sortMillis, incidentId]`, as the previous page gave it. */
+export const cursorParam = z
+  .string({ error: textError('the next_cursor of the previous page') })
+  .max(400, 'not a cursor from this API')
+  .transform((text, context) => {
+    try {
+      if (!/^[A-Za-z0-9_-]+$/.test(text)) throw new Error('not base64url');
+      const decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+      const parsed = z.tuple([z.int().min(0), z.string().max(MAX_VALUE_LENGTH)]).parse(decoded);
+      return { afterMs: parsed[0], afterId: parsed[1] };
+    } catch {
+      context.addIssue({
+        code: 'custom',
+        message: 'not a cursor from this API: pass next_cursor from the previous page',
+      });
+      return z.NEVER;
+    }
+  });
+
+export function encodeCursor(sortMs: number, incidentId: string): string {
+  return Buffer.from(JSON.stringify([sortMs, incidentId]), 'utf8').toString('base64url');
+}
+
+/** The query-string schemas of every endpoint; unknown parameters are refused. */
+export function querySchemas(standards: StandardDefinition[], maxPeriodDays: number) {
+  const ids = standards.map((standard) => standard.id) as [string, ...string[]];
+  const kpiFilters = Object.fromEntries(
+    KPI_FILTERS.map((name) => [
+      name,
+      listParam.describe(
+        `Only these values (repeat or comma-separate). Applies to ${(
+          ['incidents', 'calls', 'availability'] as const
+        )
+          .filter((subject) => (FILTERS[subject] as readonly string[]).includes(name))
+          .join(' and ')} standards.`,
+      ),
+    ]),
+  ) as Record<(typeof KPI_FILTERS)[number], typeof listParam>;
+
+  const kpis = z
+    .strictObject({
+      standard: z
+        .enum(ids, { error: textError(`a standard id, one of ${ids.join(', ')}`) })
+        .describe('The standard to compute (GET /v1/standards lists them).'),
+      ...period,
+      groupBy: z
+        .enum(KPI_GROUPINGS, { error: textError(`one of ${KPI_GROUPINGS.join(', ')}`) })
+        .optional()
+        .describe('Break the figure down; which groupings apply depends on the subject.'),
+      ...kpiFilters,
+    })
+    .superRefine(checkPeriod(maxPeriodDays));
+
+  const incidents = z
+    .strictObject({
+      ...period,
+      ...Object.fromEntries(
+        INCIDENT_SEARCH_FILTERS.map((name) => [
+          name,
+          listParam.describe('Only these values (repeat or comma-separate).'),
+        ]),
+      ),
+      q: z
+        .string({ error: textError('text to search for') })
+        .trim()
+        .min(1, 'must not be empty')
+        .max(100, 'at most 100 characters')
+        .optional()
+        .describe(
+          'Incidents whose id, station ground or area starts with this (case-insensitive for station and area).',
+        ),
+      limit: z
+        .string({ error: textError(`a whole number from 1 to ${MAX_LIMIT}`) })
+        .regex(/^\d{1,5}$/, `expected a whole number from 1 to ${MAX_LIMIT}`)
+        .transform(Number)
+        .pipe(
+          z
+            .int()
+            .min(1, `expected a whole number from 1 to ${MAX_LIMIT}`)
+            .max(MAX_LIMIT, `at most ${MAX_LIMIT}`),
+        )
+        .optional()
+        .describe(`Incidents per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`),
+      cursor: cursorParam.optional().describe('next_cursor from the previous page.'),
+    })
+    .superRefine(checkPeriod(maxPeriodDays)) as z.ZodType<
+    {
+      from: string;
+      to: string;
+      q?: string;
+      limit?: number;
+      cursor?: { afterMs: number; afterId: string };
+    } & Partial<Record<(typeof INCIDENT_SEARCH_FILTERS)[number], string[]>>,
+    Record<string, unknown>
+  >;
+
+  const report = z
+    .strictObject({
+      ...period,
+      comparePrevious: z
+        .enum(['true', 'false'], { error: textError('true or false') })
+        .optional()
+        .transform((value) => value === 'true')
+        .describe('Also compute the previous period of the same length (default false).'),
+    })
+    .superRefine(checkPeriod(maxPeriodDays));
+
+  const none = z.strictObject({});
+
+  return { kpis, incidents, report, none };
+}
