@@ -310,8 +310,9 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
     averageFireAttendance: {
       standard: 'fire-average-attendance',
       versions: [1],
-      minutes: primary.mean === null ? null : primary.mean / 60,
+      minutes: primary.n < 5 || primary.mean === null ? null : primary.mean / 60,
       n: primary.n,
+      insufficientData: primary.n < 5,
       excluded: primary.excluded,
     },
     wholetimeAvailability: {
@@ -330,8 +331,10 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
       standard: 'falls-response',
       versions: [1],
       mobilisations: fallsIncidents.length,
-      meanAttendanceMinutes: fallsAttendance.mean === null ? null : fallsAttendance.mean / 60,
+      meanAttendanceMinutes:
+        fallsAttendance.n < 5 || fallsAttendance.mean === null ? null : fallsAttendance.mean / 60,
       n: fallsAttendance.n,
+      insufficientData: fallsAttendance.n < 5,
       outcomeStandard: 'falls-response-outcome',
       noFurtherHelpShare: share(
         closedFalls.filter((incident) => incident.stopCode === 'FR1').length,
@@ -346,6 +349,7 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
       withinStandardShare: share(police.met, police.n),
       target: 0.9,
       n: police.n,
+      insufficientData: police.n < 5,
       excluded: police.excluded,
     },
     calls999: {
@@ -355,6 +359,7 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
       answered: waits.length,
       abandoned: calls999.filter((call) => call.abandoned).length,
       withinTenSecondsShare: share(waits.filter((wait) => wait <= 10).length, waits.length),
+      insufficientData: waits.length < 5,
       target: 0.9,
       meanWaitSeconds: mean(waits),
       bandsSeconds: [10, 60],
@@ -369,6 +374,7 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
       versions: [1],
       calls: calls101.length,
       answered: triaged.length,
+      insufficientData: triaged.length < 5,
       resolvedAtTriageShare: share(
         triaged.filter((call) => call.outcome === 'resolved_at_triage').length,
         triaged.length,

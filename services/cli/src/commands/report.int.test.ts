@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { migratedDatabase, testEndpoints } from '@bluelight/test/harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/bluelight.mjs');
+let db: Awaited<ReturnType<typeof migratedDatabase>>;
+
+function bluelight(args: string[], env: Record<string, string> = {}) {
+  const endpoints = testEndpoints();
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      {
+        env: {
+          ...process.env,
+          CLICKHOUSE_URL: endpoints.clickhouseUrl,
+          CLICKHOUSE_USER: endpoints.clickhouseUser,
+          CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
+          CLICKHOUSE_DATABASE: db.database,
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+const at = (iso: string, plusSeconds = 0) =>
+  new Date(Date.parse(iso) + plusSeconds * 1000).toISOString().replace('T', ' ').replace('Z', '');
+
+/** A 999 call answered after `wait` seconds. */
+const call999 = (id: string, presented: string, wait: number) => ({
+  call_id: id,
+  agency: 'staffordshire-control',
+  line: '999',
+  service: 'fire',
+  queue: '999-fire',
+  presented_at: at(presented),
+  answered_at: at(presented, wait),
+  event_count: 2,
+  last_event_at: at(presented, wait),
+  version: '2024-04-02 00:00:00.000000',
+  is_deleted: 0,
+});
+
+beforeAll(async () => {
+  db = await migratedDatabase('report_cli');
+  await db.client.insert({
+    table: 'call_facts',
+    format: 'JSONEachRow',
+    values: [
+      // 2023-24: 4 of 5 within 10 s, mean 8 s. 2022-23: 1 of 2, mean 11 s.
+      call999('a', '2023-04-01T08:00:00Z', 5),
+      call999('b', '2023-09-01T08:00:00Z', 6),
+      call999('c', '2023-12-01T08:00:00Z', 7),
+      call999('d', '2024-03-31T08:00:00Z', 10),
+      call999('e', '2024-03-31T22:59:59Z', 12),
+      // 00:00:01 BST on 1 April 2024: the next year in London.
+      call999('f', '2024-03-31T23:00:01Z', 60),
+      call999('g', '2022-06-01T08:00:00Z', 2),
+      call999('h', '2023-01-01T08:00:00Z', 20),
+    ],
+  });
+});
+afterAll(async () => {
+  await db.drop();
+});
+
+describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
+  it('prints the year as JSON with the previous year beside it', async () => {
+    const { code, stdout, stderr } = await bluelight([
+      'report',
+      '--from',
+      '2023-04-01',
+      '--to',
+      '2024-03-31',
+      '--format',
+      'json',
+      '--compare-previous',
+    ]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout);
+    expect(report.current.period).toEqual({ from: '2023-04-01', to: '2024-03-31' });
+    expect(report.current.calls999).toMatchObject({
+      calls: 5,
+      answered: 5,
+      withinTenSecondsShare: 0.8,
+      meanWaitSeconds: 8,
+      bands: [3, 2, 0],
+    });
+    expect(report.previous.period).toEqual({ from: '2022-04-01', to: '2023-03-31' });
+    // Two calls are below the standard's minimum sample of 5: no figure, and it says why.
+    expect(report.previous.calls999).toMatchObject({
+      calls: 2,
+      answered: 2,
+      withinTenSecondsShare: null,
+      insufficientData: true,
+    });
+    // No incidents loaded: counts are zero and figures are absent, not invented.
+    expect(report.current.fireIncidents.total).toBe(0);
+    expect(report.current.attendanceStandard).toMatchObject({
+      n: 0,
+      share: null,
+      insufficientData: true,
+    });
+  });
+
+  it('prints a table and CSV with the same figures', async () => {
+    const table = await bluelight(['report', '--from', '2023-04-01', '--to', '2024-03-31']);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/999 calls answered within 10 s\s+80\.0%\s+90\.0%/);
+    expect(table.stdout).toMatch(/average wait\s+8\.00 s/);
+    const csv = await bluelight([
+      'report',
+      '--from',
+      '2023-04-01',
+      '--to',
+      '2024-03-31',
+      '--format',
+      'csv',
+    ]);
+    expect(csv.code).toBe(0);
+    expect(csv.stdout.split('\r\n')).toContain(
+      'calls_999_within_10s,999 calls answered within 10 s,share,0.8,,0.9',
+    );
+  });
+
+  it('exits 2 on a bad period and 1 when ClickHouse cannot be reached', async () => {
+    const backwards = await bluelight(['report', '--from', '2024-03-31', '--to', '2023-04-01']);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('--to: must not be before --from');
+    const badDate = await bluelight(['report', '--from', '2023-02-30', '--to', '2023-04-01']);
+    expect(badDate.code).toBe(2);
+    expect(badDate.stderr).toContain('expected a date YYYY-MM-DD');
+    const down = await bluelight(['report', '--from', '2023-04-01', '--to', '2024-03-31'], {
+      CLICKHOUSE_URL: 'http://127.0.0.1:9',
+    });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toContain('cannot read ClickHouse at http://127.0.0.1:9');
+  });
+});

@@ -1,0 +1,37 @@
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { formatValue, parseLondonDate, reportCsv } from './report.js';
+
+describe('bluelight report formatting', () => {
+  it('shows each unit as the annual report does', () => {
+    expect(formatValue('count', 8203)).toBe('8,203');
+    expect(formatValue('share', 0.80912)).toBe('80.9%');
+    expect(formatValue('minutes', 9.3412)).toBe('9.34 min');
+    expect(formatValue('seconds', 9.4)).toBe('9.40 s');
+    expect(formatValue('share', null)).toBe('n/a');
+  });
+
+  it('writes CSV with raw numbers, quoting labels that need it', () => {
+    const csv = reportCsv([
+      { key: 'a', label: 'Plain', unit: 'count', value: 12, previous: null, target: null },
+      {
+        key: 'b',
+        label: '  Says "hi", twice',
+        unit: 'share',
+        value: 0.5,
+        previous: 0.25,
+        target: 0.8,
+      },
+    ]);
+    expect(csv).toBe(
+      'key,label,unit,value,previous,target\r\na,Plain,count,12,,\r\nb,"Says ""hi"", twice",share,0.5,0.25,0.8\r\n',
+    );
+  });
+
+  it('accepts only calendar dates that exist', () => {
+    expect(parseLondonDate('2024-02-29')).toBe('2024-02-29');
+    for (const bad of ['2023-02-29', '2024-13-01', '24-01-01', '2024-01-01T00:00:00Z', "'; DROP"]) {
+      expect(() => parseLondonDate(bad), bad).toThrow(InvalidArgumentError);
+    }
+  });
+});
