@@ -20,6 +20,34 @@ function ndjsonHash(seed: number, fromMs: number, toMs: number): { hash: string;
 }
 
 describe('simulator', () => {
+  it("keeps each simulated year's incidents inside that year, even its clocks-change incident", () => {
+    // 2023-24 ends, and 2024-25 begins, at London midnight: 2024-03-31T23:00Z. The new year's
+    // spring clocks-change incident belongs in March 2025, not on 31 March 2024.
+    const boundary = Date.parse('2024-03-31T23:00:00Z');
+    const misplaced: string[] = [];
+    let created = 0;
+    for (const { emissions } of simulate({
+      profile,
+      seed: 1,
+      fromMs: Date.parse('2024-03-30T00:00:00Z'),
+      toMs: Date.parse('2024-04-02T00:00:00Z'),
+    })) {
+      for (const { event } of emissions) {
+        if (event.event_type !== 'incident.created' || event.agency !== 'staffordshire-fire')
+          continue;
+        created += 1;
+        const payload = event.payload as { incident_id: string; call_received_at: string };
+        // SFRS-<calendar year>-<simulated year, 2 digits><index, 5 digits>
+        const year = payload.incident_id.slice(10, 12);
+        const expected = Date.parse(payload.call_received_at) < boundary ? '00' : '01';
+        if (year !== expected)
+          misplaced.push(`${payload.incident_id} at ${payload.call_received_at}`);
+      }
+    }
+    expect(created).toBeGreaterThan(40);
+    expect(misplaced).toEqual([]);
+  });
+
   it('gives byte-identical output for the same seed, and different output for another', {
     timeout: 120_000,
   }, () => {

@@ -300,7 +300,10 @@ export class SimulatedYear {
       if ((which === 'autumn' && month !== 9) || (which === 'spring' && month !== 2)) continue;
       const day = date.getUTCDate();
       const lastSunday = 31 - new Date(Date.UTC(date.getUTCFullYear(), month, 31)).getUTCDay();
-      if (day === lastSunday) return Date.UTC(date.getUTCFullYear(), month, day, 1, 30);
+      const instant = Date.UTC(date.getUTCFullYear(), month, day, 1, 30);
+      // The year's first day can be the last Sunday of March in UTC while its 01:30 is before
+      // the year began (London midnight is 23:00 UTC the evening before).
+      if (day === lastSunday && instant >= this.startMs && instant < this.endMs) return instant;
     }
     return undefined;
   }
