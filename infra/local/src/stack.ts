@@ -79,9 +79,8 @@ export class StackConfigurationError extends Error {
   }
 }
 
-/** A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (as kafka-storage makes). */
 /**
- * A KRaft cluster id: 16 random bytes, base64url. Like Kafka's own Uuid.randomUuid, it never
+ * A KRaft cluster id: 16 random bytes, URL-safe base64 without padding. Like Kafka's own Uuid.randomUuid, it never
  * starts with '-', which kafka-storage's argument parser would read as an option.
  */
 export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
