@@ -47,10 +47,38 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs the query API on its documented port, after the migrations', () => {
+    const api = compose.services['query-api'] as ComposeService & {
+      ports?: string[];
+      depends_on?: Record<string, { condition: string }>;
+    };
+    expect(api?.command).toEqual(['node', '--import', 'tsx', 'services/query-api/src/main.ts']);
+    expect(api?.environment?.QUERY_API_PORT).toBe(8089);
+    expect(api?.ports).toEqual(['8089:8089']);
+    expect(api?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
+    expect(api?.healthcheck?.test.join(' ')).toContain('127.0.0.1:8089/healthz');
+  });
+
   it('configures the single broker so consumer groups find a coordinator', () => {
     const env = compose.services.kafka?.environment ?? {};
     expect(env.KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR).toBe(1);
     expect(env.KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR).toBe(1);
     expect(env.KAFKA_TRANSACTION_STATE_LOG_MIN_ISR).toBe(1);
+  });
+
+  it("creates the read-only ClickHouse user that Grafana's data source connects as", () => {
+    const clickhouse = compose.services.clickhouse as ComposeService & { volumes?: string[] };
+    const mount = clickhouse.volumes?.find((volume) => volume.includes('users.d/grafana.xml'));
+    expect(mount).toBeDefined();
+    const file = path.join(repoRoot, (mount as string).split(':')[0] as string);
+    const users = readFileSync(file, 'utf8');
+    const grafana = compose.services.grafana?.environment ?? {};
+    expect(users).toContain(`<${grafana.CLICKHOUSE_GRAFANA_USER}>`);
+    expect(users).toMatch(/<readonly>2<\/readonly>/);
+    expect(users).toContain('GRANT SELECT ON bluelight.*');
+    // Both containers take the password from the same variable, with the same default.
+    expect(clickhouse.environment?.CLICKHOUSE_GRAFANA_PASSWORD).toBe(
+      grafana.CLICKHOUSE_GRAFANA_PASSWORD,
+    );
   });
 });

@@ -132,13 +132,10 @@ export function incidentKpiSql(
   groupBy: IncidentGrouping,
   options: KpiSqlOptions = {},
 ): string {
-  if (definition.subject !== 'incidents') throw new Error(`${definition.id} is not an incident standard`);
+  if (definition.subject !== 'incidents')
+    throw new Error(`${definition.id} is not an incident standard`);
   const parts = allParts(definition) as VersionPart<IncidentStandardVersion>[];
-  const kpi = incidentKpiQueryOver(
-    parts,
-    groupBy,
-    filterStubs(options.filters) as IncidentFilters,
-  );
+  const kpi = incidentKpiQueryOver(parts, groupBy, filterStubs(options.filters) as IncidentFilters);
   let sql = render(kpi, parts, options);
   if (options.instants) {
     sql = narrowSource(
@@ -227,7 +224,11 @@ export function statisticSql(definition: StandardDefinition): string {
 
 /** A builder's day / week / month group label as the London midnight a time series needs. */
 export function groupTimeSql(grouping: 'day' | 'week' | 'month', shiftYears = 0): string {
-  const date = grouping === 'month' ? `toDate(concat(group, '-01'))` : 'toDate(group)';
+  // The builder's day filter excludes incidents without a day, so the group is never NULL.
+  const date =
+    grouping === 'month'
+      ? `toDate(concat(assumeNotNull(group), '-01'))`
+      : 'toDate(assumeNotNull(group))';
   const shifted = shiftYears === 0 ? date : `(${date} + toIntervalYear(${shiftYears}))`;
   return `toDateTime(${shifted}, 'Europe/London')`;
 }

@@ -4,10 +4,15 @@ import { CLICKHOUSE_DATASOURCE, Format } from './clickhouse-query.js';
 
 /** Colour steps for a share judged against a target: red below, green at or above. */
 export function targetThresholds(target: number | undefined, warnAbove?: number) {
-  const steps: dashboard.Threshold[] = [{ value: null, color: target === undefined ? 'blue' : 'red' }];
+  const steps: dashboard.Threshold[] = [
+    { value: null, color: target === undefined ? 'blue' : 'red' },
+  ];
   if (target !== undefined) steps.push({ value: target, color: warnAbove ? 'orange' : 'green' });
-  if (target !== undefined && warnAbove !== undefined) steps.push({ value: warnAbove, color: 'green' });
-  return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps);
+  if (target !== undefined && warnAbove !== undefined)
+    steps.push({ value: warnAbove, color: 'green' });
+  return new dashboard.ThresholdsConfigBuilder()
+    .mode(dashboard.ThresholdsMode.Absolute)
+    .steps(steps);
 }
 
 /** Fixed colour steps (value → colour from that value up). */
@@ -27,7 +32,13 @@ export function columnVariable(name: string, label: string, values: string) {
   return new dashboard.QueryVariableBuilder(name)
     .label(label)
     .datasource(CLICKHOUSE_DATASOURCE)
-    .query({ refId: `var_${name}`, editorType: 'sql', queryType: 'table', format: Format.Table, rawSql })
+    .query({
+      refId: `var_${name}`,
+      editorType: 'sql',
+      queryType: 'table',
+      format: Format.Table,
+      rawSql,
+    })
     .definition(rawSql)
     .multi(true)
     .includeAll(true)

@@ -5,14 +5,18 @@
  */
 
 /** Raw event tables, one per family. */
-export const RAW_TABLES = { calls: 'calls_raw', incidents: 'incidents_raw', resources: 'resources_raw' };
+export const RAW_TABLES = {
+  calls: 'calls_raw',
+  incidents: 'incidents_raw',
+  resources: 'resources_raw',
+};
 
 /** A call presented longer ago than this and still open is taken as lost, not waiting. */
 export const WAITING_HORIZON = 'INTERVAL 1 HOUR';
 
 /** Calls presented, not yet answered, abandoned or closed at the end of the range ("now"). */
 export const callsWaitingSql = (groupByLine: boolean) => `
-SELECT ${groupByLine ? 'toString(line) AS line, ' : ''}count() AS waiting
+SELECT ${groupByLine ? 'CAST(line AS String) AS line, ' : ''}count() AS waiting
 FROM call_facts FINAL
 WHERE presented_at <= $__toTime
   AND presented_at > $__toTime - ${WAITING_HORIZON}

@@ -7,6 +7,7 @@ import {
   availabilityKpiSql,
   groupTimeSql,
   incidentKpiSql,
+  type KpiSqlOptions,
   standard,
   statisticSql,
   targetShare,
@@ -23,11 +24,11 @@ const NAMES = { wholetime: 'Whole-time', on_call: 'On-call' } as const;
 const filters = { station: 'station' };
 
 /** An availability standard's figure over the range, one row. */
-export function availabilityFigureSql(id: string, instants = false) {
+export function availabilityFigureSql(id: string, options: KpiSqlOptions = {}) {
   const definition = standard(id);
   return `
 SELECT ${statisticSql(definition)} AS value, total_ms / 3600000 AS hours
-FROM (${availabilityKpiSql(definition, 'none', { filters, instants })}
+FROM (${availabilityKpiSql(definition, 'none', options)}
 )`;
 }
 
@@ -43,7 +44,7 @@ export function applianceAvailability() {
       columnVariable(
         'station',
         'Station',
-        'SELECT toString(home_station) AS value FROM resource_intervals FINAL UNION ALL SELECT toString(station_ground) FROM incident_facts FINAL',
+        'SELECT CAST(home_station AS String) AS value FROM resource_intervals FINAL UNION ALL SELECT toString(station_ground) FROM incident_facts FINAL',
       ),
     );
 
@@ -56,12 +57,14 @@ export function applianceAvailability() {
         new stat.PanelBuilder()
           .title(`${NAMES[model]} availability`)
           .description(`${definition.description} Target ${target}.`)
-          .withTarget(chQuery(availabilityFigureSql(id)))
+          .withTarget(chQuery(availabilityFigureSql(id, { filters })))
           .unit('percentunit')
           .decimals(1)
           .thresholds(targetThresholds(target))
           .colorMode(common.BigValueColorMode.Background)
-          .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^value$/'))
+          .reduceOptions(
+            new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^value$/'),
+          )
           .gridPos(gridPos(index * 4, 0, 4, 8)),
       );
       builder.withPanel(
@@ -91,7 +94,7 @@ ORDER BY time`).timeSeries(),
           (Object.keys(AVAILABILITY_STANDARDS) as (keyof typeof AVAILABILITY_STANDARDS)[])
             .map(
               (model) => `
-SELECT ${label(NAMES[model])} AS crewing, toString(reason) AS reason, ms / 3600000 AS hours
+SELECT ${label(NAMES[model])} AS crewing, CAST(reason AS String) AS reason, ms / 3600000 AS hours
 FROM (${availabilityKpiSql(standard(AVAILABILITY_STANDARDS[model]), 'none', { filters })}
 )
 ARRAY JOIN mapKeys(off_run_ms_by_reason) AS reason, mapValues(off_run_ms_by_reason) AS ms`,
@@ -112,23 +115,23 @@ ARRAY JOIN mapKeys(off_run_ms_by_reason) AS reason, mapValues(off_run_ms_by_reas
     new table.PanelBuilder()
       .title('Availability beside attendance, by station')
       .description(
-        'Each station\'s whole-time and on-call availability and its attendance standard figure over the same days (empty: no appliances of that model, or too few incidents).',
+        "Each station's whole-time and on-call availability and its attendance standard figure over the same days (empty: no appliances of that model, or too few incidents).",
       )
       .withTarget(
         chQuery(`
 SELECT station, wholetime_availability, on_call_availability, attendance_met, incidents_measured
 FROM (
-  SELECT toString(group) AS station, ${statisticSql(attendance)} AS attendance_met, n AS incidents_measured
+  SELECT CAST(group AS String) AS station, ${statisticSql(attendance)} AS attendance_met, n AS incidents_measured
   FROM (${incidentKpiSql(attendance, 'station', { filters: { station: 'station' } })}
   )
 ) AS a
 FULL OUTER JOIN (
-  SELECT toString(group) AS station, ${statisticSql(wholetime)} AS wholetime_availability
+  SELECT CAST(group AS String) AS station, ${statisticSql(wholetime)} AS wholetime_availability
   FROM (${availabilityKpiSql(wholetime, 'station', { filters })}
   )
 ) AS w USING station
 FULL OUTER JOIN (
-  SELECT toString(group) AS station, ${statisticSql(onCall)} AS on_call_availability
+  SELECT CAST(group AS String) AS station, ${statisticSql(onCall)} AS on_call_availability
   FROM (${availabilityKpiSql(onCall, 'station', { filters })}
   )
 ) AS o USING station

@@ -13,7 +13,7 @@ const filters = { queue: 'queue' };
 /** A measure of calls_5min per line and Grafana interval (buckets are 5 minutes). */
 export function callVolumeSql(measure: string, name: string) {
   return `
-SELECT $__timeInterval(bucket) AS time, toString(line) AS line, sum(${measure}) AS ${name}
+SELECT $__timeInterval(bucket) AS time, CAST(line AS String) AS line, sum(${measure}) AS ${name}
 FROM calls_5min FINAL
 WHERE $__timeFilter(bucket)
   AND ${inVariable('queue', 'queue')}

@@ -44,11 +44,7 @@ ARRAY JOIN
 }
 
 /** The figure of a standard over the range, as one row (value NULL below the minimum sample). */
-export function standardFigureSql(
-  id: string,
-  sql: string,
-  extra: string[] = ['n'],
-): string {
+export function standardFigureSql(id: string, sql: string, extra: string[] = ['n']): string {
   return `
 SELECT ${statisticSql(standard(id))} AS value${extra.map((column) => `, ${column}`).join('')}
 FROM (${sql}
@@ -62,7 +58,7 @@ export function controlRoom() {
   const builder = bluelightDashboard(
     'bluelight-control-room',
     'Control room',
-    'The live picture: calls waiting, 999 answering, open incidents, appliances on the run, today\'s attendance and how fresh the data is.',
+    "The live picture: calls waiting, 999 answering, open incidents, appliances on the run, today's attendance and how fresh the data is.",
   )
     .refresh('10s')
     .time({ from: 'now-24h', to: 'now' });
@@ -71,7 +67,9 @@ export function controlRoom() {
   builder.withPanel(
     new stat.PanelBuilder()
       .title('Calls waiting now')
-      .description('Calls presented and not yet answered, abandoned or closed (presented in the last hour).')
+      .description(
+        'Calls presented and not yet answered, abandoned or closed (presented in the last hour).',
+      )
       .withTarget(chQuery(callsWaitingSql(true)))
       .thresholds(steps([null, 'green'], [3, 'orange'], [10, 'red']))
       .colorMode(common.BigValueColorMode.Background)
@@ -94,7 +92,9 @@ export function controlRoom() {
       )
       .unit('percentunit')
       .decimals(1)
-      .thresholds(targetThresholds(target999, target999 === undefined ? undefined : warningLevel(target999)))
+      .thresholds(
+        targetThresholds(target999, target999 === undefined ? undefined : warningLevel(target999)),
+      )
       .colorMode(common.BigValueColorMode.Background)
       .noValue('insufficient data')
       .reduceOptions(
@@ -132,7 +132,9 @@ export function controlRoom() {
       .thresholds(targetThresholds(targetShare(attendance)))
       .colorMode(common.BigValueColorMode.Background)
       .noValue('insufficient data')
-      .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^value$/'))
+      .reduceOptions(
+        new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).fields('/^value$/'),
+      )
       .gridPos(gridPos(15, 0, 5, 5)),
   );
   builder.withPanel(
@@ -150,7 +152,7 @@ export function controlRoom() {
       .description('Incidents received in the last 7 days, not cancelled and not closed.')
       .withTarget(
         chQuery(`
-SELECT toString(category) AS category, count() AS open
+SELECT CAST(category AS String) AS category, count() AS open
 FROM incident_facts FINAL
 WHERE event_count > 0
   AND cancelled = 0
@@ -168,10 +170,12 @@ ORDER BY category`),
   builder.withPanel(
     new stat.PanelBuilder()
       .title('Appliances on the run now')
-      .description('By home station and crewing model: appliances whose current status is on the run (available or committed).')
+      .description(
+        'By home station and crewing model: appliances whose current status is on the run (available or committed).',
+      )
       .withTarget(
         chQuery(`
-SELECT concat(toString(home_station), ' · ', toString(crewing_model)) AS appliances, countIf(available = 1) AS on_the_run
+SELECT concat(CAST(home_station AS String), ' · ', CAST(crewing_model AS String)) AS appliances, countIf(available = 1) AS on_the_run
 FROM resource_intervals FINAL
 WHERE start_at <= $__toTime AND ifNull(end_at > $__toTime, 1)
 GROUP BY appliances
@@ -188,7 +192,7 @@ ORDER BY appliances`),
       .withTarget(
         chQuery(`
 SELECT greatest(start_at, toDateTime64($__fromTime, 3)) AS time,
-  concat(resource_id, ' (', toString(crewing_model), ')') AS appliance,
+  concat(resource_id, ' (', CAST(crewing_model AS String), ')') AS appliance,
   available AS on_the_run
 FROM resource_intervals FINAL
 WHERE start_at <= $__toTime AND ifNull(end_at > $__fromTime, 1)

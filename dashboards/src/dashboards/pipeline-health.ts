@@ -38,7 +38,7 @@ ORDER BY time, family`).timeSeries(),
       .title('Dead letters per minute, by error class')
       .withTarget(
         chQuery(`
-SELECT $__timeInterval(failed_at) AS time, toString(error_class) AS error_class, count() * 60 / $__interval_s AS per_minute
+SELECT $__timeInterval(failed_at) AS time, CAST(error_class AS String) AS error_class, count() * 60 / $__interval_s AS per_minute
 FROM dead_letters FINAL
 WHERE $__timeFilter(failed_at)
 GROUP BY time, error_class
@@ -67,7 +67,9 @@ ORDER BY time, error_class`).timeSeries(),
   builder.withPanel(
     new timeseries.PanelBuilder()
       .title('Event time → queryable delay')
-      .description('Seconds from an event happening to its row being written to ClickHouse (median and 95th percentile per interval).')
+      .description(
+        'Seconds from an event happening to its row being written to ClickHouse (median and 95th percentile per interval).',
+      )
       .withTarget(
         chQuery(`
 SELECT $__timeInterval(_ingested_at) AS time,

@@ -1,8 +1,13 @@
+import {
+  EXCLUSION_REASONS,
+  type IncidentGrouping,
+  SEGMENTS,
+  type Segment,
+} from '@bluelight/standards';
 import * as barchart from '@grafana/grafana-foundation-sdk/barchart';
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { EXCLUSION_REASONS, type IncidentGrouping, SEGMENTS, type Segment } from '@bluelight/standards';
 import { chQuery } from '../clickhouse-query.js';
 import {
   groupTimeSql,
@@ -43,7 +48,7 @@ ORDER BY time`;
 export function figureBySql(id: string, groupBy: IncidentGrouping, column: string) {
   const definition = standard(id);
   return `
-SELECT toString(group) AS ${column}, ${statisticSql(definition)} AS met_share, n
+SELECT CAST(group AS String) AS ${column}, ${statisticSql(definition)} AS met_share, n
 FROM (${incidentKpiSql(definition, groupBy, { filters })}
 )
 ORDER BY ${column}`;
@@ -66,7 +71,7 @@ export const EXCLUSION_LABELS: Record<(typeof EXCLUSION_REASONS)[number], string
 
 /** Day-of-week × hour counts of incidents (London), one row per day, one column per hour. */
 export function demandGridSql() {
-  const time = 'ifNull(call_received_at, created_at)';
+  const time = 'assumeNotNull(ifNull(call_received_at, created_at))';
   const hours = Array.from({ length: 24 }, (_, hour) => String(hour).padStart(2, '0'));
   return `
 SELECT
@@ -93,7 +98,9 @@ export function responseStandards() {
   builder.withPanel(
     new timeseries.PanelBuilder()
       .title('Attendance standard met, by month')
-      .description(`${attendance.description} Target ${target}; months below the minimum sample are empty.`)
+      .description(
+        `${attendance.description} Target ${target}; months below the minimum sample are empty.`,
+      )
       .withTarget(chQuery(monthlyFigureSql('fire-attendance-standard', 'First pump')).timeSeries())
       .withTarget(
         chQuery(monthlyFigureSql('fire-attendance-standard-second-pump', 'Second pump'))
@@ -142,7 +149,9 @@ export function responseStandards() {
         .thresholds(targetThresholds(target))
         .thresholdsStyle(thresholdLine())
         .showValue(common.VisibilityMode.Always)
-        .overrideByName('n', [{ id: 'custom.hideFrom', value: { viz: true, legend: true, tooltip: false } }])
+        .overrideByName('n', [
+          { id: 'custom.hideFrom', value: { viz: true, legend: true, tooltip: false } },
+        ])
         .gridPos(gridPos(index * 8, 8, 8, 8)),
     );
   });
@@ -201,7 +210,9 @@ ORDER BY time`).timeSeries(),
   builder.withPanel(
     new table.PanelBuilder()
       .title('Demand by day of week and hour (London)')
-      .description('Incidents received, by weekday and hour of the call in London time: a 7 × 24 heat map.')
+      .description(
+        'Incidents received, by weekday and hour of the call in London time: a 7 × 24 heat map.',
+      )
       .withTarget(chQuery(demandGridSql()))
       .cellOptions({ type: common.TableCellDisplayMode.ColorBackground })
       .thresholds(steps([null, 'transparent'], [1, 'light-yellow'], [5, 'orange'], [10, 'red']))

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,7 @@ describe('bluelight CLI', { timeout: 60_000 }, () => {
       ['dlq', 'replay'],
       ['simulate'],
       ['gateway-key'],
+      ['query-key'],
       ['import'],
     ];
     const results = await Promise.all(commands.map((command) => bluelight(...command, '--help')));
@@ -97,5 +99,21 @@ describe('bluelight CLI', { timeout: 60_000 }, () => {
     const result = await bluelight('stack', 'reset', '--name', 'idle');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('refusing to delete data without --yes');
+  });
+
+  it('makes a query-API read key and prints its entry with the key’s SHA-256', async () => {
+    const result = await bluelight('query-key', '--id', 'performance-team');
+    expect(result.code).toBe(0);
+    const key = /: (bqk_[A-Za-z0-9_-]{43})\n/.exec(result.stdout)?.[1];
+    expect(key).toBeDefined();
+    const entry = JSON.parse(result.stdout.slice(result.stdout.indexOf('{')));
+    expect(entry).toEqual({
+      id: 'performance-team',
+      key_sha256: createHash('sha256')
+        .update(key ?? '', 'utf8')
+        .digest('hex'),
+    });
+    const bad = await bluelight('query-key', '--id', 'no spaces');
+    expect(bad.code).toBe(2);
   });
 });

@@ -3,6 +3,7 @@ import { registerDlqCommands } from './commands/dlq.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerQueryKeyCommand } from './commands/query-key.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerSimulateCommand } from './commands/simulate.js';
@@ -22,6 +23,7 @@ registerMigrateCommand(program);
 registerDlqCommands(program);
 registerSimulateCommand(program);
 registerGatewayKeyCommand(program);
+registerQueryKeyCommand(program);
 registerImportCommand(program);
 registerReportCommand(program);
 

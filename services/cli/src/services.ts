@@ -10,6 +10,7 @@ const binFile = path.resolve(servicesDir, 'cli/bin/bluelight.mjs');
 export const SERVICES = {
   'clickhouse-sink': ['--import', 'tsx', path.join(servicesDir, 'clickhouse-sink/src/main.ts')],
   'ingest-gateway': ['--import', 'tsx', path.join(servicesDir, 'ingest-gateway/src/main.ts')],
+  'query-api': ['--import', 'tsx', path.join(servicesDir, 'query-api/src/main.ts')],
   // The live feed: the last 7 days at once, so dashboards have history, then events as they happen.
   simulator: [binFile, 'simulate', '--from', '-7d', '--speed', '1', '--out', 'kafka'],
 } as const;

@@ -449,6 +449,19 @@ describe('GET /v1/kpis', () => {
   });
 });
 
+describe('GET /v1/reports/annual', () => {
+  it('says which standard is missing when the loaded standards lack one the report needs', async () => {
+    const { get, clickhouse } = await api({ standards: [ONE_STANDARD] });
+    const response = await get(REPORT);
+    expect(response.statusCode).toBe(500);
+    expect(response.json()).toEqual({
+      error: 'standards_missing',
+      message: 'standards: the report needs the standard "fire-attendance-standard"',
+    });
+    expect(clickhouse.sent).toEqual([]);
+  });
+});
+
 describe('probes, metrics and documentation', () => {
   it('reports not ready while ClickHouse does not answer', async () => {
     const { app } = await api({ ready: false });

@@ -239,6 +239,14 @@ function describeError(error: unknown): {
       headers: {},
     };
   }
+  if (error instanceof KpiRequestError) {
+    // The report needs standards this deployment did not load (STANDARDS_DIR): not the caller's fault.
+    return {
+      status: 500,
+      body: { error: 'standards_missing', message: error.message },
+      headers: {},
+    };
+  }
   if (isClickHouseUnavailable(error)) {
     return {
       status: 503,
@@ -319,7 +327,9 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body, headers } = describeError(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 503)
+      request.log.warn({ reason: (error as Error).message }, 'ClickHouse unavailable');
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(status).headers(headers).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -15,6 +15,16 @@ export const MAX_LIMIT = 1_000;
 
 const given = (input: unknown) => input !== undefined;
 
+/** True when the text holds a control character (NUL, newline, DEL, …): never part of a name. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+const NO_CONTROL = 'must not contain control characters';
+
 /** A single text value: a parameter given twice is an error, not a silent pick. */
 const textError = (what: string) => (issue: { input?: unknown }) =>
   !given(issue.input)
@@ -42,7 +52,12 @@ export const listParam = z
   )
   .pipe(
     z
-      .array(z.string().max(MAX_VALUE_LENGTH, `each value at most ${MAX_VALUE_LENGTH} characters`))
+      .array(
+        z
+          .string()
+          .max(MAX_VALUE_LENGTH, `each value at most ${MAX_VALUE_LENGTH} characters`)
+          .refine((value) => !hasControlCharacter(value), NO_CONTROL),
+      )
       .min(1, 'give at least one value')
       .max(MAX_LIST_VALUES, `at most ${MAX_LIST_VALUES} values`),
   )
@@ -162,6 +177,7 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
         .trim()
         .min(1, 'must not be empty')
         .max(100, 'at most 100 characters')
+        .refine((value) => !hasControlCharacter(value), NO_CONTROL)
         .optional()
         .describe(
           'Incidents whose id, station ground or area starts with this (case-insensitive for station and area).',

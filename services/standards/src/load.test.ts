@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadStandards, parseStandard, StandardsError, versionOn, versionsDuring } from './load.js';
+import { REPORT_STANDARDS } from './report.js';
 
 const folders: string[] = [];
 afterEach(async () => {
@@ -43,6 +44,7 @@ describe('standards configuration', () => {
       'calls-101-triage',
       'calls-999-answer',
       'falls-response',
+      'falls-response-outcome',
       'fire-attendance-standard',
       'fire-attendance-standard-second-pump',
       'fire-average-attendance',
@@ -50,6 +52,8 @@ describe('standards configuration', () => {
       'nfpa-1710-turnout',
       'police-emergency-attendance',
     ]);
+    // The annual report reads each of these.
+    for (const id of Object.values(REPORT_STANDARDS)) expect(ids).toContain(id);
   });
 
   it('fills the Home Office exclusions and minimum sample by default', () => {

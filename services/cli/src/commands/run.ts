@@ -80,6 +80,9 @@ export function registerRunCommand(program: Command): void {
 
       say('\nBluelight is running.');
       for (const line of envLines(stack)) say(`  ${line}`);
+      say(
+        `  query API: http://127.0.0.1:${process.env.QUERY_API_PORT ?? 8089}/docs (read keys: QUERY_API_KEYS, see docs/query-api.md)`,
+      );
       say('Press Ctrl-C to stop.');
 
       let reported = new Set<string>();

@@ -1,0 +1,263 @@
+/** Hand-built facts, raw events and dead letters for the dashboard and alert tests. */
+
+const sql = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+export const at = (iso: string, plusSeconds = 0) => sql(Date.parse(iso) + plusSeconds * 1000);
+const londonDay = (iso: string) =>
+  new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date(iso));
+
+export interface IncidentFact {
+  id: string;
+  at: string;
+  seconds: number | null;
+  band: string;
+  station?: string;
+  category?: string;
+  subtype?: string;
+  lifeRisk?: number;
+  lateCall?: number;
+  cancelled?: number;
+  open?: boolean;
+}
+
+export function incidentRow(fact: IncidentFact) {
+  return {
+    incident_id: fact.id,
+    agency: 'staffordshire-fire',
+    service: 'fire',
+    call_received_at: at(fact.at),
+    created_at: at(fact.at, 30),
+    // Mobilised 90 s and mobile 150 s after the call: the response segments.
+    first_mobilised_at: fact.seconds === null ? null : at(fact.at, 90),
+    first_mobile_at: fact.seconds === null ? null : at(fact.at, 150),
+    first_arrival_at: fact.seconds === null ? null : at(fact.at, fact.seconds),
+    closed_at: fact.open ? null : at(fact.at, (fact.seconds ?? 0) + 3600),
+    cancelled: fact.cancelled ?? 0,
+    category: fact.category ?? 'primary_fire',
+    category_subtype: fact.subtype ?? 'dwelling',
+    risk_band: fact.band,
+    life_risk: fact.lifeRisk ?? 1,
+    station_ground: fact.station ?? 'HANLEY',
+    excluded_late_call: fact.lateCall ?? 0,
+    out_of_sequence: 0,
+    event_count: 4,
+    last_event_at: at(fact.at),
+    day: londonDay(fact.at),
+    version: '2024-06-01 00:00:00.000000',
+    is_deleted: 0,
+  };
+}
+
+/**
+ * Life-risk fire incidents (fire-attendance-standard: high 480 s, medium 600 s, low 1080 s,
+ * at least 5 measured). ✓ met, ✗ missed. London months, not UTC ones:
+ *   March 2024: M1✓ M2✗ M3✓ M4✓ M5✓ M7✗ → 4 of 6
+ *   April 2024: M6✗ A1✓ A2✗ A3✓ A5✓ → 3 of 5 (M6 is 23:30 UTC on 31 March: 00:30 BST on 1 April)
+ *   May 2024:   A4✓ Y1✓ Y2✗ Y3✓ Y4✓ → 4 of 5 (A4 is 23:30 UTC on 30 April: 1 May in London)
+ *   March 2023: P1✓ P2✗ P3✗ P4✓ P5✗ → 2 of 5 (year on year)
+ */
+export const INCIDENTS: IncidentFact[] = [
+  { id: 'M1', at: '2024-03-10T10:00:00Z', seconds: 420, band: 'high' },
+  { id: 'M2', at: '2024-03-11T10:00:00Z', seconds: 500, band: 'high' },
+  { id: 'M3', at: '2024-03-12T10:00:00Z', seconds: 590, band: 'medium', station: 'LEEK' },
+  { id: 'M4', at: '2024-03-13T10:00:00Z', seconds: 1000, band: 'low', station: 'LEEK' },
+  { id: 'M7', at: '2024-03-13T18:00:00Z', seconds: 900, band: 'high' },
+  // The clocks-change night: 00:58 GMT → arrival 01:03:05 UTC (02:03:05 BST) is 305 s, not 3,905.
+  { id: 'M5', at: '2024-03-31T00:58:00Z', seconds: 305, band: 'medium' },
+  { id: 'M6', at: '2024-03-31T23:30:00Z', seconds: 600, band: 'high' },
+  { id: 'A1', at: '2024-04-05T09:00:00Z', seconds: 300, band: 'high', open: true },
+  { id: 'A2', at: '2024-04-06T09:00:00Z', seconds: 700, band: 'medium', station: 'LEEK' },
+  {
+    id: 'A3',
+    at: '2024-04-07T09:00:00Z',
+    seconds: 900,
+    band: 'low',
+    station: 'LEEK',
+    category: 'special_service',
+    subtype: 'rescue',
+  },
+  { id: 'A5', at: '2024-04-20T12:00:00Z', seconds: 470, band: 'high', station: 'LEEK' },
+  { id: 'A4', at: '2024-04-30T23:30:00Z', seconds: 450, band: 'high' },
+  { id: 'Y1', at: '2024-05-02T10:00:00Z', seconds: 500, band: 'medium' },
+  { id: 'Y2', at: '2024-05-03T10:00:00Z', seconds: 1200, band: 'low', station: 'LEEK' },
+  { id: 'Y3', at: '2024-05-04T10:00:00Z', seconds: 400, band: 'high' },
+  { id: 'Y4', at: '2024-05-04T12:00:00Z', seconds: 550, band: 'medium', station: 'LEEK' },
+  // Excluded, one reason each: a late call, over 3,600 s, under 60 s.
+  { id: 'X1', at: '2024-04-10T10:00:00Z', seconds: 300, band: 'high', lateCall: 1 },
+  { id: 'X2', at: '2024-04-11T10:00:00Z', seconds: 4000, band: 'low' },
+  { id: 'X3', at: '2024-04-12T10:00:00Z', seconds: 45, band: 'medium' },
+  // Out of scope: no life risk (at a station whose name needs escaping), cancelled.
+  {
+    id: 'O1',
+    at: '2024-04-05T10:00:00Z',
+    seconds: 100,
+    band: 'high',
+    lifeRisk: 0,
+    station: "ST O'NEILL",
+  },
+  { id: 'C1', at: '2024-04-05T10:30:00Z', seconds: null, band: 'high', cancelled: 1, open: true },
+  // Open on the control room's morning: a rescue with no arrival yet.
+  {
+    id: 'R1',
+    at: '2024-04-05T11:00:00Z',
+    seconds: null,
+    band: 'medium',
+    category: 'special_service',
+    subtype: 'rescue',
+    open: true,
+  },
+  // A year earlier.
+  { id: 'P1', at: '2023-03-10T10:00:00Z', seconds: 400, band: 'high' },
+  { id: 'P2', at: '2023-03-11T10:00:00Z', seconds: 500, band: 'high' },
+  { id: 'P3', at: '2023-03-12T10:00:00Z', seconds: 700, band: 'medium' },
+  { id: 'P4', at: '2023-03-13T10:00:00Z', seconds: 500, band: 'medium' },
+  { id: 'P5', at: '2023-03-14T10:00:00Z', seconds: 2000, band: 'low' },
+];
+
+export function callRow(
+  id: string,
+  line: string,
+  presented: string,
+  wait: number | null,
+  options: { abandon?: boolean; triage?: number; outcome?: string } = {},
+) {
+  return {
+    call_id: id,
+    agency: 'staffordshire-control',
+    line,
+    service: 'police',
+    queue: `${line}-general`,
+    presented_at: at(presented),
+    answered_at: wait === null ? null : at(presented, wait),
+    abandoned_at: options.abandon ? at(presented, 40) : null,
+    closed_at:
+      wait === null || options.triage === undefined ? null : at(presented, wait + options.triage),
+    outcome: options.outcome ?? '',
+    event_count: 3,
+    last_event_at: at(presented),
+    version: '2024-06-01 00:00:00.000000',
+    is_deleted: 0,
+  };
+}
+
+/** 09:00 UTC plus `minutes`, on a day. */
+const on = (day: string, hh: number, mm: number, ss = 0) =>
+  `${day}T${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}:${String(ss).padStart(2, '0')}Z`;
+
+export const T1 = new Date('2024-04-05T12:00:00Z'); // misses: 6 of 8 within 10 s, 7 waiting
+export const T2 = new Date('2024-04-06T12:00:00Z'); // meets: 10 of 10
+export const T3 = new Date('2024-04-07T12:00:00Z'); // at risk: 10 of 11 (90.9%)
+
+export const CALLS = [
+  // Around the clocks change (999 by London day): 30 March; 31 March (4 of 5); 1 April.
+  callRow('d1', '999', '2024-03-30T23:59:59Z', 5),
+  ...[3, 4, 5, 6, 12].map((wait, index) =>
+    callRow(`d${index + 2}`, '999', on('2024-03-31', 0, 30 + index), wait),
+  ),
+  callRow('d7', '999', '2024-03-31T23:30:00Z', 2),
+  // T1's hour: 3, 5, 8, 9, 10, 10 within 10 s (10.0 counts); 12 and 30 not; one abandoned.
+  ...[3, 5, 8, 9, 10, 10, 12, 30].map((wait, index) =>
+    callRow(`b${index + 1}`, '999', on('2024-04-05', 11, 5 + index), wait),
+  ),
+  callRow('b9', '999', on('2024-04-05', 11, 40), null, { abandon: true }),
+  // Same London day, before the hour: must not count in "the last hour".
+  callRow('b10', '999', on('2024-04-05', 10, 30), 60),
+  // Waiting at T1: five 999 and two 101 calls, presented in the last ten minutes.
+  ...[51, 52, 53, 54, 55].map((minute, index) =>
+    callRow(`w${index + 1}`, '999', on('2024-04-05', 11, minute), null),
+  ),
+  ...[56, 57].map((minute, index) =>
+    callRow(`w${index + 6}`, '101', on('2024-04-05', 11, minute), null),
+  ),
+  // 101 triage on 5 April: 3 of 5 resolved; triage times 180, 240, 120, 300, 60 s.
+  callRow('t1', '101', on('2024-04-05', 9, 0), 60, { triage: 180, outcome: 'resolved_at_triage' }),
+  callRow('t2', '101', on('2024-04-05', 9, 10), 60, { triage: 240, outcome: 'appointment_booked' }),
+  callRow('t3', '101', on('2024-04-05', 9, 20), 60, { triage: 120, outcome: 'resolved_at_triage' }),
+  callRow('t4', '101', on('2024-04-05', 9, 30), 60, {
+    triage: 300,
+    outcome: 'referred_to_other_agency',
+  }),
+  callRow('t5', '101', on('2024-04-05', 9, 40), 60, { triage: 60, outcome: 'resolved_at_triage' }),
+  // T2's hour: all ten within 10 s.
+  ...Array.from({ length: 10 }, (_, index) =>
+    callRow(`c${index + 1}`, '999', on('2024-04-06', 11, 5 + index), 2 + (index % 7)),
+  ),
+  // T3's hour: ten within, one at 15 s.
+  ...Array.from({ length: 11 }, (_, index) =>
+    callRow(`r${index + 1}`, '999', on('2024-04-07', 11, 5 + index), index === 10 ? 15 : 4),
+  ),
+];
+
+export function interval(
+  resource: string,
+  crewing: string,
+  start: string,
+  end: string | null,
+  status: string,
+  reason = '',
+) {
+  return {
+    resource_id: resource,
+    start_at: at(start),
+    end_at: end === null ? null : at(end),
+    agency: 'staffordshire-fire',
+    home_station: resource.split('-')[0],
+    appliance_type: 'pump',
+    crewing_model: crewing,
+    status,
+    unavailable_reason: reason,
+    available: status === 'unavailable' ? 0 : 1,
+    event_id: `${resource}-${start}`,
+    version: '2024-06-01 00:00:00.000000',
+    is_deleted: 0,
+  };
+}
+
+/**
+ * On T1's last 15 minutes (11:45–12:00 UTC): LEEK-P1 on the run, LEEK-P2 off (crewing),
+ * HANLEY-P3 off until 11:50 then on → 25 of 45 appliance-minutes = 55.6% (< 60%). At T2 all three
+ * are on the run.
+ */
+export const INTERVALS = [
+  interval('LEEK-P1', 'on_call', '2024-04-05T06:00:00Z', null, 'available_at_station'),
+  interval(
+    'LEEK-P2',
+    'on_call',
+    '2024-04-05T08:00:00Z',
+    '2024-04-06T00:00:00Z',
+    'unavailable',
+    'crewing',
+  ),
+  interval('LEEK-P2', 'on_call', '2024-04-06T00:00:00Z', null, 'available_at_station'),
+  interval(
+    'HANLEY-P3',
+    'on_call',
+    '2024-04-05T11:00:00Z',
+    '2024-04-05T11:50:00Z',
+    'unavailable',
+    'training',
+  ),
+  interval('HANLEY-P3', 'on_call', '2024-04-05T11:50:00Z', null, 'available_at_station'),
+  interval('HANLEY-W1', 'wholetime', '2024-04-01T00:00:00Z', null, 'available_at_station'),
+];
+
+export const rawRow = (
+  idField: string,
+  id: string,
+  occurred: string,
+  ingested: string,
+  extra = {},
+) => ({
+  event_id: `${id}-${occurred}`,
+  event_type: 'call.presented',
+  schema_version: 1,
+  occurred_at: at(occurred),
+  source: 'test',
+  agency: 'staffordshire-control',
+  [idField]: id,
+  payload: '{}',
+  _topic: 'test',
+  _partition: 0,
+  _offset: 0,
+  _ingested_at: at(ingested),
+  ...extra,
+});

@@ -1,0 +1,65 @@
+import { loadConfig } from '@bluelight/service-kit';
+import { loadStandards, type StandardDefinition } from '@bluelight/standards';
+import { migratedDatabase, testEndpoints, testLogger } from '@bluelight/test/harness';
+import { queryApiConfigSchema } from '../config.js';
+import { createReadOnlyClickHouse, startQueryApiService } from '../service.js';
+import { recordingClickHouse } from './clickhouse.js';
+import { callRows, incidentRows, intervalRows } from './facts.js';
+import { TEST_KEYS, testReaders } from './keys.js';
+
+/**
+ * A database of the test's own holding the hand-built facts, and a query API over it run
+ * in-process (requests through `app.inject()`) with its real read-only ClickHouse client,
+ * wrapped so every query it sends is recorded.
+ */
+export async function startTestQueryApi(
+  prefix: string,
+  options: { standards?: StandardDefinition[] } = {},
+) {
+  const db = await migratedDatabase(prefix);
+  await db.client.insert({
+    table: 'incident_facts',
+    format: 'JSONEachRow',
+    values: incidentRows(),
+  });
+  await db.client.insert({ table: 'call_facts', format: 'JSONEachRow', values: callRows() });
+  await db.client.insert({
+    table: 'resource_intervals',
+    format: 'JSONEachRow',
+    values: intervalRows(),
+  });
+  const endpoints = testEndpoints();
+  const config = loadConfig(queryApiConfigSchema, {
+    CLICKHOUSE_URL: endpoints.clickhouseUrl,
+    CLICKHOUSE_USER: endpoints.clickhouseUser,
+    CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
+    CLICKHOUSE_DATABASE: db.database,
+    QUERY_API_KEYS: JSON.stringify(testReaders()),
+  });
+  const readOnly = createReadOnlyClickHouse(config);
+  const { client, sent } = recordingClickHouse(readOnly);
+  const service = await startQueryApiService(
+    config,
+    options.standards ?? loadStandards(),
+    testLogger('query-api'),
+    { listen: false, clickhouse: client },
+  );
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    service.app.inject({
+      method: 'GET',
+      url,
+      headers: { authorization: `Bearer ${TEST_KEYS.analyst}`, ...headers },
+    });
+  return {
+    db,
+    app: service.app,
+    /** The API's own (read-only) client, unwrapped. */
+    readOnly,
+    sent,
+    get,
+    cleanup: async () => {
+      await service.stop();
+      await db.drop();
+    },
+  };
+}
