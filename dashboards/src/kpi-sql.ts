@@ -20,6 +20,7 @@ import {
   type StandardDefinition,
   type StandardVersion,
   type VersionPart,
+  statisticSql as versionStatisticSql,
   versionsDuring,
 } from '@bluelight/standards';
 import { renderParameters } from './sql.js';
@@ -200,26 +201,9 @@ export function availabilityKpiSql(
   return sql;
 }
 
-/**
- * The standard's statistic over a KPI row, as SQL over the builder's columns — the same rule as
- * `statisticValue` and `kpiResult` in @bluelight/standards: NULL ("insufficient data") below the
- * version's minimum sample.
- */
+/** The standard's statistic over a KPI row, as SQL: `statisticSql` of the version in force. */
 export function statisticSql(definition: StandardDefinition): string {
-  const version = currentVersion(definition);
-  const statistic = version.statistic;
-  if (statistic.kind === 'share_available') {
-    return 'if(total_ms > 0, available_ms / total_ms, NULL)';
-  }
-  const value = {
-    share_within: 'met / n',
-    share_with_outcome: 'with_outcome / n',
-    percentile: 'percentile_seconds',
-    mean: 'mean_seconds',
-  }[statistic.kind];
-  const minimum = version.minimum_sample;
-  if (!Number.isInteger(minimum)) throw new Error('minimum_sample must be an integer');
-  return `if(n >= ${minimum} AND n > 0, ${value}, NULL)`;
+  return versionStatisticSql(currentVersion(definition));
 }
 
 /** A builder's day / week / month group label as the London midnight a time series needs. */

@@ -6,6 +6,7 @@ import {
   incidentKpiQuery,
   type KpiRow,
   kpiResult,
+  statisticSql,
 } from './kpi.js';
 import { loadStandards, parseStandard, versionsDuring } from './load.js';
 
@@ -127,6 +128,8 @@ describe('incident KPIs from the standards (real ClickHouse)', () => {
     expect(all).toEqual({
       group: 'all',
       version: 1,
+      // In scope: A–I and M (life-risk fire, not falls); K, L and P are not.
+      incidents: 10,
       n: 5,
       met: 4,
       value: 0.8,
@@ -237,5 +240,36 @@ versions:
     // K 100 (not life-risk but a primary fire), P is police. E, F, G, H excluded.
     expect(all?.n).toBe(6);
     expect(all?.value).toBeCloseTo((420 + 500 + 590 + 1000 + 305 + 100) / 6, 9);
+  });
+
+  it('gives in SQL (statisticSql) the value kpiResult gives, insufficient data included', async () => {
+    for (const [id, groupBy] of [
+      ['fire-attendance-standard', 'none'],
+      ['fire-attendance-standard', 'station'],
+      ['fire-average-attendance', 'none'],
+    ] as const) {
+      const version = shipped(id);
+      const { query, params } = incidentKpiQuery(
+        version,
+        { from: '2024-03-30', to: '2024-04-01' },
+        groupBy,
+      );
+      const result = await db.client.query({
+        query: `SELECT group, ${statisticSql(version)} AS value FROM (${query}) ORDER BY group`,
+        query_params: params,
+        format: 'JSONEachRow',
+      });
+      const inSql = await result.json<{ group: string; value: number | null }>();
+      const inTs = (await compute(version, '2024-03-30', '2024-04-01', groupBy)).map((row) => ({
+        group: row.group,
+        value: row.value,
+      }));
+      expect(inSql.length).toBe(inTs.length);
+      inSql.forEach((row, index) => {
+        expect(row.group).toBe(inTs[index]?.group);
+        if (inTs[index]?.value === null) expect(row.value).toBeNull();
+        else expect(row.value).toBeCloseTo(inTs[index]?.value as number, 9);
+      });
+    }
   });
 });

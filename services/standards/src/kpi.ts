@@ -311,6 +311,31 @@ export function statisticValue(
   }
 }
 
+/**
+ * The same rule as `statisticValue` with the minimum sample, as SQL over a KPI query's columns
+ * (incident, call or availability rows): NULL is "insufficient data". For SQL that wraps a KPI
+ * query, such as a dashboard panel or an alert rule.
+ */
+export function statisticSql(version: {
+  statistic: IncidentStandardVersion['statistic'];
+  minimum_sample: number;
+}): string {
+  const statistic = version.statistic;
+  if (statistic.kind === 'share_available') {
+    return 'if(total_ms > 0, available_ms / total_ms, NULL)';
+  }
+  const value = {
+    share_within: 'met / n',
+    share_with_outcome: 'with_outcome / n',
+    percentile: 'percentile_seconds',
+    mean: 'mean_seconds',
+  }[statistic.kind];
+  const minimum = version.minimum_sample;
+  if (!Number.isInteger(minimum) || minimum < 1)
+    throw new Error('minimum_sample must be a positive integer');
+  return `if(n >= ${minimum}, ${value}, NULL)`;
+}
+
 /** Turns a query row into the figure the standard defines, honouring the minimum sample. */
 export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiResult {
   const insufficientData = row.n < version.minimum_sample;
