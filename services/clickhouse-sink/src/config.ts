@@ -19,6 +19,11 @@ export const sinkConfigSchema = z.object({
   SINK_MAX_ROWS_PER_INSERT: envField.positiveInt(100_000),
   /** How long the broker may wait to fill a fetch: the live flush interval. */
   SINK_FETCH_MAX_WAIT_MS: envField.positiveInt(250),
+  /**
+   * Partitions' batches handled at once; those that arrive together are written as one insert and
+   * one refresh of the derived facts (fewer, larger queries: lower latency, higher throughput).
+   */
+  SINK_PARTITIONS_AT_ONCE: envField.positiveInt(12),
   /** Bytes per partition per fetch: raise for back-fills (larger batches, fewer inserts). */
   SINK_FETCH_MAX_BYTES_PER_PARTITION: envField.positiveInt(5 * 1024 * 1024),
   SINK_RETRY_INITIAL_MS: envField.positiveInt(200),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { validateEvent } from '@bluelight/schemas';
 import type {
   ClickHouseClient,
@@ -110,22 +111,44 @@ async function timed<T>(ctx: BatchContext, step: string, work: () => Promise<T>)
 }
 
 /**
- * One batch from one partition: valid events into the raw table (with a deduplication token made
- * of topic, partition and offsets, so a retried insert is not written twice), invalid ones to the
- * dead-letter topic and table, then the derived facts and rollups of every entity touched.
- * It resolves only when all of that is durable; the caller then commits the offsets.
+ * The deduplication token of an insert: the topic, partitions and offsets it holds, so a retried
+ * insert of the same batches is not written twice. (Should a retry group the batches differently,
+ * the raw tables still collapse repeated event ids: tokens save work, they are not the guarantee.)
  */
-export async function processBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+export function insertToken(batches: ConsumedBatch[]): string {
+  const ranges = batches
+    .map((batch) => {
+      const first = batch.messages[0]?.offset ?? '0';
+      const last = batch.messages.at(-1)?.offset ?? first;
+      return `${batch.topic}-${batch.partition}-${first}-${last}`;
+    })
+    .sort();
+  if (ranges.length === 1) return ranges[0] as string;
+  return `${batches[0]?.topic}-${createHash('sha256').update(ranges.join(',')).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Batches from one or more partitions of a family's topic, handled as one: valid events into the
+ * raw table (with a deduplication token made of topic, partitions and offsets), invalid ones to
+ * the dead-letter topic and table, then the derived facts and rollups of every entity touched —
+ * one refresh for all of them, which is what makes small live batches cheap.
+ * It resolves only when all of that is durable; the caller then commits every batch's offsets.
+ */
+export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext): Promise<void> {
   const { family } = ctx;
   const now = ctx.now?.() ?? new Date();
-  const decoded = decodeBatch(batch.messages, family, now);
-  const first = batch.messages[0]?.offset ?? '0';
-  const last = batch.messages.at(-1)?.offset ?? first;
-  const where = `${batch.topic}[${batch.partition}] offsets ${first}–${last}`;
+  const messages = batches.flatMap((batch) => batch.messages);
+  const decoded = decodeBatch(messages, family, now);
+  const where = batches
+    .map((batch) => {
+      const first = batch.messages[0]?.offset ?? '0';
+      return `${batch.topic}[${batch.partition}] offsets ${first}–${batch.messages.at(-1)?.offset ?? first}`;
+    })
+    .join(', ');
   ctx.guard.check(decoded.outcomes, where);
-  ctx.metrics.batchRows.observe({ family: family.name }, batch.messages.length);
+  ctx.metrics.batchRows.observe({ family: family.name }, messages.length);
 
-  const token = `${batch.topic}-${batch.partition}-${first}-${last}`;
+  const token = insertToken(batches);
   for (
     let start = 0, part = 0;
     start < decoded.rows.length;
@@ -187,9 +210,17 @@ export async function processBatch(batch: ConsumedBatch, ctx: BatchContext): Pro
     { family: family.name, outcome: 'dead_lettered' },
     decoded.rejections.length,
   );
-  const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
-  ctx.metrics.lag.set(
-    { family: family.name, partition: String(batch.partition) },
-    Math.max(lag, 0),
-  );
+  for (const batch of batches) {
+    const last = batch.messages.at(-1)?.offset ?? '0';
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
+    ctx.metrics.lag.set(
+      { family: family.name, partition: String(batch.partition) },
+      Math.max(lag, 0),
+    );
+  }
+}
+
+/** One batch from one partition (see processBatches). */
+export function processBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
+  return processBatches([batch], ctx);
 }

@@ -79,6 +79,7 @@ export async function startSinkService(
     consumer: {
       maxWaitTimeMs: config.SINK_FETCH_MAX_WAIT_MS,
       maxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
+      partitionsConsumedConcurrently: config.SINK_PARTITIONS_AT_ONCE,
     },
     maxRowsPerInsert: config.SINK_MAX_ROWS_PER_INSERT,
     retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },

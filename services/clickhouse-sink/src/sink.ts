@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   BatchConsumer,
   ClickHouseClient,
+  ConsumedBatch,
   ConsumerOptions,
   EventProducer,
   KafkaClients,
@@ -11,7 +12,7 @@ import { DeadLetterGuard, type DeadLetterLimits } from './dead-letters.js';
 import { isRetriable } from './errors.js';
 import type { Family } from './families.js';
 import type { SinkMetrics } from './metrics.js';
-import { processBatch } from './processor.js';
+import { processBatches } from './processor.js';
 
 const HEARTBEAT_EVERY_MS = 3_000;
 
@@ -59,8 +60,11 @@ export class ClickHouseSink {
       await consumer.subscribe([family.topic.name], { fromBeginning: true });
       this.#consumers.push({ family, consumer });
       const guard = new DeadLetterGuard(this.#options.limits);
+      const coalescer = new BatchCoalescer((batches) =>
+        this.#handle(family, consumer, guard, batches),
+      );
       // Resolves once the consumer has joined its group and started fetching.
-      await consumer.run((batch) => this.#handle(family, consumer, guard, batch));
+      await consumer.run((batch) => coalescer.submit(batch));
       logger.info({ family: family.name, topic: family.topic.name }, 'consuming');
     }
   }
@@ -89,8 +93,10 @@ export class ClickHouseSink {
     family: Family,
     consumer: BatchConsumer,
     guard: DeadLetterGuard,
-    batch: Parameters<Parameters<BatchConsumer['run']>[0]>[0],
+    batches: ConsumedBatch[],
   ): Promise<void> {
+    const topic = (batches[0] as ConsumedBatch).topic;
+    const heartbeat = () => Promise.all(batches.map((batch) => batch.heartbeat()));
     const { metrics, logger } = this.#options;
     if (this.#fatal) throw this.#fatal;
     const retry = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
@@ -99,7 +105,7 @@ export class ClickHouseSink {
         try {
           const result = await work();
           if (pausedAt !== undefined) {
-            consumer.resume([{ topic: batch.topic }]);
+            consumer.resume([{ topic }]);
             metrics.pausedSeconds.inc({ family: family.name }, (Date.now() - pausedAt) / 1000);
             logger.info({ family: family.name, step, attempt }, 'recovered; resuming');
           }
@@ -108,7 +114,7 @@ export class ClickHouseSink {
           if (this.#stopping || !isRetriable(error)) throw error;
           if (pausedAt === undefined) {
             // Backpressure: stop fetching more while this batch cannot be written.
-            consumer.pause([{ topic: batch.topic }]);
+            consumer.pause([{ topic }]);
             pausedAt = Date.now();
           }
           const { initialMs, maxMs } = this.#options.retry;
@@ -120,16 +126,16 @@ export class ClickHouseSink {
             'retriable error; paused, will retry',
           );
           await sleep(delay);
-          await batch.heartbeat();
+          await heartbeat();
         }
       }
     };
     // Keep group membership during a long insert or rollup refresh (KafkaJS throttles heartbeats).
     const heartbeats = setInterval(() => {
-      batch.heartbeat().catch(() => {});
+      heartbeat().catch(() => {});
     }, HEARTBEAT_EVERY_MS);
     try {
-      await processBatch(batch, {
+      await processBatches(batches, {
         family,
         clickhouse: this.#options.clickhouse,
         producer: this.#producer as EventProducer,
@@ -144,7 +150,7 @@ export class ClickHouseSink {
       if (!this.#stopping && !this.#fatal) {
         this.#fatal = error instanceof Error ? error : new Error(String(error));
         logger.error(
-          { family: family.name, partition: batch.partition, err: error },
+          { family: family.name, partitions: batches.map((batch) => batch.partition), err: error },
           'batch failed and cannot be retried; stopping with it uncommitted',
         );
         this.#options.onFatal(this.#fatal);
@@ -153,5 +159,50 @@ export class ClickHouseSink {
     } finally {
       clearInterval(heartbeats);
     }
+  }
+}
+
+/**
+ * Gathers the batches the consumer hands over at the same time (one per partition) and handles
+ * them as one unit of work, one unit at a time: while a unit is being written, newly arriving
+ * batches wait and then go together into the next. Each batch's promise settles with its unit,
+ * so every batch is committed only after its unit is durable, and none if it fails.
+ */
+export class BatchCoalescer {
+  readonly #work: (batches: ConsumedBatch[]) => Promise<void>;
+  readonly #gatherMs: number;
+  #waiting: { batch: ConsumedBatch; settle: (error?: unknown) => void }[] = [];
+  #busy = false;
+
+  constructor(work: (batches: ConsumedBatch[]) => Promise<void>, gatherMs = 5) {
+    this.#work = work;
+    this.#gatherMs = gatherMs;
+  }
+
+  submit(batch: ConsumedBatch): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({
+        batch,
+        settle: (error) => (error === undefined ? resolve() : reject(error)),
+      });
+      if (!this.#busy) {
+        this.#busy = true;
+        // A moment for the other partitions of the same fetch to arrive.
+        setTimeout(() => void this.#drain(), this.#gatherMs);
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#waiting.length > 0) {
+      const unit = this.#waiting.splice(0, this.#waiting.length);
+      try {
+        await this.#work(unit.map((entry) => entry.batch));
+        for (const entry of unit) entry.settle();
+      } catch (error) {
+        for (const entry of unit) entry.settle(error ?? new Error('batch failed'));
+      }
+    }
+    this.#busy = false;
   }
 }

@@ -128,7 +128,10 @@ class KafkaJsBatchConsumer implements BatchConsumer {
 
   #lastActivityAt = Date.now();
 
+  readonly #partitionsConsumedConcurrently: number;
+
   constructor(kafka: Kafka, groupId: string, options: ConsumerOptions = {}) {
+    this.#partitionsConsumedConcurrently = options.partitionsConsumedConcurrently ?? 1;
     this.#consumer = kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -163,6 +166,7 @@ class KafkaJsBatchConsumer implements BatchConsumer {
       // Offsets are committed below, after the handler's work is durable, never on a timer.
       autoCommit: false,
       eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#partitionsConsumedConcurrently,
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         if (this.#stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
         const work = this.#handleAndCommit(handler, batch, heartbeat, resolveOffset);

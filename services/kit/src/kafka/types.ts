@@ -62,6 +62,8 @@ export interface ConsumerOptions {
   maxBytesPerPartition?: number;
   minBytes?: number;
   sessionTimeoutMs?: number;
+  /** How many partitions' batches the handler may be given at once (default 1). */
+  partitionsConsumedConcurrently?: number;
 }
 
 /**

@@ -1,0 +1,157 @@
+/**
+ * `npm run bench [-- --suite gateway|sink|latency|queries|all]`: Bluelight's benchmarks on the
+ * real local engines. Each suite writes its results to test/bench/results/<time>-<suite>.json;
+ * docs/benchmarks.md is then rewritten from the newest result of every suite.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { KAFKA_VERSION } from '@bluelight/local-stack';
+import { benchDir, benchStack, clickhouse, repoRoot, say } from './context.js';
+import { databaseExists, regionDataset } from './suites/dataset.js';
+import { gatewaySuite } from './suites/gateway.js';
+import { latencySuite } from './suites/latency.js';
+import { queriesSuite } from './suites/queries.js';
+import { sinkSuite } from './suites/sink.js';
+import { benchmarksMarkdown } from './summary.js';
+
+const SUITES = ['gateway', 'sink', 'latency', 'queries'] as const;
+type Suite = (typeof SUITES)[number];
+
+const { values } = parseArgs({
+  options: {
+    suite: { type: 'string', default: 'all' },
+    'gateway-events': { type: 'string', default: '200000' },
+    trials: { type: 'string', default: '3' },
+    'sink-trials': { type: 'string', default: '1' },
+    rate: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '60' },
+    counties: { type: 'string', default: '10' },
+    years: { type: 'string', default: '10' },
+    runs: { type: 'string', default: '20' },
+    'base-db': { type: 'string' },
+    'region-db': { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(`npm run bench -- [--suite ${SUITES.join('|')}|all] [options]
+  --gateway-events N   events per gateway trial (200000)      --trials N     gateway trials (3)
+  --sink-trials N      sink/peer trials over a year (1)       --rate N       live events/s (200)
+  --seconds N          live load duration (60)                 --runs N       runs per query (20)
+  --counties N --years N   the query dataset's size (10 × 10 county-years)
+  --base-db NAME       a database holding one county-year from the pipeline (else the sink suite's)
+  --region-db NAME     reuse a region dataset built by an earlier run
+Results: test/bench/results/*.json; summary: docs/benchmarks.md.
+`);
+  process.exit(0);
+}
+const chosen: Suite[] =
+  values.suite === 'all'
+    ? [...SUITES]
+    : (values.suite ?? '').split(',').map((name) => {
+        if (!(SUITES as readonly string[]).includes(name)) {
+          process.stderr.write(`bench: unknown suite ${name}; use ${SUITES.join(', ')} or all\n`);
+          process.exit(2);
+        }
+        return name as Suite;
+      });
+
+const resultsDir = path.join(benchDir, 'results');
+mkdirSync(resultsDir, { recursive: true });
+
+function javaVersion(): string {
+  // java -version prints to stderr.
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  return (result.stderr || result.stdout || 'unknown').split('\n')[0]?.trim() ?? 'unknown';
+}
+
+/** The newest stored result of a suite, if any. */
+function newestResult(suite: Suite): Record<string, unknown> | undefined {
+  const files = readdirSync(resultsDir)
+    .filter((name) => name.endsWith(`-${suite}.json`))
+    .sort();
+  const newest = files.at(-1);
+  return newest ? JSON.parse(readFileSync(path.join(resultsDir, newest), 'utf8')) : undefined;
+}
+
+const stack = await benchStack();
+const versionClient = clickhouse(stack);
+const clickhouseVersion = await (
+  await versionClient.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })
+).json<{ v: string }>();
+await versionClient.close();
+const machine = {
+  date: new Date().toISOString(),
+  cpus: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown'}`,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  os: `${os.type()} ${os.release()}`,
+  node: process.version,
+  java: javaVersion(),
+  kafka: KAFKA_VERSION,
+  clickhouse: `chDB (ClickHouse ${clickhouseVersion[0]?.v ?? '?'}) behind the local HTTP server`,
+};
+say(`machine: ${JSON.stringify(machine)}`);
+
+function save(suite: Suite, result: object) {
+  const file = path.join(resultsDir, `${machine.date.replace(/[:.]/g, '-')}-${suite}.json`);
+  writeFileSync(file, `${JSON.stringify({ machine, ...result }, null, 2)}\n`);
+  say(`wrote ${path.relative(repoRoot, file)}`);
+}
+
+let baseDatabase = values['base-db'];
+for (const suite of chosen) {
+  say(`suite ${suite}`);
+  if (suite === 'gateway') {
+    save(
+      suite,
+      await gatewaySuite(stack, {
+        events: Number(values['gateway-events']),
+        concurrency: 8,
+        trials: Number(values.trials),
+      }),
+    );
+  } else if (suite === 'sink') {
+    const result = await sinkSuite(stack, { trials: Number(values['sink-trials']) });
+    baseDatabase = result.trials[0]?.bluelight.database;
+    save(suite, result);
+  } else if (suite === 'latency') {
+    save(
+      suite,
+      await latencySuite(stack, { rate: Number(values.rate), seconds: Number(values.seconds) }),
+    );
+  } else {
+    const previous = newestResult('queries') as { dataset?: { database: string } } | undefined;
+    const reuse = values['region-db'] ?? previous?.dataset?.database;
+    const counties = Number(values.counties);
+    const years = Number(values.years);
+    let dataset: Awaited<ReturnType<typeof regionDataset>> | undefined;
+    if (reuse && (await databaseExists(stack, reuse)) && previous?.dataset) {
+      dataset = previous.dataset as Awaited<ReturnType<typeof regionDataset>>;
+      say(`reusing the region dataset ${reuse}`);
+    } else {
+      if (!baseDatabase) {
+        const sink = newestResult('sink') as
+          | { trials?: { bluelight: { database: string } }[] }
+          | undefined;
+        baseDatabase = sink?.trials?.[0]?.bluelight.database;
+      }
+      if (!baseDatabase || !(await databaseExists(stack, baseDatabase))) {
+        say('no county-year from the pipeline to build on: running the sink suite first');
+        const sink = await sinkSuite(stack, { trials: 1 });
+        save('sink', sink);
+        baseDatabase = sink.trials[0]?.bluelight.database as string;
+      }
+      dataset = await regionDataset(stack, baseDatabase, { counties, years });
+    }
+    save(suite, await queriesSuite(stack, dataset, { runs: Number(values.runs) }));
+  }
+}
+
+const newest = Object.fromEntries(SUITES.map((suite) => [suite, newestResult(suite)]));
+const docs = path.join(repoRoot, 'docs', 'benchmarks.md');
+writeFileSync(docs, benchmarksMarkdown(newest));
+say(`wrote docs/benchmarks.md${existsSync(docs) ? '' : ' (new)'}`);
+say('the bench stack keeps running for the next run: npx bluelight stack down --name bench');

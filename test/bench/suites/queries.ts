@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { freePort, type LocalStack } from '@bluelight/local-stack';
+import { loadStandards } from '@bluelight/standards';
+import {
+  allValues,
+  evaluateRule,
+  provisionedDashboards,
+  provisionedRules,
+  runPanel,
+} from '../../../dashboards/src/grafana-run.js';
+import { clickhouse, runName, say, startChild, stopChild, waitFor } from '../context.js';
+import { percentile, round } from '../stats.js';
+
+interface Timing {
+  name: string;
+  p50Ms: number;
+  p95Ms: number;
+  runs: number;
+}
+
+async function timeIt(name: string, runs: number, work: () => Promise<unknown>): Promise<Timing> {
+  await work(); // warm-up: caches, connections, JIT
+  const samples: number[] = [];
+  for (let run = 0; run < runs; run += 1) {
+    const started = performance.now();
+    await work();
+    samples.push(performance.now() - started);
+  }
+  const timing = {
+    name,
+    p50Ms: round(percentile(samples, 0.5)),
+    p95Ms: round(percentile(samples, 0.95)),
+    runs,
+  };
+  say(`queries: ${JSON.stringify(timing)}`);
+  return timing;
+}
+
+const YEAR = { from: '2023-04-01', to: '2024-03-31' };
+
+/** Every query-API endpoint over the region: each standard per year, by month and by station. */
+async function apiTimings(stack: LocalStack, database: string, runs: number) {
+  const key = `bench-${runName('reader')}`;
+  const port = await freePort();
+  const api = startChild('query-api', 'services/query-api/src/main.ts', {
+    CLICKHOUSE_URL: stack.clickhouseUrl,
+    CLICKHOUSE_DATABASE: database,
+    QUERY_API_PORT: String(port),
+    QUERY_API_KEYS: JSON.stringify([
+      { id: 'bench', key_sha256: createHash('sha256').update(key).digest('hex') },
+    ]),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const get = async (path: string) => {
+    const response = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return response.text();
+  };
+  try {
+    await waitFor(
+      'the query API to be ready',
+      async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok === true,
+      60_000,
+    );
+    const timings: Timing[] = [];
+    timings.push(await timeIt('GET /v1/standards', runs, () => get('/v1/standards')));
+    for (const standard of loadStandards()) {
+      const groupings = ['none', 'month', ...(standard.subject === 'calls' ? [] : ['station'])];
+      for (const groupBy of groupings) {
+        const path = `/v1/kpis?standard=${standard.id}&from=${YEAR.from}&to=${YEAR.to}&groupBy=${groupBy}`;
+        timings.push(await timeIt(`GET ${path}`, runs, () => get(path)));
+      }
+    }
+    const incidents = '/v1/incidents?from=2024-03-01&to=2024-03-31&limit=100';
+    timings.push(await timeIt(`GET ${incidents}`, runs, () => get(incidents)));
+    const report = `/v1/reports/annual?from=${YEAR.from}&to=${YEAR.to}`;
+    timings.push(await timeIt(`GET ${report}`, runs, () => get(report)));
+    return timings;
+  } finally {
+    await stopChild(api);
+  }
+}
+
+/** Every panel and alert rule query, expanded as Grafana would, over a year or the last day. */
+async function panelTimings(stack: LocalStack, database: string, runs: number) {
+  const client = clickhouse(stack, database);
+  const history = {
+    from: new Date('2023-03-31T23:00:00Z'),
+    to: new Date('2024-03-31T22:59:59Z'),
+    intervalSeconds: 86_400,
+  };
+  const live = {
+    from: new Date('2024-03-30T23:00:00Z'),
+    to: new Date('2024-03-31T22:59:59Z'),
+    intervalSeconds: 300,
+  };
+  const timings: Timing[] = [];
+  try {
+    for (const dashboard of provisionedDashboards()) {
+      const range = ['control-room', 'pipeline-health'].includes(dashboard.uid) ? live : history;
+      const variables = await allValues(client, dashboard, range);
+      for (const panel of dashboard.panels) {
+        if (panel.targets.length === 0) continue;
+        timings.push(
+          await timeIt(`panel ${dashboard.title} / ${panel.title}`, runs, () =>
+            runPanel(client, panel, { ...range, variables }),
+          ),
+        );
+      }
+    }
+    for (const rule of provisionedRules()) {
+      timings.push(
+        await timeIt(`alert ${rule.title}`, runs, () => evaluateRule(client, rule, live.to)),
+      );
+    }
+  } finally {
+    await client.close();
+  }
+  return timings;
+}
+
+/**
+ * The same figure from the rollups (or facts) the product reads and from the raw events, to show
+ * what the rollups save. Each pair returns the same numbers (checked).
+ */
+async function rawComparisons(stack: LocalStack, database: string, runs: number) {
+  const client = clickhouse(stack, database);
+  const value = async (query: string) => {
+    const result = await client.query({ query, format: 'JSONEachRow' });
+    return result.json<Record<string, number | string>>();
+  };
+  const pairs = [
+    {
+      figure: '999 calls answered within 10 s, by London month, over a year',
+      rollup: `SELECT formatDateTime(toStartOfMonth(bucket, 'Europe/London'), '%Y-%m') AS month,
+          sum(answered_within_10s) AS within, sum(answered) AS answered
+        FROM calls_5min FINAL
+        WHERE line = '999' AND bucket >= toDateTime('2023-04-01', 'Europe/London') AND bucket < toDateTime('2024-04-01', 'Europe/London')
+        GROUP BY month ORDER BY month`,
+      raw: `SELECT formatDateTime(toStartOfMonth(presented, 'Europe/London'), '%Y-%m') AS month,
+          countIf(answered IS NOT NULL AND dateDiff('millisecond', presented, answered) <= 10000) AS within,
+          countIf(answered IS NOT NULL) AS answered
+        FROM (
+          SELECT call_id, anyIf(line, event_type = 'call.presented') AS line,
+            minIf(occurred_at, event_type = 'call.presented') AS presented,
+            minOrNullIf(occurred_at, event_type = 'call.answered') AS answered
+          FROM calls_raw FINAL
+          GROUP BY call_id
+        )
+        WHERE line = '999' AND presented >= toDateTime('2023-04-01', 'Europe/London') AND presented < toDateTime('2024-04-01', 'Europe/London')
+        GROUP BY month ORDER BY month`,
+    },
+    {
+      figure: 'fire incidents by London day and category, over a year',
+      rollup: `SELECT toString(day) AS d, category, sum(incidents) - sum(cancelled) AS n
+        FROM incidents_daily FINAL
+        WHERE service = 'fire' AND day >= '2023-04-01' AND day < '2024-04-01'
+        GROUP BY d, category ORDER BY d, category`,
+      raw: `SELECT toString(toDate(received, 'Europe/London')) AS d, category, count() AS n
+        FROM (
+          SELECT incident_id,
+            argMaxIf(category, occurred_at, event_type IN ('incident.created', 'incident.reclassified')) AS category,
+            anyIf(service, event_type = 'incident.created') AS service,
+            minIf(call_received_at, event_type = 'incident.created') AS received,
+            countIf(event_type = 'incident.cancelled') AS cancelled
+          FROM incidents_raw FINAL
+          GROUP BY incident_id
+        )
+        WHERE service = 'fire' AND cancelled = 0 AND received IS NOT NULL
+          AND toDate(received, 'Europe/London') >= '2023-04-01' AND toDate(received, 'Europe/London') < '2024-04-01'
+        GROUP BY d, category ORDER BY d, category`,
+    },
+  ];
+  const results = [];
+  try {
+    for (const pair of pairs) {
+      const [fromRollup, fromRaw] = [await value(pair.rollup), await value(pair.raw)];
+      const same = JSON.stringify(fromRollup) === JSON.stringify(fromRaw);
+      const rollup = await timeIt(`${pair.figure} (rollup)`, runs, () => value(pair.rollup));
+      const raw = await timeIt(`${pair.figure} (raw events)`, runs, () => value(pair.raw));
+      results.push({
+        figure: pair.figure,
+        sameAnswer: same,
+        rollup,
+        raw,
+        ratio: round(raw.p50Ms / rollup.p50Ms),
+      });
+    }
+  } finally {
+    await client.close();
+  }
+  return results;
+}
+
+/** Query latency over the region dataset: API endpoints, panels and alerts, rollups vs raw. */
+export async function queriesSuite(
+  stack: LocalStack,
+  dataset: { database: string; events: number; counties: number; years: number },
+  options: { runs: number },
+) {
+  const api = await apiTimings(stack, dataset.database, options.runs);
+  const panels = await panelTimings(stack, dataset.database, options.runs);
+  const raw = await rawComparisons(
+    stack,
+    dataset.database,
+    Math.max(3, Math.floor(options.runs / 4)),
+  );
+  const all = [...api, ...panels];
+  const slowest = all.reduce((worst, timing) => (timing.p95Ms > worst.p95Ms ? timing : worst));
+  return {
+    suite: 'queries',
+    what: `every API endpoint, dashboard panel and alert query over ${dataset.counties} counties × ${dataset.years} years (${dataset.events} raw events), ${options.runs} runs each after a warm-up`,
+    dataset,
+    api,
+    panels,
+    raw,
+    withinTarget: all.filter((timing) => timing.p95Ms <= 100).length,
+    total: all.length,
+    slowest,
+    target: { p95Ms: 100 },
+  };
+}

@@ -1,0 +1,245 @@
+import { openEventOutput } from '@bluelight/event-output';
+import { freePort, type LocalStack } from '@bluelight/local-stack';
+import type { BluelightEvent } from '@bluelight/schemas';
+import type { ClickHouseClient } from '@bluelight/service-kit';
+import { STAFFORDSHIRE_2023_24, simulate } from '@bluelight/simulator';
+import {
+  clickhouse,
+  committed,
+  endOffsets,
+  FAMILIES,
+  type Family,
+  freshDatabase,
+  kafka,
+  logger,
+  runName,
+  say,
+  startChild,
+  stopChild,
+  topicByFamily,
+  waitFor,
+} from '../context.js';
+import { round } from '../stats.js';
+
+/** One simulated year (2023-24, London year) written to Kafka under a topic prefix of its own. */
+export async function produceYear(stack: LocalStack, seed = 1) {
+  const prefix = `${runName('year')}.`;
+  const output = await openEventOutput(
+    { kind: 'kafka', brokers: stack.kafkaBrokers, topicPrefix: prefix },
+    logger,
+  );
+  let events = 0;
+  const started = performance.now();
+  for (const { emissions } of simulate({
+    profile: STAFFORDSHIRE_2023_24,
+    seed,
+    fromMs: Date.parse('2023-03-31T23:00:00Z'),
+    toMs: Date.parse('2024-03-31T23:00:00Z'),
+  })) {
+    await output.write(emissions.map((emission) => emission.event as unknown as BluelightEvent));
+    events += emissions.length;
+  }
+  await output.close();
+  const seconds = (performance.now() - started) / 1000;
+  say(`produced ${events} events to Kafka in ${seconds.toFixed(1)} s`);
+  return { prefix, events, produceSeconds: seconds };
+}
+
+const topicOf = (prefix: string, family: Family) => `${prefix}${topicByFamily(family).name}`;
+
+/** The step timings the sink reports on /metrics, summed over families. */
+async function sinkStepSeconds(port: number) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const steps: Record<string, number> = {};
+  for (const match of text.matchAll(
+    /^sink_step_duration_seconds_sum\{[^}]*step="([a-z_]+)"[^}]*\} (\S+)$/gm,
+  )) {
+    steps[match[1] as string] = (steps[match[1] as string] ?? 0) + Number(match[2]);
+  }
+  return steps;
+}
+
+/**
+ * Bluelight's sink, as its own process, from a fresh consumer group and database over topics
+ * already holding a simulated year: time until every message is committed (raw rows, facts and
+ * rollups written), as events per second.
+ */
+export async function runBluelightSink(stack: LocalStack, prefix: string, events: number) {
+  const { database, client } = await freshDatabase(stack, 'bench_sink');
+  const groupPrefix = runName('bench-sink');
+  const port = await freePort();
+  const admin = kafka(stack).admin();
+  await admin.connect();
+  const ends = Object.fromEntries(
+    await Promise.all(
+      FAMILIES.map(async (family) => [family, await endOffsets(admin, topicOf(prefix, family))]),
+    ),
+  ) as Record<Family, number>;
+  const started = performance.now();
+  const sink = startChild('sink', 'services/clickhouse-sink/src/main.ts', {
+    KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+    CLICKHOUSE_URL: stack.clickhouseUrl,
+    CLICKHOUSE_DATABASE: database,
+    KAFKA_TOPIC_PREFIX: prefix,
+    SINK_GROUP_PREFIX: groupPrefix,
+    SINK_PORT: String(port),
+  });
+  try {
+    let lastReport = 0;
+    await waitFor(
+      'the sink to commit every message',
+      async () => {
+        const done = await Promise.all(
+          FAMILIES.map((family) =>
+            committed(admin, `${groupPrefix}-${family}`, topicOf(prefix, family)),
+          ),
+        );
+        const total = done.reduce((sum, value) => sum + value, 0);
+        if (performance.now() - lastReport > 30_000) {
+          lastReport = performance.now();
+          say(`sink: ${total} of ${events} committed`);
+        }
+        return FAMILIES.every((family, index) => (done[index] as number) >= ends[family]);
+      },
+      3 * 3_600_000,
+      500,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const steps = await sinkStepSeconds(port);
+    const stored = await countDistinct(client);
+    return { database, seconds, eventsPerSecond: round(events / seconds), steps, stored };
+  } finally {
+    await stopChild(sink);
+    await admin.disconnect();
+    await client.close();
+  }
+}
+
+async function countDistinct(client: ClickHouseClient) {
+  const result = await client.query({
+    query: `SELECT
+      (SELECT uniqExact(event_id) FROM calls_raw) + (SELECT uniqExact(event_id) FROM incidents_raw)
+        + (SELECT uniqExact(event_id) FROM resources_raw) AS distinct_events`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await result.json<{ distinct_events: number }>();
+  return Number(row?.distinct_events ?? 0);
+}
+
+/**
+ * The peer: ClickHouse's own Kafka table engine (what a ClickHouse user would reach for first),
+ * reading the same topics into plain MergeTree tables of the raw events, driven by
+ * `INSERT … SELECT FROM <kafka table>` until every message is stored. It keeps no derived facts,
+ * no rollups, no dead letters and no deduplication (at-least-once).
+ */
+export async function runKafkaEnginePeer(stack: LocalStack, prefix: string, events: number) {
+  const database = runName('bench_peer');
+  const server = clickhouse(stack);
+  await server.command({ query: `CREATE DATABASE ${database}` });
+  const group = runName('bench-peer');
+  for (const family of FAMILIES) {
+    await server.command({
+      query: `CREATE TABLE ${database}.${family}_raw (
+        event_id String, event_type LowCardinality(String), occurred_at DateTime64(3, 'UTC'),
+        agency LowCardinality(String), source LowCardinality(String), payload String,
+        _topic LowCardinality(String), _partition UInt32, _offset UInt64, _ingested_at DateTime64(3, 'UTC')
+      ) ENGINE = MergeTree PARTITION BY toYYYYMM(occurred_at) ORDER BY (event_type, event_id)`,
+    });
+    const create = `CREATE TABLE ${database}.${family}_queue (
+        event_id String, event_type String, occurred_at String, agency String, source String, payload String
+      ) ENGINE = Kafka SETTINGS
+        kafka_broker_list = '${stack.kafkaBrokers.join(',')}',
+        kafka_topic_list = '${topicOf(prefix, family)}',
+        kafka_group_name = '${group}-${family}',
+        kafka_format = 'JSONEachRow',
+        kafka_max_block_size = 65536,
+        kafka_poll_timeout_ms = 200,
+        kafka_flush_interval_ms = 500,
+        input_format_json_read_objects_as_strings = 1`;
+    await server.command({ query: create }).catch(async (error: Error) => {
+      // The embedded engine (chDB) reports a spurious LOGICAL_ERROR yet creates the table.
+      const exists = await server.query({
+        query: `EXISTS TABLE ${database}.${family}_queue`,
+        format: 'JSONEachRow',
+      });
+      const [row] = await exists.json<{ result: number }>();
+      if (Number(row?.result) !== 1) throw error;
+    });
+  }
+  const started = performance.now();
+  const stored: Record<string, number> = {};
+  const admin = kafka(stack).admin();
+  await admin.connect();
+  try {
+    for (const family of FAMILIES) {
+      const end = await endOffsets(admin, topicOf(prefix, family));
+      stored[family] = 0;
+      while ((stored[family] as number) < end) {
+        await server.command({
+          query: `INSERT INTO ${database}.${family}_raw
+            SELECT event_id, event_type, parseDateTime64BestEffort(occurred_at, 3, 'UTC'), agency,
+                   source, payload, _topic, _partition, _offset, now64(3)
+            FROM ${database}.${family}_queue`,
+          clickhouse_settings: { stream_like_engine_allow_direct_select: 1 },
+        });
+        const result = await server.query({
+          query: `SELECT count() AS n FROM ${database}.${family}_raw`,
+          format: 'JSONEachRow',
+        });
+        stored[family] = Number((await result.json<{ n: number }>())[0]?.n ?? 0);
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { database, seconds, eventsPerSecond: round(events / seconds), stored };
+  } finally {
+    await admin.disconnect();
+    for (const family of FAMILIES) {
+      await server.command({ query: `DROP TABLE IF EXISTS ${database}.${family}_queue` });
+    }
+    await server.close();
+  }
+}
+
+/**
+ * Kafka → ClickHouse over a simulated year (≈ 1.06 million events): Bluelight's sink and the
+ * peer on the same topics and the same ClickHouse, one after the other, `trials` times each.
+ */
+export async function sinkSuite(stack: LocalStack, options: { trials: number }) {
+  const year = await produceYear(stack);
+  const trials: {
+    bluelight: Awaited<ReturnType<typeof runBluelightSink>>;
+    peer: Awaited<ReturnType<typeof runKafkaEnginePeer>>;
+  }[] = [];
+  for (let trial = 0; trial < options.trials; trial += 1) {
+    const bluelight = await runBluelightSink(stack, year.prefix, year.events);
+    say(`bluelight sink trial ${trial + 1}: ${JSON.stringify(bluelight)}`);
+    const peer = await runKafkaEnginePeer(stack, year.prefix, year.events);
+    say(`peer trial ${trial + 1}: ${JSON.stringify(peer)}`);
+    trials.push({ bluelight, peer });
+  }
+  const medianOf = (values: number[]) =>
+    [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+  const ours = medianOf(trials.map((trial) => trial.bluelight.eventsPerSecond));
+  const peer = medianOf(trials.map((trial) => trial.peer.eventsPerSecond));
+  const rawInsertSeconds = medianOf(trials.map((trial) => trial.bluelight.steps.raw_insert ?? 0));
+  return {
+    suite: 'sink',
+    what: 'Kafka → ClickHouse, one simulated year from fresh consumer groups; Bluelight: raw rows + facts + rollups, committed; peer: ClickHouse Kafka engine, raw rows only',
+    events: year.events,
+    produceSeconds: round(year.produceSeconds),
+    produceEventsPerSecond: round(year.events / year.produceSeconds),
+    peer: 'ClickHouse Kafka table engine (INSERT … SELECT from a Kafka engine table), same engine and topics',
+    trials,
+    eventsPerSecond: ours,
+    peerEventsPerSecond: peer,
+    ratio: round(ours / peer),
+    // The part of Bluelight's time spent inserting raw rows, to compare like with like.
+    rawInsertEventsPerSecond: round(year.events / rawInsertSeconds),
+    target: { eventsPerSecond: 50_000, ratio: 2 },
+    backfill: {
+      yearSeconds: round(year.events / ours),
+      nationalEventsPerYear: 600_000_000,
+      nationalHours: round(600_000_000 / ours / 3600),
+    },
+  };
+}
