@@ -6,10 +6,18 @@
 import * as alerting from '@grafana/grafana-foundation-sdk/alerting';
 import * as expr from '@grafana/grafana-foundation-sdk/expr';
 import { CLICKHOUSE_DATASOURCE, chQuery } from './clickhouse-query.js';
-import { AVAILABILITY_STANDARDS, availabilityFigureSql } from './dashboards/availability.js';
+import { AVAILABILITY_STANDARDS } from './dashboards/availability.js';
 import { standardFigureSql, warningLevel } from './dashboards/control-room.js';
-import { callKpiSql, incidentKpiSql, standard, targetShare } from './kpi-sql.js';
-import { callsWaitingSql, deadLettersSql, ingestionDelaySql } from './queries.js';
+import {
+  availabilityKpiSql,
+  callKpiSql,
+  currentVersion,
+  incidentKpiSql,
+  standard,
+  statisticSql,
+  targetShare,
+} from './kpi-sql.js';
+import { callsWaitingSql, deadLetterRateSql, ingestionDelaySql } from './queries.js';
 
 export const FOLDER = 'Bluelight';
 export const CONTACT_POINT = 'bluelight-webhook';
@@ -20,6 +28,13 @@ export const WEBHOOK_URL_ENV = 'BLUELIGHT_ALERT_WEBHOOK_URL';
 export const CALLS_WAITING_LIMIT = 5;
 /** Seconds without any event written to ClickHouse. */
 export const INGESTION_DELAY_LIMIT_SECONDS = 60;
+
+/** Dead letters per minute (over the rule's 10 minutes) above which the sink needs a look. */
+export const DEAD_LETTER_RATE_LIMIT_PER_MINUTE = 0.5;
+/** The rolling window of the attendance rules, in days. */
+export const ROLLING_DAYS = 28;
+/** The page holding each rule's runbook section (what to do when it fires). */
+export const RUNBOOK_DOC = 'docs/grafana.md';
 
 type Evaluator = 'gt' | 'lt';
 
@@ -37,9 +52,23 @@ export interface AlertSpec {
   service: string;
   summary: string;
   description: string;
+  /** The heading of the rule's section in docs/grafana.md ("what to do"). */
+  runbook: string;
   /** What an evaluation without rows means: OK (e.g. too few calls to judge) or NoData. */
   noData: 'OK' | 'NoData' | 'Alerting';
 }
+
+/** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to "-". */
+export function headingAnchor(heading: string): string {
+  return heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .trim()
+    .replace(/\s/g, '-');
+}
+
+/** The `runbook` annotation: the docs page and the rule's section. */
+export const runbookLink = (heading: string) => `${RUNBOOK_DOC}#${headingAnchor(heading)}`;
 
 function required(value: number | undefined, id: string): number {
   if (value === undefined) throw new Error(`standard ${id} has no target`);
@@ -49,16 +78,78 @@ function required(value: number | undefined, id: string): number {
 /** A standard's figure for an alert: no row when it is NULL (below the minimum sample). */
 const judged = (sql: string) => `SELECT value FROM (${sql}\n)\nWHERE value IS NOT NULL`;
 
+/** A station's figure of a KPI query grouped by station: one row (one alert instance) each. */
+const byStation = (statistic: string, sql: string) => `
+SELECT station, value
+FROM (
+  SELECT CAST(group AS String) AS station, ${statistic} AS value
+  FROM (${sql}
+  )
+)
+WHERE value IS NOT NULL
+ORDER BY station`;
+
+/** London today and the days of its month after it. */
+const TODAY = `toDate($__toTime, 'Europe/London')`;
+const REMAINING_DAYS = `dateDiff('day', ${TODAY}, toLastDayOfMonth(${TODAY}))`;
+
+/**
+ * The month's attendance standard projected to its last day, per station: the London month so far
+ * (met and measured up to now) plus the remaining days at the last 28 days' pace and rate —
+ * measured n₂₈ × r / 28 and met met₂₈ × r / 28 for r remaining days — judged by the standard's own
+ * statistic and minimum sample (`statisticSql` over the projected counts), so a station that will
+ * not reach the minimum sample by the month's end gives no instance.
+ */
+export function projectedMonthSql(id: string): string {
+  const definition = standard(id);
+  const monthToDate = incidentKpiSql(definition, 'station', {
+    days: { from: `toStartOfMonth(${TODAY})`, to: `(${TODAY} + 1)` },
+    instants: true,
+  });
+  const lastDays = incidentKpiSql(definition, 'station', {
+    instants: { from: `($__toTime - INTERVAL ${ROLLING_DAYS} DAY)`, to: '$__toTime' },
+  });
+  return `
+SELECT station, ${statisticSql(definition)} AS value
+FROM (
+  SELECT station,
+    n_month + n_recent * remaining_days / ${ROLLING_DAYS} AS n,
+    met_month + met_recent * remaining_days / ${ROLLING_DAYS} AS met
+  FROM (
+    SELECT station,
+      ifNull(m.n_month, 0) AS n_month, ifNull(m.met_month, 0) AS met_month,
+      ifNull(r.n_recent, 0) AS n_recent, ifNull(r.met_recent, 0) AS met_recent,
+      ${REMAINING_DAYS} AS remaining_days
+    FROM (
+      SELECT CAST(group AS String) AS station, n AS n_month, met AS met_month
+      FROM (${monthToDate}
+      )
+    ) AS m
+    FULL OUTER JOIN (
+      SELECT CAST(group AS String) AS station, n AS n_recent, met AS met_recent
+      FROM (${lastDays}
+      )
+    ) AS r USING station
+  )
+)
+WHERE value IS NOT NULL
+ORDER BY station
+SETTINGS join_use_nulls = 1`;
+}
+
 export function alertSpecs(): AlertSpec[] {
   const calls999 = standard('calls-999-answer');
   const target999 = required(targetShare(calls999), calls999.id);
   const attendance = standard('fire-attendance-standard');
   const targetAttendance = required(targetShare(attendance), attendance.id);
+  const minimumAttendance = currentVersion(attendance).minimum_sample;
   const onCallId = AVAILABILITY_STANDARDS.on_call;
-  const targetOnCall = required(targetShare(standard(onCallId)), onCallId);
+  const onCall = standard(onCallId);
+  const targetOnCall = required(targetShare(onCall), onCallId);
   const sql999 = judged(
     standardFigureSql('calls-999-answer', callKpiSql(calls999, 'none', { instants: true })),
   );
+  const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
   return [
     {
       uid: 'bluelight-999-answer-missed',
@@ -71,8 +162,9 @@ export function alertSpecs(): AlertSpec[] {
       for: '5m',
       severity: 'critical',
       service: 'calls',
-      summary: `Fewer than ${target999 * 100}% of 999 calls in the last hour were answered within 10 s.`,
+      summary: `Fewer than ${percent(target999)} of 999 calls in the last hour were answered within 10 s.`,
       description: `${calls999.name} (${calls999.id}), over the last hour.`,
+      runbook: '999 answering below target',
       noData: 'OK',
     },
     {
@@ -86,43 +178,63 @@ export function alertSpecs(): AlertSpec[] {
       for: '5m',
       severity: 'warning',
       service: 'calls',
-      summary: `999 answering within 10 s is below ${Math.round(warningLevel(target999) * 1000) / 10}% over the last hour: the ${target999 * 100}% standard is about to be missed.`,
+      summary: `999 answering within 10 s is below ${percent(warningLevel(target999))} over the last hour: the ${percent(target999)} standard is about to be missed.`,
       description: `${calls999.name} (${calls999.id}); fires together with the critical rule once below target.`,
+      runbook: '999 answering below target',
       noData: 'OK',
     },
     {
-      uid: 'bluelight-attendance-standard-7d',
-      title: 'Attendance standard below target (last 7 days)',
+      uid: 'bluelight-attendance-standard-28d',
+      title: `Attendance standard below target at a station (last ${ROLLING_DAYS} days)`,
       group: 'standards',
-      sql: judged(
-        standardFigureSql(
-          'fire-attendance-standard',
-          incidentKpiSql(attendance, 'none', { instants: true }),
-        ),
+      sql: byStation(
+        statisticSql(attendance),
+        incidentKpiSql(attendance, 'station', { instants: true }),
       ),
-      rangeSeconds: 7 * 86_400,
+      rangeSeconds: ROLLING_DAYS * 86_400,
       evaluator: 'lt',
       threshold: targetAttendance,
       for: '30m',
       severity: 'critical',
       service: 'fire',
-      summary: `Fewer than ${targetAttendance * 100}% of life-risk incidents in the last 7 days met the attendance standard.`,
-      description: `${attendance.name} (${attendance.id}), incidents whose call came in the last 7 days.`,
+      summary: `Fewer than ${percent(targetAttendance)} of life-risk incidents at {{ .Labels.station }} met the attendance standard over the last ${ROLLING_DAYS} days.`,
+      description: `${attendance.name} (${attendance.id}) per station, incidents whose call came in the last ${ROLLING_DAYS} days; a station with fewer than ${minimumAttendance} measured gives no alert.`,
+      runbook: 'Attendance standard below target',
+      noData: 'OK',
+    },
+    {
+      uid: 'bluelight-attendance-projected-miss',
+      title: 'Attendance standard projected to miss target this month',
+      group: 'standards',
+      sql: projectedMonthSql('fire-attendance-standard'),
+      rangeSeconds: 31 * 86_400,
+      evaluator: 'lt',
+      threshold: targetAttendance,
+      for: '1h',
+      severity: 'warning',
+      service: 'fire',
+      summary: `At its current pace {{ .Labels.station }} ends the month below the ${percent(targetAttendance)} attendance standard.`,
+      description: `${attendance.name} (${attendance.id}) per station: the London month so far plus its remaining days at the last ${ROLLING_DAYS} days' rate; no alert below ${minimumAttendance} projected measured incidents.`,
+      runbook: 'Attendance standard projected to miss',
       noData: 'OK',
     },
     {
       uid: 'bluelight-on-call-availability',
-      title: 'On-call appliance availability below target (now)',
+      title: 'On-call appliance availability below target at a station (now)',
       group: 'standards',
-      sql: `SELECT value FROM (${availabilityFigureSql(onCallId, { instants: true })}\n)\nWHERE value IS NOT NULL`,
+      sql: byStation(
+        statisticSql(onCall),
+        availabilityKpiSql(onCall, 'station', { instants: true }),
+      ),
       rangeSeconds: 900,
       evaluator: 'lt',
       threshold: targetOnCall,
       for: '15m',
       severity: 'warning',
       service: 'fire',
-      summary: `On-call appliances were on the run less than ${targetOnCall * 100}% of the last 15 minutes.`,
-      description: `${standard(onCallId).name} (${onCallId}), time-weighted over the last 15 minutes.`,
+      summary: `On-call appliances at {{ .Labels.station }} were on the run less than ${percent(targetOnCall)} of the last 15 minutes.`,
+      description: `${onCall.name} (${onCallId}) per home station, time-weighted over the last 15 minutes.`,
+      runbook: 'On-call availability below target',
       noData: 'OK',
     },
     {
@@ -138,11 +250,12 @@ export function alertSpecs(): AlertSpec[] {
       service: 'calls',
       summary: `More than ${CALLS_WAITING_LIMIT} calls are waiting to be answered.`,
       description: 'Calls presented in the last hour and not yet answered, abandoned or closed.',
+      runbook: 'Calls waiting',
       noData: 'NoData',
     },
     {
       uid: 'bluelight-ingestion-delay',
-      title: 'Ingestion delayed',
+      title: 'Ingestion stalled',
       group: 'operations',
       sql: ingestionDelaySql(),
       rangeSeconds: 600,
@@ -154,22 +267,25 @@ export function alertSpecs(): AlertSpec[] {
       summary: `No event has been written to ClickHouse for more than ${INGESTION_DELAY_LIMIT_SECONDS} s.`,
       description:
         'Seconds since the newest row of calls_raw, incidents_raw and resources_raw was ingested.',
+      runbook: 'Ingestion stalled',
       noData: 'Alerting',
     },
     {
       uid: 'bluelight-dead-letters',
-      title: 'Messages dead-lettered',
+      title: 'Dead-letter rate above threshold',
       group: 'operations',
-      sql: deadLettersSql(),
+      sql: deadLetterRateSql(),
       rangeSeconds: 600,
       evaluator: 'gt',
-      threshold: 0,
+      threshold: DEAD_LETTER_RATE_LIMIT_PER_MINUTE,
       for: '0s',
       severity: 'warning',
       service: 'pipeline',
-      summary: 'The sink refused messages in the last 10 minutes; see `bluelight dlq`.',
-      description: 'Rows of dead_letters with failed_at in the last 10 minutes.',
-      noData: 'NoData',
+      summary: `Messages from {{ .Labels.topic }} are being dead-lettered at more than ${DEAD_LETTER_RATE_LIMIT_PER_MINUTE} a minute; see \`bluelight dlq\`.`,
+      description:
+        'Rows of dead_letters per source topic with failed_at in the last 10 minutes, per minute.',
+      runbook: 'Dead-letter rate above threshold',
+      noData: 'OK',
     },
   ];
 }
@@ -207,7 +323,11 @@ function rule(spec: AlertSpec): alerting.Rule {
     .execErrState('Error')
     .forDuration(spec.for)
     .labels({ severity: spec.severity, service: spec.service })
-    .annotations({ summary: spec.summary, description: spec.description })
+    .annotations({
+      summary: spec.summary,
+      description: spec.description,
+      runbook: runbookLink(spec.runbook),
+    })
     .build();
 }
 

@@ -1,8 +1,18 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type * as common from '@grafana/grafana-foundation-sdk/common';
 
+/**
+ * A reference to a grafana-clickhouse-datasource data source: the type and uid Grafana needs to
+ * find it (the SDK's `common.DataSourceRef` has both optional).
+ */
+export interface ClickHouseDataSourceRef extends common.DataSourceRef {
+  type: 'grafana-clickhouse-datasource';
+  /** @minLength 1 */
+  uid: string;
+}
+
 /** The data source every dashboard and alert uses (infra/grafana/provisioning/datasources). */
-export const CLICKHOUSE_DATASOURCE: common.DataSourceRef = {
+export const CLICKHOUSE_DATASOURCE: ClickHouseDataSourceRef = {
   type: 'grafana-clickhouse-datasource',
   uid: 'bluelight-clickhouse',
 };
@@ -15,14 +25,20 @@ export const CLICKHOUSE_DATASOURCE: common.DataSourceRef = {
 export const Format = { TimeSeries: 0, Table: 1 } as const;
 export type Format = (typeof Format)[keyof typeof Format];
 
-/** The query the grafana-clickhouse-datasource plugin (v4) stores for its SQL editor. */
+/**
+ * The query the grafana-clickhouse-datasource plugin (v4) stores for its SQL editor (the fields of
+ * its `CHSqlQuery` that Bluelight writes). `dashboard-schema.ts` derives the JSON Schema every
+ * panel query is validated against from this type, JSDoc constraints included.
+ */
 export interface ClickHouseQuery extends cog.Dataquery {
+  /** @minLength 1 */
   refId: string;
-  datasource: common.DataSourceRef;
+  datasource: ClickHouseDataSourceRef;
   editorType: 'sql';
   /** The plugin's QueryType: how the editor shows the result. */
   queryType: 'table' | 'timeSeries';
   format: Format;
+  /** @minLength 1 */
   rawSql: string;
   hide?: boolean;
 }

@@ -1,6 +1,18 @@
 import { migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALLS, INCIDENTS, INTERVALS, incidentRow, rawRow, T1, T2, T3 } from './fixtures.js';
+import {
+  ALERT_INCIDENTS,
+  CALLS,
+  DEAD_LETTER_BURST,
+  DLQ_BURST,
+  INCIDENTS,
+  INTERVALS,
+  incidentRow,
+  rawRow,
+  T1,
+  T2,
+  T3,
+} from './fixtures.js';
 import {
   allValues,
   type Dashboard,
@@ -24,7 +36,7 @@ beforeAll(async () => {
   db = await migratedDatabase('dash');
   const insert = (table: string, values: unknown[]) =>
     db.client.insert({ table, format: 'JSONEachRow', values });
-  await insert('incident_facts', INCIDENTS.map(incidentRow));
+  await insert('incident_facts', [...INCIDENTS, ...ALERT_INCIDENTS].map(incidentRow));
   await insert('call_facts', CALLS);
   await insert('resource_intervals', INTERVALS);
   await insert('calls_5min', [
@@ -79,13 +91,14 @@ beforeAll(async () => {
       reason: 'bad',
       dead_letter_topic: 'calls.dlq',
     },
+    ...DEAD_LETTER_BURST,
   ]);
 });
 afterAll(async () => {
   await db?.drop();
 });
 
-/** Runs a panel as Grafana would, with every variable at All unless given. */
+/** Runs a panel as Grafana would, with every variable at All (`$__all`) unless given. */
 async function show(
   dashboard: Dashboard,
   title: string,
@@ -98,6 +111,7 @@ async function show(
   return runPanel(db.client, panel(dashboard, title), {
     ...context,
     variables: { ...all, ...variables },
+    all: Object.keys(all).filter((name) => !(name in variables)),
   });
 }
 const rows = (results: Result[], index = 0) => results[index]?.rows ?? [];
@@ -174,12 +188,44 @@ describe('response standards dashboard, on hand-built incidents (real ClickHouse
     ]);
   });
 
+  it('sends 1=1 for a variable at All ($__conditionalAll), the filter for a subset', async () => {
+    const [all] = await show(page, 'Attendance standard met — by station', SPRING);
+    // service, station, category and risk band at All: four 1=1, no list of values sent.
+    expect(all?.sql.match(/1=1/g)).toHaveLength(4);
+    expect(all?.sql).not.toMatch(/station_ground IN \[/);
+    expect(all?.rows).toEqual([
+      { station: 'HANLEY', met_share: 6 / 9, n: 9 },
+      { station: 'LEEK', met_share: 5 / 7, n: 7 },
+    ]);
+    // A subset, one with a quote: the station filter is sent, the other three stay 1=1.
+    const [some] = await show(page, 'Attendance standard met — by station', SPRING, {
+      station: ['LEEK', "ST O'NEILL"],
+    });
+    expect(some?.sql.match(/1=1/g)).toHaveLength(3);
+    expect(some?.sql).toContain("station_ground IN ['LEEK','ST O\\'NEILL']");
+    expect(some?.rows).toEqual([{ station: 'LEEK', met_share: 5 / 7, n: 7 }]);
+    // Hand-written SQL too: open incidents at T1, all categories, then special services only.
+    const control = byUid('bluelight-control-room');
+    const day = { from: new Date(T1.getTime() - 86_400_000), to: T1 };
+    const [open] = await show(control, 'Open incidents by category', day);
+    expect(open?.sql.match(/1=1/g)).toHaveLength(4);
+    expect(open?.rows).toEqual([
+      { category: 'primary_fire', open: 1 },
+      { category: 'special_service', open: 1 },
+    ]);
+    const [rescue] = await show(control, 'Open incidents by category', day, {
+      category: ['special_service'],
+    });
+    expect(rescue?.sql).toContain("category IN ('special_service')");
+    expect(rescue?.rows).toEqual([{ category: 'special_service', open: 1 }]);
+  });
+
   it('offers every station as a value, quotes and all', async () => {
     const values = await allValues(db.client, page, {
       from: new Date(SPRING.from),
       to: new Date(SPRING.to),
     });
-    expect(values.station).toEqual(['HANLEY', 'LEEK', "ST O'NEILL"]);
+    expect(values.station).toEqual(['BIDDULPH', 'HANLEY', 'LEEK', "ST O'NEILL"]);
     expect(values.risk_band).toEqual(['high', 'low', 'medium']);
   });
 
@@ -397,71 +443,147 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
     if (!found) throw new Error(`no rule ${uid}`);
     return found;
   };
-  const state = async (uid: string, now: Date) =>
-    (await evaluateRule(db.client, rule(uid), now)).state;
+  const evaluate = (uid: string, now: Date) => evaluateRule(db.client, rule(uid), now);
+  const state = async (uid: string, now: Date) => (await evaluate(uid, now)).state;
+
+  it('provisions exactly the rules below, each with a runbook section', () => {
+    expect(rules.map((candidate) => candidate.uid)).toEqual([
+      'bluelight-999-answer-missed',
+      'bluelight-999-answer-at-risk',
+      'bluelight-attendance-standard-28d',
+      'bluelight-attendance-projected-miss',
+      'bluelight-on-call-availability',
+      'bluelight-calls-waiting',
+      'bluelight-ingestion-delay',
+      'bluelight-dead-letters',
+    ]);
+  });
 
   it('999 within 10 s: fires below 90%, silent when met', async () => {
-    const missed = await evaluateRule(db.client, rule('bluelight-999-answer-missed'), T1);
-    expect(missed.values).toEqual([{ labels: {}, value: 0.75 }]);
+    const missed = await evaluate('bluelight-999-answer-missed', T1);
+    // 6 of 8 answered within 10 s.
+    expect(missed.instances).toEqual([{ labels: {}, value: 0.75, state: 'Alerting' }]);
     expect(missed.state).toBe('Alerting');
     expect(await state('bluelight-999-answer-missed', T2)).toBe('Normal');
     expect(await state('bluelight-999-answer-missed', T3)).toBe('Normal');
   });
 
   it('999 about to be missed: fires below 92%, silent at 100%', async () => {
-    expect(await state('bluelight-999-answer-at-risk', T3)).toBe('Alerting');
+    const atRisk = await evaluate('bluelight-999-answer-at-risk', T3);
+    expect(atRisk.instances).toEqual([{ labels: {}, value: 10 / 11, state: 'Alerting' }]);
     expect(await state('bluelight-999-answer-at-risk', T2)).toBe('Normal');
   });
 
-  it('attendance over the last 7 days: fires at 3 of 5, silent at 4 of 5 (= target)', async () => {
-    const missed = await evaluateRule(
-      db.client,
-      rule('bluelight-attendance-standard-7d'),
-      new Date('2024-03-14T00:00:00Z'),
+  it('attendance over the last 28 days, per station: HANLEY at 5 of 8 alerts, LEEK does not, BIDDULPH (2 measured) has no instance', async () => {
+    // 28 September 12:00: 31 August 12:00 onwards — HANLEY ✗✗✗ (2–4 Sep) ✓✓✓✓✓ (20–24 Sep).
+    const missed = await evaluate(
+      'bluelight-attendance-standard-28d',
+      new Date('2024-09-28T12:00:00Z'),
     );
-    expect(missed.values).toEqual([{ labels: {}, value: 3 / 5 }]);
+    expect(missed.instances).toEqual([
+      { labels: { station: 'HANLEY' }, value: 5 / 8, state: 'Alerting' },
+      { labels: { station: 'LEEK' }, value: 1, state: 'Normal' },
+    ]);
     expect(missed.state).toBe('Alerting');
-    const met = await evaluateRule(
-      db.client,
-      rule('bluelight-attendance-standard-7d'),
-      new Date('2024-05-05T00:00:00Z'),
+    // 4 October 12:00: HANLEY's misses have left the window — 5 of 5; LEEK 5 of 5.
+    const met = await evaluate(
+      'bluelight-attendance-standard-28d',
+      new Date('2024-10-04T12:00:00Z'),
     );
-    expect(met.values).toEqual([{ labels: {}, value: 4 / 5 }]);
+    expect(met.instances).toEqual([
+      { labels: { station: 'HANLEY' }, value: 1, state: 'Normal' },
+      { labels: { station: 'LEEK' }, value: 1, state: 'Normal' },
+    ]);
     expect(met.state).toBe('Normal');
-    // Fewer than 5 measured: no figure, and the rule treats no data as OK.
-    expect(await state('bluelight-attendance-standard-7d', T1)).toBe('NoData');
-    expect(rule('bluelight-attendance-standard-7d').noDataState).toBe('OK');
+    // Spring, 5 May: 3 measured at each station, fewer than 5 — no instance, no alarm.
+    expect(await state('bluelight-attendance-standard-28d', new Date('2024-05-06T00:00:00Z'))).toBe(
+      'NoData',
+    );
+    expect(rule('bluelight-attendance-standard-28d').noDataState).toBe('OK');
   });
 
-  it('on-call availability: fires at 25 of 45 appliance-minutes, silent when all are on the run', async () => {
-    const low = await evaluateRule(db.client, rule('bluelight-on-call-availability'), T1);
-    expect(low.values[0]?.value).toBeCloseTo(25 / 45, 12);
+  it('projected miss: the month so far plus the remaining days at the last 28 days’ rate', async () => {
+    // 15 September 12:00 (London 13:00), 15 days of September left. HANLEY: month 0 of 3; last 28
+    // days (from 18 August 12:00) 5 of 8 → n = 3 + 8·15/28, met = 0 + 5·15/28 → 25/68.
+    const projected = await evaluate(
+      'bluelight-attendance-projected-miss',
+      new Date('2024-09-15T12:00:00Z'),
+    );
+    const hanley = (0 + (5 * 15) / 28) / (3 + (8 * 15) / 28);
+    expect(hanley).toBeCloseTo(25 / 68, 15);
+    // LEEK: 5 of 5 and 5 of 5 → 1. BIDDULPH: 1 + 1·15/28 < 5 projected measured → no instance.
+    expect(projected.instances.map((instance) => instance.labels.station)).toEqual([
+      'HANLEY',
+      'LEEK',
+    ]);
+    expect(projected.instances[0]?.value).toBeCloseTo(hanley, 12);
+    expect(projected.instances[0]?.state).toBe('Alerting');
+    expect(projected.instances[1]).toEqual({
+      labels: { station: 'LEEK' },
+      value: 1,
+      state: 'Normal',
+    });
+    expect(projected.state).toBe('Alerting');
+    // 30 August 12:00, one day left: HANLEY 5 of 5 this month and in the last 28 days → 1.
+    const onTrack = await evaluate(
+      'bluelight-attendance-projected-miss',
+      new Date('2024-08-30T12:00:00Z'),
+    );
+    expect(onTrack.instances).toEqual([
+      { labels: { station: 'HANLEY' }, value: 1, state: 'Normal' },
+    ]);
+    expect(onTrack.state).toBe('Normal');
+  });
+
+  it('on-call availability per station: LEEK at 15 of 30 minutes alerts, HANLEY at 10 of 15 does not', async () => {
+    const low = await evaluate('bluelight-on-call-availability', T1);
+    // 11:45–12:00: LEEK-P1 on 15 min, LEEK-P2 off 15 min; HANLEY-P3 off until 11:50, then on.
+    expect(low.instances.map((instance) => instance.labels)).toEqual([
+      { station: 'HANLEY' },
+      { station: 'LEEK' },
+    ]);
+    expect(low.instances[0]?.value).toBeCloseTo(10 / 15, 12);
+    expect(low.instances[0]?.state).toBe('Normal');
+    expect(low.instances[1]).toEqual({
+      labels: { station: 'LEEK' },
+      value: 0.5,
+      state: 'Alerting',
+    });
     expect(low.state).toBe('Alerting');
-    expect(await state('bluelight-on-call-availability', T2)).toBe('Normal');
+    const allOn = await evaluate('bluelight-on-call-availability', T2);
+    expect(allOn.instances).toEqual([
+      { labels: { station: 'HANLEY' }, value: 1, state: 'Normal' },
+      { labels: { station: 'LEEK' }, value: 1, state: 'Normal' },
+    ]);
+    expect(allOn.state).toBe('Normal');
   });
 
   it('calls waiting: fires at 7 (> 5), silent at 0', async () => {
-    const busy = await evaluateRule(db.client, rule('bluelight-calls-waiting'), T1);
-    expect(busy.values).toEqual([{ labels: {}, value: 7 }]);
-    expect(busy.state).toBe('Alerting');
+    const busy = await evaluate('bluelight-calls-waiting', T1);
+    expect(busy.instances).toEqual([{ labels: {}, value: 7, state: 'Alerting' }]);
     expect(await state('bluelight-calls-waiting', T2)).toBe('Normal');
   });
 
-  it('ingestion delay: silent at 20 s, fires at 320 s', async () => {
-    const fresh = await evaluateRule(db.client, rule('bluelight-ingestion-delay'), T1);
-    expect(fresh.values).toEqual([{ labels: {}, value: 20 }]);
-    expect(fresh.state).toBe('Normal');
-    const stale = await evaluateRule(
-      db.client,
-      rule('bluelight-ingestion-delay'),
-      new Date(T1.getTime() + 300_000),
-    );
-    expect(stale.values).toEqual([{ labels: {}, value: 320 }]);
+  it('ingestion stalled: silent at 20 s, fires at 320 s', async () => {
+    const fresh = await evaluate('bluelight-ingestion-delay', T1);
+    expect(fresh.instances).toEqual([{ labels: {}, value: 20, state: 'Normal' }]);
+    const stale = await evaluate('bluelight-ingestion-delay', new Date(T1.getTime() + 300_000));
+    expect(stale.instances).toEqual([{ labels: {}, value: 320, state: 'Alerting' }]);
     expect(stale.state).toBe('Alerting');
   });
 
-  it('dead letters in the last 10 minutes: fires on one, silent on none', async () => {
-    expect(await state('bluelight-dead-letters', T1)).toBe('Alerting');
-    expect(await state('bluelight-dead-letters', T2)).toBe('Normal');
+  it('dead-letter rate per topic: 8 in 10 minutes (0.8/min) alerts, 1 (0.1/min) does not', async () => {
+    const burst = await evaluate('bluelight-dead-letters', DLQ_BURST);
+    expect(burst.instances).toEqual([
+      { labels: { topic: 'calls' }, value: 0.1, state: 'Normal' },
+      { labels: { topic: 'incidents' }, value: 0.8, state: 'Alerting' },
+    ]);
+    expect(burst.state).toBe('Alerting');
+    const one = await evaluate('bluelight-dead-letters', T1);
+    expect(one.instances).toEqual([{ labels: { topic: 'calls' }, value: 0.1, state: 'Normal' }]);
+    expect(one.state).toBe('Normal');
+    // None at all: no rows, which the rule treats as OK.
+    expect(await state('bluelight-dead-letters', T2)).toBe('NoData');
+    expect(rule('bluelight-dead-letters').noDataState).toBe('OK');
   });
 });

@@ -113,6 +113,69 @@ export const INCIDENTS: IncidentFact[] = [
   { id: 'P5', at: '2023-03-14T10:00:00Z', seconds: 2000, band: 'low' },
 ];
 
+/**
+ * For the attendance alert rules (life-risk, high band: 480 s; ✓ 300 s, ✗ 600 s), all at 10:00 UTC:
+ *   HANLEY   25–29 August ✓✓✓✓✓; 2–4 September ✗✗✗; 20–24 September ✓✓✓✓✓
+ *   LEEK     10–14 September ✓✓✓✓✓
+ *   BIDDULPH 15–16 September ✗✗ (never the 5 measured the standard needs)
+ */
+export const ALERT_INCIDENTS: IncidentFact[] = [
+  ...[25, 26, 27, 28, 29].map((day) => ({
+    id: `G${day}`,
+    at: `2024-08-${day}T10:00:00Z`,
+    seconds: 300,
+    band: 'high',
+  })),
+  ...[2, 3, 4].map((day) => ({
+    id: `H${day}`,
+    at: `2024-09-0${day}T10:00:00Z`,
+    seconds: 600,
+    band: 'high',
+  })),
+  ...[20, 21, 22, 23, 24].map((day) => ({
+    id: `H${day}`,
+    at: `2024-09-${day}T10:00:00Z`,
+    seconds: 300,
+    band: 'high',
+  })),
+  ...[10, 11, 12, 13, 14].map((day) => ({
+    id: `L${day}`,
+    at: `2024-09-${day}T10:00:00Z`,
+    seconds: 300,
+    band: 'high',
+    station: 'LEEK',
+  })),
+  ...[15, 16].map((day) => ({
+    id: `B${day}`,
+    at: `2024-09-${day}T10:00:00Z`,
+    seconds: 600,
+    band: 'high',
+    station: 'BIDDULPH',
+  })),
+];
+
+export function deadLetter(failedAt: string, topic: string, offset: number) {
+  return {
+    failed_at: at(failedAt),
+    service: 'clickhouse-sink',
+    original_topic: topic,
+    original_partition: 0,
+    original_offset: offset,
+    error_class: 'contract',
+    reason: 'bad',
+    dead_letter_topic: `${topic}.dlq`,
+  };
+}
+
+/** 09:00–09:10 UTC on 8 April: eight incidents messages and one calls message dead-lettered. */
+export const DLQ_BURST = new Date('2024-04-08T09:10:00Z');
+export const DEAD_LETTER_BURST = [
+  ...Array.from({ length: 8 }, (_, index) =>
+    deadLetter(`2024-04-08T09:0${index + 1}:00Z`, 'incidents', index + 1),
+  ),
+  deadLetter('2024-04-08T09:05:30Z', 'calls', 1),
+];
+
 export function callRow(
   id: string,
   line: string,

@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { headingAnchor, RUNBOOK_DOC } from './alerts.js';
+import { applyConditionalAll } from './grafana-emulator.js';
 import { GENERATE_COMMAND, generatedFiles, PROVISIONING, REPO_ROOT } from './output.js';
 
 const files = generatedFiles();
@@ -49,6 +51,28 @@ describe('generated Grafana provisioning', () => {
     }
   });
 
+  it('writes every $__conditionalAll so the plugin can expand it (two arguments, a $variable)', () => {
+    let calls = 0;
+    for (const [file, content] of files) {
+      if (!file.endsWith('.json')) continue;
+      const dashboard = JSON.parse(content);
+      const names: string[] = (dashboard.templating.list ?? []).map(
+        (v: { name: string }) => v.name,
+      );
+      for (const panel of dashboard.panels) {
+        for (const target of panel.targets) {
+          calls += (target.rawSql.match(/\$__conditionalAll\(/g) ?? []).length;
+          const context = { from: new Date(0), to: new Date(0) };
+          // At All every call becomes 1=1; a call the plugin cannot parse would be left.
+          expect(applyConditionalAll(target.rawSql, { ...context, all: names })).not.toContain(
+            '$__conditionalAll',
+          );
+        }
+      }
+    }
+    expect(calls).toBeGreaterThan(0);
+  });
+
   it('reads the webhook URL from the environment and never inlines it', () => {
     const contactPoints = parse(files.get(`${PROVISIONING}/alerting/contact-points.yaml`) ?? '');
     expect(contactPoints.contactPoints[0].receivers[0].settings.url).toBe(
@@ -59,10 +83,22 @@ describe('generated Grafana provisioning', () => {
   it('labels every alert rule with severity and service, with a summary and a reduce/threshold', () => {
     const rules = parse(files.get(`${PROVISIONING}/alerting/rules.yaml`) ?? '');
     const all = rules.groups.flatMap((group: { rules: unknown[] }) => group.rules);
-    expect(all.length).toBe(7);
+    expect(all.length).toBe(8);
+    const doc = readFileSync(path.join(REPO_ROOT, RUNBOOK_DOC), 'utf8');
+    const anchors = new Set(
+      [...doc.matchAll(/^#{2,4} (.+)$/gm)].map((match) => headingAnchor(match[1] ?? '')),
+    );
     for (const rule of all) {
       expect(Object.keys(rule.labels).sort()).toEqual(['service', 'severity']);
-      expect(rule.annotations.summary).toBeTruthy();
+      expect(Object.keys(rule.annotations).sort()).toEqual(['description', 'runbook', 'summary']);
+      // Grafana expands $VAR in provisioned annotations: templates use .Labels, never $labels.
+      expect(JSON.stringify(rule.annotations), rule.uid).not.toContain('$');
+      const [page, anchor] = String(rule.annotations.runbook).split('#');
+      expect(page).toBe(RUNBOOK_DOC);
+      expect(
+        anchors.has(anchor ?? ''),
+        `${rule.uid}: no section #${anchor} in ${RUNBOOK_DOC}`,
+      ).toBe(true);
       expect(rule.for).toMatch(/^\d+[smh]$/);
       const [query, reduce, threshold] = rule.data;
       expect(query.datasourceUid).toBe('bluelight-clickhouse');

@@ -2,9 +2,12 @@
  * What Grafana and the grafana-clickhouse-datasource plugin do to a query's SQL before
  * ClickHouse sees it, so tests can run every panel and alert query as Grafana would:
  *
- * 1. the frontend interpolates template variables (`${name:singlequote}`, `$name`, `${name}`);
+ * 1. the plugin's frontend replaces `$__conditionalAll(condition, $var)` (CHDatasource.ts,
+ *    `applyConditionalAll`, run in `applyTemplateVariables` before the variables): `1=1` when the
+ *    variable's current value is All (`$__all`) or empty, otherwise the condition;
+ * 2. the frontend interpolates template variables (`${name:singlequote}`, `$name`, `${name}`);
  *    All is every value of the variable;
- * 2. the plugin's backend expands its macros (pkg/macros/macros.go): $__fromTime, $__toTime,
+ * 3. the plugin's backend expands its macros (pkg/macros/macros.go): $__fromTime, $__toTime,
  *    $__fromTime_ms, $__toTime_ms, $__timeFilter(col), $__timeFilter_ms(col), $__dateFilter(col),
  *    $__timeInterval(col), $__timeInterval_ms(col), $__interval_s.
  */
@@ -16,6 +19,61 @@ export interface QueryContext {
   intervalSeconds?: number;
   /** Each variable's selected values (All: every value). */
   variables?: Record<string, string[]>;
+  /** The variables whose current value is All (`$__all`), not a chosen list of values. */
+  all?: string[];
+}
+
+/** A dashboard variable's `current.value` as the plugin reads it (`.toString()` of it). */
+function currentValue(name: string, context: QueryContext): string | undefined {
+  if (context.all?.includes(name)) return '$__all';
+  // A multi-value variable's current value is an array: its toString() joins with ",".
+  return context.variables?.[name]?.join(',');
+}
+
+/** The plugin's getMacroArgs: split at depth-1 commas, counting only ( and ); untrimmed. */
+function conditionalAllArguments(query: string, argsIndex: number): string[] {
+  const args: string[] = [];
+  const re = /\(|\)|,/g;
+  let bracketCount = 0;
+  let lastArgEndIndex = 1;
+  const argsSubstr = query.substring(argsIndex);
+  for (let found = re.exec(argsSubstr); found !== null; found = re.exec(argsSubstr)) {
+    if (found[0] === '(') bracketCount++;
+    else if (found[0] === ')') bracketCount--;
+    if (found[0] === ',' && bracketCount === 1) {
+      args.push(argsSubstr.substring(lastArgEndIndex, re.lastIndex - 1));
+      lastArgEndIndex = re.lastIndex;
+    }
+    if (bracketCount === 0) {
+      args.push(argsSubstr.substring(lastArgEndIndex, re.lastIndex - 1));
+      return args;
+    }
+  }
+  return [];
+}
+
+/**
+ * `$__conditionalAll(condition, $var)` exactly as the plugin's applyConditionalAll: from the last
+ * call backwards; the variable is the second argument without its `$`; `1=1` when its current
+ * value is All or empty, otherwise the condition (left for the variables to interpolate). A call
+ * without exactly two arguments stops the expansion, leaving the rest as is.
+ */
+export function applyConditionalAll(rawQuery: string, context: QueryContext): string {
+  const macro = '$__conditionalAll(';
+  let query = rawQuery;
+  let macroIndex = query.lastIndexOf(macro);
+  while (macroIndex !== -1) {
+    const params = conditionalAllArguments(query, macroIndex + macro.length - 1);
+    if (params.length !== 2) return query;
+    const [condition, variable] = params as [string, string];
+    const templateVar = variable.trim();
+    const value = currentValue(templateVar.substring(1), context);
+    const phrase = value === '' || value === '$__all' ? '1=1' : condition;
+    // String.replace with a string, as the plugin does: the first occurrence of the call.
+    query = query.replace(`${macro}${condition},${variable})`, phrase);
+    macroIndex = query.lastIndexOf(macro);
+  }
+  return query;
 }
 
 /** Grafana's template-variable syntaxes (public/app/features/variables/utils.ts). */
@@ -124,7 +182,10 @@ export function expandMacros(sql: string, context: QueryContext): string {
 
 /** The SQL ClickHouse receives for a panel or alert query. */
 export function grafanaSql(sql: string, context: QueryContext): string {
-  return expandMacros(interpolateVariables(sql, context.variables), context);
+  return expandMacros(
+    interpolateVariables(applyConditionalAll(sql, context), context.variables),
+    context,
+  );
 }
 
 /** Grafana's relative durations as used in panel overrides and rules: 10s, 5m, 1h, 7d. */

@@ -140,9 +140,17 @@ export async function runPanel(
 const NUMERIC = /^(Nullable\()?(U?Int\d+|Float\d+|Decimal)/;
 const isNumeric = (type: string) => NUMERIC.test(type);
 
+/** One alert instance: a row's labels (its String columns), its number and its state. */
+export interface Instance {
+  labels: Record<string, string>;
+  value: number | null;
+  state: 'Alerting' | 'Normal';
+}
+
 export interface Evaluation {
+  /** Alerting when any instance fires; NoData when the query returned no number. */
   state: 'Alerting' | 'Normal' | 'NoData';
-  values: { labels: Record<string, string>; value: number | null }[];
+  instances: Instance[];
 }
 
 /**
@@ -180,7 +188,10 @@ export async function evaluateRule(
     }))
     // dropNN: nulls are dropped.
     .filter((entry) => reduce.model.settings?.mode !== 'dropNN' || entry.value !== null);
-  if (values.length === 0) return { state: 'NoData', values };
+  const keys = new Set(values.map((entry) => JSON.stringify(entry.labels)));
+  if (keys.size !== values.length)
+    throw new Error(`${rule.uid}: two rows with the same labels (Grafana refuses duplicates)`);
+  if (values.length === 0) return { state: 'NoData', instances: [] };
   const [limit, upper] = condition.params as [number, number | undefined];
   const fires = (value: number) => {
     switch (condition.type) {
@@ -196,6 +207,10 @@ export async function evaluateRule(
         throw new Error(`evaluator ${condition.type} is not emulated`);
     }
   };
-  const firing = values.some((entry) => entry.value !== null && fires(entry.value));
-  return { state: firing ? 'Alerting' : 'Normal', values };
+  const instances: Instance[] = values.map((entry) => ({
+    ...entry,
+    state: entry.value !== null && fires(entry.value) ? 'Alerting' : 'Normal',
+  }));
+  const firing = instances.some((instance) => instance.state === 'Alerting');
+  return { state: firing ? 'Alerting' : 'Normal', instances };
 }

@@ -23,6 +23,7 @@ import {
   statisticSql as versionStatisticSql,
   versionsDuring,
 } from '@bluelight/standards';
+import { conditionalAll } from './panels.js';
 import { renderParameters } from './sql.js';
 
 /** The first and last London day the dashboard's time range touches; `to` is exclusive. */
@@ -81,10 +82,24 @@ export interface KpiSqlOptions {
   days?: { from: string; to: string };
   filters?: VariableFilters;
   /**
-   * Narrow the facts to exact instants of the dashboard's range (the last hour, the last 24 h),
-   * not only to its London days. The builders take days only; see docs/dashboards.md.
+   * Narrow the facts to exact instants (the last hour, the last 24 h), not only to London days:
+   * `true` is the range `[$__fromTime, $__toTime]`, or give the SQL of both ends. The builders
+   * take days only; see docs/grafana.md.
    */
-  instants?: boolean;
+  instants?: boolean | Instants;
+}
+
+/** SQL for the first and last instant (DateTime) facts are narrowed to. */
+export interface Instants {
+  from: string;
+  to: string;
+}
+
+const RANGE_INSTANTS: Instants = { from: '$__fromTime', to: '$__toTime' };
+
+function instantsOf(options: KpiSqlOptions): Instants | undefined {
+  if (options.instants === true) return RANGE_INSTANTS;
+  return options.instants || undefined;
 }
 
 /**
@@ -107,7 +122,26 @@ function render(
       expressions[`p${index}_filter_${filter}`] = `[\${${variable}:singlequote}]`;
     }
   });
-  return renderParameters(kpi.query, kpi.params, expressions);
+  const sql = renderParameters(kpi.query, kpi.params, expressions);
+  return conditionalFilters(sql, options.filters ?? {}, parts.length);
+}
+
+/**
+ * Each rendered filter `column IN [${variable:singlequote}]` wrapped in the plugin's
+ * `$__conditionalAll`, so a variable at All filters nothing and sends no list of values (the
+ * builder writes `column IN {pN_filter_name:Array(String)}`; one per filter and version part).
+ */
+function conditionalFilters(sql: string, filters: VariableFilters, parts: number): string {
+  let out = sql;
+  for (const variable of Object.values(filters)) {
+    const pattern = new RegExp(`(\\w+) IN \\[\\$\\{${variable}:singlequote\\}\\]`, 'g');
+    const count = out.match(pattern)?.length ?? 0;
+    if (count !== parts) {
+      throw new Error(`expected ${parts} filter(s) on $${variable}, found ${count}`);
+    }
+    out = out.replace(pattern, (clause) => conditionalAll(clause, variable));
+  }
+  return out;
 }
 
 /** Placeholder filter values: the builder emits a parameter per filter, rendered as a variable. */
@@ -138,11 +172,12 @@ export function incidentKpiSql(
   const parts = allParts(definition) as VersionPart<IncidentStandardVersion>[];
   const kpi = incidentKpiQueryOver(parts, groupBy, filterStubs(options.filters) as IncidentFilters);
   let sql = render(kpi, parts, options);
-  if (options.instants) {
+  const instants = instantsOf(options);
+  if (instants) {
     sql = narrowSource(
       sql,
       'incident_facts',
-      `SELECT * FROM incident_facts FINAL WHERE ${INCIDENT_TIME} >= $__fromTime AND ${INCIDENT_TIME} <= $__toTime`,
+      `SELECT * FROM incident_facts FINAL WHERE ${INCIDENT_TIME} >= ${instants.from} AND ${INCIDENT_TIME} <= ${instants.to}`,
       parts.length,
     );
   }
@@ -159,11 +194,14 @@ export function callKpiSql(
   const parts = allParts(definition) as VersionPart<CallStandardVersion>[];
   const kpi = callKpiQueryOver(parts, groupBy, filterStubs(options.filters) as CallFilters);
   let sql = render(kpi, parts, options);
-  if (options.instants) {
+  const instants = instantsOf(options);
+  if (instants) {
     sql = narrowSource(
       sql,
       'call_facts',
-      'SELECT * FROM call_facts FINAL WHERE $__timeFilter(presented_at)',
+      instants === RANGE_INSTANTS
+        ? 'SELECT * FROM call_facts FINAL WHERE $__timeFilter(presented_at)'
+        : `SELECT * FROM call_facts FINAL WHERE presented_at >= ${instants.from} AND presented_at <= ${instants.to}`,
       parts.length,
     );
   }
@@ -185,16 +223,17 @@ export function availabilityKpiSql(
     filterStubs(options.filters) as AvailabilityFilters,
   );
   let sql = render(kpi, parts, options);
-  if (options.instants) {
+  const instants = instantsOf(options);
+  if (instants) {
     // Intervals clipped to the exact instants; the builder then clips them to London days.
     sql = narrowSource(
       sql,
       'resource_intervals',
       `SELECT * REPLACE (
-        greatest(start_at, toDateTime64($__fromTime, 3)) AS start_at,
-        least(ifNull(end_at, now64(3)), toDateTime64($__toTime, 3)) AS end_at)
+        greatest(start_at, toDateTime64(${instants.from}, 3)) AS start_at,
+        least(ifNull(end_at, now64(3)), toDateTime64(${instants.to}, 3)) AS end_at)
       FROM (SELECT * FROM resource_intervals FINAL
-        WHERE start_at < $__toTime AND ifNull(end_at, now64(3)) > $__fromTime)`,
+        WHERE start_at < ${instants.to} AND ifNull(end_at, now64(3)) > ${instants.from})`,
       parts.length,
     );
   }

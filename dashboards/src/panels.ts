@@ -72,9 +72,16 @@ export function incidentVariables() {
   );
 }
 
-/** `column IN (…the variable's values…)` in hand-written SQL. */
+/**
+ * A filter on a multi-value variable, wrapped in the plugin's `$__conditionalAll`: `1=1` when the
+ * variable is at All (so All does not send every value to ClickHouse), otherwise `condition`.
+ */
+export const conditionalAll = (condition: string, variable: string) =>
+  `$__conditionalAll(${condition}, $${variable})`;
+
+/** `column IN (…the variable's values…)` in hand-written SQL; `1=1` at All. */
 export const inVariable = (column: string, variable: string) =>
-  `${column} IN (\${${variable}:singlequote})`;
+  conditionalAll(`${column} IN (\${${variable}:singlequote})`, variable);
 
 /** Every incident variable as a filter on incident_facts columns. */
 export const incidentVariableFilter = () =>

@@ -55,6 +55,15 @@ SELECT count() AS dead_letters
 FROM dead_letters FINAL
 WHERE $__timeFilter(failed_at)`;
 
+/** Dead letters per minute over the range, per source topic (no row: none). */
+export const deadLetterRateSql = () => `
+SELECT CAST(original_topic AS String) AS topic,
+  count() * 60 / dateDiff('second', $__fromTime, $__toTime) AS per_minute
+FROM dead_letters FINAL
+WHERE $__timeFilter(failed_at)
+GROUP BY topic
+ORDER BY topic`;
+
 /** Every family's raw events as (family, event time, ingestion time, correction flags). */
 export const rawEventsSql = (where: string) =>
   Object.entries(RAW_TABLES)
