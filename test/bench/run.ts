@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KAFKA_VERSION } from '@bluelight/local-stack';
 import { benchDir, benchStack, clickhouse, repoRoot, say } from './context.js';
-import { databaseExists, regionDataset } from './suites/dataset.js';
+import { databaseExists, describeDataset, regionDataset } from './suites/dataset.js';
 import { gatewaySuite } from './suites/gateway.js';
 import { latencySuite } from './suites/latency.js';
 import { queriesSuite } from './suites/queries.js';
@@ -149,8 +149,11 @@ for (const suite of chosen) {
     const counties = Number(values.counties);
     const years = Number(values.years);
     let dataset: Awaited<ReturnType<typeof regionDataset>> | undefined;
-    if (reuse && (await databaseExists(stack, reuse)) && previous?.dataset) {
-      dataset = previous.dataset as Awaited<ReturnType<typeof regionDataset>>;
+    if (reuse && (await databaseExists(stack, reuse))) {
+      dataset =
+        previous?.dataset?.database === reuse
+          ? (previous.dataset as Awaited<ReturnType<typeof regionDataset>>)
+          : await describeDataset(stack, reuse, { counties, years });
       say(`reusing the region dataset ${reuse}`);
     } else {
       if (!baseDatabase) {

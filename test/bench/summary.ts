@@ -9,7 +9,9 @@ interface Timing {
 }
 
 const number = (value: unknown) =>
-  typeof value === 'number' ? new Intl.NumberFormat('en-GB').format(value) : '—';
+  typeof value === 'number' && Number.isFinite(value)
+    ? new Intl.NumberFormat('en-GB').format(value)
+    : '—';
 const verdict = (met: boolean | undefined) =>
   met === undefined ? '—' : met ? 'met' : '**not met**';
 
@@ -63,10 +65,18 @@ export function benchmarksMarkdown(newest: Record<string, Result>, analysis = ''
         };
         api: Timing[];
         panels: Timing[];
-        raw: { figure: string; sameAnswer: boolean; rollup: Timing; raw: Timing; ratio: number }[];
+        raw: {
+          figure: string;
+          sameAnswer?: boolean;
+          rollup?: Timing;
+          raw?: Timing;
+          ratio?: number;
+          error?: string;
+        }[];
         withinTarget: number;
         total: number;
         slowest: Timing;
+        note?: string;
         machine: Record<string, string>;
       }
     | undefined;
@@ -122,9 +132,10 @@ export function benchmarksMarkdown(newest: Record<string, Result>, analysis = ''
     lines.push(
       `| API endpoints, panels and alerts with p95 ≤ 100 ms over ${queries.dataset.counties} counties × ${queries.dataset.years} years (${number(queries.dataset.events)} events) | ${queries.withinTarget} of ${queries.total} | all | ${verdict(queries.withinTarget === queries.total)} |`,
       `| slowest: ${queries.slowest.name} | p95 ${number(queries.slowest.p95Ms)} ms | ≤ 100 ms | |`,
-      ...queries.raw.map(
-        (pair) =>
-          `| ${pair.figure}: raw events ÷ rollup, p50 (same answer: ${pair.sameAnswer ? 'yes' : '**no**'}) | ${pair.ratio} (${number(pair.raw.p50Ms)} ms vs ${number(pair.rollup.p50Ms)} ms) | | |`,
+      ...queries.raw.map((pair) =>
+        pair.error
+          ? `| ${pair.figure}: raw events ÷ rollup | failed: ${pair.error.slice(0, 120).replace(/\|/g, '/')} | | |`
+          : `| ${pair.figure}: raw events ÷ rollup, p50 (same answer: ${pair.sameAnswer ? 'yes' : '**no**'}) | ${pair.ratio} (${number(pair.raw?.p50Ms)} ms vs ${number(pair.rollup?.p50Ms)} ms) | | |`,
       ),
     );
   }
@@ -135,6 +146,7 @@ export function benchmarksMarkdown(newest: Record<string, Result>, analysis = ''
       '',
       `Dataset: one county-year from the real pipeline (simulator → Kafka → sink), copied to ${queries.dataset.counties} counties × ${queries.dataset.years} years with their own ids, agencies, stations and dates (${number(queries.dataset.events)} raw events, ${number(queries.dataset.incidents)} incidents, ${number(queries.dataset.calls)} calls; built in ${number(queries.dataset.buildSeconds)} s). API: each standard over a year (none, by month, by station), the incidents page, the annual report, through the query API's HTTP interface. Panels: history dashboards over a year, live ones over the last day, every variable at All.`,
       '',
+      ...(queries.note ? [`${queries.note}`, ''] : []),
       '| query | p50 ms | p95 ms |',
       '| --- | --- | --- |',
       ...[...queries.api, ...queries.panels].map(

@@ -121,3 +121,30 @@ export async function databaseExists(stack: LocalStack, database: string): Promi
   await client.close();
   return Number(row?.n) === 1;
 }
+
+/** The size of a region dataset built by an earlier run (its build time is not known). */
+export async function describeDataset(
+  stack: LocalStack,
+  database: string,
+  options: { counties: number; years: number },
+) {
+  const client = clickhouse(stack, database);
+  const counts = await client.query({
+    query: `SELECT
+      (SELECT count() FROM incidents_raw) + (SELECT count() FROM calls_raw) + (SELECT count() FROM resources_raw) AS events,
+      (SELECT count() FROM incident_facts) AS incidents,
+      (SELECT count() FROM call_facts) AS calls`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await counts.json<{ events: number; incidents: number; calls: number }>();
+  await client.close();
+  return {
+    database,
+    counties: options.counties,
+    years: options.years,
+    events: Number(row?.events ?? 0),
+    incidents: Number(row?.incidents ?? 0),
+    calls: Number(row?.calls ?? 0),
+    buildSeconds: Number.NaN,
+  };
+}

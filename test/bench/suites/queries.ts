@@ -138,12 +138,12 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
         WHERE line = '999' AND bucket >= toDateTime('2023-04-01', 'Europe/London') AND bucket < toDateTime('2024-04-01', 'Europe/London')
         GROUP BY month ORDER BY month`,
       raw: `SELECT formatDateTime(toStartOfMonth(presented, 'Europe/London'), '%Y-%m') AS month,
-          countIf(answered IS NOT NULL AND dateDiff('millisecond', presented, answered) <= 10000) AS within,
-          countIf(answered IS NOT NULL) AS answered
+          countIf(answered_at IS NOT NULL AND dateDiff('millisecond', presented, answered_at) <= 10000) AS within,
+          countIf(answered_at IS NOT NULL) AS answered
         FROM (
           SELECT call_id, anyIf(line, event_type = 'call.presented') AS line,
             minIf(occurred_at, event_type = 'call.presented') AS presented,
-            minOrNullIf(occurred_at, event_type = 'call.answered') AS answered
+            minOrNullIf(occurred_at, event_type = 'call.answered') AS answered_at
           FROM calls_raw FINAL
           GROUP BY call_id
         )
@@ -171,9 +171,19 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
         GROUP BY d, category ORDER BY d, category`,
     },
   ];
-  const results = [];
+  const results: Record<string, unknown>[] = [];
   try {
     for (const pair of pairs) {
+      // A failing pair is recorded, not allowed to lose the other results.
+      const failed = await Promise.all([value(pair.rollup), value(pair.raw)]).then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      if (failed) {
+        say(`queries: ${pair.figure} failed: ${failed}`);
+        results.push({ figure: pair.figure, error: failed });
+        continue;
+      }
       const [fromRollup, fromRaw] = [await value(pair.rollup), await value(pair.raw)];
       const same = JSON.stringify(fromRollup) === JSON.stringify(fromRaw);
       const rollup = await timeIt(`${pair.figure} (rollup)`, runs, () => value(pair.rollup));
