@@ -7,10 +7,9 @@ import {
   type Batch as KafkaJsBatch,
   logLevel as KafkaLogLevel,
   type LogEntry,
-  Partitioners,
-  type Producer,
 } from 'kafkajs';
 import type { Logger } from 'pino';
+import { KafkaEventProducer } from './producer.js';
 import type {
   BatchConsumer,
   BatchHandler,
@@ -18,8 +17,6 @@ import type {
   ConsumerOptions,
   EventProducer,
   KafkaAdmin,
-  ProducedRecord,
-  TopicMessages,
   TopicPartitions,
 } from './types.js';
 
@@ -30,7 +27,10 @@ export interface KafkaSettings {
   /** Connection and request timeouts; defaults suit a broker on the same network. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** KafkaJS's retries (consumer and admin); the producer retries until deliveryTimeoutMs. */
   retries?: number;
+  /** How long a producer's send may take, retries included, before it rejects (default 60 s). */
+  deliveryTimeoutMs?: number;
 }
 
 function kafkaLogLevelName(level: KafkaLogLevel): 'error' | 'warn' | 'info' | 'debug' {
@@ -76,48 +76,6 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string>
     result[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
   }
   return result;
-}
-
-class KafkaJsProducer implements EventProducer {
-  readonly #producer: Producer;
-
-  constructor(kafka: Kafka) {
-    this.#producer = kafka.producer({
-      // Idempotence makes broker-side retries safe: no duplicates from the producer's own retries.
-      idempotent: true,
-      maxInFlightRequests: 5,
-      // The Java client's murmur2 partitioner, so keys land where other producers put them.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-  }
-
-  connect(): Promise<void> {
-    return this.#producer.connect();
-  }
-
-  async send(batches: TopicMessages[]): Promise<ProducedRecord[]> {
-    const metadata = await this.#producer.sendBatch({
-      acks: -1,
-      topicMessages: batches.map((batch) => ({
-        topic: batch.topic,
-        messages: batch.messages.map((message) => ({
-          key: message.key,
-          value: message.value,
-          headers: message.headers,
-          timestamp: message.timestamp,
-        })),
-      })),
-    });
-    return metadata.map((record) => ({
-      topic: record.topicName,
-      partition: record.partition,
-      baseOffset: record.baseOffset ?? '-1',
-    }));
-  }
-
-  disconnect(): Promise<void> {
-    return this.#producer.disconnect();
-  }
 }
 
 class KafkaJsBatchConsumer implements BatchConsumer {
@@ -352,11 +310,23 @@ class KafkaJsAdmin implements KafkaAdmin {
   }
 }
 
-/** The Kafka client behind Bluelight's interfaces; the one place that knows it is KafkaJS. */
+/**
+ * The Kafka clients behind Bluelight's interfaces, the one place that knows which library each
+ * is: the producer is @platformatic/kafka (./producer.ts: KafkaJS lost acknowledged messages when
+ * partition leadership moved), the consumer and admin are KafkaJS (this file).
+ */
 export function createKafkaClients(settings: KafkaSettings) {
   const kafka = createKafka(settings);
   return {
-    producer: (): EventProducer => new KafkaJsProducer(kafka),
+    producer: (): EventProducer =>
+      new KafkaEventProducer({
+        brokers: settings.brokers,
+        clientId: settings.clientId,
+        logger: settings.logger,
+        connectionTimeoutMs: settings.connectionTimeoutMs,
+        requestTimeoutMs: settings.requestTimeoutMs,
+        deliveryTimeoutMs: settings.deliveryTimeoutMs,
+      }),
     consumer: (groupId: string, options?: ConsumerOptions): BatchConsumer =>
       new KafkaJsBatchConsumer(kafka, groupId, options),
     admin: (): KafkaAdmin => new KafkaJsAdmin(kafka),

@@ -1,7 +1,8 @@
 /**
  * Bluelight's own small view of a Kafka client. Services depend on these interfaces only, so the
- * client library (KafkaJS today, whose maintainers asked for successors in 2023) can be replaced
- * in one package.
+ * client library can be replaced in one package: the producer is @platformatic/kafka
+ * (producer.ts; KafkaJS lost acknowledged messages when leadership moved), the consumer and admin
+ * KafkaJS (kafkajs.ts, no longer maintained).
  */
 
 export interface OutgoingMessage {
@@ -30,7 +31,10 @@ export interface EventProducer {
   connect(): Promise<void>;
   /**
    * Sends messages for one or more topics in one request per broker and resolves only when every
-   * broker has acknowledged them (acks=all), so a caller may report them as accepted.
+   * broker has acknowledged them (acks=all), so a caller may report them as accepted. Resolves
+   * with, per topic-partition written, the offset of this call's first message there; rejects
+   * when Kafka refuses them or does not acknowledge them within the delivery timeout (an error
+   * with `retriable: true` when sending them again may succeed).
    */
   send(batches: TopicMessages[]): Promise<ProducedRecord[]>;
   disconnect(): Promise<void>;
