@@ -76,7 +76,7 @@ describe('Kafka outage', () => {
       }
       expect((await gateway.app().inject({ url: '/readyz' })).statusCode).toBe(200);
 
-      // A 503'd send may still reach Kafka later (KafkaJS retries on), so a resent event can be
+      // A 503'd send may still reach Kafka later (the producer retries on), so a resent event can be
       // there twice; the sink removes such duplicates by event id. Nothing accepted may be missing.
       const onKafka = new Set(
         (await gateway.readAll()).map((message) => landed(message).event.event_id),
