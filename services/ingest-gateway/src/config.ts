@@ -1,4 +1,4 @@
-import { envField, platformEnv } from '@bluelight/service-kit';
+import { envField, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
 import { z } from 'zod';
 import { type ProducerEntry, producerList } from './api-keys.js';
 
@@ -44,22 +44,10 @@ export const gatewayConfigSchema = z
         message: `must be at least GATEWAY_MAX_EVENTS (${config.GATEWAY_MAX_EVENTS}), or a full request could never pass`,
       });
     }
-    const seen = new Set<string>();
-    for (const [variable, entries] of [
+    reportRepeatedKeyHolders(context, 'producer', [
       ['GATEWAY_API_KEYS_FILE', config.GATEWAY_API_KEYS_FILE],
       ['GATEWAY_API_KEYS', config.GATEWAY_API_KEYS],
-    ] as const) {
-      for (const entry of entries ?? []) {
-        if (seen.has(entry.id)) {
-          context.addIssue({
-            code: 'custom',
-            path: [variable],
-            message: `producer id "${entry.id}" appears more than once`,
-          });
-        }
-        seen.add(entry.id);
-      }
-    }
+    ]);
   });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -63,3 +63,28 @@ export function presentedKey(headers: {
   const key = (Array.isArray(header) ? header[0] : header)?.trim();
   return key ? key : undefined;
 }
+
+/**
+ * Reports, as config issues on the variable that holds it, a key holder id that appears more
+ * than once across the lists (a keys file and an inline variable together), e.g.
+ * `reader id "x" appears more than once`.
+ */
+export function reportRepeatedKeyHolders(
+  context: z.RefinementCtx,
+  holder: string,
+  lists: readonly (readonly [variable: string, entries: readonly { id: string }[] | undefined])[],
+): void {
+  const seen = new Set<string>();
+  for (const [variable, entries] of lists) {
+    for (const entry of entries ?? []) {
+      if (seen.has(entry.id)) {
+        context.addIssue({
+          code: 'custom',
+          path: [variable],
+          message: `${holder} id "${entry.id}" appears more than once`,
+        });
+      }
+      seen.add(entry.id);
+    }
+  }
+}

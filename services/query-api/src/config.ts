@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { envField, platformEnv } from '@bluelight/service-kit';
+import { envField, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
 import { z } from 'zod';
 import { type ReaderEntry, readerList } from './api-keys.js';
 
@@ -22,22 +22,10 @@ export const queryApiConfigSchema = z
       .optional(),
   })
   .superRefine((config, context) => {
-    const seen = new Set<string>();
-    for (const [variable, entries] of [
+    reportRepeatedKeyHolders(context, 'reader', [
       ['QUERY_API_KEYS_FILE', config.QUERY_API_KEYS_FILE],
       ['QUERY_API_KEYS', config.QUERY_API_KEYS],
-    ] as const) {
-      for (const entry of entries ?? []) {
-        if (seen.has(entry.id)) {
-          context.addIssue({
-            code: 'custom',
-            path: [variable],
-            message: `reader id "${entry.id}" appears more than once`,
-          });
-        }
-        seen.add(entry.id);
-      }
-    }
+    ]);
   });
 
 export type QueryApiConfig = z.infer<typeof queryApiConfigSchema>;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { availabilityVersion } from './definition.js';
-import type { KpiQuery, VersionPart } from './kpi.js';
+import { type KpiQuery, parameterBinder, type VersionPart } from './kpi.js';
 
 export type AvailabilityStandardVersion = z.infer<typeof availabilityVersion>;
 
@@ -33,10 +33,7 @@ function piecesSql(
   filters: AvailabilityFilters,
   params: Record<string, unknown>,
 ): string {
-  const p = (name: string, value: unknown, type: string) => {
-    params[`${prefix}${name}`] = value;
-    return `{${prefix}${name}:${type}}`;
-  };
+  const p = parameterBinder(params, prefix);
   const periodStart = `toDateTime64(${p('from', part.from, 'Date')}, 3, 'Europe/London')`;
   const periodEnd = `toDateTime64(${p('to', part.to, 'Date')}, 3, 'Europe/London')`;
   const where = [

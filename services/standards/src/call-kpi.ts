@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
-import { type KpiQuery, statisticValue, type VersionPart } from './kpi.js';
+import { type KpiQuery, parameterBinder, statisticValue, type VersionPart } from './kpi.js';
 
 export type CallStandardVersion = z.infer<typeof callVersion>;
 
@@ -36,10 +36,7 @@ function judgedCallsSql(
   params: Record<string, unknown>,
 ): string {
   const { version } = part;
-  const p = (name: string, value: unknown, type: string) => {
-    params[`${prefix}${name}`] = value;
-    return `{${prefix}${name}:${type}}`;
-  };
+  const p = parameterBinder(params, prefix);
   const statistic = version.statistic;
   const threshold =
     statistic.kind === 'share_within' && typeof statistic.threshold_seconds === 'number'

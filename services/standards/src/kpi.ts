@@ -69,6 +69,17 @@ export interface KpiQuery {
   params: Record<string, unknown>;
 }
 
+/**
+ * Binds values as query parameters named `<prefix><name>` and returns each one's placeholder
+ * (`{p0_from:Date}`), so version parts of one query never share a parameter.
+ */
+export function parameterBinder(params: Record<string, unknown>, prefix: string) {
+  return (name: string, value: unknown, type: string): string => {
+    params[`${prefix}${name}`] = value;
+    return `{${prefix}${name}:${type}}`;
+  };
+}
+
 /** A version of a standard and the London days [from, to) it is applied to. */
 export interface VersionPart<Version> {
   version: Version;
@@ -90,10 +101,7 @@ function judgedIncidentsSql(
 ): string {
   const { version } = part;
   const scope = version.applies_to;
-  const p = (name: string, value: unknown, type: string) => {
-    params[`${prefix}${name}`] = value;
-    return `{${prefix}${name}:${type}}`;
-  };
+  const p = parameterBinder(params, prefix);
   const where = [
     'event_count > 0',
     'cancelled = 0',
