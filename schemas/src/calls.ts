@@ -59,14 +59,14 @@ export const callTransferred = defineEvent({
   payload: z.strictObject({
     call_id: callId,
     to_service: service.describe('The service the call was passed to.'),
-    to_queue: queue.optional(),
+    to_queue: queue.describe('The queue the call was passed to, when known.').optional(),
   }),
 });
 
 const closedOutcome = z.discriminatedUnion('outcome', [
   z.strictObject({
     outcome: z.literal('incident_created').describe('The call created an incident.'),
-    incident_id: incidentId,
+    incident_id: incidentId.describe('The incident the call created.'),
   }),
   z.strictObject({
     outcome: z

@@ -7,18 +7,27 @@ import { z } from 'zod';
 export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
 /** A CAD / telephony / resource identifier as control-room systems print them. */
-export const entityId = (what: string) =>
+export const entityId = (what: string, description: string) =>
   z
     .string()
     .regex(
       /^[A-Za-z0-9][A-Za-z0-9/_.:-]{0,63}$/,
       `${what} must be 1–64 characters: letters, digits and / _ . : - (starting with a letter or digit)`,
     )
-    .describe(`The ${what}.`);
+    .describe(description);
 
-export const callId = entityId('call id');
-export const incidentId = entityId('incident id');
-export const resourceId = entityId('resource id (call sign)');
+export const callId = entityId(
+  'call id',
+  'The call’s id as the telephony or control-room system assigns it, e.g. C-20240112-004211.',
+);
+export const incidentId = entityId(
+  'incident id',
+  'The incident number as CAD assigns it, e.g. SFRS-2024-000321.',
+);
+export const resourceId = entityId(
+  'resource id (call sign)',
+  'The call sign of the appliance or unit, e.g. HAN-P1.',
+);
 export const stationCode = z
   .string()
   .regex(/^[A-Z0-9][A-Z0-9-]{0,15}$/, 'station code must be 1–16 upper-case letters, digits or -')

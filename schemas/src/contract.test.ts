@@ -1,5 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { invalidExamples, validExamples } from './examples.js';
+import { examplesDir, invalidExamples, validExamples } from './examples.js';
 import { eventDefinitions, partitionKey, topicFor, topics } from './registry.js';
 import { validateEvent } from './validate.js';
 
@@ -31,6 +33,10 @@ describe('event contract (zod)', () => {
       if (result.ok) return;
       expect(result.errors.map((error) => error.path)).toContain(example.expectPath);
       for (const error of result.errors) expect(error.message.length).toBeGreaterThan(0);
+      if (example.expectMessage !== undefined) {
+        const atPath = result.errors.filter((error) => error.path === example.expectPath);
+        expect(atPath.map((error) => error.message).join(' / ')).toContain(example.expectMessage);
+      }
     },
   );
 
@@ -95,6 +101,27 @@ describe('topic registry', () => {
     }
     expect(names.size).toBe(topics.length * 2);
   });
+
+  // Topic example paths are relative to schemas/, the parent of examples/.
+  const schemasDir = path.dirname(examplesDir);
+
+  it.each(topics.map((topic) => [topic.name, topic] as const))(
+    'lists exactly the valid examples of the event types %s carries, each valid',
+    (_name, topic) => {
+      const expected = valid
+        .filter((example) => topic.eventTypes.includes(example.eventType))
+        .map((example) => path.relative(schemasDir, example.file).split(path.sep).join('/'));
+      expect(expected.length).toBeGreaterThan(0);
+      expect([...topic.examples].sort()).toEqual([...expected].sort());
+      for (const example of topic.examples) {
+        const file = path.join(schemasDir, example);
+        expect(existsSync(file), `${example} does not exist`).toBe(true);
+        const result = validateEvent(JSON.parse(readFileSync(file, 'utf8')));
+        expect(result.ok ? [] : result.errors, example).toEqual([]);
+        if (result.ok) expect(topic.eventTypes, example).toContain(result.event.event_type);
+      }
+    },
+  );
 
   it('keys the same incident to the same value whichever event carries it', () => {
     const keys = valid

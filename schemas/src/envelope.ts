@@ -27,8 +27,12 @@ export const agencyCode = z
 
 export const correlation = z
   .strictObject({
-    call_id: callId.optional(),
-    incident_id: incidentId.optional(),
+    call_id: callId
+      .describe('The call this event belongs with, when known (e.g. the call that created it).')
+      .optional(),
+    incident_id: incidentId
+      .describe('The incident this event belongs with, when known (e.g. the one a call created).')
+      .optional(),
   })
   .describe('Links between a call and the incident it created (either side may be absent).');
 
@@ -101,7 +105,10 @@ export function defineEvent<Type extends string, Payload extends z.ZodObject>(
       agency: agencyCode,
       correlation: correlation.optional(),
       corrects: options.requiresCorrects ? correctionReference : correctionReference.optional(),
-      payload: options.payload.describe(`The facts of ${options.type}.`),
+      // Keep a payload's own description (e.g. resourceOnIncident's); fall back to a generic one.
+      payload: options.payload.describe(
+        options.payload.description ?? `The facts of ${options.type}.`,
+      ),
     })
     .describe(options.description)
     .superRefine((event, context) => {

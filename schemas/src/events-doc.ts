@@ -90,6 +90,14 @@ export function renderEventsDoc(): string {
         `| \`${topic.name}\` | \`${topic.key.field}\` — ${cell(topic.key.why)} | ${topic.partitions} | ${formatDays(topic.retentionMs)} | \`${topic.deadLetter.name}\` (${formatDays(topic.deadLetter.retentionMs)}) | ${cell(topic.producers.join(', '))} | ${cell(topic.consumers.join(', '))} |`,
     ),
     '',
+    'Example events per topic (paths relative to `schemas/`):',
+    '',
+    // Links are relative to docs/, where this file lives.
+    ...topics.map(
+      (topic) =>
+        `- \`${topic.name}\`: ${topic.examples.map((example) => `[\`${example}\`](../schemas/${example})`).join(', ')}`,
+    ),
+    '',
     '## Event types',
     '',
     '| event type | topic | partition key | meaning | figures that use it |',

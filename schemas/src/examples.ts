@@ -22,6 +22,11 @@ export interface InvalidExample {
   rule: string;
   /** The field path the refusal must name. */
   expectPath: string;
+  /**
+   * Part of the message at that path, when another rule refuses the same path (a far-future
+   * call_received_at is also after occurred_at): it shows that this example's rule fired.
+   */
+  expectMessage?: string;
   /** False for rules JSON Schema cannot state (comparisons with now or between fields). */
   jsonSchemaCanExpress: boolean;
   event: unknown;
@@ -57,6 +62,7 @@ export function invalidExamples(): InvalidExample[] {
       const spec = readJson(file) as {
         rule: string;
         expect_path: string;
+        expect_message?: string;
         json_schema_can_express: boolean;
         event: unknown;
       };
@@ -65,6 +71,7 @@ export function invalidExamples(): InvalidExample[] {
         file,
         rule: spec.rule,
         expectPath: spec.expect_path,
+        ...(spec.expect_message === undefined ? {} : { expectMessage: spec.expect_message }),
         jsonSchemaCanExpress: spec.json_schema_can_express,
         event: spec.event,
       };

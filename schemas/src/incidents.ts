@@ -13,15 +13,33 @@ import { defineEvent } from './envelope.js';
 export const fireCategory = z
   .discriminatedUnion('type', [
     z.strictObject({
-      type: z.literal('primary_fire'),
+      type: z
+        .literal('primary_fire')
+        .describe(
+          'Primary fire: in a building, vehicle or outdoor structure, or with casualties, rescues or five or more appliances attending.',
+        ),
       location_type: z
         .enum(['dwelling', 'other_building', 'road_vehicle', 'outdoor'])
         .describe('Where the primary fire was.'),
     }),
-    z.strictObject({ type: z.literal('secondary_fire') }),
-    z.strictObject({ type: z.literal('chimney_fire') }),
     z.strictObject({
-      type: z.literal('special_service'),
+      type: z
+        .literal('secondary_fire')
+        .describe(
+          'Secondary fire: a smaller outdoor fire (grass, refuse, derelict vehicle) with no casualties or rescues.',
+        ),
+    }),
+    z.strictObject({
+      type: z
+        .literal('chimney_fire')
+        .describe('Chimney fire: confined within the chimney of an occupied building.'),
+    }),
+    z.strictObject({
+      type: z
+        .literal('special_service')
+        .describe(
+          'Special service: a non-fire incident (e.g. a road traffic collision or flooding).',
+        ),
       special_service_type: z
         .enum([
           'road_traffic_collision',
@@ -38,7 +56,9 @@ export const fireCategory = z
         .describe('Kind of non-fire incident.'),
     }),
     z.strictObject({
-      type: z.literal('false_alarm'),
+      type: z
+        .literal('false_alarm')
+        .describe('False alarm: the call reported a fire that was not there.'),
       false_alarm_type: z
         .enum(['malicious', 'good_intent', 'due_to_apparatus'])
         .describe('Home Office false-alarm class.'),
@@ -54,7 +74,9 @@ export const riskBand = z
 export const incidentDetails = z
   .discriminatedUnion('service', [
     z.strictObject({
-      service: z.literal('fire'),
+      service: z
+        .literal('fire')
+        .describe('A fire and rescue incident: category, risk band and life-risk flag follow.'),
       category: fireCategory,
       risk_band: riskBand,
       life_risk: z
@@ -64,8 +86,10 @@ export const incidentDetails = z
         ),
     }),
     z.strictObject({
-      service: z.literal('police'),
-      grading: z.enum(['emergency', 'priority', 'scheduled']).describe('Police response grading.'),
+      service: z.literal('police').describe('A police incident: grading and area type follow.'),
+      grading: z
+        .enum(['emergency', 'priority', 'scheduled'])
+        .describe('Police response grading; emergency incidents have an attendance threshold.'),
       area_type: z
         .enum(['urban', 'rural'])
         .describe('Sets the police emergency threshold (15 / 20 min).'),
@@ -84,7 +108,10 @@ export const location = z
         lat: z.number().min(49).max(61).describe('Latitude (WGS84), within the UK.'),
         lon: z.number().min(-9).max(2.5).describe('Longitude (WGS84), within the UK.'),
       })
-      .optional(),
+      .optional()
+      .describe(
+        'Position of the incident (WGS84), when CAD has it; places it on the demand heatmap.',
+      ),
   })
   .describe('Where the incident is.');
 

@@ -33,7 +33,7 @@ export const resourceState = z
     z.strictObject({ status: z.literal('available_mobile').describe('Available, on the road.') }),
     z.strictObject({
       status: z.literal('committed').describe('Assigned to an incident.'),
-      incident_id: incidentId.optional(),
+      incident_id: incidentId.describe('The incident it is committed to, when known.').optional(),
     }),
     z.strictObject({
       status: z.literal('unavailable').describe('Not available (for on-call: off the run).'),

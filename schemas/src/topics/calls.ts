@@ -16,4 +16,14 @@ export const callsTopic: TopicDefinition = {
   producers: ['ingest-gateway (telephony)', 'simulator', 'importers'],
   consumers: ['clickhouse-sink'],
   eventTypes: callEvents.map((event) => event.type),
+  examples: [
+    'examples/valid/call.abandoned/in-queue.json',
+    'examples/valid/call.answered/999-fire.json',
+    'examples/valid/call.closed/101-resolved-at-triage.json',
+    'examples/valid/call.closed/incident-created.json',
+    'examples/valid/call.event_retracted/duplicate-presented.json',
+    'examples/valid/call.presented/101-police.json',
+    'examples/valid/call.presented/999-fire.json',
+    'examples/valid/call.transferred/to-police.json',
+  ],
 };

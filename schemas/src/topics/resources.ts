@@ -15,4 +15,10 @@ export const resourcesTopic: TopicDefinition = {
   producers: ['ingest-gateway (station-end systems, CAD)', 'simulator'],
   consumers: ['clickhouse-sink'],
   eventTypes: resourceEvents.map((event) => event.type),
+  examples: [
+    'examples/valid/resource.event_retracted/status-sent-twice.json',
+    'examples/valid/resource.status_changed/committed.json',
+    'examples/valid/resource.status_changed/on-call-crewed.json',
+    'examples/valid/resource.status_changed/on-call-off-the-run.json',
+  ],
 };

@@ -18,4 +18,9 @@ export interface TopicDefinition {
   consumers: string[];
   /** The event types carried; their examples are in schemas/examples/valid/<type>/. */
   eventTypes: string[];
+  /**
+   * Every valid example of the carried types, relative to schemas/ (examples/valid/<type>/<file>.json),
+   * so a consumer can find test data from the registry alone; a test keeps the list complete.
+   */
+  examples: string[];
 }
