@@ -132,12 +132,25 @@ async function fromLocalStack(): Promise<ResolvedEndpoints> {
   };
 }
 
+/** What resolveEndpoints consults; injectable so the selection order can be unit-tested. */
+export interface EndpointSources {
+  env: NodeJS.ProcessEnv;
+  dockerMayAnswer: () => boolean;
+  fromTestcontainers: () => Promise<ResolvedEndpoints>;
+  fromLocalStack: () => Promise<ResolvedEndpoints>;
+}
+
 /**
  * In order: URLs from the environment (a team's real cluster), then testcontainers when a Docker
- * daemon answers, then the local stack (the real engines run as local processes).
+ * daemon answers, then the local stack (the real engines run as local processes). Only one of
+ * KAFKA_BROKERS and CLICKHOUSE_URL set is an error: silently starting engines for both would test
+ * something other than what the person asked for.
  */
-export async function resolveEndpoints(): Promise<ResolvedEndpoints> {
-  const { KAFKA_BROKERS, CLICKHOUSE_URL } = process.env;
+export async function resolveEndpoints(
+  sources: Partial<EndpointSources> = {},
+): Promise<ResolvedEndpoints> {
+  const env = sources.env ?? process.env;
+  const { KAFKA_BROKERS, CLICKHOUSE_URL } = env;
   if (KAFKA_BROKERS && CLICKHOUSE_URL) {
     return {
       endpoints: {
@@ -145,18 +158,26 @@ export async function resolveEndpoints(): Promise<ResolvedEndpoints> {
         runId: testRunId(),
         kafkaBrokers: KAFKA_BROKERS.split(',').map((broker) => broker.trim()),
         clickhouseUrl: CLICKHOUSE_URL,
-        clickhouseUser: process.env.CLICKHOUSE_USER ?? 'default',
-        clickhousePassword: process.env.CLICKHOUSE_PASSWORD ?? '',
+        clickhouseUser: env.CLICKHOUSE_USER ?? 'default',
+        clickhousePassword: env.CLICKHOUSE_PASSWORD ?? '',
       },
       teardown: async () => {},
     };
   }
-  if (dockerMayAnswer()) {
+  if (KAFKA_BROKERS || CLICKHOUSE_URL) {
+    const [set, unset] = KAFKA_BROKERS
+      ? ['KAFKA_BROKERS', 'CLICKHOUSE_URL']
+      : ['CLICKHOUSE_URL', 'KAFKA_BROKERS'];
+    throw new Error(
+      `${set} is set but ${unset} is not: set both to test against your own engines, or neither to let the tests start them (docs/testing.md)`,
+    );
+  }
+  if ((sources.dockerMayAnswer ?? dockerMayAnswer)()) {
     try {
-      return await fromTestcontainers();
+      return await (sources.fromTestcontainers ?? fromTestcontainers)();
     } catch (error) {
       say(`Docker did not work (${(error as Error).message}); using the local stack instead`);
     }
   }
-  return fromLocalStack();
+  return (sources.fromLocalStack ?? fromLocalStack)();
 }

@@ -81,7 +81,12 @@ export async function ensurePythonEnv(report: ProgressReporter): Promise<string>
     .update(await readFile(requirements))
     .digest('hex');
   const marker = path.join(venvDir(), '.bluelight-requirements.sha256');
-  if (existsSync(marker) && (await readFile(marker, 'utf8')).trim() === wanted) {
+  // A venv whose interpreter vanished (python3 uninstalled) is rebuilt, which checks python3.
+  if (
+    existsSync(marker) &&
+    existsSync(venvPython()) &&
+    (await readFile(marker, 'utf8')).trim() === wanted
+  ) {
     return venvPython();
   }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { runCommand } from './run-command.js';
 
 export class MissingPrerequisiteError extends Error {
@@ -64,4 +65,16 @@ export async function checkPrerequisite(name: keyof typeof TOOLS): Promise<void>
       `${tool.command} ${major}.${minor} is too old; ${needMajor}.${needMinor} or newer is needed because it ${tool.why}.`,
     );
   }
+}
+
+/**
+ * Fails unless the chDB virtualenv's interpreter exists. It is a symlink to the system python3,
+ * so it dangles once python3 is removed, and spawning it would fail with a bare ENOENT.
+ */
+export function checkVenvPython(python: string): void {
+  if (existsSync(python)) return;
+  const tool = TOOLS.python3;
+  throw new MissingPrerequisiteError(
+    `${python} was not found; python3 ${tool.why}. Install it (e.g. \`${tool.install}\`), then run \`bluelight stack prepare\` to rebuild the environment and try again.`,
+  );
 }

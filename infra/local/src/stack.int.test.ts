@@ -9,10 +9,12 @@ import {
   startPrivateStack,
   uniqueName,
 } from '@bluelight/test/harness';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { LocalStack, StackConfigurationError } from './stack.js';
 
 const run = promisify(execFile);
+const cli = path.resolve(import.meta.dirname, '../../../services/cli/bin/bluelight.mjs');
 
 async function processAlive(pid: number): Promise<boolean> {
   try {
@@ -38,6 +40,20 @@ describe.skipIf(!canControlEngines())('local stack lifecycle (real processes)', 
       expect(again).toEqual({ started: [], alreadyRunning: ['kafka-1', 'clickhouse'] });
       const samePids = (await stack.status()).map((c) => c.pid);
       expect(samePids).toEqual(first.map((c) => c.pid));
+
+      // The CLI says so, and still prints where the engines are.
+      const { stdout } = await run(process.execPath, [
+        cli,
+        'stack',
+        'up',
+        '--name',
+        stack.layout.name,
+      ]);
+      expect(stdout).toContain(`stack "${stack.layout.name}" is already running.`);
+      expect(stdout).toMatch(new RegExp(`kafka-1 +running \\(pid ${first[0]?.pid}\\)`));
+      expect(stdout).toMatch(new RegExp(`clickhouse +running \\(pid ${first[1]?.pid}\\)`));
+      expect(stdout).toContain(`export CLICKHOUSE_URL=${stack.clickhouseUrl}`);
+      expect((await stack.status()).map((c) => c.pid)).toEqual(first.map((c) => c.pid));
 
       await stack.down(() => {});
       for (const component of first) {
@@ -86,7 +102,7 @@ describe.skipIf(!canControlEngines())('local stack lifecycle (real processes)', 
     }
   });
 
-  it('runs a three-broker cluster with replication factor 3 that keeps accepting writes with a broker down', async () => {
+  it('runs a three-broker cluster with replication factor 3 and min.insync.replicas 2 that keeps accepting writes with a broker down', async () => {
     const { stack, cleanup } = await startPrivateStack({ components: ['kafka'], brokers: 3 });
     try {
       const clients = kafkaFor(stack.kafkaBrokers);
@@ -103,6 +119,34 @@ describe.skipIf(!canControlEngines())('local stack lifecycle (real processes)', 
         [1, 2, 3],
       ]);
       await admin.disconnect();
+
+      // min.insync.replicas as the brokers report it (describeConfigs shows the effective value,
+      // including the broker default a topic inherits): 2, so acks=all needs two replicas.
+      const raw = new Kafka({ brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+      await raw.connect();
+      try {
+        const { resources } = await raw.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] },
+            ...['1', '2', '3'].map((name) => ({
+              type: ConfigResourceTypes.BROKER,
+              name,
+              configNames: ['min.insync.replicas'],
+            })),
+          ],
+        });
+        const minIsr = Object.fromEntries(
+          resources.map((resource) => [
+            resource.resourceName,
+            resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')
+              ?.configValue,
+          ]),
+        );
+        expect(minIsr).toEqual({ [topic]: '2', '1': '2', '2': '2', '3': '2' });
+      } finally {
+        await raw.disconnect();
+      }
 
       // A controlled shutdown: leadership moves to the other two brokers before kafka-2 exits.
       // (Crashes under load are the fault-injection suite's subject.)

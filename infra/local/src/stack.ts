@@ -14,6 +14,7 @@ import {
 } from './downloads.js';
 import { infraLocalDir, stackDir } from './paths.js';
 import { portAccepts, portIsFree, waitUntil } from './ports.js';
+import { checkPrerequisite, checkVenvPython } from './prerequisites.js';
 import {
   killProcess,
   type ManagedProcess,
@@ -184,6 +185,7 @@ export class LocalStack {
       if ((await runningPid(this.process(id))) !== undefined) alreadyRunning.push(id);
       else started.push(id);
     }
+    await this.checkLaunchPrerequisites(started);
     // Brokers start together: a multi-broker quorum only forms once a majority is up.
     await Promise.all(started.map((id) => this.launch(id, report)));
     await this.waitReady(report);
@@ -231,6 +233,7 @@ export class LocalStack {
   async start(componentId: string, report: ProgressReporter = () => {}): Promise<void> {
     this.assertComponent(componentId);
     if ((await runningPid(this.process(componentId))) === undefined) {
+      await this.checkLaunchPrerequisites([componentId]);
       await this.launch(componentId, report);
     }
     await this.waitReady(report);
@@ -282,6 +285,15 @@ export class LocalStack {
       marker:
         componentId === 'clickhouse' ? path.join(dir, 'data') : path.join(dir, 'server.properties'),
     };
+  }
+
+  /**
+   * prepare() checks the tools only when it has something to download; with everything cached a
+   * missing java or a broken venv would otherwise surface as a bare spawn error.
+   */
+  private async checkLaunchPrerequisites(componentIds: string[]): Promise<void> {
+    if (componentIds.some((id) => id !== 'clickhouse')) await checkPrerequisite('java');
+    if (componentIds.includes('clickhouse')) checkVenvPython(venvPython());
   }
 
   private async launch(componentId: string, report: ProgressReporter): Promise<void> {

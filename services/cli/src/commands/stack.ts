@@ -1,5 +1,11 @@
 import { spawn } from 'node:child_process';
-import { type ComponentStatus, LocalStack, type StackOptions } from '@bluelight/local-stack';
+import { existsSync } from 'node:fs';
+import {
+  type ComponentStatus,
+  DEFAULT_STACK,
+  LocalStack,
+  type StackOptions,
+} from '@bluelight/local-stack';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, UserFacingError } from '../exit-codes.js';
 
@@ -113,14 +119,29 @@ export function registerStackCommands(program: Command): void {
             );
           }
         }
-        const files = ids.map((id) => local.logFile(id));
+        // -F waits for a log to appear; otherwise a missing log is said plainly, not by tail.
+        const missing = options.follow ? [] : ids.filter((id) => !existsSync(local.logFile(id)));
+        for (const id of missing) {
+          process.stderr.write(
+            `${id} has no log yet (${local.logFile(id)}): it was never started\n`,
+          );
+        }
+        const files = ids.filter((id) => !missing.includes(id)).map((id) => local.logFile(id));
+        if (files.length === 0) {
+          throw new UserFacingError(
+            `stack "${local.layout.name}" has no logs yet; start it with \`bluelight stack up${
+              local.layout.name === DEFAULT_STACK.name ? '' : ` --name ${local.layout.name}`
+            }\``,
+          );
+        }
         // tail(1) already does headers per file and --follow well.
         const tail = spawn(
           'tail',
           ['-n', String(options.lines), ...(options.follow ? ['-F'] : []), ...files],
           { stdio: 'inherit' },
         );
-        await new Promise<void>((resolve) => tail.on('close', () => resolve()));
+        const code = await new Promise<number | null>((resolve) => tail.on('close', resolve));
+        if (code !== 0 && code !== null) process.exitCode = ExitCode.failure;
       },
     );
 
