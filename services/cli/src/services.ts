@@ -17,6 +17,44 @@ export const SERVICES = {
 
 export type ServiceName = keyof typeof SERVICES;
 
+/** Where each HTTP service answers `/readyz`: its port variable and that variable's default. */
+export const READINESS_PORTS: Partial<Record<ServiceName, { variable: string; port: number }>> = {
+  'clickhouse-sink': { variable: 'SINK_PORT', port: 9464 },
+  'ingest-gateway': { variable: 'GATEWAY_PORT', port: 8088 },
+  'query-api': { variable: 'QUERY_API_PORT', port: 8089 },
+};
+
+/**
+ * Resolves when the service's `/readyz` answers 200 (its Kafka or ClickHouse checks pass);
+ * rejects after `timeoutMs`, or at once when the process exits first.
+ */
+export async function waitUntilReady(
+  name: ServiceName,
+  child: ChildProcess,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<void> {
+  const readiness = READINESS_PORTS[name];
+  if (!readiness) return;
+  const port = env[readiness.variable] || String(readiness.port);
+  const url = `http://127.0.0.1:${port}/readyz`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${name} exited before it was ready`);
+    }
+    const status = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${name} was not ready at ${url} after ${timeoutMs / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** Runs `bluelight <args>` to completion with inherited output; resolves with its exit code. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 export { AcceptedEventIds } from './accepted-ids.js';
-export { ApiKeys, presentedKey, sha256Hex } from './api-keys.js';
+export { ApiKeys, presentedKey, producerEntry, producerList, sha256Hex } from './api-keys.js';
 export { buildApp, type GatewayDeps, KAFKA_RETRY_AFTER_SECONDS, SERVICE_NAME } from './app.js';
 export { configuredProducers, type GatewayConfig, gatewayConfigSchema } from './config.js';
 export { KEY_ID_HEADER } from './ingest.js';

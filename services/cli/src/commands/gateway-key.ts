@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
+import { newGatewayKey } from '../keys.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -24,13 +24,7 @@ export function registerGatewayKeyCommand(program: Command): void {
     .requiredOption('--agencies <codes>', 'comma-separated agencies it may write for', list)
     .requiredOption('--sources <ids>', 'comma-separated sources it may write from', list)
     .action((options: { id: string; agencies: string[]; sources: string[] }) => {
-      const key = `blk_${randomBytes(32).toString('base64url')}`;
-      const entry = {
-        id: options.id,
-        key_sha256: createHash('sha256').update(key, 'utf8').digest('hex'),
-        agencies: options.agencies,
-        sources: options.sources,
-      };
+      const { key, entry } = newGatewayKey(options);
       say(`key (give it to the producer; it is shown only now): ${key}`);
       say('keys-file entry (add it to the list in GATEWAY_API_KEYS_FILE):');
       say(JSON.stringify(entry, null, 2));

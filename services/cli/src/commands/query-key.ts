@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { ExitCode, UserFacingError } from '../exit-codes.js';
+import { newQueryKey } from '../keys.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -20,11 +20,7 @@ export function registerQueryKeyCommand(program: Command): void {
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(options.id)) {
         throw new UserFacingError('--id must be 1–64 letters, digits, . _ or -', ExitCode.usage);
       }
-      const key = `bqk_${randomBytes(32).toString('base64url')}`;
-      const entry = {
-        id: options.id,
-        key_sha256: createHash('sha256').update(key, 'utf8').digest('hex'),
-      };
+      const { key, entry } = newQueryKey(options.id);
       say(`key (give it to the reader; it is shown only now): ${key}`);
       say('keys entry (add it to the list in QUERY_API_KEYS_FILE or QUERY_API_KEYS):');
       say(JSON.stringify(entry, null, 2));

@@ -3,16 +3,26 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LocalStack, localHome, processAlive } from '@bluelight/local-stack';
 import { createGracefulShutdown, createLogger } from '@bluelight/service-kit';
+import { type Profile, STAFFORDSHIRE_2023_24 } from '@bluelight/simulator';
 import { type Command, Option } from 'commander';
-import { runCli, SERVICES, type ServiceName, startService, stopService } from '../services.js';
-import { envLines } from './stack.js';
+import { ensureLocalKeys } from '../keys.js';
+import {
+  runCli,
+  SERVICES,
+  type ServiceName,
+  startService,
+  stopService,
+  waitUntilReady,
+} from '../services.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const HEALTH_CHECK_INTERVAL_MS = 5_000;
+/** Generous: on a 2-core machine the services' start-up (tsx, Kafka group joins) takes ~10 s. */
+const SERVICE_READY_TIMEOUT_MS = 120_000;
 
 /**
- * The main job: the whole product running on this machine. Today that is the local stack; the
- * pipeline services and the live simulator join it as their issues land.
+ * The main job: the whole product running on this machine — Kafka and ClickHouse (the local stack,
+ * unless the environment names other engines), the migrations, the services and the live simulator.
  */
 export function registerRunCommand(program: Command): void {
   program
@@ -40,20 +50,38 @@ export function registerRunCommand(program: Command): void {
       shutdown.installSignalHandlers();
       shutdown.onShutdown('release run lock', () => rm(lockFile, { force: true }));
 
-      const stack = await LocalStack.open({ name: options.name });
-      const { started } = await stack.up(say);
-      if (started.length > 0) {
-        // Leave running what someone else started; stop only what this run brought up.
-        shutdown.onShutdown('stop local stack', () => stack.down(say));
+      // Engines named in the environment (a team's cluster, `docker compose up`) are used as they
+      // are; otherwise the local stack is started, and stopped again at the end if this run started it.
+      const engineEnv = {
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS,
+        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL,
+      };
+      const stack =
+        engineEnv.KAFKA_BROKERS && engineEnv.CLICKHOUSE_URL
+          ? undefined
+          : await LocalStack.open({ name: options.name });
+      if (stack) {
+        const { started } = await stack.up(say);
+        if (started.length > 0) {
+          // Leave running what someone else started; stop only what this run brought up.
+          shutdown.onShutdown('stop local stack', () => stack.down(say));
+        }
+      } else {
+        say(
+          `Using the engines in the environment: Kafka ${engineEnv.KAFKA_BROKERS}, ClickHouse ${engineEnv.CLICKHOUSE_URL}`,
+        );
       }
 
-      // Services get the stack's addresses unless the environment already names other engines.
-      const env = {
+      const runDir = path.join(localHome(), 'run', options.name);
+      const logDir = path.join(runDir, 'logs');
+      await mkdir(logDir, { recursive: true });
+      const env: NodeJS.ProcessEnv = {
         ...process.env,
-        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? stack.kafkaBrokers.join(','),
-        CLICKHOUSE_URL: process.env.CLICKHOUSE_URL ?? stack.clickhouseUrl,
+        KAFKA_BROKERS: engineEnv.KAFKA_BROKERS ?? stack?.kafkaBrokers.join(','),
+        CLICKHOUSE_URL: engineEnv.CLICKHOUSE_URL ?? stack?.clickhouseUrl,
         CLICKHOUSE_DATABASE: process.env.CLICKHOUSE_DATABASE ?? 'bluelight',
       };
+      const keys = await localKeysUnlessConfigured(runDir, env);
       say(`\nApplying ClickHouse migrations to database ${env.CLICKHOUSE_DATABASE} …`);
       const migrated = await runCli(['migrate'], env);
       if (migrated !== 0) {
@@ -62,10 +90,21 @@ export function registerRunCommand(program: Command): void {
         return;
       }
 
+      const starting: Promise<void>[] = [];
       for (const name of Object.keys(SERVICES) as ServiceName[]) {
-        const logFile = path.join(stack.dir, 'logs', `${name}.log`);
+        const logFile = path.join(logDir, `${name}.log`);
         const child = startService(name, env, logFile);
         say(`${name}: started (pid ${child.pid}), log ${logFile}`);
+        starting.push(
+          waitUntilReady(name, child, env, SERVICE_READY_TIMEOUT_MS).then(
+            () => {
+              say(`${name}: ready`);
+            },
+            (error: Error) => {
+              throw new Error(`${error.message}; see ${logFile}`);
+            },
+          ),
+        );
         child.once('exit', (code, signal) => {
           if (shutdown.isShuttingDown) return;
           logger.error(
@@ -78,29 +117,82 @@ export function registerRunCommand(program: Command): void {
         shutdown.onShutdown(`stop ${name}`, () => stopService(child, 60_000));
       }
 
+      try {
+        await Promise.all(starting);
+      } catch (error) {
+        logger.error({ err: error }, 'a service did not become ready; stopping');
+        await shutdown.shutdown('a service did not become ready', 1);
+        return;
+      }
+
       say('\nBluelight is running.');
-      for (const line of envLines(stack)) say(`  ${line}`);
-      say(
-        `  query API: http://127.0.0.1:${process.env.QUERY_API_PORT ?? 8089}/docs (read keys: QUERY_API_KEYS, see docs/query-api.md)`,
-      );
+      say(`  export KAFKA_BROKERS=${env.KAFKA_BROKERS}`);
+      say(`  export CLICKHOUSE_URL=${env.CLICKHOUSE_URL}`);
+      const gatewayPort = env.GATEWAY_PORT || '8088';
+      const queryPort = env.QUERY_API_PORT || '8089';
+      say(`  ingest gateway: http://127.0.0.1:${gatewayPort}/docs`);
+      say(`  query API:      http://127.0.0.1:${queryPort}/docs`);
+      if (keys.gateway) say(`  gateway key (writes for the simulated services): ${keys.gateway}`);
+      if (keys.query) {
+        say(`  query API read key: ${keys.query}`);
+        say(
+          `    curl -H "Authorization: Bearer $(cat ${keys.query})" http://127.0.0.1:${queryPort}/v1/standards`,
+        );
+      }
+      say(`  logs: ${logDir}`);
       say('Press Ctrl-C to stop.');
 
-      let reported = new Set<string>();
-      const watchdog = setInterval(async () => {
-        const stopped = (await stack.status()).filter((component) => !component.running);
-        const names = new Set(stopped.map((component) => component.id));
-        for (const id of names) {
-          if (!reported.has(id)) {
-            logger.error(
-              { component: id, log: stack.logFile(id) },
-              'component stopped unexpectedly; see its log',
-            );
-          }
-        }
-        reported = names;
-      }, HEALTH_CHECK_INTERVAL_MS);
-      shutdown.onShutdown('stop watchdog', () => clearInterval(watchdog));
+      if (stack) watchLocalStack(stack, logger, shutdown);
       // Keep the process alive until a signal arrives; shutdown() exits the process.
       await new Promise<never>(() => {});
     });
+}
+
+/** Logs, once each, the local-stack components that stop while the job runs. */
+function watchLocalStack(
+  stack: LocalStack,
+  logger: ReturnType<typeof createLogger>,
+  shutdown: ReturnType<typeof createGracefulShutdown>,
+): void {
+  let reported = new Set<string>();
+  const watchdog = setInterval(async () => {
+    const stopped = (await stack.status()).filter((component) => !component.running);
+    const names = new Set(stopped.map((component) => component.id));
+    for (const id of names) {
+      if (!reported.has(id)) {
+        logger.error(
+          { component: id, log: stack.logFile(id) },
+          'component stopped unexpectedly; see its log',
+        );
+      }
+    }
+    reported = names;
+  }, HEALTH_CHECK_INTERVAL_MS);
+  shutdown.onShutdown('stop watchdog', () => clearInterval(watchdog));
+}
+
+/**
+ * The keys files the gateway and the query API read. Where the environment configures none, the
+ * job makes (once) a producer key for the simulated services and a read key, under `dir`/keys,
+ * so both answer out of the box; returns the files holding those keys, to print.
+ */
+async function localKeysUnlessConfigured(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ gateway?: string; query?: string }> {
+  const gatewayConfigured = Boolean(env.GATEWAY_API_KEYS_FILE || env.GATEWAY_API_KEYS);
+  const queryConfigured = Boolean(env.QUERY_API_KEYS_FILE || env.QUERY_API_KEYS);
+  if (gatewayConfigured && queryConfigured) return {};
+  const keys = await ensureLocalKeys(path.join(dir, 'keys'), localProducer(STAFFORDSHIRE_2023_24));
+  if (!gatewayConfigured) env.GATEWAY_API_KEYS_FILE = keys.gatewayKeysFile;
+  if (!queryConfigured) env.QUERY_API_KEYS_FILE = keys.queryKeysFile;
+  return {
+    ...(gatewayConfigured ? {} : { gateway: keys.gatewayKeyFile }),
+    ...(queryConfigured ? {} : { query: keys.queryKeyFile }),
+  };
+}
+
+/** What the main job's simulator writes as: every agency and source of its profile. */
+function localProducer(profile: Profile): { agencies: string[]; sources: string[] } {
+  return { agencies: Object.values(profile.agencies), sources: Object.values(profile.sources) };
 }

@@ -8,10 +8,13 @@ import {
   testLogger,
   uniqueName,
 } from '@bluelight/test/harness';
+import { Partitioners } from 'kafkajs';
 import { gatewayConfigSchema } from '../config.js';
 import { KEY_ID_HEADER } from '../ingest.js';
 import { startGatewayService } from '../service.js';
 import { TEST_KEYS, testProducers } from './events.js';
+
+const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();
 
 /**
  * A gateway of the test's own — its own topic prefix, the test producers' keys — run in-process
@@ -35,8 +38,6 @@ export async function startTestGateway(
   const admin = kafka.admin();
   await admin.connect();
   const topicNames = topics.map((topic) => `${prefix}${topic.name}`);
-  const referenceProducer = kafka.producer();
-  let referenceConnected = false;
 
   const app = () => service.app;
 
@@ -79,20 +80,23 @@ export async function startTestGateway(
   }
 
   /**
-   * The partition Kafka gives a message with this key when the test's own producer sends it: a
-   * second opinion on where the gateway's messages with that key belong. (It adds a message, so
-   * call it after readAll.)
+   * The partition Kafka's Java client would give this key (murmur2 of the key, modulo the
+   * partitions), computed by KafkaJS's DefaultPartitioner — an implementation independent of the
+   * kit producer's — so a gateway sending keyed events to the wrong partition is caught.
    */
   async function referencePartition(topic: string, key: string): Promise<number> {
-    if (!referenceConnected) {
-      await referenceProducer.connect();
-      referenceConnected = true;
-    }
-    const [record] = await referenceProducer.send([
-      { topic, messages: [{ key, value: 'reference message from the test' }] },
-    ]);
-    if (!record) throw new Error(`no produce record for ${topic}`);
-    return record.partition;
+    const partitions = (await admin.endOffsets(topic)).length;
+    return javaCompatiblePartitioner({
+      topic,
+      partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({
+        partitionErrorCode: 0,
+        partitionId,
+        leader: 0,
+        replicas: [0],
+        isr: [0],
+      })),
+      message: { key, value: null },
+    });
   }
 
   return {
@@ -103,7 +107,6 @@ export async function startTestGateway(
     referencePartition,
     cleanup: async () => {
       await service.stop();
-      if (referenceConnected) await referenceProducer.disconnect();
       await admin.deleteTopics(topicNames).catch(() => {});
       await admin.disconnect();
     },
