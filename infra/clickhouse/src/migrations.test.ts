@@ -272,3 +272,47 @@ describe('loadMigrations', () => {
     );
   });
 });
+
+// The project's own migrations, rendered both ways: production runs them ON CLUSTER with
+// Replicated engines, so a statement that forgets a placeholder would create a table on one
+// replica only — caught here, before any cluster sees it.
+describe("the project's migrations in cluster mode", async () => {
+  const migrations = await loadMigrations();
+  const statements = migrations.flatMap((migration) =>
+    [...migration.up, ...migration.down].map((statement) => ({
+      where: migration.fileName,
+      sql: statement.sql,
+    })),
+  );
+  const ddl = statements.filter(({ sql }) =>
+    /^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE)\b/i.test(sql),
+  );
+
+  it('has DDL to check', () => {
+    expect(ddl.length).toBeGreaterThan(10);
+  });
+
+  it('runs every DDL statement ON CLUSTER, and nothing on a single node', () => {
+    for (const { where, sql } of ddl) {
+      const clustered = fillPlaceholders(sql, 'bluelight');
+      // The clause follows the object's name: CREATE TABLE [IF NOT EXISTS] name ON CLUSTER …
+      expect(clustered, `${where}: ${sql.slice(0, 80)}`).toMatch(
+        /^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE)\s+(OR\s+REPLACE\s+)?(TABLE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|DATABASE)\s+(IF\s+(NOT\s+)?EXISTS\s+)?[\w.`]+\s+ON CLUSTER 'bluelight'/i,
+      );
+      expect(fillPlaceholders(sql, undefined), where).not.toMatch(/ON CLUSTER|\{\{/);
+    }
+  });
+
+  it('gives every table a Replicated engine in cluster mode and a plain one on a single node', () => {
+    const engines = statements.filter(({ sql }) => /\bENGINE\s*=/i.test(sql));
+    expect(engines.length).toBeGreaterThan(5);
+    for (const { where, sql } of engines) {
+      for (const [engine] of fillPlaceholders(sql, 'bluelight').matchAll(/ENGINE\s*=\s*\w+/gi)) {
+        expect(engine, where).toMatch(/=\s*Replicated\w*MergeTree$/);
+      }
+      for (const [engine] of fillPlaceholders(sql, undefined).matchAll(/ENGINE\s*=\s*\w+/gi)) {
+        expect(engine, where).not.toMatch(/Replicated/);
+      }
+    }
+  });
+});
