@@ -28,9 +28,14 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description(
-      'run Bluelight on this machine: start the local stack and keep it running until Ctrl-C',
+      'run Bluelight on this machine: Kafka and ClickHouse (the local stack, unless KAFKA_BROKERS and CLICKHOUSE_URL name others), the migrations, the gateway, sink, query API and live simulator, until Ctrl-C',
     )
-    .addOption(new Option('--name <name>', 'which local stack').default('default'))
+    .addOption(
+      new Option(
+        '--name <name>',
+        'which local stack; also names .local/run/<name> (logs, keys)',
+      ).default('default'),
+    )
     .action(async (options: { name: string }) => {
       await mkdir(localHome(), { recursive: true });
       const lockFile = path.join(localHome(), `run-${options.name}.pid`);
