@@ -1,6 +1,9 @@
 import { envField, platformEnv } from '@bluelight/service-kit';
 import { z } from 'zod';
 
+// No default here: an unset variable takes the profile's value (sinkBatching).
+const optionalPositiveInt = z.coerce.number().int().positive().optional();
+
 export const sinkConfigSchema = z.object({
   ...platformEnv,
   SINK_PORT: envField.port(9464),
@@ -15,17 +18,19 @@ export const sinkConfigSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(z.enum(['calls', 'incidents', 'resources'])).min(1)),
-  /** Rows per INSERT; one fetch is one batch, so this only splits very large fetches. */
-  SINK_MAX_ROWS_PER_INSERT: envField.positiveInt(100_000),
-  /** How long the broker may wait to fill a fetch: the live flush interval. */
-  SINK_FETCH_MAX_WAIT_MS: envField.positiveInt(250),
+  /** Batching defaults: `live` (flush within ~250 ms) or `backfill` (fewer, larger batches). */
+  SINK_PROFILE: z.enum(['live', 'backfill']).default('live'),
+  /** Rows per INSERT (default from SINK_PROFILE); only splits very large partition batches. */
+  SINK_MAX_ROWS_PER_INSERT: optionalPositiveInt,
+  /** How long the broker may wait to fill a fetch (default from SINK_PROFILE). */
+  SINK_FETCH_MAX_WAIT_MS: optionalPositiveInt,
   /**
-   * Partitions' batches handled at once; those that arrive together are written as one insert and
-   * one refresh of the derived facts (fewer, larger queries: lower latency, higher throughput).
+   * Partitions' batches handled at once; those that arrive together share one refresh of the
+   * derived facts (one insert per partition, for its deduplication token).
    */
   SINK_PARTITIONS_AT_ONCE: envField.positiveInt(12),
-  /** Bytes per partition per fetch: raise for back-fills (larger batches, fewer inserts). */
-  SINK_FETCH_MAX_BYTES_PER_PARTITION: envField.positiveInt(5 * 1024 * 1024),
+  /** Bytes per partition per fetch (default from SINK_PROFILE). */
+  SINK_FETCH_MAX_BYTES_PER_PARTITION: optionalPositiveInt,
   SINK_RETRY_INITIAL_MS: envField.positiveInt(200),
   SINK_RETRY_MAX_MS: envField.positiveInt(10_000),
   /** /healthz fails when the consumer loop showed no life for this long. */
@@ -43,3 +48,43 @@ export const sinkConfigSchema = z.object({
 });
 
 export type SinkConfig = z.infer<typeof sinkConfigSchema>;
+
+export type SinkProfile = SinkConfig['SINK_PROFILE'];
+
+export interface SinkBatching {
+  profile: SinkProfile;
+  fetchMaxWaitMs: number;
+  fetchMaxBytesPerPartition: number;
+  maxRowsPerInsert: number;
+}
+
+/**
+ * Defaults per profile. Live: the broker answers as soon as there is data, or after 250 ms, so
+ * events are written within ~250–500 ms. Back-fill: one partition may fill a whole fetch
+ * (KafkaJS caps a fetch at 10 MiB) and an insert is never split below that, so a lagging topic
+ * is written in fewer, larger inserts; the longer wait only matters once caught up.
+ */
+export const SINK_PROFILES: Record<SinkProfile, Omit<SinkBatching, 'profile'>> = {
+  live: {
+    fetchMaxWaitMs: 250,
+    fetchMaxBytesPerPartition: 5 * 1024 * 1024,
+    maxRowsPerInsert: 100_000,
+  },
+  backfill: {
+    fetchMaxWaitMs: 1_000,
+    fetchMaxBytesPerPartition: 10 * 1024 * 1024,
+    maxRowsPerInsert: 500_000,
+  },
+};
+
+/** The batching settings in effect: the profile's defaults, overridden by explicit variables. */
+export function sinkBatching(config: SinkConfig): SinkBatching {
+  const defaults = SINK_PROFILES[config.SINK_PROFILE];
+  return {
+    profile: config.SINK_PROFILE,
+    fetchMaxWaitMs: config.SINK_FETCH_MAX_WAIT_MS ?? defaults.fetchMaxWaitMs,
+    fetchMaxBytesPerPartition:
+      config.SINK_FETCH_MAX_BYTES_PER_PARTITION ?? defaults.fetchMaxBytesPerPartition,
+    maxRowsPerInsert: config.SINK_MAX_ROWS_PER_INSERT ?? defaults.maxRowsPerInsert,
+  };
+}

@@ -1,4 +1,10 @@
-export { type SinkConfig, sinkConfigSchema } from './config.js';
+export {
+  SINK_PROFILES,
+  type SinkBatching,
+  type SinkConfig,
+  sinkBatching,
+  sinkConfigSchema,
+} from './config.js';
 export { DeadLetterGuard, DLQ_HEADERS } from './dead-letters.js';
 export { FAMILIES, type Family, familiesWithPrefix } from './families.js';
 export { decodeBatch } from './processor.js';

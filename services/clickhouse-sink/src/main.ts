@@ -1,5 +1,5 @@
 import { createGracefulShutdown, createLogger, loadConfigOrExit } from '@bluelight/service-kit';
-import { sinkConfigSchema } from './config.js';
+import { sinkBatching, sinkConfigSchema } from './config.js';
 import { SERVICE_NAME, startSinkService } from './service.js';
 
 const config = loadConfigOrExit(sinkConfigSchema);
@@ -14,7 +14,7 @@ try {
   });
   shutdown.onShutdown('sink', service.stop);
   logger.info(
-    { port: config.SINK_PORT, families: config.SINK_FAMILIES },
+    { port: config.SINK_PORT, families: config.SINK_FAMILIES, batching: sinkBatching(config) },
     'clickhouse-sink started',
   );
 } catch (error) {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { validateEvent } from '@bluelight/schemas';
 import type {
   ClickHouseClient,
@@ -7,6 +6,7 @@ import type {
   EventProducer,
 } from '@bluelight/service-kit';
 import { type DeadLetterGuard, type Rejection, sendToDeadLetterTopic } from './dead-letters.js';
+import { isRetriable } from './errors.js';
 import type { Family } from './families.js';
 import type { SinkMetrics } from './metrics.js';
 import { clickhouseTime, type RawRow } from './rows.js';
@@ -18,7 +18,7 @@ export interface BatchContext {
   guard: DeadLetterGuard;
   metrics: SinkMetrics;
   service: string;
-  /** Rows per INSERT; a larger batch is split (each part with its own deduplication token). */
+  /** Rows per INSERT; a larger partition batch is split (each part with its own token). */
   maxRowsPerInsert: number;
   /** Runs a step, retrying infrastructure errors (the sink pauses the partition meanwhile). */
   retry: <T>(step: string, work: () => Promise<T>) => Promise<T>;
@@ -110,28 +110,124 @@ async function timed<T>(ctx: BatchContext, step: string, work: () => Promise<T>)
   }
 }
 
+/** The deduplication token of a raw insert: exactly the partition offsets of the rows it holds. */
+export function deduplicationToken(
+  topic: string,
+  partition: number,
+  minOffset: string,
+  maxOffset: string,
+): string {
+  return `${topic}-${partition}-${minOffset}-${maxOffset}`;
+}
+
+/** One INSERT: rows of one partition, a contiguous run of its offsets. */
+export interface PartitionInsert<T> {
+  topic: string;
+  partition: number;
+  minOffset: string;
+  maxOffset: string;
+  items: T[];
+}
+
 /**
- * The deduplication token of an insert: the topic, partitions and offsets it holds, so a retried
- * insert of the same batches is not written twice. (Should a retry group the batches differently,
- * the raw tables still collapse repeated event ids: tokens save work, they are not the guarantee.)
+ * Splits items into inserts of one partition each, in offset order, at most `maxPerInsert` each.
+ * Tokens then depend only on offsets, never on which other partitions were coalesced with them,
+ * so a redelivered range gets the same token however the retry groups it.
  */
-export function insertToken(batches: ConsumedBatch[]): string {
-  const ranges = batches
-    .map((batch) => {
-      const first = batch.messages[0]?.offset ?? '0';
-      const last = batch.messages.at(-1)?.offset ?? first;
-      return `${batch.topic}-${batch.partition}-${first}-${last}`;
-    })
-    .sort();
-  if (ranges.length === 1) return ranges[0] as string;
-  return `${batches[0]?.topic}-${createHash('sha256').update(ranges.join(',')).digest('hex').slice(0, 32)}`;
+export function partitionInserts<T>(
+  items: T[],
+  placeOf: (item: T) => { topic: string; partition: number; offset: string },
+  maxPerInsert: number,
+): PartitionInsert<T>[] {
+  const groups = new Map<string, { topic: string; partition: number; items: T[] }>();
+  for (const item of items) {
+    const { topic, partition } = placeOf(item);
+    const key = `${topic}\u0000${partition}`;
+    const group = groups.get(key) ?? { topic, partition, items: [] };
+    group.items.push(item);
+    groups.set(key, group);
+  }
+  const inserts: PartitionInsert<T>[] = [];
+  for (const { topic, partition, items: own } of groups.values()) {
+    const offsetOf = (item: T) => BigInt(placeOf(item).offset);
+    own.sort((a, b) => {
+      const diff = offsetOf(a) - offsetOf(b);
+      return diff < 0n ? -1 : diff > 0n ? 1 : 0;
+    });
+    for (let start = 0; start < own.length; start += maxPerInsert) {
+      const part = own.slice(start, start + maxPerInsert);
+      inserts.push({
+        topic,
+        partition,
+        minOffset: placeOf(part[0] as T).offset,
+        maxOffset: placeOf(part.at(-1) as T).offset,
+        items: part,
+      });
+    }
+  }
+  return inserts;
+}
+
+const rowPlace = (row: RawRow) => ({
+  topic: String(row._topic),
+  partition: Number(row._partition),
+  offset: String(row._offset),
+});
+
+/** The raw inserts of a unit's valid rows, each with its deduplication token. */
+export function rawInserts(
+  rows: RawRow[],
+  maxRowsPerInsert: number,
+): { token: string; values: RawRow[] }[] {
+  return partitionInserts(rows, rowPlace, maxRowsPerInsert).map((insert) => ({
+    token: deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset),
+    values: insert.items,
+  }));
+}
+
+/** Inserts in flight at once: overlaps requests on a real server without flooding a small one. */
+const INSERTS_AT_ONCE = 4;
+
+/**
+ * Runs the inserts not yet in `done`, a few at a time, and fails only once all have settled, so
+ * a retry never overlaps a request still running. A failed insert may still have been written
+ * (unknown status): its retry carries the same token and is then a no-op.
+ */
+async function insertAll(
+  clickhouse: ClickHouseClient,
+  table: string,
+  inserts: { token: string; values: RawRow[] }[],
+  done: Set<string>,
+): Promise<void> {
+  const todo = inserts.filter((insert) => !done.has(insert.token));
+  const errors: unknown[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length && errors.length === 0) {
+      const { token, values } = todo[next++] as (typeof todo)[number];
+      try {
+        await clickhouse.insert({
+          table,
+          values,
+          format: 'JSONEachRow',
+          clickhouse_settings: { insert_deduplication_token: token },
+        });
+        done.add(token);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(INSERTS_AT_ONCE, todo.length) }, worker));
+  // A non-retriable error must stop the sink even if a retriable one came first.
+  if (errors.length > 0) throw errors.find((error) => !isRetriable(error)) ?? errors[0];
 }
 
 /**
  * Batches from one or more partitions of a family's topic, handled as one: valid events into the
- * raw table (with a deduplication token made of topic, partitions and offsets), invalid ones to
- * the dead-letter topic and table, then the derived facts and rollups of every entity touched —
- * one refresh for all of them, which is what makes small live batches cheap.
+ * raw table (one insert per partition's offset range, each with its own deduplication token),
+ * invalid ones to the dead-letter topic and table, then the derived facts and rollups of every
+ * entity touched — one refresh for the whole unit, which is what makes small live batches cheap.
  * It resolves only when all of that is durable; the caller then commits every batch's offsets.
  */
 export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext): Promise<void> {
@@ -148,21 +244,10 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
   ctx.guard.check(decoded.outcomes, where);
   ctx.metrics.batchRows.observe({ family: family.name }, messages.length);
 
-  const token = insertToken(batches);
-  for (
-    let start = 0, part = 0;
-    start < decoded.rows.length;
-    start += ctx.maxRowsPerInsert, part += 1
-  ) {
-    const values = decoded.rows.slice(start, start + ctx.maxRowsPerInsert);
-    await timed(ctx, 'raw_insert', () =>
-      ctx.clickhouse.insert({
-        table: family.rawTable,
-        values,
-        format: 'JSONEachRow',
-        clickhouse_settings: { insert_deduplication_token: `${token}-${part}` },
-      }),
-    );
+  const inserts = rawInserts(decoded.rows, ctx.maxRowsPerInsert);
+  if (inserts.length > 0) {
+    const done = new Set<string>();
+    await timed(ctx, 'raw_insert', () => insertAll(ctx.clickhouse, family.rawTable, inserts, done));
   }
 
   if (decoded.rejections.length > 0) {
@@ -175,26 +260,30 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
         now,
       ),
     );
+    const deadLetterInserts = partitionInserts(
+      decoded.rejections,
+      ({ message }) => message,
+      ctx.maxRowsPerInsert,
+    ).map((insert) => ({
+      token: `dlq-${deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset)}`,
+      values: insert.items.map((rejection) => ({
+        failed_at: clickhouseTime(now),
+        service: ctx.service,
+        original_topic: rejection.message.topic,
+        original_partition: rejection.message.partition,
+        original_offset: rejection.message.offset,
+        dead_letter_topic: family.topic.deadLetter.name,
+        error_class: rejection.errorClass,
+        reason: rejection.reason,
+        event_id: rejection.eventId,
+        event_type: rejection.eventType,
+        message_key: rejection.message.key?.toString('utf8') ?? '',
+        message_value: rejection.message.value?.toString('utf8') ?? '',
+      })),
+    }));
+    const done = new Set<string>();
     await timed(ctx, 'dead_letter_table', () =>
-      ctx.clickhouse.insert({
-        table: 'dead_letters',
-        values: decoded.rejections.map((rejection) => ({
-          failed_at: clickhouseTime(now),
-          service: ctx.service,
-          original_topic: rejection.message.topic,
-          original_partition: rejection.message.partition,
-          original_offset: rejection.message.offset,
-          dead_letter_topic: family.topic.deadLetter.name,
-          error_class: rejection.errorClass,
-          reason: rejection.reason,
-          event_id: rejection.eventId,
-          event_type: rejection.eventType,
-          message_key: rejection.message.key?.toString('utf8') ?? '',
-          message_value: rejection.message.value?.toString('utf8') ?? '',
-        })),
-        format: 'JSONEachRow',
-        clickhouse_settings: { insert_deduplication_token: `dlq-${token}` },
-      }),
+      insertAll(ctx.clickhouse, 'dead_letters', deadLetterInserts, done),
     );
     for (const rejection of decoded.rejections) {
       ctx.metrics.deadLetters.inc({ family: family.name, error_class: rejection.errorClass });

@@ -6,7 +6,7 @@ import {
   observability,
 } from '@bluelight/service-kit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { SinkConfig } from './config.js';
+import { type SinkConfig, sinkBatching } from './config.js';
 import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
 import { ClickHouseSink } from './sink.js';
@@ -63,6 +63,7 @@ export async function startSinkService(
     ]),
   );
 
+  const batching = sinkBatching(config);
   const registry = createMetricsRegistry(SERVICE_NAME);
   const sink = new ClickHouseSink({
     families,
@@ -77,11 +78,11 @@ export async function startSinkService(
       window: config.DLQ_WINDOW,
     },
     consumer: {
-      maxWaitTimeMs: config.SINK_FETCH_MAX_WAIT_MS,
-      maxBytesPerPartition: config.SINK_FETCH_MAX_BYTES_PER_PARTITION,
+      maxWaitTimeMs: batching.fetchMaxWaitMs,
+      maxBytesPerPartition: batching.fetchMaxBytesPerPartition,
       partitionsConsumedConcurrently: config.SINK_PARTITIONS_AT_ONCE,
     },
-    maxRowsPerInsert: config.SINK_MAX_ROWS_PER_INSERT,
+    maxRowsPerInsert: batching.maxRowsPerInsert,
     retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
     service: SERVICE_NAME,
     onFatal: options.onFatal,

@@ -3,6 +3,7 @@ import {
   type ExpectedIncident,
   expectedDailyRollup,
   incidentScenario,
+  rollupKey,
   type TestEvent,
   uuidV7,
 } from './testing/incident-scenario.js';
@@ -18,24 +19,31 @@ const START = Date.parse('2024-03-30T20:00:00Z');
 
 type Sink = Awaited<ReturnType<typeof startTestSink>>;
 
+/** Every fact column ExpectedIncident has, times as ms since the epoch. */
 async function facts(sink: Sink) {
   const result = await sink.db.client.query({
     query: `SELECT incident_id, toUnixTimestamp64Milli(call_received_at) AS call_received_at,
+              toUnixTimestamp64Milli(created_at) AS created_at,
+              toUnixTimestamp64Milli(first_mobilised_at) AS first_mobilised_at,
+              toUnixTimestamp64Milli(first_mobile_at) AS first_mobile_at,
               toUnixTimestamp64Milli(first_arrival_at) AS first_arrival_at,
               toUnixTimestamp64Milli(second_arrival_at) AS second_arrival_at,
-              first_arrival_resource_id, category, risk_band, station_ground, toString(day) AS day
+              first_arrival_resource_id, category, risk_band, station_ground, police_grading,
+              excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle,
+              toString(day) AS day
             FROM incident_facts FINAL ORDER BY incident_id`,
     format: 'JSONEachRow',
   });
   return result.json<ExpectedIncident>();
 }
 
+/** The rollup summed per rollupKey (its finer keys, e.g. life risk, are not compared here). */
 async function rollup(sink: Sink) {
   const result = await sink.db.client.query({
-    query: `SELECT toString(day) AS day, station_ground, category, risk_band, incidents, attended,
-              first_attendance_seconds_sum AS seconds_sum, first_attendance_histogram AS histogram
-            FROM incidents_daily FINAL
-            ORDER BY day, station_ground, category, risk_band`,
+    query: `SELECT toString(day) AS day, station_ground, category, risk_band, police_grading,
+              incidents, attended, first_attendance_seconds_sum AS seconds_sum,
+              first_attendance_histogram AS histogram
+            FROM incidents_daily FINAL`,
     format: 'JSONEachRow',
   });
   const rows = await result.json<{
@@ -43,22 +51,32 @@ async function rollup(sink: Sink) {
     station_ground: string;
     category: string;
     risk_band: string;
+    police_grading: string;
     incidents: number;
     attended: number;
     seconds_sum: number;
     histogram: Record<string, number>;
   }>();
-  return new Map(
-    rows.map((row) => [
-      [row.day, row.station_ground, row.category, row.risk_band].join('|'),
-      {
-        incidents: row.incidents,
-        attended: row.attended,
-        secondsSum: row.seconds_sum,
-        histogram: row.histogram,
-      },
-    ]),
-  );
+  const groups = new Map<
+    string,
+    { incidents: number; attended: number; secondsSum: number; histogram: Record<string, number> }
+  >();
+  for (const row of rows) {
+    const group = groups.get(rollupKey(row)) ?? {
+      incidents: 0,
+      attended: 0,
+      secondsSum: 0,
+      histogram: {},
+    };
+    group.incidents += row.incidents;
+    group.attended += row.attended;
+    group.secondsSum += row.seconds_sum;
+    for (const [bucket, n] of Object.entries(row.histogram)) {
+      group.histogram[bucket] = (group.histogram[bucket] ?? 0) + n;
+    }
+    groups.set(rollupKey(row), group);
+  }
+  return groups;
 }
 
 function sortedExpected(expected: Map<string, ExpectedIncident>) {
@@ -86,27 +104,62 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
     const topic = sink.families.incidents.topic.name;
     const { events, expected } = incidentScenario(60, START, 'INC-DUP');
 
-    // Wire order: every third incident has its arrivals before its mobilisations; a tenth of the
-    // incidents send their second arrival and closure only later; every 20th event is sent twice.
+    // Wire order (event times stay as generated): every third incident sends its reclassification
+    // first, then creation and both arrivals before the mobilisations; the next third sends its
+    // closure and mobile events before its mobilisations and creation. Incidents 0, 10, … send
+    // their second arrival and closure (with its exclusion flag) only later, incidents 5, 13, …
+    // their reclassification. Every 20th event is sent twice.
     const firstWave: TestEvent[] = [];
     const lateWave: TestEvent[] = [];
     events.forEach((own, index) => {
+      const [created, mob1, mobile1, arr1, mob2, mobile2, arr2, closed, reclassified] = own;
       const ordered =
-        index % 3 === 0 ? [own[0], own[3], own[6], own[1], own[2], own[4], own[5], own[7]] : own;
-      for (const event of ordered as TestEvent[]) {
-        const late = index % 10 === 0 && (event === own[6] || event === own[7]);
+        index % 3 === 0
+          ? [reclassified, created, arr1, arr2, mob1, mobile1, mob2, mobile2, closed]
+          : index % 3 === 1
+            ? [closed, mobile1, mobile2, mob1, mob2, created, arr1, arr2, reclassified]
+            : own;
+      for (const event of ordered) {
+        if (!event) continue;
+        const late =
+          (index % 10 === 0 && (event === arr2 || event === closed)) ||
+          (index % 8 === 5 && event === reclassified);
         (late ? lateWave : firstWave).push(event);
       }
     });
     const duplicates = [...firstWave, ...lateWave].filter((_, index) => index % 20 === 0);
     const distinct = firstWave.length + lateWave.length;
-    expect(distinct).toBe(480);
+    // 60 incidents × 8 events, plus 15 reclassifications.
+    expect(distinct).toBe(495);
+    expect(distinct).toBe(events.flat().length);
+    // The scenario covers police gradings, each exclusion flag and reclassifications.
+    const incidents = [...expected.values()];
+    expect(new Set(incidents.map((incident) => incident.police_grading))).toEqual(
+      new Set(['', 'emergency', 'priority', 'scheduled']),
+    );
+    for (const flag of [
+      'excluded_late_call',
+      'excluded_derelict_property',
+      'excluded_abandoned_road_vehicle',
+    ] as const) {
+      expect(incidents.filter((incident) => incident[flag] === 1).length).toBe(10);
+    }
 
     await sink.produce(topic, [...firstWave, ...duplicates.slice(0, 12)]);
     await sink.waitUntilCommitted('incidents', firstWave.length + 12);
-    // Before the late events, incidents 0, 10, … have one arrival only.
-    const early = await facts(sink);
-    expect(early.find((row) => row.incident_id === 'INC-DUP-0010')?.second_arrival_at).toBeNull();
+    // Before the late events, incidents 0, 10, … have one arrival and no closure (so no
+    // exclusion flag), and incidents 5, 13, … their first classification.
+    const early = new Map((await facts(sink)).map((row) => [row.incident_id, row]));
+    expect(early.get('INC-DUP-0010')).toMatchObject({
+      second_arrival_at: null,
+      excluded_abandoned_road_vehicle: 0,
+    });
+    expect(early.get('INC-DUP-0020')?.excluded_derelict_property).toBe(0);
+    expect(early.get('INC-DUP-0005')).toMatchObject({
+      category: 'secondary_fire',
+      risk_band: 'low',
+    });
+    expect(early.get('INC-DUP-0013')?.police_grading).toBe('priority');
 
     await sink.produce(topic, [...lateWave, ...duplicates.slice(12)]);
     await sink.waitUntilCommitted('incidents', distinct + duplicates.length);
@@ -116,7 +169,7 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
         'SELECT count() AS rows_final, uniqExact(event_id) AS distinct_ids FROM incidents_raw FINAL',
       format: 'JSONEachRow',
     });
-    expect(await counts.json()).toEqual([{ rows_final: 480, distinct_ids: 480 }]);
+    expect(await counts.json()).toEqual([{ rows_final: distinct, distinct_ids: distinct }]);
     // Every message was processed once: the duplicates were sent twice, nothing was re-fetched.
     const metrics = await sink.service?.app.inject({ url: '/metrics' });
     expect(metrics?.body).toMatch(
@@ -125,6 +178,11 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
       ),
     );
     expect(await facts(sink)).toEqual(sortedExpected(expected));
+    expect(expected.get('INC-DUP-0005')).toMatchObject({
+      category: 'special_service',
+      risk_band: 'high',
+    });
+    expect(expected.get('INC-DUP-0013')?.police_grading).toBe('scheduled');
     expectRollupToEqual(await rollup(sink), expectedDailyRollup(expected.values()));
     // The clocks went forward on 31 March: incidents fall on both London days.
     expect(new Set([...expected.values()].map((incident) => incident.day))).toEqual(
@@ -138,7 +196,7 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
     const topic = sink.families.incidents.topic.name;
     const { events, expected } = incidentScenario(6, START, 'INC-FIX');
     await sink.produce(topic, events.flat());
-    await sink.waitUntilCommitted('incidents', 48);
+    await sink.waitUntilCommitted('incidents', events.flat().length);
     expectRollupToEqual(await rollup(sink), expectedDailyRollup(expected.values()));
 
     // Incident 1's first pump pressed 'arrived' while still on its way: AVL shows it arrived
@@ -171,7 +229,7 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
       },
     };
     await sink.produce(topic, [correction, reclassified]);
-    await sink.waitUntilCommitted('incidents', 50);
+    await sink.waitUntilCommitted('incidents', events.flat().length + 2);
 
     expected.set('INC-FIX-0001', {
       ...incident1,

@@ -1,0 +1,135 @@
+import type { ClickHouseClient, ConsumedBatch, EventProducer } from '@bluelight/service-kit';
+import { createMetricsRegistry } from '@bluelight/service-kit';
+import { describe, expect, it } from 'vitest';
+import { DeadLetterGuard } from './dead-letters.js';
+import { familiesWithPrefix } from './families.js';
+import { createSinkMetrics } from './metrics.js';
+import { deduplicationToken, processBatches } from './processor.js';
+import { incidentScenario } from './testing/incident-scenario.js';
+
+const TOPIC = 'unit.bluelight.incidents.v1';
+const events = incidentScenario(3, Date.parse('2024-03-30T20:00:00Z'), 'INC-TOKEN').events.flat();
+
+/** A partition batch: one message per value, from `firstOffset` on. */
+function batch(partition: number, firstOffset: number, values: string[]): ConsumedBatch {
+  return {
+    topic: TOPIC,
+    partition,
+    highWatermark: String(firstOffset + values.length),
+    heartbeat: async () => {},
+    messages: values.map((value, index) => ({
+      topic: TOPIC,
+      partition,
+      offset: String(firstOffset + index),
+      key: null,
+      value: Buffer.from(value),
+      headers: {},
+      timestamp: '0',
+    })),
+  };
+}
+
+const valid = (from: number, count: number) =>
+  events.slice(from, from + count).map((event) => JSON.stringify(event));
+
+/** processBatches against a ClickHouse that records inserts and a refresh that records calls. */
+function harness(options: { maxRowsPerInsert: number; failFirstInsertOf?: string }) {
+  const inserts: { table: string; token: string; offsets: string[] }[] = [];
+  const refreshes: string[][] = [];
+  let failed = false;
+  const clickhouse = {
+    insert: async (params: {
+      table: string;
+      values: Record<string, unknown>[];
+      clickhouse_settings: { insert_deduplication_token: string };
+    }) => {
+      const token = params.clickhouse_settings.insert_deduplication_token;
+      if (token === options.failFirstInsertOf && !failed) {
+        failed = true;
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      }
+      inserts.push({
+        table: params.table,
+        token,
+        offsets: params.values.map((row) => String(row._offset ?? row.original_offset)),
+      });
+    },
+  } as unknown as ClickHouseClient;
+  const family = {
+    ...familiesWithPrefix('unit.').incidents,
+    refresh: async (_client: ClickHouseClient, ids: string[]) => void refreshes.push(ids),
+  };
+  const retries: string[] = [];
+  const run = (batches: ConsumedBatch[]) =>
+    processBatches(batches, {
+      family,
+      clickhouse,
+      producer: { send: async () => [] } as unknown as EventProducer,
+      guard: new DeadLetterGuard({ maxConsecutive: 100, maxRatio: 1, window: 100 }),
+      metrics: createSinkMetrics(createMetricsRegistry('unit')),
+      service: 'clickhouse-sink',
+      maxRowsPerInsert: options.maxRowsPerInsert,
+      retry: async (step, work) => {
+        for (;;) {
+          try {
+            return await work();
+          } catch {
+            retries.push(step);
+          }
+        }
+      },
+    });
+  return { run, inserts, refreshes, retries };
+}
+
+describe('raw insert deduplication tokens', () => {
+  it('are topic-partition-minOffset-maxOffset', () => {
+    expect(deduplicationToken('bluelight.incidents.v1', 7, '120', '345')).toBe(
+      'bluelight.incidents.v1-7-120-345',
+    );
+  });
+
+  it('give each insert one partition and the offsets of exactly the rows it holds', async () => {
+    const sink = harness({ maxRowsPerInsert: 2 });
+    // Partition 1's middle message is refused: its insert still spans 100–102, the rows it holds.
+    await sink.run([
+      batch(0, 10, valid(0, 5)),
+      batch(1, 100, [...valid(5, 1), 'not json', ...valid(6, 1)]),
+      batch(2, 7, ['{}']),
+    ]);
+    expect(sink.inserts).toEqual([
+      { table: 'incidents_raw', token: `${TOPIC}-0-10-11`, offsets: ['10', '11'] },
+      { table: 'incidents_raw', token: `${TOPIC}-0-12-13`, offsets: ['12', '13'] },
+      { table: 'incidents_raw', token: `${TOPIC}-0-14-14`, offsets: ['14'] },
+      { table: 'incidents_raw', token: `${TOPIC}-1-100-102`, offsets: ['100', '102'] },
+      { table: 'dead_letters', token: `dlq-${TOPIC}-1-101-101`, offsets: ['101'] },
+      { table: 'dead_letters', token: `dlq-${TOPIC}-2-7-7`, offsets: ['7'] },
+    ]);
+    // The derived facts are refreshed once for the whole unit.
+    expect(sink.refreshes).toHaveLength(1);
+    expect(new Set(sink.refreshes[0])).toEqual(new Set(['INC-TOKEN-0000']));
+  });
+
+  it('do not depend on which partitions a redelivered batch is coalesced with', async () => {
+    const alone = harness({ maxRowsPerInsert: 100 });
+    await alone.run([batch(3, 40, valid(0, 8))]);
+    const together = harness({ maxRowsPerInsert: 100 });
+    await together.run([batch(4, 0, valid(8, 3)), batch(3, 40, valid(0, 8))]);
+    expect(alone.inserts.map((insert) => insert.token)).toEqual([`${TOPIC}-3-40-47`]);
+    expect(together.inserts.map((insert) => insert.token)).toEqual([
+      `${TOPIC}-4-0-2`,
+      `${TOPIC}-3-40-47`,
+    ]);
+    expect(together.refreshes).toHaveLength(1);
+  });
+
+  it('a retry re-sends only the inserts that failed, with the same token', async () => {
+    const sink = harness({ maxRowsPerInsert: 100, failFirstInsertOf: `${TOPIC}-1-0-3` });
+    await sink.run([batch(0, 0, valid(0, 4)), batch(1, 0, valid(4, 4))]);
+    expect(sink.retries).toEqual(['raw_insert']);
+    expect(sink.inserts.map((insert) => insert.token)).toEqual([
+      `${TOPIC}-0-0-3`,
+      `${TOPIC}-1-0-3`,
+    ]);
+  });
+});
