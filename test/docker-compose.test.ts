@@ -23,13 +23,14 @@ describe('docker-compose.yml', () => {
     expect(compose.services.kafka?.image).toBe(`apache/kafka:${KAFKA_VERSION}`);
   });
 
-  it('pins a ClickHouse 25.x server and Grafana 11.6 or newer', () => {
+  it('pins a ClickHouse 25.x server, Grafana 11.6 or newer and its ClickHouse plugin', () => {
     expect(compose.services.clickhouse?.image).toMatch(/^clickhouse\/clickhouse-server:25\.\d+/);
     const grafana = /^grafana\/grafana:(\d+)\.(\d+)/.exec(compose.services.grafana?.image ?? '');
     const [major, minor] = [Number(grafana?.[1]), Number(grafana?.[2])];
     expect(major > 11 || (major === 11 && minor >= 6)).toBe(true);
-    expect(compose.services.grafana?.environment?.GF_INSTALL_PLUGINS).toContain(
-      'grafana-clickhouse-datasource',
+    // The plugin pinned too (`id version`), so a new plugin release cannot change the dashboards.
+    expect(compose.services.grafana?.environment?.GF_INSTALL_PLUGINS).toMatch(
+      /^grafana-clickhouse-datasource 4\.\d+\.\d+$/,
     );
   });
 
