@@ -12,6 +12,7 @@ afterEach(async () => {
 });
 
 const START = Date.parse('2024-02-10T09:00:00Z');
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 describe('dead letters (real Kafka and ClickHouse)', () => {
   it('sends poison messages to the dead-letter topic and table with their origin, while the rest flows', async () => {
@@ -29,9 +30,15 @@ describe('dead letters (real Kafka and ClickHouse)', () => {
       event_type: 'call.answered',
       payload: { call_id: 'C-1', position: 'FIRE-01' },
     };
+    const producedAt = Date.now();
     await sink.produce(topic, [
       ...good.slice(0, 10),
-      { raw: '{"event_id": "truncated', key: 'INC-POISON-0000' },
+      {
+        raw: '{"event_id": "truncated',
+        key: 'INC-POISON-0000',
+        // The producer's own headers must travel with the dead letter (e.g. for tracing).
+        headers: { traceparent: TRACEPARENT, 'x-origin': 'gateway' },
+      },
       missingRiskBand,
       ...good.slice(10),
       callOnIncidentTopic,
@@ -59,6 +66,15 @@ describe('dead letters (real Kafka and ClickHouse)', () => {
     expect(undecodable.headers[DLQ_HEADERS.originalTopic]).toBe(topic);
     expect(undecodable.headers[DLQ_HEADERS.service]).toBe('clickhouse-sink');
     expect(undecodable.headers[DLQ_HEADERS.reason]).toMatch(/^not JSON/);
+    expect(undecodable.headers.traceparent).toBe(TRACEPARENT);
+    expect(undecodable.headers['x-origin']).toBe('gateway');
+    // The sink's own headers do not replace them, and vice versa.
+    expect(Object.keys(undecodable.headers).sort()).toEqual(
+      [...Object.values(DLQ_HEADERS), 'traceparent', 'x-origin'].sort(),
+    );
+    const failedAt = Date.parse(undecodable.headers[DLQ_HEADERS.failedAt] ?? '');
+    expect(failedAt).toBeGreaterThanOrEqual(producedAt);
+    expect(failedAt).toBeLessThanOrEqual(Date.now());
     const contract = byClass.get('contract') as ConsumedMessage;
     expect(JSON.parse(contract.headers[DLQ_HEADERS.reason] ?? '[]')).toEqual([
       expect.objectContaining({ path: 'payload.details.risk_band' }),

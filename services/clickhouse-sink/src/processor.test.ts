@@ -60,13 +60,14 @@ function harness(options: { maxRowsPerInsert: number; failFirstInsertOf?: string
     refresh: async (_client: ClickHouseClient, ids: string[]) => void refreshes.push(ids),
   };
   const retries: string[] = [];
+  const metrics = createSinkMetrics(createMetricsRegistry('unit'));
   const run = (batches: ConsumedBatch[]) =>
     processBatches(batches, {
       family,
       clickhouse,
       producer: { send: async () => [] } as unknown as EventProducer,
       guard: new DeadLetterGuard({ maxConsecutive: 100, maxRatio: 1, window: 100 }),
-      metrics: createSinkMetrics(createMetricsRegistry('unit')),
+      metrics,
       service: 'clickhouse-sink',
       maxRowsPerInsert: options.maxRowsPerInsert,
       retry: async (step, work) => {
@@ -79,7 +80,7 @@ function harness(options: { maxRowsPerInsert: number; failFirstInsertOf?: string
         }
       },
     });
-  return { run, inserts, refreshes, retries };
+  return { run, inserts, refreshes, retries, metrics };
 }
 
 describe('raw insert deduplication tokens', () => {
@@ -131,5 +132,26 @@ describe('raw insert deduplication tokens', () => {
       `${TOPIC}-0-0-3`,
       `${TOPIC}-1-0-3`,
     ]);
+  });
+});
+
+describe('batch metrics', () => {
+  it('set the lag of each partition to the messages between its last offset and the end', async () => {
+    const sink = harness({ maxRowsPerInsert: 100 });
+    // Partition 0: offsets 10–14 handled, end 25, so 15–24 (10 messages) are still to read.
+    // Partition 1: offsets 100–101 handled, end 102: caught up.
+    await sink.run([
+      { ...batch(0, 10, valid(0, 5)), highWatermark: '25' },
+      batch(1, 100, valid(5, 2)),
+    ]);
+    const lag = await sink.metrics.lag.get();
+    expect(lag.values.map(({ labels, value }) => [labels.partition, value])).toEqual([
+      ['0', 10],
+      ['1', 0],
+    ]);
+    const rows = await sink.metrics.batchRows.get();
+    expect(rows.values.find((sample) => sample.metricName === 'sink_batch_rows_sum')?.value).toBe(
+      7,
+    );
   });
 });

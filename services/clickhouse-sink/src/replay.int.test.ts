@@ -1,4 +1,5 @@
-import { kafkaFor, testEndpoints } from '@bluelight/test/harness';
+import type { ConsumedMessage } from '@bluelight/service-kit';
+import { consumeMessages, kafkaFor, testEndpoints } from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DLQ_HEADERS } from './dead-letters.js';
 import { replayDeadLetters } from './replay.js';
@@ -79,6 +80,115 @@ describe('bluelight dlq replay (real Kafka and ClickHouse)', () => {
       dropped: 0,
     });
     expect(await sink.admin.committedOffsets(groupId, family.topic.deadLetter.name)).toEqual([
+      { partition: 0, offset: '3' },
+    ]);
+  });
+
+  it('reinsert re-sends every dead letter: what passes now lands once, what fails comes back', async () => {
+    const sink = await startTestSink({ families: 'incidents' });
+    cleanups.push(sink.cleanup);
+    const family = sink.families.incidents;
+    const dlqTopic = family.topic.deadLetter.name;
+    const [valid] = incidentScenario(1, START, 'INC-REINSERT').events.flat();
+    // As an older sink left them: a valid event refused by a stricter rule since relaxed, and a
+    // message that is still not JSON; both with a header of their producer's.
+    const letter = (value: string, trace: string) => ({
+      key: 'INC-REINSERT-0000',
+      value,
+      headers: {
+        [DLQ_HEADERS.originalTopic]: family.topic.name,
+        [DLQ_HEADERS.originalPartition]: '3',
+        [DLQ_HEADERS.originalOffset]: '17',
+        [DLQ_HEADERS.errorClass]: 'contract',
+        [DLQ_HEADERS.reason]: 'refused by an older contract',
+        [DLQ_HEADERS.service]: 'clickhouse-sink',
+        [DLQ_HEADERS.failedAt]: '2024-04-30T23:59:59.000Z',
+        'x-trace-id': trace,
+      },
+    });
+    await sink.producer.send([
+      {
+        topic: dlqTopic,
+        messages: [
+          letter(JSON.stringify(valid), 'trace-valid'),
+          letter('{"not json', 'trace-broken'),
+        ],
+      },
+    ]);
+    const kafka = kafkaFor(testEndpoints().kafkaBrokers);
+    const groupId = `${sink.config.SINK_GROUP_PREFIX}-replay`;
+
+    expect(await replayDeadLetters({ kafka, family, policy: 'reinsert', groupId })).toEqual({
+      examined: 2,
+      reinserted: 2,
+      dropped: 0,
+    });
+    await sink.waitUntilCommitted('incidents', 2);
+
+    // Both went back to the source topic as their producer sent them, marked where they came
+    // from, without the old dead-letter headers.
+    const resent = await consumeMessages({
+      brokers: testEndpoints().kafkaBrokers,
+      topic: family.topic.name,
+      count: 2,
+    });
+    expect(
+      resent
+        .map((message) => ({ value: message.value?.toString(), headers: message.headers }))
+        .sort((a, b) =>
+          (a.headers['x-trace-id'] ?? '').localeCompare(b.headers['x-trace-id'] ?? ''),
+        ),
+    ).toEqual([
+      {
+        value: '{"not json',
+        headers: { 'x-trace-id': 'trace-broken', 'bluelight.dlq.replayed_from': `${dlqTopic}/0/1` },
+      },
+      {
+        value: JSON.stringify(valid),
+        headers: { 'x-trace-id': 'trace-valid', 'bluelight.dlq.replayed_from': `${dlqTopic}/0/0` },
+      },
+    ]);
+
+    // The one that still fails was dead-lettered again by the sink, naming its new origin.
+    const letters = await consumeMessages({
+      brokers: testEndpoints().kafkaBrokers,
+      topic: dlqTopic,
+      count: 3,
+    });
+    expect(letters).toHaveLength(3);
+    const again = letters.find((message) => message.offset === '2') as ConsumedMessage;
+    const broken = resent.find((message) => message.value?.toString() === '{"not json');
+    expect(again.value?.toString()).toBe('{"not json');
+    expect(again.headers).toMatchObject({
+      [DLQ_HEADERS.originalTopic]: family.topic.name,
+      [DLQ_HEADERS.originalPartition]: String(broken?.partition),
+      [DLQ_HEADERS.originalOffset]: broken?.offset,
+      [DLQ_HEADERS.errorClass]: 'undecodable',
+      'x-trace-id': 'trace-broken',
+      'bluelight.dlq.replayed_from': `${dlqTopic}/0/1`,
+    });
+
+    // A further reinsert re-sends only what came back; the valid event is still there once.
+    expect(await replayDeadLetters({ kafka, family, policy: 'reinsert', groupId })).toEqual({
+      examined: 1,
+      reinserted: 1,
+      dropped: 0,
+    });
+    await sink.waitUntilCommitted('incidents', 3);
+    const raw = await sink.db.client.query({
+      query: 'SELECT event_id, count() AS n FROM incidents_raw GROUP BY event_id',
+      format: 'JSONEachRow',
+    });
+    expect(await raw.json()).toEqual([{ event_id: valid?.event_id, n: 1 }]);
+    const table = await sink.db.client.query({
+      query: 'SELECT error_class, message_value FROM dead_letters FINAL',
+      format: 'JSONEachRow',
+    });
+    expect(await table.json()).toEqual([
+      { error_class: 'undecodable', message_value: '{"not json' },
+      { error_class: 'undecodable', message_value: '{"not json' },
+    ]);
+    expect(await sink.admin.committedOffsets(groupId, dlqTopic)).toEqual([
       { partition: 0, offset: '3' },
     ]);
   });

@@ -55,6 +55,9 @@ export class ClickHouseSink {
     this.#producer = kafka.producer();
     await this.#producer.connect();
     for (const family of families) {
+      // Exported as 0 from the start: a series that first appears at the first outage gives
+      // rate() and absence alerts nothing to compare with.
+      this.#options.metrics.pausedSeconds.inc({ family: family.name }, 0);
       const consumer = kafka.consumer(`${groupPrefix}-${family.name}`, this.#options.consumer);
       await consumer.connect();
       await consumer.subscribe([family.topic.name], { fromBeginning: true });

@@ -23,6 +23,8 @@ export async function startTestSink(
     families?: string;
     /** false: only prepare the database and topics (another process will run the sink). */
     start?: boolean;
+    /** Serve /healthz, /readyz and /metrics on SINK_PORT (give it in `env`), as main.ts does. */
+    listen?: boolean;
   } = {},
 ) {
   const endpoints = options.endpoints ?? testEndpoints();
@@ -59,20 +61,23 @@ export async function startTestSink(
   } else {
     service = await startSinkService(config, logger, {
       onFatal: (error) => fatalErrors.push(error),
-      listen: false,
+      listen: options.listen ?? false,
     });
   }
   const producer = kafka.producer();
   await producer.connect();
 
-  /** Produces events keyed by their entity id, in the order given. */
-  async function produce(topic: string, events: (TestEvent | { raw: string; key: string })[]) {
+  /** Produces events keyed by their entity id, in the order given (raw ones as given). */
+  async function produce(
+    topic: string,
+    events: (TestEvent | { raw: string; key: string; headers?: Record<string, string> })[],
+  ) {
     await producer.send([
       {
         topic,
         messages: events.map((event) =>
           'raw' in event
-            ? { key: event.key, value: event.raw }
+            ? { key: event.key, value: event.raw, headers: event.headers }
             : {
                 key: String(
                   event.payload.incident_id ?? event.payload.call_id ?? event.payload.resource_id,
@@ -120,7 +125,7 @@ export async function startTestSink(
     restartSink: async () => {
       service = await startSinkService(config, logger, {
         onFatal: (error) => fatalErrors.push(error),
-        listen: false,
+        listen: options.listen ?? false,
       });
     },
     get service() {
