@@ -116,7 +116,9 @@ export class ClickHouseSink {
         } catch (error) {
           if (this.#stopping || !isRetriable(error)) throw error;
           if (pausedAt === undefined) {
-            // Backpressure: stop fetching more while this batch cannot be written.
+            // Backpressure: stop fetching more while this batch cannot be written. All of the
+            // topic's partitions: they share the ClickHouse that failed, and the family's next
+            // unit waits for this one anyway, so their fetches would only pile up in memory.
             consumer.pause([{ topic }]);
             pausedAt = Date.now();
           }
