@@ -4,10 +4,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { uuidV7 } from '@bluelight/clickhouse-sink/testing';
 import { portIsFree } from '@bluelight/local-stack';
 import { afterAll, describe, expect, it } from 'vitest';
 import { distinctFreePorts } from './harness/endpoints.js';
-import { clickhouseFor, testEndpoints, uniqueName } from './harness/index.js';
+import { clickhouseFor, testEndpoints, uniqueName, waitFor } from './harness/index.js';
 
 const bin = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -18,24 +19,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
-
-/** A UUID v7 for `ms` (48-bit time, version 7, variant 10, random rest), as the contract wants. */
-function uuidV7(ms: number): string {
-  const hex = ms.toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
-  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
@@ -103,10 +86,14 @@ describe('the main job (npm start → bluelight run)', () => {
       output += chunk.toString('utf8');
     });
 
-    await waitFor('"Bluelight is running."', 180_000, async () => {
-      if (child.exitCode !== null) throw new Error(`bluelight run exited early:\n${output}`);
-      return output.includes('Bluelight is running.') ? true : undefined;
-    }).catch((error: Error) => {
+    await waitFor(
+      '"Bluelight is running."',
+      async () => {
+        if (child.exitCode !== null) throw new Error('bluelight run exited early');
+        return output.includes('Bluelight is running.');
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n--- output ---\n${output}`);
     });
     const keyFile = (label: string) => {
@@ -158,14 +145,18 @@ describe('the main job (npm start → bluelight run)', () => {
     );
     const incidentsUrl = `http://127.0.0.1:${queryPort}/v1/incidents?from=${today}&to=${today}&q=${incidentId}`;
     expect((await fetch(incidentsUrl)).status).toBe(401);
-    const served = await waitFor('the incident in the query API', 90_000, async () => {
-      const response = await fetch(incidentsUrl, {
-        headers: { authorization: `Bearer ${readKey}` },
-      });
-      if (response.status !== 200) throw new Error(`query API answered ${response.status}`);
-      const body = (await response.json()) as { incidents: { incident_id: string }[] };
-      return body.incidents.length > 0 ? body.incidents : undefined;
-    });
+    const served = await waitFor(
+      'the incident in the query API',
+      async () => {
+        const response = await fetch(incidentsUrl, {
+          headers: { authorization: `Bearer ${readKey}` },
+        });
+        if (response.status !== 200) throw new Error(`query API answered ${response.status}`);
+        const body = (await response.json()) as { incidents: { incident_id: string }[] };
+        return body.incidents.length > 0 ? body.incidents : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     expect(served).toEqual([
       expect.objectContaining({
         incident_id: incidentId,
@@ -177,15 +168,19 @@ describe('the main job (npm start → bluelight run)', () => {
     // The simulator's feed (the last 7 days, through Kafka) reaches ClickHouse too.
     const client = clickhouseFor(endpoints, database);
     cleanups.push(() => client.close());
-    const simulated = await waitFor('simulated calls in ClickHouse', 120_000, async () => {
-      const rows = await client.query({
-        query: 'SELECT count() AS n FROM calls_raw WHERE source = {source:String}',
-        query_params: { source: 'staffs-telephony' },
-        format: 'JSONEachRow',
-      });
-      const [row] = await rows.json<{ n: string }>();
-      return Number(row?.n) > 0 ? Number(row?.n) : undefined;
-    });
+    const simulated = await waitFor(
+      'simulated calls in ClickHouse',
+      async () => {
+        const rows = await client.query({
+          query: 'SELECT count() AS n FROM calls_raw WHERE source = {source:String}',
+          query_params: { source: 'staffs-telephony' },
+          format: 'JSONEachRow',
+        });
+        const [row] = await rows.json<{ n: string }>();
+        return Number(row?.n) > 0 ? Number(row?.n) : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(simulated).toBeGreaterThan(0);
 
     // Ctrl-C: every service stops and the job exits 0.

@@ -136,3 +136,23 @@ export async function startPrivateStack(
 export function canControlEngines(): boolean {
   return testEndpoints().mode === 'local-stack';
 }
+
+/**
+ * Polls `probe` until it returns something other than `undefined` or `false`, and returns that;
+ * fails naming `what` after `timeoutMs`. An error thrown by the probe fails at once: probes that
+ * expect transient errors catch them themselves.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  { timeoutMs = 60_000, intervalMs = 100 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

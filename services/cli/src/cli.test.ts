@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBluelight } from './testing/run-cli.js';
 
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/bluelight.mjs');
 let home: string;
 
 beforeAll(async () => {
@@ -16,19 +14,7 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-function bluelight(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { env: { ...process.env, BLUELIGHT_HOME: home } },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const bluelight = (...args: string[]) => runBluelight(home, args);
 
 // Each case starts the CLI as a process (about a second each under tsx).
 describe('bluelight CLI', { timeout: 60_000 }, () => {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@bluelight/local-stack';
+import { waitFor } from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import { incidentScenario, type TestEvent } from './testing/incident-scenario.js';
 import { startTestSink } from './testing/sink-harness.js';
@@ -13,7 +14,6 @@ afterEach(async () => {
 
 const START = Date.parse('2024-06-03T07:00:00Z');
 const mainFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
-type Sink = Awaited<ReturnType<typeof startTestSink>>;
 
 interface Sample {
   name: string;
@@ -51,21 +51,6 @@ function one(samples: Sample[], name: string, labels: Record<string, string> = {
   const found = select(samples, name, labels);
   expect(found, `${name} ${JSON.stringify(labels)}`).toHaveLength(1);
   return (found[0] as Sample).value;
-}
-
-async function count(sink: Sink, query: string): Promise<number> {
-  const result = await sink.db.client.query({ query, format: 'JSONEachRow' });
-  const [row] = await result.json<{ n: number }>();
-  return Number(row?.n ?? 0);
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('clickhouse-sink service (real Kafka and ClickHouse)', () => {
@@ -192,7 +177,7 @@ describe('clickhouse-sink service (real Kafka and ClickHouse)', () => {
     await waitFor(
       'every event in ClickHouse',
       async () =>
-        (await count(sink, 'SELECT uniqExact(event_id) AS n FROM incidents_raw')) === events.length,
+        (await sink.count('SELECT uniqExact(event_id) AS n FROM incidents_raw')) === events.length,
     );
     child.kill('SIGTERM');
     expect(await exited).toEqual({ code: 0, signal: null });
@@ -205,6 +190,6 @@ describe('clickhouse-sink service (real Kafka and ClickHouse)', () => {
     ).toEqual(
       ends.map(({ partition, offset }) => ({ partition, offset: offset === '0' ? '-1' : offset })),
     );
-    expect(await count(sink, 'SELECT count() AS n FROM incidents_raw')).toBe(events.length);
+    expect(await sink.count('SELECT count() AS n FROM incidents_raw')).toBe(events.length);
   });
 });

@@ -2,7 +2,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@bluelight/local-stack';
-import { canControlEngines, startPrivateStack, testEndpoints } from '@bluelight/test/harness';
+import {
+  canControlEngines,
+  startPrivateStack,
+  testEndpoints,
+  waitFor,
+} from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   expectedDailyRollup,
@@ -21,30 +26,15 @@ const START = Date.parse('2024-10-26T18:00:00Z'); // runs across the autumn cloc
 const mainFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 type Sink = Awaited<ReturnType<typeof startTestSink>>;
 
-async function count(sink: Sink, query: string): Promise<number> {
-  const result = await sink.db.client.query({ query, format: 'JSONEachRow' });
-  const [row] = await result.json<{ n: number }>();
-  return Number(row?.n ?? 0);
-}
-
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Everything derived must equal what the events imply, with nothing lost or counted twice. */
 async function expectExactlyOnce(sink: Sink, scenario: ReturnType<typeof incidentScenario>) {
   const total = scenario.events.flat().length;
-  expect(await count(sink, 'SELECT count() AS n FROM incidents_raw FINAL')).toBe(total);
-  expect(await count(sink, 'SELECT uniqExact(event_id) AS n FROM incidents_raw')).toBe(total);
-  expect(await count(sink, 'SELECT count() AS n FROM incident_facts FINAL')).toBe(
+  expect(await sink.count('SELECT count() AS n FROM incidents_raw FINAL')).toBe(total);
+  expect(await sink.count('SELECT uniqExact(event_id) AS n FROM incidents_raw')).toBe(total);
+  expect(await sink.count('SELECT count() AS n FROM incident_facts FINAL')).toBe(
     scenario.expected.size,
   );
-  expect(await count(sink, 'SELECT count() AS n FROM dead_letters')).toBe(0);
+  expect(await sink.count('SELECT count() AS n FROM dead_letters')).toBe(0);
   const rollup = await sink.db.client.query({
     query: `SELECT toString(day) AS day, station_ground, category, risk_band, police_grading,
               incidents, first_attendance_histogram AS histogram
@@ -108,11 +98,11 @@ describe('clickhouse-sink under faults', () => {
     });
     await waitFor(
       'the first rows',
-      async () => (await count(sink, 'SELECT count() AS n FROM incidents_raw')) > 200,
+      async () => (await sink.count('SELECT count() AS n FROM incidents_raw')) > 200,
     );
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    const atKill = await count(sink, 'SELECT count() AS n FROM incidents_raw');
+    const atKill = await sink.count('SELECT count() AS n FROM incidents_raw');
     expect(atKill).toBeLessThan(all.length);
 
     child = startSinkProcess(sink, port);
@@ -149,7 +139,7 @@ describe('clickhouse-sink under faults', () => {
 
       await waitFor(
         'rows before the outage',
-        async () => (await count(sink, 'SELECT count() AS n FROM incidents_raw')) > 0,
+        async () => (await sink.count('SELECT count() AS n FROM incidents_raw')) > 0,
       );
       await stack.stop('clickhouse');
       const outageStarted = Date.now();

@@ -1,8 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBluelight } from '../testing/run-cli.js';
 
 // `stack logs` only reads files, so a stack folder with written logs needs no engines. (The
 // "already running" message of `stack up` is checked in infra/local/src/stack.int.test.ts, on a
@@ -22,19 +23,7 @@ afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-function bluelight(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, ...args],
-      { env: { ...process.env, BLUELIGHT_HOME: home } },
-      (error, stdout, stderr) => {
-        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const bluelight = (...args: string[]) => runBluelight(home, args);
 
 describe('bluelight stack logs', { timeout: 60_000, concurrent: true }, () => {
   it('prints the last lines of every component, each under its file name', async () => {

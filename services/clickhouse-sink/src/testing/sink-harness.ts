@@ -108,9 +108,17 @@ export async function startTestSink(
     throw new Error(`the sink committed ${committed} of ${total} messages in ${timeoutMs} ms`);
   }
 
+  /** The `n` column of a one-row query on the sink's database (e.g. `SELECT count() AS n …`). */
+  async function count(query: string): Promise<number> {
+    const result = await db.client.query({ query, format: 'JSONEachRow' });
+    const [row] = await result.json<{ n: number | string }>();
+    return Number(row?.n ?? 0);
+  }
+
   return {
     config,
     db,
+    count,
     families,
     fatalErrors,
     producer,
