@@ -1,6 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '@bluelight/local-stack';
 import { waitFor } from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +10,6 @@ afterEach(async () => {
 });
 
 const START = Date.parse('2024-06-03T07:00:00Z');
-const mainFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 
 interface Sample {
   name: string;
@@ -144,22 +140,7 @@ describe('clickhouse-sink service (real Kafka and ClickHouse)', () => {
     cleanups.push(sink.cleanup);
     const topic = sink.families.incidents.topic.name;
     const port = await freePort();
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', mainFile], {
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: sink.config.KAFKA_BROKERS.join(','),
-        CLICKHOUSE_URL: sink.config.CLICKHOUSE_URL,
-        CLICKHOUSE_USER: sink.config.CLICKHOUSE_USER,
-        CLICKHOUSE_PASSWORD: sink.config.CLICKHOUSE_PASSWORD,
-        CLICKHOUSE_DATABASE: sink.config.CLICKHOUSE_DATABASE,
-        KAFKA_TOPIC_PREFIX: sink.config.KAFKA_TOPIC_PREFIX,
-        SINK_GROUP_PREFIX: sink.config.SINK_GROUP_PREFIX,
-        SINK_FAMILIES: 'incidents',
-        SINK_PORT: String(port),
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-      stdio: 'inherit',
-    });
+    const child = sink.spawnProcess({ SINK_FAMILIES: 'incidents', SINK_PORT: String(port) });
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
       child.once('exit', (code, signal) => resolve({ code, signal })),
     );

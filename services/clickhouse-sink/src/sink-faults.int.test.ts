@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { freePort } from '@bluelight/local-stack';
 import {
   canControlEngines,
@@ -23,7 +21,6 @@ afterEach(async () => {
 });
 
 const START = Date.parse('2024-10-26T18:00:00Z'); // runs across the autumn clocks change
-const mainFile = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.ts');
 type Sink = Awaited<ReturnType<typeof startTestSink>>;
 
 /** Everything derived must equal what the events imply, with nothing lost or counted twice. */
@@ -64,22 +61,12 @@ async function expectExactlyOnce(sink: Sink, scenario: ReturnType<typeof inciden
 }
 
 function startSinkProcess(sink: Sink, port: number): ChildProcess {
-  const env = {
-    ...process.env,
-    KAFKA_BROKERS: sink.config.KAFKA_BROKERS.join(','),
-    CLICKHOUSE_URL: sink.config.CLICKHOUSE_URL,
-    CLICKHOUSE_USER: sink.config.CLICKHOUSE_USER,
-    CLICKHOUSE_PASSWORD: sink.config.CLICKHOUSE_PASSWORD,
-    CLICKHOUSE_DATABASE: sink.config.CLICKHOUSE_DATABASE,
-    KAFKA_TOPIC_PREFIX: sink.config.KAFKA_TOPIC_PREFIX,
-    SINK_GROUP_PREFIX: sink.config.SINK_GROUP_PREFIX,
+  return sink.spawnProcess({
     SINK_FAMILIES: 'incidents',
     SINK_PORT: String(port),
     // Small fetches: many batches, so the kill lands in the middle of the work.
     SINK_FETCH_MAX_BYTES_PER_PARTITION: '16384',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-  };
-  return spawn(process.execPath, ['--import', 'tsx', mainFile], { env, stdio: 'inherit' });
+  });
 }
 
 describe('clickhouse-sink under faults', () => {

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
 import { loadConfig } from '@bluelight/service-kit';
 import {
   kafkaFor,
@@ -16,6 +18,8 @@ import type { TestEvent } from './incident-scenario.js';
  * A sink of the test's own: its own database (migrated), topic prefix and consumer groups, run
  * in-process against the shared engines (or those given).
  */
+const MAIN_FILE = path.join(import.meta.dirname, '../main.ts');
+
 export async function startTestSink(
   options: {
     endpoints?: TestEndpoints;
@@ -115,10 +119,33 @@ export async function startTestSink(
     return Number(row?.n ?? 0);
   }
 
+  /**
+   * Runs the sink as its own process (main.ts) on this harness's database, topics and groups, as
+   * production does, for tests that kill or signal it; `env` adds to or overrides its settings.
+   */
+  function spawnProcess(env: Record<string, string>): ChildProcess {
+    return spawn(process.execPath, ['--import', 'tsx', MAIN_FILE], {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: config.KAFKA_BROKERS.join(','),
+        CLICKHOUSE_URL: config.CLICKHOUSE_URL,
+        CLICKHOUSE_USER: config.CLICKHOUSE_USER,
+        CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD,
+        CLICKHOUSE_DATABASE: config.CLICKHOUSE_DATABASE,
+        KAFKA_TOPIC_PREFIX: config.KAFKA_TOPIC_PREFIX,
+        SINK_GROUP_PREFIX: config.SINK_GROUP_PREFIX,
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        ...env,
+      },
+      stdio: 'inherit',
+    });
+  }
+
   return {
     config,
     db,
     count,
+    spawnProcess,
     families,
     fatalErrors,
     producer,
