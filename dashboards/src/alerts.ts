@@ -36,7 +36,8 @@ export const ROLLING_DAYS = 28;
 /** The page holding each rule's runbook section (what to do when it fires). */
 export const RUNBOOK_DOC = 'docs/grafana.md';
 
-type Evaluator = 'gt' | 'lt';
+/** Grafana's threshold functions used here; `within_range_included` is `lower ≤ x ≤ upper`. */
+type Evaluator = 'gt' | 'lt' | 'within_range_included';
 
 export interface AlertSpec {
   uid: string;
@@ -47,6 +48,8 @@ export interface AlertSpec {
   rangeSeconds: number;
   evaluator: Evaluator;
   threshold: number;
+  /** The range's upper end, for `within_range_included` (then `threshold` is the lower end). */
+  upperThreshold?: number;
   for: string;
   severity: 'critical' | 'warning';
   service: string;
@@ -173,13 +176,16 @@ export function alertSpecs(): AlertSpec[] {
       group: 'standards',
       sql: sql999,
       rangeSeconds: 3600,
-      evaluator: 'lt',
-      threshold: warningLevel(target999),
+      // Only while the target is still met: below it the critical rule speaks alone, so a
+      // control room gets one alert for one problem.
+      evaluator: 'within_range_included',
+      threshold: target999,
+      upperThreshold: warningLevel(target999),
       for: '5m',
       severity: 'warning',
       service: 'calls',
-      summary: `999 answering within 10 s is below ${percent(warningLevel(target999))} over the last hour: the ${percent(target999)} standard is about to be missed.`,
-      description: `${calls999.name} (${calls999.id}); fires together with the critical rule once below target.`,
+      summary: `999 answering within 10 s is between ${percent(target999)} and ${percent(warningLevel(target999))} over the last hour: the ${percent(target999)} standard is about to be missed.`,
+      description: `${calls999.name} (${calls999.id}); from target to target + 2 points. Below target the critical rule fires instead.`,
       runbook: '999 answering below target',
       noData: 'OK',
     },
@@ -316,7 +322,17 @@ function rule(spec: AlertSpec): alerting.Rule {
         new expr.TypeThresholdBuilder()
           .refId('C')
           .expression('B')
-          .conditions([{ evaluator: { type: spec.evaluator, params: [spec.threshold] } }]),
+          .conditions([
+            {
+              evaluator: {
+                type: spec.evaluator,
+                params:
+                  spec.upperThreshold === undefined
+                    ? [spec.threshold]
+                    : [spec.threshold, spec.upperThreshold],
+              },
+            },
+          ]),
       ),
     )
     .noDataState(spec.noData)

@@ -468,10 +468,13 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
     expect(await state('bluelight-999-answer-missed', T3)).toBe('Normal');
   });
 
-  it('999 about to be missed: fires below 92%, silent at 100%', async () => {
+  it('999 about to be missed: fires from 90% to 92%, silent at 100% and once the target is missed', async () => {
     const atRisk = await evaluate('bluelight-999-answer-at-risk', T3);
     expect(atRisk.instances).toEqual([{ labels: {}, value: 10 / 11, state: 'Alerting' }]);
     expect(await state('bluelight-999-answer-at-risk', T2)).toBe('Normal');
+    // 6 of 8 (75%): the critical rule fires (above), this one stays quiet — one alert, not two.
+    const missed = await evaluate('bluelight-999-answer-at-risk', T1);
+    expect(missed.instances).toEqual([{ labels: {}, value: 0.75, state: 'Normal' }]);
   });
 
   it('attendance over the last 28 days, per station: HANLEY at 5 of 8 alerts, LEEK does not, BIDDULPH (2 measured) has no instance', async () => {

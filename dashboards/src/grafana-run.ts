@@ -203,6 +203,10 @@ export async function evaluateRule(
         return value > limit && value < (upper ?? limit);
       case 'outside_range':
         return value < limit || value > (upper ?? limit);
+      case 'within_range_included':
+        return value >= limit && value <= (upper ?? limit);
+      case 'outside_range_included':
+        return value <= limit || value >= (upper ?? limit);
       default:
         throw new Error(`evaluator ${condition.type} is not emulated`);
     }
