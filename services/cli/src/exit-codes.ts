@@ -1,3 +1,6 @@
+import { ConfigError, EXIT_CONFIG, loadConfig } from '@bluelight/service-kit';
+import type { z } from 'zod';
+
 /** Exit codes scripts can rely on; documented in docs/cli.md. */
 export const ExitCode = {
   ok: 0,
@@ -21,5 +24,20 @@ export class UserFacingError extends Error {
   ) {
     super(message);
     this.name = 'UserFacingError';
+  }
+}
+
+/**
+ * The command's settings from the environment, as the services read them; a bad or missing
+ * variable is a UserFacingError naming it, with the configuration exit code.
+ */
+export function loadCommandConfig<Shape extends z.ZodRawShape>(
+  schema: z.ZodObject<Shape>,
+): z.infer<z.ZodObject<Shape>> {
+  try {
+    return loadConfig(schema);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
+    throw error;
   }
 }

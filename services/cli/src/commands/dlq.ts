@@ -1,31 +1,19 @@
 import type { ReplayPolicy } from '@bluelight/clickhouse-sink';
 import {
-  ConfigError,
   createClickHouse,
   createKafkaClients,
   createLogger,
-  EXIT_CONFIG,
-  loadConfig,
   platformConfigSchema,
 } from '@bluelight/service-kit';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
-import { ExitCode, UserFacingError } from '../exit-codes.js';
+import { ExitCode, loadCommandConfig } from '../exit-codes.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 const dlqConfigSchema = platformConfigSchema.extend({
   KAFKA_TOPIC_PREFIX: z.string().default(''),
 });
-
-function dlqConfig() {
-  try {
-    return loadConfig(dlqConfigSchema);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
-    throw error;
-  }
-}
 
 const familyOption = () =>
   new Option('--family <family>', 'calls, incidents or resources').choices([
@@ -48,7 +36,7 @@ export function registerDlqCommands(program: Command): void {
     .option('--limit <count>', 'how many', (value) => Number(value), 20)
     .option('--json', 'print JSON lines')
     .action(async (options: { family?: string; limit: number; json?: boolean }) => {
-      const config = dlqConfig();
+      const config = loadCommandConfig(dlqConfigSchema);
       // Loaded on use: the sink's module graph would slow every other CLI command's start.
       const { familiesWithPrefix } = await import('@bluelight/clickhouse-sink');
       const client = createClickHouse({
@@ -101,7 +89,7 @@ export function registerDlqCommands(program: Command): void {
     )
     .option('--dry-run', 'report what would happen; send and commit nothing')
     .action(async (options: { family: string; policy: ReplayPolicy; dryRun?: boolean }) => {
-      const config = dlqConfig();
+      const config = loadCommandConfig(dlqConfigSchema);
       const { familiesWithPrefix, replayDeadLetters } = await import('@bluelight/clickhouse-sink');
       const family = familiesWithPrefix(config.KAFKA_TOPIC_PREFIX)[options.family as 'calls'];
       const kafka = createKafkaClients({

@@ -11,14 +11,12 @@ import {
 import {
   type ClickHouseClient,
   ClickHouseError,
-  ConfigError,
   createClickHouse,
   EXIT_CONFIG,
-  loadConfig,
   platformConfigSchema,
 } from '@bluelight/service-kit';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, UserFacingError } from '../exit-codes.js';
+import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -53,18 +51,9 @@ const clusterOption = () =>
 const fourDigits = (version: number) => String(version).padStart(4, '0');
 const migrations = (count: number) => `${count} migration${count === 1 ? '' : 's'}`;
 
-function clickhouseConfig() {
-  try {
-    return loadConfig(clickhouseConfigSchema);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
-    throw error;
-  }
-}
-
 /** Where the migrations go, from the same environment variables every service reads. */
 function migrationTarget(clusterFromOption: string | undefined) {
-  const config = clickhouseConfig();
+  const config = loadCommandConfig(clickhouseConfigSchema);
   let cluster = clusterFromOption;
   if (cluster === undefined && process.env.CLICKHOUSE_CLUSTER) {
     try {

@@ -1,14 +1,7 @@
-import {
-  ClickHouseError,
-  ConfigError,
-  createClickHouse,
-  EXIT_CONFIG,
-  loadConfig,
-  platformConfigSchema,
-} from '@bluelight/service-kit';
+import { ClickHouseError, createClickHouse, platformConfigSchema } from '@bluelight/service-kit';
 import type { AnnualReport, ReportLine } from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { ExitCode, UserFacingError } from '../exit-codes.js';
+import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
 
 const clickhouseConfigSchema = platformConfigSchema.pick({
   CLICKHOUSE_URL: true,
@@ -98,15 +91,6 @@ export function reportCsv(lines: ReportLine[]): string {
   return `${[header, ...body].join('\r\n')}\r\n`;
 }
 
-function reportConfig() {
-  try {
-    return loadConfig(clickhouseConfigSchema);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
-    throw error;
-  }
-}
-
 interface ReportOptions {
   from: string;
   to: string;
@@ -142,7 +126,7 @@ export function registerReportCommand(program: Command): void {
       if (options.to < options.from) {
         throw new UserFacingError('--to: must not be before --from', ExitCode.usage);
       }
-      const config = reportConfig();
+      const config = loadCommandConfig(clickhouseConfigSchema);
       const { annualReport, loadStandards, reportLines, StandardsError, KpiRequestError } =
         await import('@bluelight/standards');
       let standards: ReturnType<typeof loadStandards>;
