@@ -1,5 +1,6 @@
 import { anyEvent } from '@bluelight/schemas';
 import {
+  API_KEY_SECURITY_SCHEMES,
   createMetricsRegistry,
   type EventProducer,
   type Logger,
@@ -247,12 +248,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         description:
           'CAD, telephony and station-end systems send events here. A 200 lists, per event, whether it was accepted (Kafka acknowledged it) or rejected (with field paths). See docs/ingest-gateway.md.',
       },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key>' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-        },
-      },
+      components: { securitySchemes: API_KEY_SECURITY_SCHEMES },
     },
     transform: createJsonSchemaTransform({ schemaRegistry: docsSchemas, skipList: [] }),
     transformObject: createJsonSchemaTransformObject({ schemaRegistry: docsSchemas }),

@@ -64,6 +64,12 @@ export function presentedKey(headers: {
   return key ? key : undefined;
 }
 
+/** How `presentedKey` takes a key, as OpenAPI security schemes (either one will do). */
+export const API_KEY_SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key>' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+} as const;
+
 /**
  * Reports, as config issues on the variable that holds it, a key holder id that appears more
  * than once across the lists (a keys file and an inline variable together), e.g.

@@ -1,4 +1,5 @@
 import {
+  API_KEY_SECURITY_SCHEMES,
   type ClickHouseClient,
   ClickHouseError,
   createMetricsRegistry,
@@ -348,12 +349,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
         description:
           'Read-only figures from ClickHouse: response standards, KPIs, incidents with their response segments and the annual report, as JSON or (Accept: text/csv) CSV. See docs/query-api.md.',
       },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <key>' },
-          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-        },
-      },
+      components: { securitySchemes: API_KEY_SECURITY_SCHEMES },
       security: [{ bearer: [] }, { apiKey: [] }],
     },
     transform: createJsonSchemaTransform({ skipList: [] }),
