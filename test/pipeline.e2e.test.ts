@@ -1,10 +1,7 @@
 import { startTestSink } from '@bluelight/clickhouse-sink/testing';
-import { openEventOutput } from '@bluelight/event-output';
-import { type BluelightEvent, topicFor } from '@bluelight/schemas';
-import { STAFFORDSHIRE_2023_24, simulate } from '@bluelight/simulator';
 import { FigureCounter } from '@bluelight/simulator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testLogger } from './harness/index.js';
+import { simulateIntoSink } from './simulated-feed.js';
 
 /**
  * The whole pipeline: simulator → Kafka → sink → ClickHouse facts and rollups. Two weeks around
@@ -25,32 +22,9 @@ describe('pipeline end to end', () => {
   }, async () => {
     const sink = await startTestSink();
     cleanups.push(sink.cleanup);
-    const output = await openEventOutput(
-      {
-        kind: 'kafka',
-        brokers: sink.config.KAFKA_BROKERS,
-        topicPrefix: sink.config.KAFKA_TOPIC_PREFIX,
-      },
-      testLogger('simulator'),
-    );
     const counter = new FigureCounter();
-    const perFamily = { calls: 0, incidents: 0, resources: 0 };
-    for (const { emissions } of simulate({
-      profile: STAFFORDSHIRE_2023_24,
-      seed: 11,
-      fromMs: FROM,
-      toMs: TO,
-    })) {
-      const events = emissions.map((emission) => emission.event as unknown as BluelightEvent);
-      for (const event of events) {
-        counter.add(event as never);
-        perFamily[topicFor(event.event_type).family] += 1;
-      }
-      await output.write(events);
-    }
-    await output.close();
-    for (const family of ['calls', 'incidents', 'resources'] as const) {
-      await sink.waitUntilCommitted(family, perFamily[family], 240_000);
+    for (const event of await simulateIntoSink(sink, { seed: 11, fromMs: FROM, toMs: TO })) {
+      counter.add(event as never);
     }
 
     const expected = counter.figures(TO);

@@ -1,10 +1,8 @@
 import { startTestSink } from '@bluelight/clickhouse-sink/testing';
-import { openEventOutput } from '@bluelight/event-output';
-import { type BluelightEvent, topicFor } from '@bluelight/schemas';
-import { STAFFORDSHIRE_2023_24, simulate } from '@bluelight/simulator';
+import type { BluelightEvent } from '@bluelight/schemas';
 import { annualReport, loadStandards } from '@bluelight/standards';
 import { afterAll, describe, expect, it } from 'vitest';
-import { testLogger } from './harness/index.js';
+import { simulateIntoSink } from './simulated-feed.js';
 
 /**
  * The annual report, end to end: two simulated weeks (the second ends on the night the clocks go
@@ -414,31 +412,11 @@ describe('the annual report end to end', () => {
   }, async () => {
     const sink = await startTestSink();
     cleanups.push(sink.cleanup);
-    const output = await openEventOutput(
-      {
-        kind: 'kafka',
-        brokers: sink.config.KAFKA_BROKERS,
-        topicPrefix: sink.config.KAFKA_TOPIC_PREFIX,
-      },
-      testLogger('simulator'),
-    );
-    const sent: BluelightEvent[] = [];
-    const perFamily = { calls: 0, incidents: 0, resources: 0 };
-    for (const { emissions } of simulate({
-      profile: STAFFORDSHIRE_2023_24,
+    const sent = await simulateIntoSink(sink, {
       seed: 23,
       fromMs: SIMULATED_FROM,
       toMs: SIMULATED_TO,
-    })) {
-      const events = emissions.map((emission) => emission.event as unknown as BluelightEvent);
-      for (const event of events) perFamily[topicFor(event.event_type).family] += 1;
-      sent.push(...events);
-      await output.write(events);
-    }
-    await output.close();
-    for (const family of ['calls', 'incidents', 'resources'] as const) {
-      await sink.waitUntilCommitted(family, perFamily[family], 240_000);
-    }
+    });
 
     const rebuilt = rebuild(sent);
     // The recomputation above reads created, mobilised, mobile, arrived and closed events and
