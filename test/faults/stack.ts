@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { LocalStack, localHome, processAlive } from '@bluelight/local-stack';
-import { distinctFreePorts, freePortRun } from '../harness/endpoints.js';
+import { freeStackPorts } from '../harness/endpoints.js';
 
 /**
  * A private local stack for one fault run, started the way the test harness's startPrivateStack
@@ -16,17 +16,10 @@ export async function startFaultStack(options: {
   name: string;
 }): Promise<LocalStack> {
   const { brokers } = options;
-  const kafkaPort = await freePortRun(brokers);
-  let controllerPort = await freePortRun(brokers);
-  while (Math.abs(controllerPort - kafkaPort) < brokers)
-    controllerPort = await freePortRun(brokers);
-  const [clickhousePort] = await distinctFreePorts(1);
   const stack = await LocalStack.open({
     name: options.name,
     brokers,
-    kafkaPort,
-    controllerPort,
-    clickhousePort,
+    ...(await freeStackPorts(brokers)),
     components: ['kafka', 'clickhouse'],
   });
   try {

@@ -42,6 +42,22 @@ export async function freePortRun(count: number): Promise<number> {
   throw new Error(`found no ${count} consecutive free ports`);
 }
 
+/**
+ * Free ports for a local stack of `brokers` brokers: a run for the brokers' listeners, another
+ * for their controllers (not overlapping it), and one for ClickHouse.
+ */
+export async function freeStackPorts(
+  brokers: number,
+): Promise<{ kafkaPort: number; controllerPort: number; clickhousePort: number }> {
+  const kafkaPort = await freePortRun(brokers);
+  let controllerPort = await freePortRun(brokers);
+  while (Math.abs(controllerPort - kafkaPort) < brokers) {
+    controllerPort = await freePortRun(brokers);
+  }
+  const [clickhousePort] = (await distinctFreePorts(1)) as [number];
+  return { kafkaPort, controllerPort, clickhousePort };
+}
+
 async function fromTestcontainers(): Promise<ResolvedEndpoints> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const { ClickHouseContainer } = await import('@testcontainers/clickhouse');

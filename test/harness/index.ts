@@ -8,7 +8,7 @@ import {
   createLogger,
 } from '@bluelight/service-kit';
 import { inject } from 'vitest';
-import { distinctFreePorts, freePortRun, type TestEndpoints } from './endpoints.js';
+import { freeStackPorts, type TestEndpoints } from './endpoints.js';
 
 export type { TestEndpoints } from './endpoints.js';
 
@@ -115,17 +115,9 @@ export async function migratedDatabase(prefix: string, endpoints: TestEndpoints 
 export async function startPrivateStack(
   options: Pick<StackOptions, 'components' | 'brokers'>,
 ): Promise<{ stack: LocalStack; cleanup: () => Promise<void> }> {
-  const brokers = options.brokers ?? 1;
-  const kafkaPort = await freePortRun(brokers);
-  let controllerPort = await freePortRun(brokers);
-  while (Math.abs(controllerPort - kafkaPort) < brokers)
-    controllerPort = await freePortRun(brokers);
-  const [clickhousePort] = await distinctFreePorts(1);
   const stack = await LocalStack.open({
     name: `t-${testEndpoints().runId}-${randomBytes(4).toString('hex')}`,
-    kafkaPort,
-    controllerPort,
-    clickhousePort,
+    ...(await freeStackPorts(options.brokers ?? 1)),
     ...options,
   });
   await stack.up(() => {});
