@@ -17,26 +17,43 @@ export const SERVICES = {
 
 export type ServiceName = keyof typeof SERVICES;
 
-/** Where each HTTP service answers `/readyz`: its port variable and that variable's default. */
-export const READINESS_PORTS: Partial<Record<ServiceName, { variable: string; port: number }>> = {
-  'clickhouse-sink': { variable: 'SINK_PORT', port: 9464 },
-  'ingest-gateway': { variable: 'GATEWAY_PORT', port: 8088 },
-  'query-api': { variable: 'QUERY_API_PORT', port: 8089 },
-};
+/**
+ * The port each HTTP service will listen on with this environment, read through the service's
+ * own config schema (its variable and default), so the job never probes a port the service does
+ * not use. A bad value is left out: the service itself stops on it, naming the variable.
+ */
+export async function servicePorts(
+  env: NodeJS.ProcessEnv,
+): Promise<Partial<Record<ServiceName, number>>> {
+  // Loaded on use: these module graphs would slow every other CLI command's start.
+  const [{ sinkConfigSchema }, { gatewayConfigSchema }, { queryApiConfigSchema }] =
+    await Promise.all([
+      import('@bluelight/clickhouse-sink'),
+      import('@bluelight/ingest-gateway'),
+      import('@bluelight/query-api'),
+    ]);
+  const port = (field: { safeParse: (value: unknown) => { data?: unknown } }, name: string) => {
+    const { data } = field.safeParse(env[name] || undefined);
+    return typeof data === 'number' ? data : undefined;
+  };
+  return {
+    'clickhouse-sink': port(sinkConfigSchema.shape.SINK_PORT, 'SINK_PORT'),
+    'ingest-gateway': port(gatewayConfigSchema.shape.GATEWAY_PORT, 'GATEWAY_PORT'),
+    'query-api': port(queryApiConfigSchema.shape.QUERY_API_PORT, 'QUERY_API_PORT'),
+  };
+}
 
 /**
- * Resolves when the service's `/readyz` answers 200 (its Kafka or ClickHouse checks pass);
- * rejects after `timeoutMs`, or at once when the process exits first.
+ * Resolves when the service's `/readyz` on `port` answers 200 (its Kafka or ClickHouse checks
+ * pass); at once when it has no port; rejects after `timeoutMs`, or when the process exits first.
  */
 export async function waitUntilReady(
   name: ServiceName,
   child: ChildProcess,
-  env: NodeJS.ProcessEnv,
+  port: number | undefined,
   timeoutMs: number,
 ): Promise<void> {
-  const readiness = READINESS_PORTS[name];
-  if (!readiness) return;
-  const port = env[readiness.variable] || String(readiness.port);
+  if (port === undefined) return;
   const url = `http://127.0.0.1:${port}/readyz`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -10,6 +10,7 @@ import {
   runCli,
   SERVICES,
   type ServiceName,
+  servicePorts,
   startService,
   stopService,
   waitUntilReady,
@@ -33,12 +34,15 @@ export function registerRunCommand(program: Command): void {
     .addOption(
       new Option(
         '--name <name>',
-        'which local stack; also names .local/run/<name> (logs, keys)',
+        'which local stack; also names .local/run/<name> (lock, logs, keys)',
       ).default('default'),
     )
     .action(async (options: { name: string }) => {
-      await mkdir(localHome(), { recursive: true });
-      const lockFile = path.join(localHome(), `run-${options.name}.pid`);
+      // Everything the job keeps (its lock, logs and keys) is under .local/run/<name>.
+      const runDir = path.join(localHome(), 'run', options.name);
+      const logDir = path.join(runDir, 'logs');
+      await mkdir(logDir, { recursive: true });
+      const lockFile = path.join(runDir, 'run.pid');
       if (existsSync(lockFile)) {
         const pid = Number.parseInt(await readFile(lockFile, 'utf8'), 10);
         if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) {
@@ -77,9 +81,6 @@ export function registerRunCommand(program: Command): void {
         );
       }
 
-      const runDir = path.join(localHome(), 'run', options.name);
-      const logDir = path.join(runDir, 'logs');
-      await mkdir(logDir, { recursive: true });
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         KAFKA_BROKERS: engineEnv.KAFKA_BROKERS ?? stack?.kafkaBrokers.join(','),
@@ -95,15 +96,16 @@ export function registerRunCommand(program: Command): void {
         return;
       }
 
+      const ports = await servicePorts(env);
       const starting: Promise<void>[] = [];
       for (const name of Object.keys(SERVICES) as ServiceName[]) {
         const logFile = path.join(logDir, `${name}.log`);
         const child = startService(name, env, logFile);
         say(`${name}: started (pid ${child.pid}), log ${logFile}`);
         starting.push(
-          waitUntilReady(name, child, env, SERVICE_READY_TIMEOUT_MS).then(
+          waitUntilReady(name, child, ports[name], SERVICE_READY_TIMEOUT_MS).then(
             () => {
-              say(`${name}: ready`);
+              if (ports[name] !== undefined) say(`${name}: ready`);
             },
             (error: Error) => {
               throw new Error(`${error.message}; see ${logFile}`);
@@ -133,15 +135,13 @@ export function registerRunCommand(program: Command): void {
       say('\nBluelight is running.');
       say(`  export KAFKA_BROKERS=${env.KAFKA_BROKERS}`);
       say(`  export CLICKHOUSE_URL=${env.CLICKHOUSE_URL}`);
-      const gatewayPort = env.GATEWAY_PORT || '8088';
-      const queryPort = env.QUERY_API_PORT || '8089';
-      say(`  ingest gateway: http://127.0.0.1:${gatewayPort}/docs`);
-      say(`  query API:      http://127.0.0.1:${queryPort}/docs`);
+      say(`  ingest gateway: http://127.0.0.1:${ports['ingest-gateway']}/docs`);
+      say(`  query API:      http://127.0.0.1:${ports['query-api']}/docs`);
       if (keys.gateway) say(`  gateway key (writes for the simulated services): ${keys.gateway}`);
       if (keys.query) {
         say(`  query API read key: ${keys.query}`);
         say(
-          `    curl -H "Authorization: Bearer $(cat ${keys.query})" http://127.0.0.1:${queryPort}/v1/standards`,
+          `    curl -H "Authorization: Bearer $(cat ${keys.query})" http://127.0.0.1:${ports['query-api']}/v1/standards`,
         );
       }
       say(`  logs: ${logDir}`);
