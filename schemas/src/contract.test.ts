@@ -73,7 +73,7 @@ describe('event contract (zod)', () => {
 });
 
 describe('topic registry', () => {
-  it('puts every event type on exactly one topic, keyed by its entity id', () => {
+  it('puts every event type on exactly one topic, keyed by its agency and entity id', () => {
     const carried = topics.flatMap((topic) => topic.eventTypes);
     expect([...carried].sort()).toEqual(eventDefinitions.map((d) => d.type).sort());
     expect(new Set(carried).size).toBe(carried.length);
@@ -82,9 +82,11 @@ describe('topic registry', () => {
       if (!result.ok) continue;
       const topic = topicFor(result.event.event_type);
       const payload = result.event.payload as Record<string, unknown>;
-      expect(
-        `payload.${Object.keys(payload).find((k) => payload[k] === partitionKey(result.event))}`,
-      ).toBe(topic.key.field);
+      const [agency, id] = partitionKey(result.event).split('/');
+      expect(agency).toBe(result.event.agency);
+      expect(`agency/payload.${Object.keys(payload).find((k) => payload[k] === id)}`).toBe(
+        topic.key.field,
+      );
     }
   });
 

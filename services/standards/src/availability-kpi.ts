@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { availabilityVersion } from './definition.js';
+import { resourceIntervalsSql } from './facts.js';
 import { type KpiQuery, parameterBinder, type VersionPart } from './kpi.js';
 
 export type AvailabilityStandardVersion = z.infer<typeof availabilityVersion>;
@@ -65,7 +66,7 @@ function piecesSql(
         offset -> toDate(clipped_start, 'Europe/London') + offset,
         range(toUInt32(dateDiff('day', toDate(clipped_start, 'Europe/London'), toDate(clipped_end, 'Europe/London')) + 1))
       )) AS day
-    FROM resource_intervals FINAL
+    FROM (${resourceIntervalsSql({ from: periodStart, to: periodEnd })}) AS resource_intervals
     WHERE ${where.join('\n      AND ')}
   )`;
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
+import { callFactsSql } from './facts.js';
 import { type KpiQuery, parameterBinder, statisticValue, type VersionPart } from './kpi.js';
 
 export type CallStandardVersion = z.infer<typeof callVersion>;
@@ -42,11 +43,11 @@ function judgedCallsSql(
     statistic.kind === 'share_within' && typeof statistic.threshold_seconds === 'number'
       ? statistic.threshold_seconds
       : 0;
+  const days = { from: p('from', part.from, 'Date'), to: p('to', part.to, 'Date') };
   const where = [
-    'event_count > 0',
     'presented_at IS NOT NULL',
-    `${PRESENTED_DAY} >= ${p('from', part.from, 'Date')}`,
-    `${PRESENTED_DAY} < ${p('to', part.to, 'Date')}`,
+    `day >= ${days.from}`,
+    `day < ${days.to}`,
     `line IN ${p('lines', version.applies_to.lines, 'Array(String)')}`,
   ];
   if (version.applies_to.services) {
@@ -72,7 +73,7 @@ function judgedCallsSql(
       outcome,
       dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
       ifNull(seconds >= 0, 0) AS measured
-    FROM call_facts FINAL
+    FROM (${callFactsSql(days)}) AS call_facts
     WHERE ${where.join('\n      AND ')}
   )`;
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { incidentVersion } from './definition.js';
+import { incidentFactsSql } from './facts.js';
 
 export type IncidentStandardVersion = z.infer<typeof incidentVersion>;
 
@@ -102,11 +103,11 @@ function judgedIncidentsSql(
   const { version } = part;
   const scope = version.applies_to;
   const p = parameterBinder(params, prefix);
+  const days = { from: p('from', part.from, 'Date'), to: p('to', part.to, 'Date') };
   const where = [
-    'event_count > 0',
     'cancelled = 0',
-    `day >= ${p('from', part.from, 'Date')}`,
-    `day < ${p('to', part.to, 'Date')}`,
+    `day >= ${days.from}`,
+    `day < ${days.to}`,
     `service IN ${p('services', scope.services, 'Array(String)')}`,
   ];
   const inList = (column: string, name: string, values: string[] | undefined, negate = false) => {
@@ -185,7 +186,7 @@ function judgedIncidentsSql(
           ${segments},
           ${threshold} AS threshold,
           stop_code, excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle, out_of_sequence
-        FROM incident_facts FINAL
+        FROM (${incidentFactsSql(days)}) AS incident_facts
         WHERE ${where.join('\n          AND ')}
       )
     )`;

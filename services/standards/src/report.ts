@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StandardDefinition } from './definition.js';
 import { computeKpi, KpiRequestError, nextDay } from './engine.js';
+import { incidentFactsSql } from './facts.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
 export const REPORT_STANDARDS = {
@@ -74,8 +75,8 @@ SELECT
   countIf(category = 'special_service' AND category_subtype != 'road_traffic_collision') AS special_service,
   countIf(category = 'special_service' AND category_subtype = 'road_traffic_collision') AS road_traffic_collision,
   countIf(category = 'false_alarm') AS false_alarm
-FROM incident_facts FINAL
-WHERE event_count > 0 AND cancelled = 0 AND service = 'fire'
+FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' })}) AS incident_facts
+WHERE cancelled = 0 AND service = 'fire'
   AND day >= {from:Date} AND day < {to:Date}`,
     query_params: { from: period.from, to: nextDay(period.to) },
     format: 'JSONEachRow',

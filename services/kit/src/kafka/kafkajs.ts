@@ -105,6 +105,8 @@ class KafkaJsBatchConsumer implements BatchConsumer {
     for (const event of [events.FETCH_START, events.HEARTBEAT, events.START_BATCH_PROCESS]) {
       this.#consumer.on(event, alive);
     }
+    const onAssignment = options.onAssignment;
+    if (onAssignment) this.#consumer.on(events.GROUP_JOIN, () => onAssignment());
   }
 
   lastActivityAt(): number {
