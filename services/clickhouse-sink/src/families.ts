@@ -5,8 +5,8 @@ import {
   resourcesTopic,
   type TopicDefinition,
 } from '@bluelight/schemas';
-import { callRow, incidentRow, type Lineage, type RawRow, resourceRow } from './rows.js';
 import { REVISIONS, type RevisionSpec } from './revisions.js';
+import { callRow, incidentRow, type Lineage, type RawRow, resourceRow } from './rows.js';
 
 /** Everything the sink needs to know about one event family. */
 export interface Family {

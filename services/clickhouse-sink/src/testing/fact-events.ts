@@ -90,7 +90,11 @@ export function incidentFixtureEvents(fixture: IncidentFixture): FixtureEvent[] 
   const at = (seconds: number) => received + seconds * 1000;
   const incident_id = fixture.id;
   const details = police
-    ? { service: 'police', grading: fixture.grading ?? 'emergency', area_type: fixture.areaType ?? 'urban' }
+    ? {
+        service: 'police',
+        grading: fixture.grading ?? 'emergency',
+        area_type: fixture.areaType ?? 'urban',
+      }
     : {
         service: 'fire',
         category: fireCategory(fixture),
@@ -211,9 +215,7 @@ export function callFixtureEvents(fixture: CallFixture): FixtureEvent[] {
       fixtureEvent('call.closed', at(fixture.closedAfter), agency, {
         call_id,
         resolution:
-          outcome === 'incident_created'
-            ? { outcome, incident_id: `INC-${call_id}` }
-            : { outcome },
+          outcome === 'incident_created' ? { outcome, incident_id: `INC-${call_id}` } : { outcome },
       }),
     );
   }
@@ -239,15 +241,20 @@ export function statusFixtureEvents(
   changes: StatusFixture[],
 ): FixtureEvent[] {
   return changes.map((change) =>
-    fixtureEvent('resource.status_changed', Date.parse(change.at), appliance.agency ?? 'staffordshire-fire', {
-      resource_id: appliance.id,
-      home_station: appliance.station,
-      appliance_type: appliance.type ?? 'pump',
-      crewing_model: appliance.crewing,
-      state:
-        change.status === 'unavailable'
-          ? { status: 'unavailable', reason: change.reason ?? 'crewing' }
-          : { status: change.status },
-    }),
+    fixtureEvent(
+      'resource.status_changed',
+      Date.parse(change.at),
+      appliance.agency ?? 'staffordshire-fire',
+      {
+        resource_id: appliance.id,
+        home_station: appliance.station,
+        appliance_type: appliance.type ?? 'pump',
+        crewing_model: appliance.crewing,
+        state:
+          change.status === 'unavailable'
+            ? { status: 'unavailable', reason: change.reason ?? 'crewing' }
+            : { status: change.status },
+      },
+    ),
   );
 }

@@ -1,4 +1,4 @@
-import { partitionKey, type BluelightEvent, topicFor } from '@bluelight/schemas';
+import { type BluelightEvent, partitionKey, topicFor } from '@bluelight/schemas';
 import type { ClickHouseClient, ConsumedBatch } from '@bluelight/service-kit';
 import { FAMILIES, type Family } from '../families.js';
 import { decodeBatch, processBatches } from '../processor.js';

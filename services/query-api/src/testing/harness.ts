@@ -1,10 +1,10 @@
+import { landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { loadConfig } from '@bluelight/service-kit';
 import { loadStandards, type StandardDefinition } from '@bluelight/standards';
 import { migratedDatabase, testEndpoints, testLogger } from '@bluelight/test/harness';
 import { queryApiConfigSchema } from '../config.js';
 import { createReadOnlyClickHouse, startQueryApiService } from '../service.js';
 import { recordingClickHouse } from './clickhouse.js';
-import { landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { callEvents, incidentEvents, statusEvents } from './facts.js';
 import { TEST_KEYS, testReaders } from './keys.js';
 
