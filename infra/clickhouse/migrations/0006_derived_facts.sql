@@ -11,7 +11,7 @@
 -- Corrections and retractions remove an event, which no aggregate can undo: an entity that has
 -- one is `revised` (set by the sink on its raw rows), its aggregate row is ignored, and the sink
 -- recomputes its facts from the effective raw events into `*_revisions` (latest generation wins).
--- Readers take `revised = 0` aggregate rows plus the revisions (services/standards/src/facts.ts).
+-- Readers take `revised = 0` aggregate rows plus the revisions (infra/clickhouse/src/facts.ts).
 --
 -- The facts of 0002 and the rollups of 0003 are dropped: every figure is computed from these.
 
@@ -82,10 +82,10 @@ SELECT
          incidents_raw.excluded_derelict_property, incidents_raw.excluded_abandoned_road_vehicle,
          toString(incidents_raw.delay_reason)),
         event_type = 'incident.closed') AS closure,
-    max(occurred_at) AS last_event_at,
+    maxIf(occurred_at, event_type != 'incident.event_retracted') AS last_event_at,
     max(_ingested_at) AS last_ingested_at
+-- Retractions count for nothing but `revised` (every other column is of other event types).
 FROM incidents_raw
-WHERE event_type != 'incident.event_retracted'
 GROUP BY agency, incident_id, anchor;
 
 -- Recomputed facts of revised incidents: the same columns, from the effective events only.
@@ -161,10 +161,9 @@ SELECT
     maxIf(
         (occurred_at, event_id, toString(calls_raw.outcome), calls_raw.outcome_incident_id),
         event_type = 'call.closed') AS closure,
-    max(occurred_at) AS last_event_at,
+    maxIf(occurred_at, event_type != 'call.event_retracted') AS last_event_at,
     max(_ingested_at) AS last_ingested_at
 FROM calls_raw
-WHERE event_type != 'call.event_retracted'
 GROUP BY agency, call_id, anchor;
 
 CREATE TABLE IF NOT EXISTS call_fact_revisions {{ON_CLUSTER}}

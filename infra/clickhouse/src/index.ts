@@ -1,4 +1,11 @@
 export { MigrationError } from './errors.js';
+export {
+  callFactsSql,
+  type DaysSql,
+  type InstantsSql,
+  incidentFactsSql,
+  resourceIntervalsSql,
+} from './facts.js';
 export { DEFAULT_MIGRATIONS_DIR, loadMigrations, sequenceProblems } from './load.js';
 export {
   checkClusterName,

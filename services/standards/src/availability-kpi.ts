@@ -1,6 +1,6 @@
+import { resourceIntervalsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { availabilityVersion } from './definition.js';
-import { resourceIntervalsSql } from './facts.js';
 import { type KpiQuery, parameterBinder, type VersionPart } from './kpi.js';
 
 export type AvailabilityStandardVersion = z.infer<typeof availabilityVersion>;

@@ -1,6 +1,6 @@
+import { callFactsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
-import { callFactsSql } from './facts.js';
 import { type KpiQuery, parameterBinder, statisticValue, type VersionPart } from './kpi.js';
 
 export type CallStandardVersion = z.infer<typeof callVersion>;

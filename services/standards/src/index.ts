@@ -1,8 +1,15 @@
+// Where every figure reads its facts from (the schema package owns the tables they read).
+export {
+  callFactsSql,
+  type DaysSql,
+  type InstantsSql,
+  incidentFactsSql,
+  resourceIntervalsSql,
+} from '@bluelight/clickhouse-schema';
 export * from './availability-kpi.js';
 export * from './call-kpi.js';
 export * from './definition.js';
 export * from './engine.js';
-export * from './facts.js';
 export * from './kpi.js';
 export * from './load.js';
 export * from './report.js';

@@ -1,6 +1,6 @@
+import { incidentFactsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { incidentVersion } from './definition.js';
-import { incidentFactsSql } from './facts.js';
 
 export type IncidentStandardVersion = z.infer<typeof incidentVersion>;
 

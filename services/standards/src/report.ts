@@ -1,7 +1,7 @@
+import { incidentFactsSql } from '@bluelight/clickhouse-schema';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StandardDefinition } from './definition.js';
 import { computeKpi, KpiRequestError, nextDay } from './engine.js';
-import { incidentFactsSql } from './facts.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
 export const REPORT_STANDARDS = {

@@ -1,7 +1,7 @@
 /**
  * Where every figure reads its facts from: SQL sources with the columns of one incident, one call
  * or one availability interval per row, built from the tables ClickHouse keeps
- * (infra/clickhouse/migrations/0006_derived_facts.sql). Each source reads only the anchor months
+ * (migrations/0006_derived_facts.sql). Each source reads only the anchor months
  * that can hold the period's entities, merging with FINAL within those partitions, and takes the
  * recomputed facts of revised entities (corrections, retractions) instead of their aggregates.
  *
