@@ -38,7 +38,7 @@ async function expectExactlyOnce(sink: Sink, scenario: ReturnType<typeof inciden
   const rollup = await sink.db.client.query({
     query: `SELECT toString(day) AS day, station_ground, category, risk_band, police_grading,
               count() AS incidents,
-              sumMap(map(toUInt32(ceil(dateDiff('millisecond', call_received_at, first_arrival_at) / 1000)), toUInt64(1))) AS histogram
+              sumMap(map(toUInt32(ceil(assumeNotNull(dateDiff('millisecond', call_received_at, first_arrival_at)) / 1000)), toUInt64(1))) AS histogram
             FROM (${incidentFactsSql({ from: `toDate('2000-01-01')`, to: `toDate('2100-01-01')` })})
             WHERE cancelled = 0
             GROUP BY day, station_ground, category, risk_band, police_grading`,

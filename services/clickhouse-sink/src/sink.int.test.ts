@@ -54,7 +54,7 @@ async function rollup(sink: Sink) {
               count() AS incidents,
               countIf(first_arrival_at >= call_received_at) AS attended,
               sum(dateDiff('millisecond', call_received_at, first_arrival_at) / 1000) AS seconds_sum,
-              sumMap(map(toUInt32(ceil(dateDiff('millisecond', call_received_at, first_arrival_at) / 1000)), toUInt64(1))) AS histogram
+              sumMap(map(toUInt32(ceil(assumeNotNull(dateDiff('millisecond', call_received_at, first_arrival_at)) / 1000)), toUInt64(1))) AS histogram
             FROM (${ALL_INCIDENT_FACTS})
             WHERE cancelled = 0
             GROUP BY day, station_ground, category, risk_band, police_grading`,
