@@ -6,6 +6,7 @@ import type {
   ConsumerOptions,
   EventProducer,
   KafkaClients,
+  isGroupMembershipLost,
   Logger,
 } from '@bluelight/service-kit';
 import { DeadLetterGuard, type DeadLetterLimits } from './dead-letters.js';
@@ -168,6 +169,15 @@ export class ClickHouseSink {
       });
       metrics.lastBatch.set({ family: family.name }, Date.now() / 1000);
     } catch (error) {
+      if (isGroupMembershipLost(error)) {
+        // The group moved this unit's partitions (e.g. a rebalance while it was being written):
+        // what was written stays (idempotent), nothing is committed, the new owner reads it again.
+        logger.warn(
+          { family: family.name, partitions: batches.map((batch) => batch.partition), err: error },
+          'lost the partitions while writing; leaving the batch to their new owner',
+        );
+        throw error;
+      }
       if (!this.#stopping && !this.#fatal) {
         this.#fatal = error instanceof Error ? error : new Error(String(error));
         logger.error(

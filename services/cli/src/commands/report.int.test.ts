@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callFixtureEvents, landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { migratedDatabase, testEndpoints } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -31,30 +32,23 @@ function bluelight(args: string[], env: Record<string, string> = {}) {
   });
 }
 
-const at = (iso: string, plusSeconds = 0) =>
-  new Date(Date.parse(iso) + plusSeconds * 1000).toISOString().replace('T', ' ').replace('Z', '');
-
 /** A 999 call answered after `wait` seconds. */
-const call999 = (id: string, presented: string, wait: number) => ({
-  call_id: id,
-  agency: 'staffordshire-control',
-  line: '999',
-  service: 'fire',
-  queue: '999-fire',
-  presented_at: at(presented),
-  answered_at: at(presented, wait),
-  event_count: 2,
-  last_event_at: at(presented, wait),
-  version: '2024-04-02 00:00:00.000000',
-  is_deleted: 0,
-});
+const call999 = (id: string, presented: string, wait: number) =>
+  callFixtureEvents({
+    id,
+    agency: 'staffordshire-control',
+    presentedAt: presented,
+    line: '999',
+    service: 'fire',
+    queue: '999-fire',
+    answeredAfter: wait,
+  });
 
 beforeAll(async () => {
   db = await migratedDatabase('report_cli');
-  await db.client.insert({
-    table: 'call_facts',
-    format: 'JSONEachRow',
-    values: [
+  await landEvents(
+    db.client,
+    [
       // 2023-24: 4 of 5 within 10 s, mean 8 s. 2022-23: 1 of 2, mean 11 s.
       call999('a', '2023-04-01T08:00:00Z', 5),
       call999('b', '2023-09-01T08:00:00Z', 6),
@@ -65,8 +59,8 @@ beforeAll(async () => {
       call999('f', '2024-03-31T23:00:01Z', 60),
       call999('g', '2022-06-01T08:00:00Z', 2),
       call999('h', '2023-01-01T08:00:00Z', 20),
-    ],
-  });
+    ].flat(),
+  );
 });
 afterAll(async () => {
   await db.drop();
