@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  BatchConsumer,
-  ClickHouseClient,
-  ConsumedBatch,
-  ConsumerOptions,
-  EventProducer,
-  KafkaClients,
+import {
+  type BatchConsumer,
+  type ClickHouseClient,
+  type ConsumedBatch,
+  type ConsumerOptions,
+  type EventProducer,
   isGroupMembershipLost,
-  Logger,
+  type KafkaClients,
+  type Logger,
 } from '@bluelight/service-kit';
 import { DeadLetterGuard, type DeadLetterLimits } from './dead-letters.js';
 import { EntityDirectory } from './entities.js';
