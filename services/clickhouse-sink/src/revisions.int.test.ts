@@ -1,5 +1,5 @@
-import { callFactsSql, incidentFactsSql, resourceIntervalsSql } from '@bluelight/clickhouse-schema';
-import { migratedDatabase } from '@bluelight/test/harness';
+import { resourceIntervalsSql } from '@bluelight/clickhouse-schema';
+import { ALL_FACTS, migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from './families.js';
 import { FactRevisions } from './revisions.js';
@@ -19,8 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db.drop();
 });
-
-const EVERY_DAY = { from: `toDate('2000-01-01')`, to: `toDate('2100-01-01')` };
 
 async function rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
   const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
@@ -137,7 +135,7 @@ describe('revised incidents and calls (real ClickHouse)', () => {
     const [found] = await rows<Record<string, unknown>>(
       `SELECT agency, incident_id, toString(first_arrival_at) AS first_arrival, toString(second_arrival_at) AS second_arrival,
          first_arrival_resource_id, category, cancelled, stop_code
-       FROM (${incidentFactsSql(EVERY_DAY)}) WHERE incident_id = {id:String} AND agency = {agency:String}`,
+       FROM ${ALL_FACTS.incidents} WHERE incident_id = {id:String} AND agency = {agency:String}`,
       { id, agency },
     );
     return found;
@@ -233,7 +231,7 @@ describe('revised incidents and calls (real ClickHouse)', () => {
     const answered = events.find((event) => event.event_type === 'call.answered') as FixtureEvent;
     await landEvents(db.client, [correction(answered, Date.parse('2024-05-03T09:00:12Z'))]);
     const [call] = await rows<{ answer_seconds: number }>(
-      `SELECT answer_seconds FROM (${callFactsSql(EVERY_DAY)}) WHERE call_id = 'CALL-REV'`,
+      `SELECT answer_seconds FROM ${ALL_FACTS.calls} WHERE call_id = 'CALL-REV'`,
     );
     expect(call).toEqual({ answer_seconds: 12 });
   });
@@ -254,9 +252,7 @@ describe('revised incidents and calls (real ClickHouse)', () => {
     );
     const columns = `* EXCEPT (ordered_arrivals, last_ingested_at)`;
     const read = () =>
-      rows(
-        `SELECT ${columns} FROM (${incidentFactsSql(EVERY_DAY)}) WHERE incident_id = 'INC-SAME'`,
-      );
+      rows(`SELECT ${columns} FROM ${ALL_FACTS.incidents} WHERE incident_id = 'INC-SAME'`);
     const fromViews = await read();
     expect(fromViews).toHaveLength(1);
     const revisions = await FactRevisions.prepare(db.client, FAMILIES.incidents.revisions);

@@ -1,4 +1,4 @@
-import { incidentFactsSql } from '@bluelight/clickhouse-schema';
+import { ALL_FACTS } from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ExpectedIncident,
@@ -20,12 +20,6 @@ const START = Date.parse('2024-03-30T20:00:00Z');
 
 type Sink = Awaited<ReturnType<typeof startTestSink>>;
 
-/** Every incident's facts, whatever its day, as every figure reads them. */
-const ALL_INCIDENT_FACTS = incidentFactsSql({
-  from: `toDate('2000-01-01')`,
-  to: `toDate('2100-01-01')`,
-});
-
 /** Every fact column ExpectedIncident has, times as ms since the epoch. */
 async function facts(sink: Sink) {
   const result = await sink.db.client.query({
@@ -38,7 +32,7 @@ async function facts(sink: Sink) {
               first_arrival_resource_id, category, risk_band, station_ground, police_grading,
               excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle,
               toString(day) AS day
-            FROM (${ALL_INCIDENT_FACTS}) ORDER BY incident_id`,
+            FROM ${ALL_FACTS.incidents} ORDER BY incident_id`,
     format: 'JSONEachRow',
   });
   return result.json<ExpectedIncident>();
@@ -55,7 +49,7 @@ async function rollup(sink: Sink) {
               countIf(first_arrival_at >= call_received_at) AS attended,
               sum(dateDiff('millisecond', call_received_at, first_arrival_at) / 1000) AS seconds_sum,
               sumMap(map(toUInt32(ceil(assumeNotNull(dateDiff('millisecond', call_received_at, first_arrival_at)) / 1000)), toUInt64(1))) AS histogram
-            FROM (${ALL_INCIDENT_FACTS})
+            FROM ${ALL_FACTS.incidents}
             WHERE cancelled = 0
             GROUP BY day, station_ground, category, risk_band, police_grading`,
     format: 'JSONEachRow',
