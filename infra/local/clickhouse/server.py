@@ -126,7 +126,9 @@ def _status_table() -> dict[int, int]:
 
 HTTP_STATUS_BY_CODE = _status_table()
 _ENGINE_CODE = re.compile(r"Code: (\d+)\.")
-_NESTED_ERROR = re.compile(r"Code: (?P<code>\d+)\. DB::Exception: (?P<inner>Code: (?P=code)\. .*\(version [^)]*\))\. \([A-Z0-9_]+\)", re.S)
+_NESTED_ERROR = re.compile(
+    r"Code: (?P<code>\d+)\. DB::Exception: (?P<inner>Code: (?P=code)\. .*\(version [^)]*\))\. \([A-Z0-9_]+\)", re.S
+)
 
 
 class ClickHouseError(Exception):
@@ -775,7 +777,8 @@ class EngineConnection:
         with tempfile.NamedTemporaryFile(dir=self._spool_dir, prefix="insert-", delete=False) as spool:
             spool.write(insert.data)
         try:
-            sql = f"{insert.before_infile} FROM INFILE {quote_string(spool.name)} COMPRESSION 'none' {insert.after_infile}"
+            infile = f"FROM INFILE {quote_string(spool.name)} COMPRESSION 'none'"
+            sql = f"{insert.before_infile} {infile} {insert.after_infile}"
             try:
                 result = self._connection.query(sql, "TabSeparated", params=job.params or None)
             except Exception as exc:

@@ -148,9 +148,12 @@ def test_concurrent_inserts_land_exactly(server: Server) -> None:
 
 def test_one_token_sent_at_once_by_many_lands_once(server: Server) -> None:
     table = new_table(server, engine="MergeTree ORDER BY id SETTINGS non_replicated_deduplication_window = 100")
-    replies, _ = run_together(*(lambda w=w: insert_batch(server, table, batch_rows(w, 0), "one-token") for w in range(6)))
+    same_token = (lambda w=w: insert_batch(server, table, batch_rows(w, 0), "one-token") for w in range(6))
+    replies, _ = run_together(*same_token)
     assert [reply.status for reply in replies] == [200] * 6
-    landed = server.sql(f"SELECT intDiv(id, 1000000) AS writer, count() FROM {table} GROUP BY writer FORMAT JSONEachRow")
+    landed = server.sql(
+        f"SELECT intDiv(id, 1000000) AS writer, count() FROM {table} GROUP BY writer FORMAT JSONEachRow"
+    )
     rows = [json.loads(line) for line in landed.splitlines()]
     assert len(rows) == 1 and rows[0]["count()"] == 50  # exactly one writer's batch
 
@@ -272,7 +275,8 @@ def test_materialized_views_fire_on_concurrent_inserts(server: Server) -> None:
     got = server.sql(f"SELECT k, sum(v) FROM {summed} GROUP BY k ORDER BY k FORMAT JSONCompactEachRow")
     assert {k: v for k, v in map(json.loads, got.splitlines())} == expected
     merged = server.sql(
-        f"SELECT k, sumMerge(total), uniqExactMerge(users) FROM {aggregated} GROUP BY k ORDER BY k FORMAT JSONCompactEachRow"
+        f"SELECT k, sumMerge(total), uniqExactMerge(users) FROM {aggregated} GROUP BY k ORDER BY k "
+        "FORMAT JSONCompactEachRow"
     )
     assert {k: (total, n) for k, total, n in map(json.loads, merged.splitlines())} == {
         key: (expected[key], users[key]) for key in expected
@@ -291,14 +295,19 @@ def test_retried_insert_and_materialized_view(
     server: Server, dedup_in_views: str, target_window: int, copies_in_target: int
 ) -> None:
     source = new_table(
-        server, "k String, v UInt64, u String", "MergeTree ORDER BY k SETTINGS non_replicated_deduplication_window = 100"
+        server,
+        "k String, v UInt64, u String",
+        "MergeTree ORDER BY k SETTINGS non_replicated_deduplication_window = 100",
     )
     target = new_table(
         server, "k String, v UInt64",
         f"SummingMergeTree ORDER BY k SETTINGS non_replicated_deduplication_window = {target_window}",
     )
     server.sql(f"CREATE MATERIALIZED VIEW {target}_mv TO {target} AS SELECT k, sum(v) AS v FROM {source} GROUP BY k")
-    settings = {"insert_deduplication_token": "batch-1", "deduplicate_blocks_in_dependent_materialized_views": dedup_in_views}
+    settings = {
+        "insert_deduplication_token": "batch-1",
+        "deduplicate_blocks_in_dependent_materialized_views": dedup_in_views,
+    }
     insert_events(server, source, events(1), **settings)
     insert_events(server, source, events(1), **settings)  # the retry
     assert count(server, source) == len(events(1))

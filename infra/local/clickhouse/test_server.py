@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import json
 import struct
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
