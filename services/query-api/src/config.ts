@@ -7,7 +7,7 @@ export const queryApiConfigSchema = z
   .object({
     ...platformEnv,
     QUERY_API_PORT: envField.port(8089),
-    /** A JSON file of readers `[{ id, key_sha256 }]`, read once at start-up. */
+    /** A JSON file of readers `[{ id, key_sha256, agencies }]`, read once at start-up. */
     QUERY_API_KEYS_FILE: envField.jsonFile(readerList),
     /** The same list inline. */
     QUERY_API_KEYS: envField.json(readerList),

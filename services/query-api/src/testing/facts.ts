@@ -1,16 +1,19 @@
+/**
+ * Hand-built facts for the integration tests: incidents with known response times, 999 calls
+ * with known answer times, one whole-time appliance with known status intervals — of
+ * Staffordshire's fire service (and one police incident), and of a neighbouring fire service in
+ * the same database, the same March, at stations of the same names. Every expected figure in the
+ * tests is worked out by hand from these rows. The tests land them as the events that give
+ * them, through the sink's own path.
+ */
+
 import {
   callFixtureEvents,
   type IncidentFixture,
   incidentFixtureEvents,
   statusFixtureEvents,
 } from '@bluelight/clickhouse-sink/testing/events';
-
-/**
- * Hand-built facts for the integration tests: incidents with known response times, 999 calls
- * with known answer times, one whole-time appliance with known status intervals. Every expected
- * figure in the tests is worked out by hand from these rows. The tests land them as the events
- * that give them, through the sink's own path.
- */
+import { AGENCIES } from './keys.js';
 
 export interface IncidentFact {
   id: string;
@@ -27,6 +30,8 @@ export interface IncidentFact {
   category?: string;
   lifeRisk?: number;
   cancelled?: number;
+  /** Default: staffordshire-fire, or staffordshire-police for a police incident. */
+  agency?: string;
 }
 
 // March 2024 before the clocks change (31 March): London time is UTC, so London days are UTC days.
@@ -151,18 +156,52 @@ export const INCIDENTS: IncidentFact[] = [
     station: 'HANLEY',
     area: 'Stoke',
   },
+  // The neighbouring fire service (its own ids: the facts are keyed by entity id alone for now).
+  ...(
+    [
+      ['CFR-0001', '2024-03-10T08:30:00Z', 60, 120, 300, 'high', 'HANLEY', 'Crewe'],
+      ['CFR-0002', '2024-03-10T09:30:00Z', 90, 150, 600, 'high', 'HANLEY', 'Crewe'],
+      ['CFR-0003', '2024-03-11T10:30:00Z', 45, 105, 650, 'medium', 'LEEK', 'Nantwich'],
+      ['CFR-0004', '2024-03-12T14:00:00Z', 50, 110, 1000, 'low', 'LEEK', 'Nantwich'],
+      ['CFR-0006', '2024-03-13T12:00:00Z', 40, 100, 450, 'high', 'LEEK', 'Nantwich'],
+    ] as const
+  ).map(([id, received, mobilised, mobile, arrival, band, station, area]) => ({
+    id,
+    received,
+    mobilised,
+    mobile,
+    arrival,
+    band,
+    station,
+    area,
+    agency: AGENCIES.neighbour,
+  })),
+  {
+    id: 'CFR-0005',
+    received: '2024-03-20T16:00:00Z',
+    mobilised: 60,
+    mobile: 120,
+    arrival: 400,
+    band: 'low',
+    station: 'HANLEY',
+    area: 'Crewe',
+    category: 'secondary_fire',
+    lifeRisk: 0,
+    agency: AGENCIES.neighbour,
+  },
 ];
 
 /** 999 calls presented on 10 March: answered after these seconds, or abandoned (null). */
 export const CALL_ANSWER_SECONDS: (number | null)[] = [5, 8, 10, 12, 30, null];
-
-const FIRST_APPLIANCE = (fact: IncidentFact) => `${fact.id}-R1`;
+/** The neighbouring fire service's 999 calls, the same morning, the same queue name. */
+export const NEIGHBOUR_CALL_ANSWER_SECONDS: (number | null)[] = [4, 6, 9, 9.5, 25, null];
 
 /** The events that give INCIDENTS: creation 20 s after the call, mobilised, mobile, arrival, cancellation. */
 export function incidentEvents() {
   return INCIDENTS.flatMap((fact) =>
     incidentFixtureEvents({
       id: fact.id,
+      agency: fact.agency ?? (fact.service === 'police' ? AGENCIES.police : AGENCIES.fire),
       receivedAt: fact.received,
       service: fact.service === 'police' ? 'police' : 'fire',
       category: (fact.category || 'primary_fire') as IncidentFixture['category'],
@@ -179,16 +218,20 @@ export function incidentEvents() {
   );
 }
 
-/** The first appliance of an incident (the one whose times the fixture gives). */
-export { FIRST_APPLIANCE };
-
-/** The events of the 999 calls presented on 10 March (CALL_ANSWER_SECONDS), closed after 300 s. */
+/** The events of both agencies' 999 calls presented on 10 March, closed after 300 s. */
 export function callEvents() {
-  return CALL_ANSWER_SECONDS.flatMap((seconds, index) =>
+  return [
+    ...callsOf(CALL_ANSWER_SECONDS, AGENCIES.fire, 'CALL', ':00'),
+    ...callsOf(NEIGHBOUR_CALL_ANSWER_SECONDS, AGENCIES.neighbour, 'CHS-CALL', ':30'),
+  ];
+}
+
+function callsOf(waits: (number | null)[], agency: string, prefix: string, minute: string) {
+  return waits.flatMap((seconds, index) =>
     callFixtureEvents({
-      id: `CALL-${index + 1}`,
-      agency: 'staffordshire-fire',
-      presentedAt: `2024-03-10T1${index}:00:00Z`,
+      id: `${prefix}-${index + 1}`,
+      agency,
+      presentedAt: `2024-03-10T1${index}${minute}:00Z`,
       line: '999',
       service: 'fire',
       queue: 'fire-999',
@@ -201,18 +244,31 @@ export function callEvents() {
 }
 
 /**
- * One whole-time pump over March 2024 (London: 1 March 00:00 GMT to 1 April 00:00 BST, which is
- * 31 March 23:00 UTC — 743 hours): on the run except 48 hours off for crewing, 11–13 March, and
- * off the run again from 31 March 23:00 UTC (after the month).
+ * One whole-time pump of each agency over March 2024 (London: 1 March 00:00 GMT to 1 April 00:00
+ * BST, which is 31 March 23:00 UTC — 743 hours). Staffordshire's is off the run for crewing
+ * 11–13 March (48 hours), the neighbour's for a mechanical fault on 20 March (24 hours); both go
+ * off the run again at 31 March 23:00 UTC, after the month.
  */
 export function statusEvents() {
-  return statusFixtureEvents(
-    { id: 'HANLEY-P1', station: 'HANLEY', type: 'pump', crewing: 'wholetime' },
-    [
+  const pump = (agency: string, id: string) => ({
+    id,
+    agency,
+    station: 'HANLEY',
+    type: 'pump',
+    crewing: 'wholetime' as const,
+  });
+  return [
+    ...statusFixtureEvents(pump(AGENCIES.fire, 'HANLEY-P1'), [
       { at: '2024-03-01T00:00:00Z', status: 'available_at_station' },
       { at: '2024-03-11T00:00:00Z', status: 'unavailable', reason: 'crewing' },
       { at: '2024-03-13T00:00:00Z', status: 'available_at_station' },
-      { at: '2024-03-31T23:00:00Z', status: 'unavailable', reason: 'mechanical' },
-    ],
-  );
+      { at: '2024-03-31T23:00:00Z', status: 'unavailable', reason: 'other' },
+    ]),
+    ...statusFixtureEvents(pump(AGENCIES.neighbour, 'CHS-HANLEY-P1'), [
+      { at: '2024-03-01T00:00:00Z', status: 'available_at_station' },
+      { at: '2024-03-20T00:00:00Z', status: 'unavailable', reason: 'mechanical' },
+      { at: '2024-03-21T00:00:00Z', status: 'available_at_station' },
+      { at: '2024-03-31T23:00:00Z', status: 'unavailable', reason: 'other' },
+    ]),
+  ];
 }
