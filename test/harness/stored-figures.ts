@@ -1,14 +1,22 @@
-import { callFactsSql, incidentFactsSql, resourceIntervalsSql } from '@bluelight/clickhouse-schema';
+import {
+  callFactsSql,
+  EVERY_AGENCY,
+  incidentFactsSql,
+  resourceIntervalsSql,
+} from '@bluelight/clickhouse-schema';
 import type { ClickHouseClient } from '@bluelight/service-kit';
 
-/** Every entity's facts, whatever its day, as every figure reads them. */
+/** Every entity's facts, whatever its day and agency, as every figure reads them. */
 const EVERY_DAY = { from: `toDate('2000-01-01')`, to: `toDate('2100-01-01')` };
-const INCIDENTS = `(${incidentFactsSql(EVERY_DAY)})`;
-const CALLS = `(${callFactsSql(EVERY_DAY)})`;
-const INTERVALS = `(${resourceIntervalsSql({
-  from: `toDateTime64('2000-01-01 00:00:00', 3, 'UTC')`,
-  to: `toDateTime64('2100-01-01 00:00:00', 3, 'UTC')`,
-})})`;
+const INCIDENTS = `(${incidentFactsSql(EVERY_DAY, EVERY_AGENCY)})`;
+const CALLS = `(${callFactsSql(EVERY_DAY, EVERY_AGENCY)})`;
+const INTERVALS = `(${resourceIntervalsSql(
+  {
+    from: `toDateTime64('2000-01-01 00:00:00', 3, 'UTC')`,
+    to: `toDateTime64('2100-01-01 00:00:00', 3, 'UTC')`,
+  },
+  EVERY_AGENCY,
+)})`;
 
 const ATTENDED = 'cancelled = 0 AND first_arrival_at >= call_received_at';
 const ATTENDANCE_SECONDS = `dateDiff('millisecond', call_received_at, first_arrival_at) / 1000`;

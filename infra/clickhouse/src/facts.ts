@@ -30,8 +30,15 @@ function anchorWindow(days: DaysSql): string {
       AND anchor <= addMonths(toStartOfMonth(${days.to} - 1), 1)`;
 }
 
-function agencyFilter(agencies: string | undefined): string {
-  return agencies === undefined ? '' : ` AND agency IN ${agencies}`;
+/**
+ * Which agencies a source reads: SQL for an Array(String) (a query parameter placeholder, a
+ * Grafana variable), or EVERY_AGENCY for tools and tests that read the whole database.
+ */
+export type AgenciesSql = string | typeof EVERY_AGENCY;
+export const EVERY_AGENCY = null;
+
+function agencyFilter(agencies: AgenciesSql): string {
+  return agencies === EVERY_AGENCY ? '' : ` AND agency IN ${agencies}`;
 }
 
 interface FactTables {
@@ -92,7 +99,7 @@ const CALL_TABLES: FactTables = {
  * aggregates of entities never revised, the latest recomputation of revised ones, and the rare
  * entities anchored far from their day (fact_anchor_exceptions), found by key.
  */
-function factRowsSql(tables: FactTables, days: DaysSql, agencies: string | undefined): string {
+function factRowsSql(tables: FactTables, days: DaysSql, agencies: AgenciesSql): string {
   const columns = tables.columns.join(', ');
   const agency = agencyFilter(agencies);
   const exceptions = `SELECT agency, anchor, entity_id FROM fact_anchor_exceptions
@@ -121,7 +128,7 @@ function factRowsSql(tables: FactTables, days: DaysSql, agencies: string | undef
  * One row per incident that can have a London day in `days` (callers filter on `day`), with the
  * columns the figures use: times, the first two arrivals, classification, closure, exclusions.
  */
-export function incidentFactsSql(days: DaysSql, agencies?: string): string {
+export function incidentFactsSql(days: DaysSql, agencies: AgenciesSql): string {
   return `
   SELECT
     agency,
@@ -167,7 +174,7 @@ export function incidentFactsSql(days: DaysSql, agencies?: string): string {
 }
 
 /** One row per call that can have been presented on a London day in `days`. */
-export function callFactsSql(days: DaysSql, agencies?: string): string {
+export function callFactsSql(days: DaysSql, agencies: AgenciesSql): string {
   return `
   SELECT
     agency,
@@ -209,7 +216,7 @@ const CHANGE_COLUMNS = [
  * The last change before `before` of each appliance whose changes `where` selects, spread back
  * into the change columns.
  */
-function lastChangesSql(where: string, agencies: string | undefined): string {
+function lastChangesSql(where: string, agencies: AgenciesSql): string {
   const unpacked = CHANGE_COLUMNS.map((column, index) => `last.${index + 2} AS ${column}`).join(
     ', ',
   );
@@ -228,7 +235,7 @@ function lastChangesSql(where: string, agencies: string | undefined): string {
  * period, plus each appliance's last change before it (its status when the period began); an
  * interval ends at the appliance's next change, or is open (end_at NULL) while it has none.
  */
-export function resourceIntervalsSql(instants: InstantsSql, agencies?: string): string {
+export function resourceIntervalsSql(instants: InstantsSql, agencies: AgenciesSql): string {
   const from = `toDateTime64(${instants.from}, 3, 'UTC')`;
   const to = `toDateTime64(${instants.to}, 3, 'UTC')`;
   const recentFrom = `${from} - ${RECENT_CARRY_IN}`;

@@ -1,7 +1,9 @@
 export { MigrationError } from './errors.js';
 export {
+  type AgenciesSql,
   callFactsSql,
   type DaysSql,
+  EVERY_AGENCY,
   type InstantsSql,
   incidentFactsSql,
   resourceIntervalsSql,

@@ -1,4 +1,4 @@
-import { resourceIntervalsSql } from '@bluelight/clickhouse-schema';
+import { EVERY_AGENCY, resourceIntervalsSql } from '@bluelight/clickhouse-schema';
 import { ALL_FACTS, migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAMILIES } from './families.js';
@@ -53,7 +53,7 @@ describe('resource availability intervals (real ClickHouse)', () => {
   async function intervals(agency = 'staffordshire-fire') {
     return rows<{ start: number; end: number | null; status: string }>(
       `SELECT toUnixTimestamp64Milli(start_at) AS start, toUnixTimestamp64Milli(end_at) AS end, status
-       FROM (${resourceIntervalsSql({ from: `toDateTime64('2024-03-30 00:00:00', 3, 'UTC')`, to: `toDateTime64('2024-04-02 00:00:00', 3, 'UTC')` })})
+       FROM (${resourceIntervalsSql({ from: `toDateTime64('2024-03-30 00:00:00', 3, 'UTC')`, to: `toDateTime64('2024-04-02 00:00:00', 3, 'UTC')` }, EVERY_AGENCY)})
        WHERE resource_id = 'LEEK-P1' AND agency = {agency:String} ORDER BY start_at`,
       { agency },
     );
@@ -112,7 +112,7 @@ describe('resource availability intervals (real ClickHouse)', () => {
     const during = (from: string, to: string) =>
       rows<{ start: string; status: string }>(
         `SELECT toString(start_at) AS start, status
-         FROM (${resourceIntervalsSql({ from: `toDateTime64({from:String}, 3, 'UTC')`, to: `toDateTime64({to:String}, 3, 'UTC')` })})
+         FROM (${resourceIntervalsSql({ from: `toDateTime64({from:String}, 3, 'UTC')`, to: `toDateTime64({to:String}, 3, 'UTC')` }, EVERY_AGENCY)})
          WHERE resource_id = 'QUIET-P1' ORDER BY start_at`,
         { from, to },
       );

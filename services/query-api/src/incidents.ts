@@ -70,7 +70,7 @@ export function incidentSearchQuery(search: IncidentSearch) {
     to: nextDay(search.to),
     limit: limit + 1,
   };
-  const where = ['agency IN {agencies:Array(String)}', 'day >= {from:Date}', 'day < {to:Date}'];
+  const where = ['day >= {from:Date}', 'day < {to:Date}'];
   for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
     const values = search.filters?.[name as keyof typeof INCIDENT_FILTERS];
     if (values === undefined) continue;
@@ -99,7 +99,7 @@ SELECT
   ${INCIDENT_TIMES.join(', ')},
   ${segments},
   toUnixTimestamp64Milli(assumeNotNull(coalesce(call_received_at, created_at))) AS sort_ms
-FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' })}) AS incident_facts
+FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' }, '{agencies:Array(String)}')}) AS incident_facts
 WHERE ${where.join('\n  AND ')}
 ORDER BY sort_ms, incident_id
 LIMIT {limit:UInt32}`;

@@ -2,8 +2,8 @@ import { resourceIntervalsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { availabilityVersion } from './definition.js';
 import {
-  agencyCondition,
   agencyLayout,
+  agencyList,
   type KpiQuery,
   type KpiQueryOptions,
   parameterBinder,
@@ -50,7 +50,6 @@ function piecesSql(
     `crewing_model IN ${p('crewing', part.version.applies_to.crewing_models, 'Array(String)')}`,
     `start_at < ${periodEnd}`,
     `ifNull(end_at, now64(3)) > ${periodStart}`,
-    agencyCondition(p, agencies),
   ];
   for (const [name, column] of Object.entries(AVAILABILITY_FILTERS)) {
     const values = filters[name as keyof AvailabilityFilters];
@@ -77,7 +76,7 @@ function piecesSql(
         offset -> toDate(clipped_start, 'Europe/London') + offset,
         range(toUInt32(dateDiff('day', toDate(clipped_start, 'Europe/London'), toDate(clipped_end, 'Europe/London')) + 1))
       )) AS day
-    FROM (${resourceIntervalsSql({ from: periodStart, to: periodEnd })}) AS resource_intervals
+    FROM (${resourceIntervalsSql({ from: periodStart, to: periodEnd }, agencyList(p, agencies))}) AS resource_intervals
     WHERE ${where.join('\n      AND ')}
   )`;
 }

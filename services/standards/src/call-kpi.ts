@@ -2,8 +2,8 @@ import { callFactsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
 import {
-  agencyCondition,
   agencyLayout,
+  agencyList,
   type KpiQuery,
   type KpiQueryOptions,
   parameterBinder,
@@ -58,7 +58,6 @@ function judgedCallsSql(
     'presented_at IS NOT NULL',
     `day >= ${days.from}`,
     `day < ${days.to}`,
-    agencyCondition(p, agencies),
     `line IN ${p('lines', version.applies_to.lines, 'Array(String)')}`,
   ];
   if (version.applies_to.services) {
@@ -85,7 +84,7 @@ function judgedCallsSql(
       outcome,
       dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
       ifNull(seconds >= 0, 0) AS measured
-    FROM (${callFactsSql(days)}) AS call_facts
+    FROM (${callFactsSql(days, agencyList(p, agencies))}) AS call_facts
     WHERE ${where.join('\n      AND ')}
   )`;
 }

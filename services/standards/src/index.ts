@@ -1,7 +1,9 @@
 // Where every figure reads its facts from (the schema package owns the tables they read).
 export {
+  type AgenciesSql,
   callFactsSql,
   type DaysSql,
+  EVERY_AGENCY,
   type InstantsSql,
   incidentFactsSql,
   resourceIntervalsSql,

@@ -369,10 +369,17 @@ describe('incident KPIs of one agency among several (real ClickHouse)', () => {
       ],
       [NEIGHBOUR],
     );
-    expect(query.match(/agency IN \{p\d_agencies:Array\(String\)\}/g)).toEqual([
-      'agency IN {p0_agencies:Array(String)}',
-      'agency IN {p1_agencies:Array(String)}',
-    ]);
+    // Every read of a fact table in each part (aggregates, revisions, far-anchored ones, twice
+    // each) is narrowed to the part's agencies.
+    const reads = query.match(/agency IN \{p\d_agencies:Array\(String\)\}/g) ?? [];
+    expect(reads.filter((read) => read.includes('p0_')).length).toBeGreaterThanOrEqual(4);
+    expect(reads.filter((read) => read.includes('p1_')).length).toBe(
+      reads.filter((read) => read.includes('p0_')).length,
+    );
+    expect(reads.length).toBe(
+      query.match(/FROM (incident_facts|incident_fact_revisions|fact_anchor_exceptions)\b/g)
+        ?.length,
+    );
     expect(params.p0_agencies).toEqual([NEIGHBOUR]);
     expect(params.p1_agencies).toEqual([NEIGHBOUR]);
     expect(query).not.toContain(NEIGHBOUR);

@@ -83,15 +83,16 @@ export function parameterBinder(params: Record<string, unknown>, prefix: string)
 }
 
 /**
- * `agency IN {…}` over the agencies a figure is read for, bound as a query parameter. Every KPI
- * query has it: several services share one deployment, and a figure without it would mix them.
+ * The agencies a figure is read for, bound as a query parameter (`{pN_agencies:Array(String)}`):
+ * the facts sources filter every read of a fact table by it. Every KPI query has it: several
+ * services share one deployment, and a figure without it would mix them.
  */
-export function agencyCondition(
+export function agencyList(
   bind: ReturnType<typeof parameterBinder>,
   agencies: readonly string[],
 ): string {
   if (agencies.length === 0) throw new Error('a KPI query needs at least one agency');
-  return `agency IN ${bind('agencies', [...agencies], 'Array(String)')}`;
+  return bind('agencies', [...agencies], 'Array(String)');
 }
 
 /** How a KPI query's rows are laid out beyond the grouping. */
@@ -142,7 +143,6 @@ function judgedIncidentsSql(
     'cancelled = 0',
     `day >= ${days.from}`,
     `day < ${days.to}`,
-    agencyCondition(p, agencies),
     `service IN ${p('services', scope.services, 'Array(String)')}`,
   ];
   const inList = (column: string, name: string, values: string[] | undefined, negate = false) => {
@@ -222,7 +222,7 @@ function judgedIncidentsSql(
           ${segments},
           ${threshold} AS threshold,
           stop_code, excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle, out_of_sequence
-        FROM (${incidentFactsSql(days)}) AS incident_facts
+        FROM (${incidentFactsSql(days, agencyList(p, agencies))}) AS incident_facts
         WHERE ${where.join('\n          AND ')}
       )
     )`;

@@ -76,10 +76,9 @@ SELECT
   countIf(category = 'special_service' AND category_subtype != 'road_traffic_collision') AS special_service,
   countIf(category = 'special_service' AND category_subtype = 'road_traffic_collision') AS road_traffic_collision,
   countIf(category = 'false_alarm') AS false_alarm
-FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' })}) AS incident_facts
+FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' }, '{agencies:Array(String)}')}) AS incident_facts
 WHERE cancelled = 0 AND service = 'fire'
-  AND day >= {from:Date} AND day < {to:Date}
-  AND agency IN {agencies:Array(String)}`,
+  AND day >= {from:Date} AND day < {to:Date}`,
     query_params: { from: period.from, to: nextDay(period.to), agencies: [...agencies] },
     format: 'JSONEachRow',
   });
