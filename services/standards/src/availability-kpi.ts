@@ -4,6 +4,7 @@ import type { availabilityVersion } from './definition.js';
 import {
   agencyLayout,
   agencyList,
+  instantBounds,
   type KpiQuery,
   type KpiQueryOptions,
   parameterBinder,
@@ -42,10 +43,16 @@ function piecesSql(
   groupBy: AvailabilityGrouping,
   filters: AvailabilityFilters,
   params: Record<string, unknown>,
+  options: KpiQueryOptions,
 ): string {
   const p = parameterBinder(params, prefix);
-  const periodStart = `toDateTime64(${p('from', part.from, 'Date')}, 3, 'Europe/London')`;
-  const periodEnd = `toDateTime64(${p('to', part.to, 'Date')}, 3, 'Europe/London')`;
+  const dayStart = `toDateTime64(${p('from', part.from, 'Date')}, 3, 'Europe/London')`;
+  const dayEnd = `toDateTime64(${p('to', part.to, 'Date')}, 3, 'Europe/London')`;
+  // With instants, the part's London days clipped to them.
+  const instants = instantBounds(p, options);
+  const inLondon = (instant: string) => `toTimeZone(${instant}, 'Europe/London')`;
+  const periodStart = instants ? `greatest(${dayStart}, ${inLondon(instants.from)})` : dayStart;
+  const periodEnd = instants ? `least(${dayEnd}, ${inLondon(instants.to)})` : dayEnd;
   const where = [
     `crewing_model IN ${p('crewing', part.version.applies_to.crewing_models, 'Array(String)')}`,
     `start_at < ${periodEnd}`,
@@ -97,7 +104,9 @@ export function availabilityKpiQueryOver(
     throw new Error('availabilityKpiQueryOver needs at least one version part');
   const params: Record<string, unknown> = {};
   const pieces = parts
-    .map((part, index) => piecesSql(part, `p${index}_`, agencies, groupBy, filters, params))
+    .map((part, index) =>
+      piecesSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
+    )
     .join('\n  UNION ALL');
   const layout = agencyLayout(options);
   const query = `

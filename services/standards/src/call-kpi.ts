@@ -4,6 +4,7 @@ import type { callVersion } from './definition.js';
 import {
   agencyLayout,
   agencyList,
+  instantBounds,
   type KpiQuery,
   type KpiQueryOptions,
   parameterBinder,
@@ -45,6 +46,7 @@ function judgedCallsSql(
   groupBy: CallGrouping,
   filters: CallFilters,
   params: Record<string, unknown>,
+  options: KpiQueryOptions,
 ): string {
   const { version } = part;
   const p = parameterBinder(params, prefix);
@@ -68,6 +70,8 @@ function judgedCallsSql(
     if (values !== undefined)
       where.push(`${column} IN ${p(`filter_${name}`, values, 'Array(String)')}`);
   }
+  const instants = instantBounds(p, options);
+  if (instants) where.push(`presented_at >= ${instants.from}`, `presented_at <= ${instants.to}`);
   const start = CALL_CLOCK_COLUMNS[version.clock.start];
   const stop = CALL_CLOCK_COLUMNS[version.clock.stop];
   return `
@@ -110,7 +114,9 @@ export function callKpiQueryOver(
     bands: last.version.bands_seconds ?? [],
   };
   const judged = parts
-    .map((part, index) => judgedCallsSql(part, `p${index}_`, agencies, groupBy, filters, params))
+    .map((part, index) =>
+      judgedCallsSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
+    )
     .join('\n  UNION ALL');
   const layout = agencyLayout(options);
   const query = `

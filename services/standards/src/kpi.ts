@@ -102,6 +102,25 @@ export interface KpiQueryOptions {
    * agencies' rows counted together: for alert rules, one instance per agency.
    */
   byAgency?: boolean;
+  /**
+   * Narrow the facts to exact instants as well as London days (the last hour, the last 28 days):
+   * UTC instants `YYYY-MM-DD hh:mm:ss[.sss]`, bound as `pN_instant_from` / `pN_instant_to` of
+   * each version part (a dashboard renders them as its time-range macros). Incidents by the call
+   * time (creation without a call), calls by presentation, availability clipped to them.
+   */
+  instants?: { from: string; to: string };
+}
+
+/** The instants of `options`, bound for one version part, as SQL for DateTime64 values. */
+export function instantBounds(
+  bind: ReturnType<typeof parameterBinder>,
+  options: KpiQueryOptions,
+): { from: string; to: string } | undefined {
+  if (!options.instants) return undefined;
+  return {
+    from: bind('instant_from', options.instants.from, "DateTime64(3, 'UTC')"),
+    to: bind('instant_to', options.instants.to, "DateTime64(3, 'UTC')"),
+  };
 }
 
 /** The outer SELECT's leading columns, GROUP BY and ORDER BY for `byAgency` (the inner `row_agency`). */
@@ -134,6 +153,7 @@ function judgedIncidentsSql(
   groupBy: IncidentGrouping,
   filters: IncidentFilters,
   params: Record<string, unknown>,
+  options: KpiQueryOptions,
 ): string {
   const { version } = part;
   const scope = version.applies_to;
@@ -164,6 +184,11 @@ function judgedIncidentsSql(
     where.push(`life_risk = ${p('life_risk', scope.life_risk ? 1 : 0, 'UInt8')}`);
   for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
     inList(column, `filter_${name}`, filters[name as keyof IncidentFilters]);
+  }
+  const instants = instantBounds(p, options);
+  if (instants) {
+    const time = 'ifNull(call_received_at, created_at)';
+    where.push(`${time} >= ${instants.from}`, `${time} <= ${instants.to}`);
   }
 
   const statistic = version.statistic;
@@ -251,7 +276,7 @@ export function incidentKpiQueryOver(
   };
   const judged = parts
     .map((part, index) =>
-      judgedIncidentsSql(part, `p${index}_`, agencies, groupBy, filters, params),
+      judgedIncidentsSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
     )
     .join('\n    UNION ALL\n');
   const segmentColumns = (Object.keys(SEGMENTS) as Segment[])
