@@ -139,6 +139,24 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
     const badDate = await bluelight(['report', '--from', '2023-02-30', '--to', '2023-04-01']);
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toContain('expected a date YYYY-MM-DD');
+    // A day ClickHouse's Date cannot hold is refused before any query, naming the option.
+    const farFuture = await bluelight(['report', '--from', '2024-04-01', '--to', '9999-12-31']);
+    expect(farFuture.code).toBe(2);
+    expect(farFuture.stderr).toBe(
+      "bluelight: --to: must be a London day from 1970-01-01 to 2149-06-05 (the days ClickHouse's Date type holds)\n",
+    );
+    const beforeEpoch = await bluelight([
+      'report',
+      '--from',
+      '1970-01-01',
+      '--to',
+      '1970-12-31',
+      '--compare-previous',
+    ]);
+    expect(beforeEpoch.code).toBe(2);
+    expect(beforeEpoch.stderr).toContain(
+      '--compare-previous: the previous period would start on 1969-01-01',
+    );
     const down = await bluelight(['report', '--from', '2023-04-01', '--to', '2024-03-31'], {
       CLICKHOUSE_URL: 'http://127.0.0.1:9',
     });

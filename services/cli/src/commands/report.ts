@@ -1,4 +1,9 @@
-import { ClickHouseError, createClickHouse, platformConfigSchema } from '@bluelight/service-kit';
+import {
+  ClickHouseError,
+  createClickHouse,
+  csvRecord,
+  platformConfigSchema,
+} from '@bluelight/service-kit';
 import type { AnnualReport, ReportLine } from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
@@ -70,23 +75,14 @@ export function reportTable(report: AnnualReport, lines: ReportLine[]): string {
     .concat('\n');
 }
 
-const csvCell = (value: string) =>
-  /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-
-/** The report lines as CSV: key, label, unit, value, previous, target (raw numbers, shares 0–1). */
+/**
+ * The report lines as CSV: key, label, unit, value, previous, target (raw numbers, shares 0–1),
+ * fields written by the kit's csvRecord (quoted when needed, formulas defused).
+ */
 export function reportCsv(lines: ReportLine[]): string {
-  const header = 'key,label,unit,value,previous,target';
+  const header = csvRecord(['key', 'label', 'unit', 'value', 'previous', 'target']);
   const body = lines.map((line) =>
-    [
-      line.key,
-      line.label.trim(),
-      line.unit,
-      line.value ?? '',
-      line.previous ?? '',
-      line.target ?? '',
-    ]
-      .map((cell) => csvCell(String(cell)))
-      .join(','),
+    csvRecord([line.key, line.label.trim(), line.unit, line.value, line.previous, line.target]),
   );
   return `${[header, ...body].join('\r\n')}\r\n`;
 }
@@ -127,8 +123,29 @@ export function registerReportCommand(program: Command): void {
         throw new UserFacingError('--to: must not be before --from', ExitCode.usage);
       }
       const config = loadCommandConfig(clickhouseConfigSchema);
-      const { annualReport, loadStandards, reportLines, StandardsError, KpiRequestError } =
-        await import('@bluelight/standards');
+      const {
+        annualReport,
+        FIRST_PERIOD_DAY,
+        isPeriodDay,
+        loadStandards,
+        PERIOD_DAY_RANGE_MESSAGE,
+        previousPeriod,
+        reportLines,
+        StandardsError,
+        KpiRequestError,
+      } = await import('@bluelight/standards');
+      for (const option of ['from', 'to'] as const) {
+        if (!isPeriodDay(options[option])) {
+          throw new UserFacingError(`--${option}: ${PERIOD_DAY_RANGE_MESSAGE}`, ExitCode.usage);
+        }
+      }
+      const previousFrom = previousPeriod(options).from;
+      if (options.comparePrevious && !isPeriodDay(previousFrom)) {
+        throw new UserFacingError(
+          `--compare-previous: the previous period would start on ${previousFrom}, before ${FIRST_PERIOD_DAY} (the first day ClickHouse's Date type holds)`,
+          ExitCode.usage,
+        );
+      }
       let standards: ReturnType<typeof loadStandards>;
       try {
         standards = options.standards ? loadStandards(options.standards) : loadStandards();
