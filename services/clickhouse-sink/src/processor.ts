@@ -1,9 +1,12 @@
 import { validateEvent } from '@bluelight/schemas';
-import type {
-  ClickHouseClient,
-  ConsumedBatch,
-  ConsumedMessage,
-  EventProducer,
+import {
+  type ClickHouseClient,
+  type ConsumedBatch,
+  type ConsumedMessage,
+  decodeUtf8,
+  describeInvalidUtf8,
+  type EventProducer,
+  notUnicodePaths,
 } from '@bluelight/service-kit';
 import { type DeadLetterGuard, type Rejection, sendToDeadLetterTopic } from './dead-letters.js';
 import { isRetriable } from './errors.js';
@@ -44,11 +47,36 @@ function decodeOne(
     eventId = '',
     eventType = '',
   ): Rejection => ({ message, errorClass, reason, eventId, eventType });
+  // Decoded without repair: Buffer#toString would put U+FFFD where bytes are not UTF-8, and the
+  // event would be stored with text its sender never sent.
+  const bytes = message.value ?? Buffer.alloc(0);
+  const { text, invalidOffsets } = decodeUtf8(bytes);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(message.value?.toString('utf8') ?? '');
+    parsed = JSON.parse(text);
   } catch (error) {
-    return reject('undecodable', `not JSON: ${(error as Error).message}`);
+    const notUtf8 =
+      invalidOffsets.length > 0
+        ? `not valid UTF-8 (${describeInvalidUtf8(bytes, invalidOffsets)}); `
+        : '';
+    return reject('undecodable', `${notUtf8}not JSON: ${(error as Error).message}`);
+  }
+  const notUnicode = notUnicodePaths(parsed);
+  if (notUnicode.length > 0) {
+    const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
+      string,
+      unknown
+    >;
+    const read = (field: string) => {
+      const value = record[field];
+      return typeof value === 'string' && !notUnicode.includes(field) ? value : '';
+    };
+    const where = notUnicode.join(', ');
+    const reason =
+      invalidOffsets.length > 0
+        ? `not valid UTF-8: ${describeInvalidUtf8(bytes, invalidOffsets)}, in ${where} (dead-lettered as sent, not repaired)`
+        : `not Unicode text: an unpaired surrogate escape (\\uD800–\\uDFFF) in ${where}`;
+    return reject('undecodable', reason, read('event_id'), read('event_type'));
   }
   const result = validateEvent(parsed);
   if (!result.ok) {

@@ -65,7 +65,7 @@ async function gateway(env: Record<string, string> = {}) {
     logger: createLogger({ service: 'ingest-gateway', level: 'info', destination: logLines }),
   });
   apps.push(app);
-  const post = (body: string, headers: Record<string, string>) =>
+  const post = (body: string | Buffer, headers: Record<string, string>) =>
     app.inject({ method: 'POST', url: '/v1/events', payload: body, headers });
   const postEvents = (events: unknown[], key: string = TEST_KEYS.staffs) =>
     post(JSON.stringify(events), {
@@ -234,6 +234,114 @@ describe('per-event results', () => {
       'C-20240112-004211',
       'C-20240112-004211',
     ]);
+  });
+});
+
+/** The JSON of `event` as bytes, its `area` holding `bytes` (which need not be UTF-8) after "Stoke". */
+function withAreaBytes(event: Record<string, unknown>, bytes: number[]): Buffer {
+  const marked = structuredClone(event) as { payload: { location: { area: string } } };
+  marked.payload.location.area = 'Stoke@@';
+  const [before, after] = JSON.stringify(marked).split('@@') as [string, string];
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+}
+
+describe('text that is not UTF-8', () => {
+  const auth = { authorization: `Bearer ${TEST_KEYS.staffs}` };
+  // A Latin-1 "é" (0xE9), as a CAD export in Windows-1252 would send "Stoké".
+  const LATIN1 = [0xe9];
+
+  it('refuses the event naming its index and field, and accepts the events beside it (JSON)', async () => {
+    const { post, producer } = await gateway();
+    const first = withNewId(example('call.presented', '999-fire'));
+    const broken = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const last = withNewId(example('call.answered', '999-fire'));
+    const body = Buffer.concat([
+      Buffer.from(`[${JSON.stringify(first)},`),
+      withAreaBytes(broken, LATIN1),
+      Buffer.from(`,${JSON.stringify(last)}]`),
+    ]);
+    const response = await post(body, { ...auth, 'content-type': 'application/json' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      summary: { received: 3, accepted: 2, duplicates: 0, rejected: 1 },
+      accepted: [
+        { index: 0, event_id: first.event_id, duplicate: false },
+        { index: 2, event_id: last.event_id, duplicate: false },
+      ],
+      rejected: [
+        {
+          index: 1,
+          event_id: broken.event_id,
+          errors: [
+            {
+              path: 'payload.location.area',
+              message:
+                'is not valid UTF-8 text: it holds bytes that are not UTF-8 (or an unpaired surrogate escape \\uD800–\\uDFFF); it was refused, not repaired',
+            },
+          ],
+        },
+      ],
+    });
+    // Only the two good events went to Kafka, and nothing was repaired into U+FFFD on the way.
+    expect(producer.messages().map((message) => message.event.event_id)).toEqual([
+      first.event_id,
+      last.event_id,
+    ]);
+    expect(
+      producer.sends
+        .flat()
+        .some((batch) => batch.messages.some((m) => String(m.value).includes('\uFFFD'))),
+    ).toBe(false);
+  });
+
+  it('refuses the line naming its line and field, and accepts the lines beside it (NDJSON)', async () => {
+    const { post, producer } = await gateway();
+    const first = withNewId(example('call.presented', '999-fire'));
+    const broken = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const last = withNewId(example('call.answered', '999-fire'));
+    const body = Buffer.concat([
+      Buffer.from(`${JSON.stringify(first)}\n`),
+      // A UTF-8 sequence cut short (the first two bytes of "€").
+      withAreaBytes(broken, [0xe2, 0x82]),
+      Buffer.from(`\n\n${JSON.stringify(last)}\n`),
+    ]);
+    const response = await post(body, { ...auth, 'content-type': 'application/x-ndjson' });
+    expect(response.statusCode).toBe(200);
+    const answer = response.json();
+    expect(answer.accepted).toEqual([
+      { index: 0, line: 1, event_id: first.event_id, duplicate: false },
+      { index: 2, line: 4, event_id: last.event_id, duplicate: false },
+    ]);
+    expect(answer.rejected).toEqual([
+      {
+        index: 1,
+        line: 2,
+        event_id: broken.event_id,
+        errors: [
+          {
+            path: 'payload.location.area',
+            message: expect.stringMatching(/^is not valid UTF-8 text/),
+          },
+        ],
+      },
+    ]);
+    expect(producer.messages()).toHaveLength(2);
+  });
+
+  it('still takes U+FFFD and any other character sent as UTF-8', async () => {
+    const { post, producer } = await gateway();
+    const event = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const body = Buffer.concat([
+      Buffer.from('['),
+      withAreaBytes(event, [...Buffer.from('\uFFFD é 🚒')]),
+      Buffer.from(']'),
+    ]);
+    const response = await post(body, { ...auth, 'content-type': 'application/json' });
+    expect(response.json().summary.accepted).toBe(1);
+    const sent = producer.messages()[0]?.event as unknown as {
+      payload: { location: { area: string } };
+    };
+    expect(sent.payload.location.area).toBe('Stoke\uFFFD é 🚒');
   });
 });
 

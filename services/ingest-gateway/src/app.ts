@@ -2,6 +2,7 @@ import { anyEvent } from '@bluelight/schemas';
 import {
   API_KEY_SECURITY_SCHEMES,
   createMetricsRegistry,
+  decodeUtf8,
   type EventProducer,
   type Logger,
   observability,
@@ -207,16 +208,18 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   // Only the two formats the API takes; anything else is a 415 before the body is read.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+  // Bodies are read as bytes and decoded by the kit's decodeUtf8, not as fastify strings (which
+  // put U+FFFD where bytes are not UTF-8): an event holding such bytes is refused, naming the field.
+  app.addContentTypeParser(JSON_TYPE, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, parseJsonArrayBody(body as string));
+      done(null, parseJsonArrayBody(decodeUtf8(body as Buffer).text));
     } catch (error) {
       done(error as Error);
     }
   });
-  app.addContentTypeParser(NDJSON_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser(NDJSON_TYPE, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, splitNdjsonBody(body as string));
+      done(null, splitNdjsonBody(decodeUtf8(body as Buffer).text));
     } catch (error) {
       done(error as Error);
     }

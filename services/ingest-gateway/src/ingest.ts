@@ -141,14 +141,15 @@ export class EventIngestor {
 
   #check(item: DecodedItem): ValidEvent | { item: RejectedItem; reason: RejectionReason } {
     if (!item.ok) {
-      return {
-        item: {
+      const rejection = withLine(
+        {
           index: item.index,
-          line: item.line,
-          errors: [{ path: `(line ${item.line})`, message: item.message }],
+          ...(item.eventId === undefined ? {} : { event_id: item.eventId }),
+          errors: item.errors,
         },
-        reason: 'not_json',
-      };
+        item.line,
+      );
+      return { item: rejection, reason: item.reason };
     }
     const result = validateEvent(item.value);
     if (!result.ok) {

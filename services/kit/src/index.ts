@@ -7,3 +7,4 @@ export type * from './kafka/types.js';
 export * from './logger.js';
 export * from './observability.js';
 export * from './shutdown.js';
+export * from './utf8.js';
