@@ -7,6 +7,7 @@ import {
   type Logger,
   observability,
   type ReadinessCheck,
+  TokenBucketLimiter,
 } from '@bluelight/service-kit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -42,7 +43,6 @@ import {
 import { configuredProducers, type GatewayConfig } from './config.js';
 import { EventIngestor } from './ingest.js';
 import { createGatewayMetrics } from './metrics.js';
-import { EventRateLimiter } from './rate-limit.js';
 
 export const SERVICE_NAME = 'ingest-gateway';
 
@@ -181,8 +181,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const registry = createMetricsRegistry(SERVICE_NAME);
   const metrics = createGatewayMetrics(registry);
   const apiKeys = new ApiKeys(configuredProducers(config));
-  const limiter = new EventRateLimiter({
-    eventsPerSecond: config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND,
+  // Tokens are events, not requests: a batch of 5,000 costs 5,000.
+  const limiter = new TokenBucketLimiter({
+    perSecond: config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND,
     burst: config.GATEWAY_RATE_LIMIT_BURST,
   });
   const ingestor = new EventIngestor({

@@ -6,5 +6,6 @@ export * from './kafka/kafkajs.js';
 export type * from './kafka/types.js';
 export * from './logger.js';
 export * from './observability.js';
+export * from './rate-limit.js';
 export * from './shutdown.js';
 export * from './utf8.js';

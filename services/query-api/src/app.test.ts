@@ -392,6 +392,46 @@ describe('GET /v1/standards', () => {
   });
 });
 
+describe('rate limit per read key', () => {
+  it('answers 429 with Retry-After past the burst, per key, without asking ClickHouse', async () => {
+    const { get, clickhouse } = await api({
+      env: { QUERY_API_RATE_LIMIT_PER_SECOND: '1', QUERY_API_RATE_LIMIT_BURST: '2' },
+    });
+    const statuses = [];
+    for (let request = 0; request < 3; request++) statuses.push((await get(INCIDENTS)).statusCode);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(clickhouse.sent).toHaveLength(2);
+    const refused = await get(INCIDENTS);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toEqual({
+      error: 'rate_limited',
+      message: 'key "dashboards" may make 1 requests a second (bursts of 2); retry after 1 s',
+    });
+    // Another reader has its own bucket; probes need no key and are not limited.
+    expect(
+      (await get(INCIDENTS, { authorization: `Bearer ${TEST_KEYS.analyst}` })).statusCode,
+    ).toBe(200);
+    for (let probe = 0; probe < 5; probe++) {
+      expect((await get('/healthz', { authorization: '' })).statusCode).toBe(200);
+    }
+    // A bad key is still a 401, not a 429.
+    expect((await get(INCIDENTS, { authorization: 'Bearer nope' })).statusCode).toBe(401);
+    expect(clickhouse.sent).toHaveLength(3);
+  });
+
+  it('lets the key through again once its bucket refilled', async () => {
+    const { get } = await api({
+      env: { QUERY_API_RATE_LIMIT_PER_SECOND: '20', QUERY_API_RATE_LIMIT_BURST: '1' },
+    });
+    expect((await get(INCIDENTS)).statusCode).toBe(200);
+    expect((await get(INCIDENTS)).statusCode).toBe(429);
+    // 20 a second: one token every 50 ms.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect((await get(INCIDENTS)).statusCode).toBe(200);
+  });
+});
+
 describe('CSV a spreadsheet opens safely', () => {
   it('defuses text that starts a formula and keeps negative numbers as numbers', async () => {
     const { get, clickhouse } = await api();

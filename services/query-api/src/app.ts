@@ -7,6 +7,7 @@ import {
   observability,
   presentedKey,
   type ReadinessCheck,
+  TokenBucketLimiter,
 } from '@bluelight/service-kit';
 import {
   annualReport,
@@ -78,7 +79,9 @@ const problem = z.object({
 const errorResponse = z.object({
   error: z
     .string()
-    .describe('A stable code: bad_request, unauthenticated, clickhouse_unavailable, …'),
+    .describe(
+      'A stable code: bad_request, unauthenticated, rate_limited, clickhouse_unavailable, …',
+    ),
   message: z.string().describe('What is wrong, in words.'),
   problems: z.array(problem).optional().describe('400 only: each parameter at fault.'),
 });
@@ -104,6 +107,7 @@ function json<Schema extends z.ZodType>(schema: Schema, description: string) {
 const errorResponses = {
   400: json(errorResponse, 'A query parameter is missing, unknown or bad; `problems` names it.'),
   401: json(errorResponse, 'No API key, or one not recognised (or no keys configured).'),
+  429: json(errorResponse, 'Over the key’s request rate; see Retry-After.'),
   500: json(errorResponse, 'A fault in the API.'),
   503: json(errorResponse, 'ClickHouse did not answer; see Retry-After.'),
 };
@@ -384,6 +388,26 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     context.reader = reader;
   }
 
+  const limiter = new TokenBucketLimiter({
+    perSecond: config.QUERY_API_RATE_LIMIT_PER_SECOND,
+    burst: config.QUERY_API_RATE_LIMIT_BURST,
+  });
+
+  /** After authenticate: one token per request from the reader's bucket, else 429. */
+  async function limitRate(request: FastifyRequest) {
+    const reader = contexts.get(request)?.reader;
+    if (!reader) return;
+    const decision = limiter.take(reader.id);
+    if (decision.allowed) return;
+    throw new ApiError(
+      429,
+      'rate_limited',
+      `key "${reader.id}" may make ${config.QUERY_API_RATE_LIMIT_PER_SECOND} requests a second (bursts of ${config.QUERY_API_RATE_LIMIT_BURST}); retry after ${decision.retryAfterSeconds} s`,
+      undefined,
+      { 'retry-after': String(decision.retryAfterSeconds) },
+    );
+  }
+
   async function logRequest(request: FastifyRequest, reply: FastifyReply) {
     const context = contexts.get(request);
     const level = reply.statusCode >= 500 ? 'warn' : 'info';
@@ -425,7 +449,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     return reply.code(200).type('application/json').send(body);
   }
 
-  const v1 = { onRequest: authenticate, onResponse: logRequest };
+  const v1 = { onRequest: [authenticate, limitRate], onResponse: logRequest };
   const security: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
 
   app.get(

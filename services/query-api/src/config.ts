@@ -13,6 +13,10 @@ export const queryApiConfigSchema = z
     QUERY_API_KEYS: envField.json(readerList),
     /** The longest period (in days, both ends counted) a KPI or report request may cover. */
     QUERY_API_MAX_PERIOD_DAYS: envField.positiveInt(3_700),
+    /** Per read key: a token bucket refilled at this many requests a second … */
+    QUERY_API_RATE_LIMIT_PER_SECOND: envField.positiveInt(10),
+    /** … holding at most this many (a burst, e.g. a dashboard opening). */
+    QUERY_API_RATE_LIMIT_BURST: envField.positiveInt(30),
     /** A ClickHouse query not answered by then fails the request (503). */
     QUERY_API_QUERY_TIMEOUT_MS: envField.positiveInt(60_000),
     /** A folder of standard YAML files to serve instead of the shipped ones. */
