@@ -630,4 +630,29 @@ describe('probes, metrics and documentation', () => {
     expect(names('/v1/reports/annual').sort()).toEqual(['comparePrevious', 'from', 'to']);
     expect(Object.keys(spec.paths)).toContain('/v1/standards');
   });
+
+  it('marks the /v1 routes as needing a key, and the probes and /metrics as needing none', async () => {
+    const { app, get } = await api();
+    const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as {
+      security?: unknown;
+      paths: Record<string, { get: { security?: unknown } }>;
+    };
+    // Nothing document-wide, which every path without its own would inherit.
+    expect(spec.security).toBeUndefined();
+    const v1 = Object.keys(spec.paths).filter((path) => path.startsWith('/v1/'));
+    expect(v1.sort()).toEqual(['/v1/incidents', '/v1/kpis', '/v1/reports/annual', '/v1/standards']);
+    for (const path of v1) {
+      expect(spec.paths[path]?.get.security, path).toEqual([{ bearer: [] }, { apiKey: [] }]);
+    }
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      expect(spec.paths[path], `${path} is documented`).toBeDefined();
+      const security = spec.paths[path]?.get.security;
+      expect(
+        security === undefined || (Array.isArray(security) && security.length === 0),
+        path,
+      ).toBe(true);
+      // As documented: they answer without a key.
+      expect((await get(path, { authorization: '' })).statusCode, path).toBe(200);
+    }
+  });
 });
