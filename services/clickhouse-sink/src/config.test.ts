@@ -58,3 +58,10 @@ describe('SINK_PROFILE', () => {
     }
   });
 });
+
+describe('BIND_HOST', () => {
+  it('is 127.0.0.1 unless set: /metrics and the probes answer this machine only', () => {
+    expect(loadConfig(sinkConfigSchema, {}).BIND_HOST).toBe('127.0.0.1');
+    expect(loadConfig(sinkConfigSchema, { BIND_HOST: '0.0.0.0' }).BIND_HOST).toBe('0.0.0.0');
+  });
+});

@@ -7,6 +7,8 @@ const optionalPositiveInt = z.coerce.number().int().positive().optional();
 export const sinkConfigSchema = z.object({
   ...platformEnv,
   SINK_PORT: envField.port(9464),
+  /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
+  BIND_HOST: envField.bindHost(),
   SINK_GROUP_PREFIX: z.string().min(1).default('bluelight-sink'),
   SINK_FAMILIES: z
     .string()

@@ -119,7 +119,8 @@ export async function startSinkService(
   });
 
   await sink.start();
-  if (options.listen !== false) await app.listen({ port: config.SINK_PORT, host: '0.0.0.0' });
+  if (options.listen !== false)
+    await app.listen({ port: config.SINK_PORT, host: config.BIND_HOST });
 
   return {
     sink,

@@ -41,6 +41,7 @@ describe('gateway configuration', () => {
     const config = loadConfig(gatewayConfigSchema, {});
     expect({
       port: config.GATEWAY_PORT,
+      host: config.BIND_HOST,
       maxEvents: config.GATEWAY_MAX_EVENTS,
       maxBytes: config.GATEWAY_MAX_BYTES,
       rate: config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND,
@@ -52,6 +53,7 @@ describe('gateway configuration', () => {
       replication: config.KAFKA_TOPIC_REPLICATION_FACTOR,
     }).toEqual({
       port: 8088,
+      host: '127.0.0.1',
       maxEvents: 5_000,
       maxBytes: 5_242_880,
       rate: 1_000,

@@ -12,6 +12,8 @@ export const gatewayConfigSchema = z
   .object({
     ...platformEnv,
     GATEWAY_PORT: envField.port(8088),
+    /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
+    BIND_HOST: envField.bindHost(),
     /** Events per request (JSON array items or NDJSON lines). */
     GATEWAY_MAX_EVENTS: envField.positiveInt(5_000),
     /** Bytes per request body. */

@@ -52,7 +52,8 @@ export async function startGatewayService(
       },
     ],
   });
-  if (options.listen !== false) await app.listen({ port: config.GATEWAY_PORT, host: '0.0.0.0' });
+  if (options.listen !== false)
+    await app.listen({ port: config.GATEWAY_PORT, host: config.BIND_HOST });
 
   return {
     app,

@@ -7,6 +7,8 @@ export const queryApiConfigSchema = z
   .object({
     ...platformEnv,
     QUERY_API_PORT: envField.port(8089),
+    /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
+    BIND_HOST: envField.bindHost(),
     /** A JSON file of readers `[{ id, key_sha256 }]`, read once at start-up. */
     QUERY_API_KEYS_FILE: envField.jsonFile(readerList),
     /** The same list inline. */
