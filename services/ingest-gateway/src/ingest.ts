@@ -226,7 +226,12 @@ export class EventIngestor {
       );
     });
     try {
-      await Promise.race([this.#options.producer.send(batches), timeout]);
+      // The producer gets the same deadline, so once this request is answered 503 it neither
+      // retries nor delivers these events later (the sender will resend them: no duplicate).
+      await Promise.race([
+        this.#options.producer.send(batches, { timeoutMs: remainingMs }),
+        timeout,
+      ]);
     } finally {
       clearTimeout(timer);
     }

@@ -3,6 +3,7 @@ export * from './clickhouse.js';
 export * from './config.js';
 export * from './csv.js';
 export * from './kafka/kafkajs.js';
+export type { KafkaEventProducer } from './kafka/producer.js';
 export type * from './kafka/types.js';
 export * from './logger.js';
 export * from './observability.js';
