@@ -245,6 +245,38 @@ function withAreaBytes(event: Record<string, unknown>, bytes: number[]): Buffer 
   return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
 }
 
+describe('the accepted-event-id window', () => {
+  it('is per agency: another agency’s event with the same id is new, and sent', async () => {
+    const { postEvents, producer } = await gateway();
+    const fire = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const police = {
+      ...example('incident.created', 'police-emergency-rural'),
+      event_id: fire.event_id,
+    };
+    expect((await postEvents([fire], TEST_KEYS.fire)).json().summary.duplicates).toBe(0);
+    expect((await postEvents([police], TEST_KEYS.police)).json().accepted).toEqual([
+      { index: 0, event_id: fire.event_id, duplicate: false },
+    ]);
+    // In one request too (a key that writes both agencies).
+    const both = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const answer = await postEvents([both, { ...police, event_id: both.event_id }]);
+    expect(answer.json().summary.duplicates).toBe(0);
+    expect(
+      producer
+        .messages()
+        .map((message) => [
+          message.event.event_id,
+          (message.event as unknown as { agency: string }).agency,
+        ]),
+    ).toEqual([
+      [fire.event_id, 'staffordshire-fire'],
+      [fire.event_id, 'staffordshire-police'],
+      [both.event_id, 'staffordshire-fire'],
+      [both.event_id, 'staffordshire-police'],
+    ]);
+  });
+});
+
 describe('text that is not UTF-8', () => {
   const auth = { authorization: `Bearer ${TEST_KEYS.staffs}` };
   // A Latin-1 "é" (0xE9), as a CAD export in Windows-1252 would send "Stoké".

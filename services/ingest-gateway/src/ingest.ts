@@ -103,10 +103,12 @@ export class EventIngestor {
     const accepted = valid.map((candidate): AcceptedItem => {
       const { index, line, event } = candidate;
       const id = event.event_id;
+      // Identity is (agency, event id): another agency's event with this id is another event.
+      const identity = `${event.agency}\u0000${id}`;
       let duplicate = true;
-      if (!inThisRequest.has(id)) {
-        inThisRequest.add(id);
-        const known = this.#options.acceptedIds.lookup(id);
+      if (!inThisRequest.has(identity)) {
+        inThisRequest.add(identity);
+        const known = this.#options.acceptedIds.lookup({ agency: event.agency, eventId: id });
         if (known.state === 'producing') sentEarlier.push(known.acknowledged);
         if (known.state === 'new') {
           toSend.push(candidate);
@@ -180,7 +182,9 @@ export class EventIngestor {
   async #send(events: ValidEvent[], keyId: string): Promise<string | undefined> {
     const chunks = chunkBySize(events, SEND_CHUNK_BYTES);
     const settlers = chunks.map((chunk) =>
-      this.#options.acceptedIds.beginProducing(chunk.map(({ event }) => event.event_id)),
+      this.#options.acceptedIds.beginProducing(
+        chunk.map(({ event }) => ({ agency: event.agency, eventId: event.event_id })),
+      ),
     );
     const deadline = Date.now() + this.#options.produceTimeoutMs;
     for (const [position, chunk] of chunks.entries()) {
