@@ -36,6 +36,55 @@ export interface DecodedBatch {
   outcomes: boolean[];
 }
 
+/**
+ * A message value as JSON, or why it cannot be read. Decoded without repair: Buffer#toString
+ * would put U+FFFD where bytes are not UTF-8, and the event would be stored with text its sender
+ * never sent. The id and type are given when they can be read, for the dead letter.
+ */
+export function decodeMessageValue(
+  value: Buffer | null,
+):
+  | { ok: true; parsed: unknown }
+  | { ok: false; reason: string; eventId: string; eventType: string } {
+  const bytes = value ?? Buffer.alloc(0);
+  const { text, invalidOffsets } = decodeUtf8(bytes);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const notUtf8 =
+      invalidOffsets.length > 0
+        ? `not valid UTF-8 (${describeInvalidUtf8(bytes, invalidOffsets)}); `
+        : '';
+    return {
+      ok: false,
+      reason: `${notUtf8}not JSON: ${(error as Error).message}`,
+      eventId: '',
+      eventType: '',
+    };
+  }
+  const notUnicode = notUnicodePaths(parsed);
+  if (notUnicode.length === 0) return { ok: true, parsed };
+  const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
+    string,
+    unknown
+  >;
+  const read = (field: string) => {
+    const found = record[field];
+    return typeof found === 'string' && !notUnicode.includes(field) ? found : '';
+  };
+  const where = notUnicode.join(', ');
+  return {
+    ok: false,
+    reason:
+      invalidOffsets.length > 0
+        ? `not valid UTF-8: ${describeInvalidUtf8(bytes, invalidOffsets)}, in ${where} (dead-lettered as sent, not repaired)`
+        : `not Unicode text: an unpaired surrogate escape (\\uD800–\\uDFFF) in ${where}`,
+    eventId: read('event_id'),
+    eventType: read('event_type'),
+  };
+}
+
 function decodeOne(
   message: ConsumedMessage,
   family: Family,
@@ -47,37 +96,11 @@ function decodeOne(
     eventId = '',
     eventType = '',
   ): Rejection => ({ message, errorClass, reason, eventId, eventType });
-  // Decoded without repair: Buffer#toString would put U+FFFD where bytes are not UTF-8, and the
-  // event would be stored with text its sender never sent.
-  const bytes = message.value ?? Buffer.alloc(0);
-  const { text, invalidOffsets } = decodeUtf8(bytes);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    const notUtf8 =
-      invalidOffsets.length > 0
-        ? `not valid UTF-8 (${describeInvalidUtf8(bytes, invalidOffsets)}); `
-        : '';
-    return reject('undecodable', `${notUtf8}not JSON: ${(error as Error).message}`);
+  const decoded = decodeMessageValue(message.value);
+  if (!decoded.ok) {
+    return reject('undecodable', decoded.reason, decoded.eventId, decoded.eventType);
   }
-  const notUnicode = notUnicodePaths(parsed);
-  if (notUnicode.length > 0) {
-    const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
-      string,
-      unknown
-    >;
-    const read = (field: string) => {
-      const value = record[field];
-      return typeof value === 'string' && !notUnicode.includes(field) ? value : '';
-    };
-    const where = notUnicode.join(', ');
-    const reason =
-      invalidOffsets.length > 0
-        ? `not valid UTF-8: ${describeInvalidUtf8(bytes, invalidOffsets)}, in ${where} (dead-lettered as sent, not repaired)`
-        : `not Unicode text: an unpaired surrogate escape (\\uD800–\\uDFFF) in ${where}`;
-    return reject('undecodable', reason, read('event_id'), read('event_type'));
-  }
+  const { parsed } = decoded;
   const result = validateEvent(parsed);
   if (!result.ok) {
     return reject(

@@ -2,6 +2,7 @@ import { validateEvent } from '@bluelight/schemas';
 import type { ConsumedMessage, KafkaClients, OutgoingMessage } from '@bluelight/service-kit';
 import { DLQ_HEADERS } from './dead-letters.js';
 import type { Family } from './families.js';
+import { decodeMessageValue } from './processor.js';
 
 /**
  * - reinsert: send every dead letter back to its topic (the sink checks it again; one that still
@@ -35,13 +36,10 @@ export interface ReplayResult {
 const DLQ_HEADER_NAMES = new Set<string>(Object.values(DLQ_HEADERS));
 
 function stillFails(message: ConsumedMessage, family: Family): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message.value?.toString('utf8') ?? '');
-  } catch (error) {
-    return `not JSON: ${(error as Error).message}`;
-  }
-  const result = validateEvent(parsed);
+  // As the sink reads it: bytes that are not UTF-8 still fail, never repaired into U+FFFD.
+  const decoded = decodeMessageValue(message.value);
+  if (!decoded.ok) return decoded.reason;
+  const result = validateEvent(decoded.parsed);
   if (!result.ok) return result.errors.map((error) => `${error.path}: ${error.message}`).join('; ');
   if (!family.topic.eventTypes.includes(result.event.event_type)) {
     return `${result.event.event_type} does not belong on ${family.topic.name}`;
