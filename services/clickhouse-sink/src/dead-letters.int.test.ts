@@ -149,6 +149,47 @@ describe('dead letters (real Kafka and ClickHouse)', () => {
     ]);
   });
 
+  it('dead-letters an event dated before EARLIEST_EVENT_TIME as a contract error naming the field', async () => {
+    // One incident from 06:00 (all its events, closure included, before 07:30), one from 11:00;
+    // the bound is 10:00 that morning.
+    const sink = await startTestSink({
+      families: 'incidents',
+      env: { EARLIEST_EVENT_TIME: '2024-02-10T10:00:00Z' },
+    });
+    cleanups.push(sink.cleanup);
+    const topic = sink.families.incidents.topic.name;
+    const early = incidentScenario(1, START - 3 * 3_600_000, 'INC-EARLY').events.flat();
+    const late = incidentScenario(1, START + 2 * 3_600_000, 'INC-LATE').events.flat();
+    await sink.produce(topic, [...early, ...late]);
+    await sink.waitUntilCommitted('incidents', early.length + late.length);
+    const stored = await sink.db.client.query({
+      query: 'SELECT event_id FROM incidents_raw FINAL ORDER BY event_id',
+      format: 'JSONEachRow',
+    });
+    expect(await stored.json()).toEqual(
+      late
+        .map((event) => ({ event_id: event.event_id }))
+        .sort((a, b) => a.event_id.localeCompare(b.event_id)),
+    );
+    const table = await sink.db.client.query({
+      query: 'SELECT error_class, event_id, reason FROM dead_letters FINAL',
+      format: 'JSONEachRow',
+    });
+    const letters = await table.json<{ error_class: string; event_id: string; reason: string }>();
+    expect(letters.map((letter) => letter.event_id).sort()).toEqual(
+      early.map((event) => event.event_id).sort(),
+    );
+    for (const letter of letters) {
+      expect(letter.error_class).toBe('contract');
+      expect(JSON.parse(letter.reason)).toContainEqual({
+        path: 'occurred_at',
+        message: expect.stringMatching(
+          /^is before the earliest event time accepted, 2024-02-10T10:00:00.000Z/,
+        ),
+      });
+    }
+  });
+
   it('stops instead of dead-lettering a flood of invalid messages, committing nothing of it', async () => {
     const sink = await startTestSink({
       families: 'incidents',

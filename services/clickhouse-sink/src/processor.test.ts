@@ -205,3 +205,32 @@ describe('decoding messages that are not UTF-8 text', () => {
     ]);
   });
 });
+
+describe('decoding events dated before the earliest event time', () => {
+  it('refuses them as contract errors naming the field, with the bound given (or the default)', () => {
+    const family = familiesWithPrefix('unit.').incidents;
+    const event = events[0] as unknown as Record<string, unknown>;
+    const at = (occurredAt: string, offset: string) => ({
+      topic: TOPIC,
+      partition: 0,
+      offset,
+      key: null,
+      value: Buffer.from(JSON.stringify({ ...event, occurred_at: occurredAt })),
+      headers: {},
+      timestamp: '0',
+    });
+    const messages = [at('1900-01-01T00:00:00Z', '0'), at('2024-03-30T20:00:00Z', '1')];
+    const byDefault = decodeBatch(messages, family, new Date());
+    expect(byDefault.rows.map((row) => row._offset)).toEqual(['1']);
+    expect(byDefault.rejections.map(({ errorClass }) => errorClass)).toEqual(['contract']);
+    // (An incident created in 1900 from a call of 2024 also breaks the call-before-creation rule.)
+    expect(JSON.parse(byDefault.rejections[0]?.reason ?? '[]')).toContainEqual({
+      path: 'occurred_at',
+      message: expect.stringMatching(/^is before the earliest event time accepted, 2000-01-01T/),
+    });
+    // EARLIEST_EVENT_TIME later than both: both refused.
+    const later = decodeBatch(messages, family, new Date(), new Date('2024-03-31T00:00:00Z'));
+    expect(later.rows).toEqual([]);
+    expect(later.rejections).toHaveLength(2);
+  });
+});

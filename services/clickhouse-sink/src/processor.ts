@@ -26,6 +26,8 @@ export interface BatchContext {
   /** Runs a step, retrying infrastructure errors (the sink pauses the partition meanwhile). */
   retry: <T>(step: string, work: () => Promise<T>) => Promise<T>;
   now?: () => Date;
+  /** EARLIEST_EVENT_TIME: earlier event times are contract dead letters (the contract's default when absent). */
+  earliestEventTime?: Date;
 }
 
 export interface DecodedBatch {
@@ -89,6 +91,7 @@ function decodeOne(
   message: ConsumedMessage,
   family: Family,
   ingestedAt: Date,
+  earliestEventTime: Date | undefined,
 ): { row: RawRow; entityId: string } | Rejection {
   const reject = (
     errorClass: Rejection['errorClass'],
@@ -101,7 +104,10 @@ function decodeOne(
     return reject('undecodable', decoded.reason, decoded.eventId, decoded.eventType);
   }
   const { parsed } = decoded;
-  const result = validateEvent(parsed);
+  const result = validateEvent(
+    parsed,
+    earliestEventTime === undefined ? {} : { earliestEventTime },
+  );
   if (!result.ok) {
     return reject(
       'contract',
@@ -133,13 +139,14 @@ export function decodeBatch(
   messages: ConsumedMessage[],
   family: Family,
   ingestedAt: Date,
+  earliestEventTime?: Date,
 ): DecodedBatch {
   const rows: RawRow[] = [];
   const rejections: Rejection[] = [];
   const entityIds = new Set<string>();
   const outcomes: boolean[] = [];
   for (const message of messages) {
-    const decoded = decodeOne(message, family, ingestedAt);
+    const decoded = decodeOne(message, family, ingestedAt, earliestEventTime);
     if ('row' in decoded) {
       rows.push(decoded.row);
       entityIds.add(decoded.entityId);
@@ -285,7 +292,7 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
   const { family } = ctx;
   const now = ctx.now?.() ?? new Date();
   const messages = batches.flatMap((batch) => batch.messages);
-  const decoded = decodeBatch(messages, family, now);
+  const decoded = decodeBatch(messages, family, now, ctx.earliestEventTime);
   const where = batches
     .map((batch) => {
       const first = batch.messages[0]?.offset ?? '0';

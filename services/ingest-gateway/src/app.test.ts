@@ -245,6 +245,46 @@ function withAreaBytes(event: Record<string, unknown>, bytes: number[]): Buffer 
   return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
 }
 
+describe('the earliest event time', () => {
+  it('refuses an event dated 1900 naming occurred_at, and accepts the events beside it', async () => {
+    const { postEvents, producer } = await gateway();
+    const good = withNewId(example('call.presented', '999-fire'));
+    const old = {
+      ...withNewId(example('call.presented', '999-fire')),
+      occurred_at: '1900-01-01T00:00:00Z',
+    };
+    const response = await postEvents([good, old]);
+    expect(response.statusCode).toBe(200);
+    expect(response.json().rejected).toEqual([
+      {
+        index: 1,
+        event_id: old.event_id,
+        errors: [
+          {
+            path: 'occurred_at',
+            message:
+              "is before the earliest event time accepted, 2000-01-01T00:00:00.000Z (1900-01-01T00:00:00Z); check the producer's date parsing (EARLIEST_EVENT_TIME sets the bound)",
+          },
+        ],
+      },
+    ]);
+    expect(producer.messages().map((message) => message.event.event_id)).toEqual([good.event_id]);
+  });
+
+  it('takes the bound from EARLIEST_EVENT_TIME, for call_received_at too', async () => {
+    const { postEvents, producer } = await gateway({ EARLIEST_EVENT_TIME: '2024-01-12T19:44:00Z' });
+    // The example incident was created at 19:44:02 from a call received at 19:42:03.120.
+    const created = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const payload = created.payload as Record<string, unknown>;
+    const response = await postEvents([created]);
+    expect(response.json().rejected[0].errors.map((error: { path: string }) => error.path)).toEqual(
+      ['payload.call_received_at'],
+    );
+    expect(payload.call_received_at).toBe('2024-01-12T19:42:03.120Z');
+    expect(producer.sends).toEqual([]);
+  });
+});
+
 describe('the accepted-event-id window', () => {
   it('is per agency: another agency’s event with the same id is new, and sent', async () => {
     const { postEvents, producer } = await gateway();

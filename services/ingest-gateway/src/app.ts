@@ -195,6 +195,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     metrics,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     produceTimeoutMs: config.GATEWAY_PRODUCE_TIMEOUT_MS,
+    earliestEventTime: config.EARLIEST_EVENT_TIME,
   });
   const contexts = new WeakMap<FastifyRequest, RequestContext>();
 

@@ -100,6 +100,22 @@ describe('gateway configuration', () => {
     expect(missing?.message).toMatch(/^cannot read \/nonexistent\/keys.json: ENOENT/);
   });
 
+  it('reads EARLIEST_EVENT_TIME (default 2000-01-01T00:00:00Z) and names it when it is bad', () => {
+    expect(loadConfig(gatewayConfigSchema, {}).EARLIEST_EVENT_TIME).toEqual(
+      new Date('2000-01-01T00:00:00Z'),
+    );
+    expect(
+      loadConfig(gatewayConfigSchema, { EARLIEST_EVENT_TIME: '2010-01-01T00:00:00+01:00' })
+        .EARLIEST_EVENT_TIME,
+    ).toEqual(new Date('2009-12-31T23:00:00Z'));
+    for (const bad of ['2010-01-01', '1900-01-01T00:00:00Z', '2999-01-01T00:00:00Z']) {
+      expect(
+        problems({ EARLIEST_EVENT_TIME: bad }).map((problem) => problem.variable),
+        bad,
+      ).toEqual(['EARLIEST_EVENT_TIME']);
+    }
+  });
+
   it('refuses a producer id given twice', () => {
     expect(
       problems({

@@ -57,6 +57,8 @@ export interface IngestorOptions {
   metrics: GatewayMetrics;
   topicPrefix: string;
   produceTimeoutMs: number;
+  /** The earliest instant an event time may hold (EARLIEST_EVENT_TIME). */
+  earliestEventTime: Date;
 }
 
 function withLine<T extends object>(item: T, line: number | undefined): T & { line?: number } {
@@ -153,7 +155,9 @@ export class EventIngestor {
       );
       return { item: rejection, reason: item.reason };
     }
-    const result = validateEvent(item.value);
+    const result = validateEvent(item.value, {
+      earliestEventTime: this.#options.earliestEventTime,
+    });
     if (!result.ok) {
       const rejection = withLine(
         {
