@@ -297,6 +297,9 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
     attendanceStandard: {
       standard: 'fire-attendance-standard',
       versions: [1],
+      // The shipped standards are in force on every day of the period.
+      covers: period,
+      uncovered: [],
       share: share(sas.met, sas.n),
       target: 0.8,
       n: sas.n,
@@ -308,6 +311,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
     averageFireAttendance: {
       standard: 'fire-average-attendance',
       versions: [1],
+      covers: period,
+      uncovered: [],
       minutes: primary.n < 5 || primary.mean === null ? null : primary.mean / 60,
       n: primary.n,
       insufficientData: primary.n < 5,
@@ -316,24 +321,32 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
     wholetimeAvailability: {
       standard: 'appliance-availability-wholetime',
       versions: [1],
+      covers: period,
+      uncovered: [],
       target: 0.98,
       ...wholetime,
     },
     onCallAvailability: {
       standard: 'appliance-availability-on-call',
       versions: [1],
+      covers: period,
+      uncovered: [],
       target: 0.6,
       ...onCall,
     },
     falls: {
       standard: 'falls-response',
       versions: [1],
+      covers: period,
+      uncovered: [],
       mobilisations: fallsIncidents.length,
       meanAttendanceMinutes:
         fallsAttendance.n < 5 || fallsAttendance.mean === null ? null : fallsAttendance.mean / 60,
       n: fallsAttendance.n,
       insufficientData: fallsAttendance.n < 5,
       outcomeStandard: 'falls-response-outcome',
+      outcomeCovers: period,
+      outcomeUncovered: [],
       noFurtherHelpShare: share(
         closedFalls.filter((incident) => incident.stopCode === 'FR1').length,
         closedFalls.length,
@@ -343,6 +356,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
     policeEmergency: {
       standard: 'police-emergency-attendance',
       versions: [1],
+      covers: period,
+      uncovered: [],
       meanMinutes: police.mean === null ? null : police.mean / 60,
       withinStandardShare: share(police.met, police.n),
       target: 0.9,
@@ -353,6 +368,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
     calls999: {
       standard: 'calls-999-answer',
       versions: [1],
+      covers: period,
+      uncovered: [],
       calls: calls999.length,
       answered: waits.length,
       abandoned: calls999.filter((call) => call.abandoned).length,
@@ -370,6 +387,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
     calls101: {
       standard: 'calls-101-triage',
       versions: [1],
+      covers: period,
+      uncovered: [],
       calls: calls101.length,
       answered: triaged.length,
       insufficientData: triaged.length < 5,
