@@ -143,7 +143,8 @@ describe('the main job (npm start → bluelight run)', () => {
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(
       new Date(now - 60_000),
     );
-    const incidentsUrl = `http://127.0.0.1:${queryPort}/v1/incidents?from=${today}&to=${today}&q=${incidentId}`;
+    // The local read key reads the simulated county's three agencies, so it says which.
+    const incidentsUrl = `http://127.0.0.1:${queryPort}/v1/incidents?from=${today}&to=${today}&q=${incidentId}&agency=staffordshire-police`;
     expect((await fetch(incidentsUrl)).status).toBe(401);
     const served = await waitFor(
       'the incident in the query API',
@@ -164,6 +165,12 @@ describe('the main job (npm start → bluelight run)', () => {
         police_grading: 'emergency',
       }),
     ]);
+    // The read key is the county's: another agency's incidents are not its to read.
+    const foreign = await fetch(incidentsUrl.replace('staffordshire-police', 'cheshire-police'), {
+      headers: { authorization: `Bearer ${readKey}` },
+    });
+    expect(foreign.status).toBe(403);
+    expect(((await foreign.json()) as { error: string }).error).toBe('forbidden_agency');
 
     // The simulator's feed (the last 7 days, through Kafka) reaches ClickHouse too.
     const client = clickhouseFor(endpoints, database);

@@ -237,7 +237,7 @@ const mean = (values: number[]) =>
   values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0) / values.length;
 
 /** The report figures for one period, computed from the rebuilt entities. */
-function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
+function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: string[]) {
   const inPeriod = (ms: number | undefined) =>
     ms !== undefined && dayOf(ms) >= period.from && dayOf(ms) <= period.to;
   const incidents = [...rebuilt.incidents.values()].filter((incident) =>
@@ -282,6 +282,7 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD) {
   const onCall = availability(rebuilt, 'on_call', period);
   return {
     period,
+    agencies,
     fireIncidents: {
       total: fire.length,
       primaryFires: count((incident) => incident.category === 'primary_fire'),
@@ -449,11 +450,19 @@ describe('the annual report end to end', () => {
     ]) {
       expect(rebuilt.types.has(type as never), type).toBe(false);
     }
-    const report = await annualReport(sink.db.client, loadStandards(), PERIOD, {
+    // The simulated county's fire service, police force and control room, reported together.
+    const agencies = [...new Set(sent.map((event) => event.agency))].sort();
+    expect(agencies).toEqual([
+      'staffordshire-control',
+      'staffordshire-fire',
+      'staffordshire-police',
+    ]);
+    const report = await annualReport(sink.db.client, loadStandards(), PERIOD, agencies, {
       comparePrevious: true,
     });
-    expect(rounded(report.current)).toEqual(rounded(expectedFigures(rebuilt, PERIOD)));
-    expect(rounded(report.previous)).toEqual(rounded(expectedFigures(rebuilt, PREVIOUS)));
+    expect(report.agencies).toEqual(agencies);
+    expect(rounded(report.current)).toEqual(rounded(expectedFigures(rebuilt, PERIOD, agencies)));
+    expect(rounded(report.previous)).toEqual(rounded(expectedFigures(rebuilt, PREVIOUS, agencies)));
     // The week has enough of everything for the figures to mean something.
     expect(report.current.attendanceStandard.n).toBeGreaterThan(5);
     expect(report.current.calls999.calls).toBeGreaterThan(1_000);

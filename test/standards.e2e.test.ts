@@ -140,7 +140,11 @@ async function deliver(events: TestEvent[]) {
 const standards = loadStandards();
 /** An incident standard's result; its rows are incident rows. */
 const kpi = async (request: { standard: string; groupBy?: string }, list = standards) => {
-  const result = await computeKpi(sink.db.client, list, { ...PERIOD, ...request });
+  const result = await computeKpi(sink.db.client, list, {
+    ...PERIOD,
+    agencies: ['staffordshire-fire'],
+    ...request,
+  });
   return { ...result, rows: result.rows as KpiResult[] };
 };
 

@@ -7,7 +7,7 @@ import * as alerting from '@grafana/grafana-foundation-sdk/alerting';
 import * as expr from '@grafana/grafana-foundation-sdk/expr';
 import { CLICKHOUSE_DATASOURCE, chQuery } from './clickhouse-query.js';
 import { AVAILABILITY_STANDARDS } from './dashboards/availability.js';
-import { standardFigureSql, warningLevel } from './dashboards/control-room.js';
+import { warningLevel } from './dashboards/control-room.js';
 import {
   availabilityKpiSql,
   callKpiSql,
@@ -59,6 +59,12 @@ export interface AlertSpec {
   runbook: string;
   /** What an evaluation without rows means: OK (e.g. too few calls to judge) or NoData. */
   noData: 'OK' | 'NoData' | 'Alerting';
+  /**
+   * `agency`: one instance per agency (labelled `agency`, with any other label), so one Grafana
+   * serves several services and a notification says whose target was missed. `platform`: the
+   * pipeline's own health, whoever's events it carries.
+   */
+  scope: 'agency' | 'platform';
 }
 
 /** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to "-". */
@@ -78,26 +84,37 @@ function required(value: number | undefined, id: string): number {
   return value;
 }
 
-/** A standard's figure for an alert: no row when it is NULL (below the minimum sample). */
-const judged = (sql: string) => `SELECT value FROM (${sql}\n)\nWHERE value IS NOT NULL`;
-
-/** A station's figure of a KPI query grouped by station: one row (one alert instance) each. */
-const byStation = (statistic: string, sql: string) => `
-SELECT station, value
+/**
+ * An agency's figure of a KPI query per agency (`agency: 'per agency'`): one row (one alert
+ * instance) each, none when it is NULL (below the minimum sample).
+ */
+const byAgency = (statistic: string, sql: string) => `
+SELECT agency, value
 FROM (
-  SELECT CAST(group AS String) AS station, ${statistic} AS value
+  SELECT agency, ${statistic} AS value
   FROM (${sql}
   )
 )
 WHERE value IS NOT NULL
-ORDER BY station`;
+ORDER BY agency`;
+
+/** A station's figure of a KPI query per agency and station: one row (one alert instance) each. */
+const byStation = (statistic: string, sql: string) => `
+SELECT agency, station, value
+FROM (
+  SELECT agency, CAST(group AS String) AS station, ${statistic} AS value
+  FROM (${sql}
+  )
+)
+WHERE value IS NOT NULL
+ORDER BY agency, station`;
 
 /** London today and the days of its month after it. */
 const TODAY = `toDate($__toTime, 'Europe/London')`;
 const REMAINING_DAYS = `dateDiff('day', ${TODAY}, toLastDayOfMonth(${TODAY}))`;
 
 /**
- * The month's attendance standard projected to its last day, per station: the London month so far
+ * The month's attendance standard projected to its last day, per agency and station: the London month so far
  * (met and measured up to now) plus the remaining days at the last 28 days' pace and rate —
  * measured n₂₈ × r / 28 and met met₂₈ × r / 28 for r remaining days — judged by the standard's own
  * statistic and minimum sample (`statisticSql` over the projected counts), so a station that will
@@ -108,35 +125,37 @@ export function projectedMonthSql(id: string): string {
   const monthToDate = incidentKpiSql(definition, 'station', {
     days: { from: `toStartOfMonth(${TODAY})`, to: `(${TODAY} + 1)` },
     instants: true,
+    agency: 'per agency',
   });
   const lastDays = incidentKpiSql(definition, 'station', {
     instants: { from: `($__toTime - INTERVAL ${ROLLING_DAYS} DAY)`, to: '$__toTime' },
+    agency: 'per agency',
   });
   return `
-SELECT station, ${statisticSql(definition)} AS value
+SELECT agency, station, ${statisticSql(definition)} AS value
 FROM (
-  SELECT station,
+  SELECT agency, station,
     n_month + n_recent * remaining_days / ${ROLLING_DAYS} AS n,
     met_month + met_recent * remaining_days / ${ROLLING_DAYS} AS met
   FROM (
-    SELECT station,
+    SELECT agency, station,
       ifNull(m.n_month, 0) AS n_month, ifNull(m.met_month, 0) AS met_month,
       ifNull(r.n_recent, 0) AS n_recent, ifNull(r.met_recent, 0) AS met_recent,
       ${REMAINING_DAYS} AS remaining_days
     FROM (
-      SELECT CAST(group AS String) AS station, n AS n_month, met AS met_month
+      SELECT agency, CAST(group AS String) AS station, n AS n_month, met AS met_month
       FROM (${monthToDate}
       )
     ) AS m
     FULL OUTER JOIN (
-      SELECT CAST(group AS String) AS station, n AS n_recent, met AS met_recent
+      SELECT agency, CAST(group AS String) AS station, n AS n_recent, met AS met_recent
       FROM (${lastDays}
       )
-    ) AS r USING station
+    ) AS r USING (agency, station)
   )
 )
 WHERE value IS NOT NULL
-ORDER BY station
+ORDER BY agency, station
 SETTINGS join_use_nulls = 1`;
 }
 
@@ -149,8 +168,9 @@ export function alertSpecs(): AlertSpec[] {
   const onCallId = AVAILABILITY_STANDARDS.on_call;
   const onCall = standard(onCallId);
   const targetOnCall = required(targetShare(onCall), onCallId);
-  const sql999 = judged(
-    standardFigureSql('calls-999-answer', callKpiSql(calls999, 'none', { instants: true })),
+  const sql999 = byAgency(
+    statisticSql(calls999),
+    callKpiSql(calls999, 'none', { instants: true, agency: 'per agency' }),
   );
   const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
   return [
@@ -165,10 +185,11 @@ export function alertSpecs(): AlertSpec[] {
       for: '5m',
       severity: 'critical',
       service: 'calls',
-      summary: `Fewer than ${percent(target999)} of 999 calls in the last hour were answered within 10 s.`,
-      description: `${calls999.name} (${calls999.id}), over the last hour.`,
+      summary: `Fewer than ${percent(target999)} of {{ .Labels.agency }}'s 999 calls in the last hour were answered within 10 s.`,
+      description: `${calls999.name} (${calls999.id}) per agency, over the last hour.`,
       runbook: '999 answering below target',
       noData: 'OK',
+      scope: 'agency',
     },
     {
       uid: 'bluelight-999-answer-at-risk',
@@ -184,10 +205,11 @@ export function alertSpecs(): AlertSpec[] {
       for: '5m',
       severity: 'warning',
       service: 'calls',
-      summary: `999 answering within 10 s is between ${percent(target999)} and ${percent(warningLevel(target999))} over the last hour: the ${percent(target999)} standard is about to be missed.`,
-      description: `${calls999.name} (${calls999.id}); from target to target + 2 points. Below target the critical rule fires instead.`,
+      summary: `{{ .Labels.agency }}'s 999 answering within 10 s is between ${percent(target999)} and ${percent(warningLevel(target999))} over the last hour: the ${percent(target999)} standard is about to be missed.`,
+      description: `${calls999.name} (${calls999.id}) per agency; from target to target + 2 points. Below target the critical rule fires instead.`,
       runbook: '999 answering below target',
       noData: 'OK',
+      scope: 'agency',
     },
     {
       uid: 'bluelight-attendance-standard-28d',
@@ -195,7 +217,7 @@ export function alertSpecs(): AlertSpec[] {
       group: 'standards',
       sql: byStation(
         statisticSql(attendance),
-        incidentKpiSql(attendance, 'station', { instants: true }),
+        incidentKpiSql(attendance, 'station', { instants: true, agency: 'per agency' }),
       ),
       rangeSeconds: ROLLING_DAYS * 86_400,
       evaluator: 'lt',
@@ -203,10 +225,11 @@ export function alertSpecs(): AlertSpec[] {
       for: '30m',
       severity: 'critical',
       service: 'fire',
-      summary: `Fewer than ${percent(targetAttendance)} of life-risk incidents at {{ .Labels.station }} met the attendance standard over the last ${ROLLING_DAYS} days.`,
-      description: `${attendance.name} (${attendance.id}) per station, incidents whose call came in the last ${ROLLING_DAYS} days; a station with fewer than ${minimumAttendance} measured gives no alert.`,
+      summary: `Fewer than ${percent(targetAttendance)} of life-risk incidents at {{ .Labels.agency }}'s {{ .Labels.station }} met the attendance standard over the last ${ROLLING_DAYS} days.`,
+      description: `${attendance.name} (${attendance.id}) per agency and station, incidents whose call came in the last ${ROLLING_DAYS} days; a station with fewer than ${minimumAttendance} measured gives no alert.`,
       runbook: 'Attendance standard below target',
       noData: 'OK',
+      scope: 'agency',
     },
     {
       uid: 'bluelight-attendance-projected-miss',
@@ -219,10 +242,11 @@ export function alertSpecs(): AlertSpec[] {
       for: '1h',
       severity: 'warning',
       service: 'fire',
-      summary: `At its current pace {{ .Labels.station }} ends the month below the ${percent(targetAttendance)} attendance standard.`,
-      description: `${attendance.name} (${attendance.id}) per station: the London month so far plus its remaining days at the last ${ROLLING_DAYS} days' rate; no alert below ${minimumAttendance} projected measured incidents.`,
+      summary: `At its current pace {{ .Labels.agency }}'s {{ .Labels.station }} ends the month below the ${percent(targetAttendance)} attendance standard.`,
+      description: `${attendance.name} (${attendance.id}) per agency and station: the London month so far plus its remaining days at the last ${ROLLING_DAYS} days' rate; no alert below ${minimumAttendance} projected measured incidents.`,
       runbook: 'Attendance standard projected to miss',
       noData: 'OK',
+      scope: 'agency',
     },
     {
       uid: 'bluelight-on-call-availability',
@@ -230,7 +254,7 @@ export function alertSpecs(): AlertSpec[] {
       group: 'standards',
       sql: byStation(
         statisticSql(onCall),
-        availabilityKpiSql(onCall, 'station', { instants: true }),
+        availabilityKpiSql(onCall, 'station', { instants: true, agency: 'per agency' }),
       ),
       rangeSeconds: 900,
       evaluator: 'lt',
@@ -238,26 +262,30 @@ export function alertSpecs(): AlertSpec[] {
       for: '15m',
       severity: 'warning',
       service: 'fire',
-      summary: `On-call appliances at {{ .Labels.station }} were on the run less than ${percent(targetOnCall)} of the last 15 minutes.`,
-      description: `${onCall.name} (${onCallId}) per home station, time-weighted over the last 15 minutes.`,
+      summary: `On-call appliances at {{ .Labels.agency }}'s {{ .Labels.station }} were on the run less than ${percent(targetOnCall)} of the last 15 minutes.`,
+      description: `${onCall.name} (${onCallId}) per agency and home station, time-weighted over the last 15 minutes.`,
       runbook: 'On-call availability below target',
       noData: 'OK',
+      scope: 'agency',
     },
     {
       uid: 'bluelight-calls-waiting',
       title: 'Calls waiting',
       group: 'operations',
-      sql: callsWaitingSql(false),
+      sql: callsWaitingSql('per agency', false),
       rangeSeconds: 600,
       evaluator: 'gt',
       threshold: CALLS_WAITING_LIMIT,
       for: '1m',
       severity: 'warning',
       service: 'calls',
-      summary: `More than ${CALLS_WAITING_LIMIT} calls are waiting to be answered.`,
-      description: 'Calls presented in the last hour and not yet answered, abandoned or closed.',
+      summary: `More than ${CALLS_WAITING_LIMIT} of {{ .Labels.agency }}'s calls are waiting to be answered.`,
+      description:
+        'Calls presented in the last hour and not yet answered, abandoned or closed, per agency (an agency with no call in the last hour has no instance).',
       runbook: 'Calls waiting',
-      noData: 'NoData',
+      // No call in the last hour anywhere: nothing is waiting. A stalled feed is the ingestion rule's.
+      noData: 'OK',
+      scope: 'agency',
     },
     {
       uid: 'bluelight-ingestion-delay',
@@ -275,6 +303,7 @@ export function alertSpecs(): AlertSpec[] {
         'Seconds since the newest row of calls_raw, incidents_raw and resources_raw was ingested.',
       runbook: 'Ingestion stalled',
       noData: 'Alerting',
+      scope: 'platform',
     },
     {
       uid: 'bluelight-dead-letters',
@@ -292,6 +321,7 @@ export function alertSpecs(): AlertSpec[] {
         'Rows of dead_letters per source topic with failed_at in the last 10 minutes, per minute.',
       runbook: 'Dead-letter rate above threshold',
       noData: 'OK',
+      scope: 'platform',
     },
   ];
 }
@@ -420,12 +450,15 @@ export function contactPointsFile() {
   };
 }
 
-/** alerting/policies.yaml: everything to the webhook, grouped by rule and service. */
+/**
+ * alerting/policies.yaml: everything to the webhook, grouped by rule, service and agency (so one
+ * notification never mixes two services' alerts; the pipeline's own rules have no agency).
+ */
 export function policiesFile() {
   const policy = plain(
     new alerting.NotificationPolicyBuilder()
       .receiver(CONTACT_POINT)
-      .groupBy(['grafana_folder', 'alertname', 'service'])
+      .groupBy(['grafana_folder', 'alertname', 'service', 'agency'])
       .groupWait('30s')
       .groupInterval('5m')
       .repeatInterval('4h')

@@ -1,21 +1,23 @@
 import { migratedDatabase } from '@bluelight/test/harness';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ALERT_INCIDENTS,
-  CALLS,
-  DEAD_LETTER_BURST,
+  type AgencyData,
   DLQ_BURST,
-  INCIDENTS,
-  INTERVALS,
-  incidentRow,
-  rawRow,
+  NEIGHBOUR_DATA,
+  OUR_AGENCIES,
+  OUR_DATA,
+  OURS,
+  PLATFORM_DEAD_LETTERS,
   T1,
   T2,
   T3,
+  THEIRS,
 } from './fixtures.js';
 import {
   allValues,
   type Dashboard,
+  type Evaluation,
   evaluateRule,
   panel,
   provisionedDashboards,
@@ -24,7 +26,12 @@ import {
   runPanel,
 } from './grafana-run.js';
 
-let db: Awaited<ReturnType<typeof migratedDatabase>>;
+type Database = Awaited<ReturnType<typeof migratedDatabase>>;
+/** Both services' rows in one database, as one deployment serves them. */
+let db: Database;
+/** The same rows of each service alone: what its figures must be, whoever else is in `db`. */
+let oursAlone: Database;
+let theirsAlone: Database;
 const dashboards = provisionedDashboards();
 const byUid = (uid: string) => {
   const found = dashboards.find((candidate) => candidate.uid === uid);
@@ -32,88 +39,92 @@ const byUid = (uid: string) => {
   return found;
 };
 
+async function load(target: Database, data: AgencyData[]) {
+  for (const table of Object.keys(data[0] ?? {}) as (keyof AgencyData)[]) {
+    const values = data.flatMap((rows) => rows[table]);
+    if (values.length > 0) await target.client.insert({ table, format: 'JSONEachRow', values });
+  }
+  await target.client.insert({
+    table: 'dead_letters',
+    format: 'JSONEachRow',
+    values: PLATFORM_DEAD_LETTERS(),
+  });
+}
+
 beforeAll(async () => {
-  db = await migratedDatabase('dash');
-  const insert = (table: string, values: unknown[]) =>
-    db.client.insert({ table, format: 'JSONEachRow', values });
-  await insert('incident_facts', [...INCIDENTS, ...ALERT_INCIDENTS].map(incidentRow));
-  await insert('call_facts', CALLS);
-  await insert('resource_intervals', INTERVALS);
-  await insert('calls_5min', [
-    {
-      bucket: '2024-04-05 11:00:00',
-      agency: 'a',
-      line: '999',
-      service: 'police',
-      queue: '999-general',
-      presented: 10,
-      answered: 8,
-      abandoned: 1,
-      version: '2024-06-01 00:00:00',
-      is_deleted: 0,
-    },
-    {
-      bucket: '2024-04-05 11:05:00',
-      agency: 'a',
-      line: '101',
-      service: 'police',
-      queue: '101-general',
-      presented: 4,
-      answered: 4,
-      abandoned: 0,
-      version: '2024-06-01 00:00:00',
-      is_deleted: 0,
-    },
+  [db, oursAlone, theirsAlone] = await Promise.all([
+    migratedDatabase('dash'),
+    migratedDatabase('dash_ours'),
+    migratedDatabase('dash_theirs'),
   ]);
-  // The newest event ingested 20 s before T1; one late event and one correction.
-  await insert('calls_raw', [
-    rawRow('call_id', 'b1', '2024-04-05T11:05:00Z', '2024-04-05T11:59:40Z'),
-    rawRow('call_id', 'b2', '2024-04-05T11:00:00Z', '2024-04-05T11:30:00Z', {
-      corrects_event_id: 'x',
-    }),
-  ]);
-  await insert('incidents_raw', [
-    rawRow('incident_id', 'A1', '2024-04-05T09:00:00Z', '2024-04-05T09:00:02Z', {
-      event_type: 'incident.created',
-    }),
-  ]);
-  await insert('resources_raw', [
-    rawRow('resource_id', 'LEEK-P1', '2024-04-05T11:58:00Z', '2024-04-05T11:58:01Z', {
-      event_type: 'resource.status_changed',
-    }),
-  ]);
-  await insert('dead_letters', [
-    {
-      failed_at: '2024-04-05 11:55:00.000',
-      service: 'clickhouse-sink',
-      original_topic: 'calls',
-      error_class: 'contract',
-      reason: 'bad',
-      dead_letter_topic: 'calls.dlq',
-    },
-    ...DEAD_LETTER_BURST,
-  ]);
+  await load(db, [OUR_DATA, NEIGHBOUR_DATA]);
+  await load(oursAlone, [OUR_DATA]);
+  await load(theirsAlone, [NEIGHBOUR_DATA]);
 });
 afterAll(async () => {
-  await db?.drop();
+  await Promise.all([db?.drop(), oursAlone?.drop(), theirsAlone?.drop()]);
 });
 
-/** Runs a panel as Grafana would, with every variable at All (`$__all`) unless given. */
-async function show(
+/**
+ * Runs a panel as Grafana would on `client`, with every variable at All (`$__all`) unless given
+ * — `agency` included, when `agency` is `'All'`.
+ */
+async function showOn(
+  client: ClickHouseClient,
   dashboard: Dashboard,
   title: string,
   range: { from: string | Date; to: string | Date },
-  variables: Record<string, string[]> = {},
+  variables: Record<string, string[]>,
   intervalSeconds = 300,
 ): Promise<Result[]> {
   const context = { from: new Date(range.from), to: new Date(range.to), intervalSeconds };
-  const all = await allValues(db.client, dashboard, context);
-  return runPanel(db.client, panel(dashboard, title), {
+  const all = await allValues(client, dashboard, context);
+  return runPanel(client, panel(dashboard, title), {
     ...context,
     variables: { ...all, ...variables },
     all: Object.keys(all).filter((name) => !(name in variables)),
   });
 }
+
+/** A panel on the shared database, for Staffordshire's agencies unless `agency` is given. */
+const show = (
+  dashboard: Dashboard,
+  title: string,
+  range: { from: string | Date; to: string | Date },
+  variables: Record<string, string[]> = {},
+  intervalSeconds = 300,
+) =>
+  showOn(
+    db.client,
+    dashboard,
+    title,
+    range,
+    { agency: OUR_AGENCIES, ...variables },
+    intervalSeconds,
+  );
+
+/** The same panel for the neighbour's agency. */
+const showTheirs = (
+  dashboard: Dashboard,
+  title: string,
+  range: { from: string | Date; to: string | Date },
+  variables: Record<string, string[]> = {},
+) => show(dashboard, title, range, { agency: [THEIRS], ...variables });
+
+/** A panel with the agency variable at All: every agency counted together. */
+async function showEveryAgency(
+  dashboard: Dashboard,
+  title: string,
+  range: { from: string | Date; to: string | Date },
+) {
+  return showOn(db.client, dashboard, title, range, {});
+}
+/** Panels that show both agencies the same: the pipeline's dead letters, which have no agency. */
+const EXPECTED_SAME = [
+  'Pipeline health: Dead letters per minute, by error class',
+  'Pipeline health: Dead letters — last 10 minutes',
+];
+
 const rows = (results: Result[], index = 0) => results[index]?.rows ?? [];
 const epoch = (iso: string) => Date.parse(iso);
 /** A DateTime('Europe/London') column as JSON gives London wall-clock time: back to an instant. */
@@ -398,6 +409,123 @@ describe('call handling and availability dashboards (real ClickHouse)', () => {
   });
 });
 
+describe('one Grafana, several services: the agency variable (real ClickHouse)', () => {
+  const day = { from: new Date(T1.getTime() - 86_400_000), to: T1 };
+
+  it('offers every agency with facts, and narrows the attendance standard to the neighbour’s own', async () => {
+    const page = byUid('bluelight-response-standards');
+    const values = await allValues(db.client, page, {
+      from: new Date(SPRING.from),
+      to: new Date(SPRING.to),
+    });
+    expect(values.agency).toEqual([THEIRS, OURS.control, OURS.fire]);
+    // Theirs: HANLEY CH-M1 ✓ M2 ✗ M5 ✓ M6 ✓ A1 ✗ → 3 of 5; LEEK M3 ✓ M4 ✓ A2 ✓ → 3 measured.
+    // Ours at the same stations (above): HANLEY 6 of 9, LEEK 5 of 7.
+    expect(rows(await showTheirs(page, 'Attendance standard met — by station', SPRING))).toEqual([
+      { station: 'HANLEY', met_share: 0.6, n: 5 },
+      { station: 'LEEK', met_share: null, n: 3 },
+    ]);
+    // By London month: March M1–M6 5 of 6; April A1, A2 2 measured (no figure).
+    const [monthly] = await showTheirs(page, 'Attendance standard met, by month', SPRING);
+    expect(monthly?.rows.map((row) => [timeOf(row), row['First pump']])).toEqual([
+      ['2024-03-01 00:00:00', 5 / 6],
+      ['2024-04-01 00:00:00', null],
+    ]);
+    // Both agencies chosen: HANLEY 6 + 3 of 9 + 5, LEEK 5 + 3 of 7 + 3 — counted together.
+    expect(
+      rows(
+        await show(page, 'Attendance standard met — by station', SPRING, {
+          agency: [THEIRS, OURS.fire],
+        }),
+      ),
+    ).toEqual([
+      { station: 'HANLEY', met_share: 9 / 14, n: 14 },
+      { station: 'LEEK', met_share: 8 / 10, n: 10 },
+    ]);
+  });
+
+  it('shows the control room of the neighbour its own calls, incidents and appliances', async () => {
+    const page = byUid('bluelight-control-room');
+    expect(rows(await showTheirs(page, 'Calls waiting now', day))).toEqual([
+      { line: '999', waiting: 2 },
+    ]);
+    expect(rows(await showTheirs(page, '999 answered within 10 s — last hour', day))).toEqual([
+      { value: 1, n: 5, met: 5 },
+    ]);
+    expect(rows(await showTheirs(page, 'Open incidents by category', day))).toEqual([
+      { category: 'primary_fire', open: 1 },
+    ]);
+    expect(rows(await showTheirs(page, 'Appliances on the run now', day))).toEqual([
+      { appliances: 'HANLEY · on_call', on_the_run: 0 },
+      { appliances: 'LEEK · on_call', on_the_run: 1 },
+    ]);
+    // CH-A1, 600 s at high risk: measured, missed — one, below the minimum sample.
+    expect(rows(await showTheirs(page, 'Attendance standard — last 24 h', day))).toEqual([
+      { value: null, n: 1, met: 0 },
+    ]);
+    const delay = rows(await showTheirs(page, 'Ingestion delay', day));
+    expect(delay.slice(0, 2)).toEqual([
+      { family: 'calls', delay_seconds: 100 },
+      { family: 'incidents', delay_seconds: 3600 },
+    ]);
+  });
+
+  it('computes the neighbour’s on-call availability for a London day from its pumps alone', async () => {
+    const page = byUid('bluelight-availability');
+    const londonDay = { from: '2024-04-04T23:00:00Z', to: '2024-04-05T22:59:59Z' };
+    // CH-LEEK-P1 on 00:00–23:00 UTC (1,380 min); CH-HANLEY-P2 on until 11:40 (700), then off (680).
+    const [onCall] = await showTheirs(page, 'On-call availability', londonDay);
+    expect(onCall?.rows[0]?.value).toBeCloseTo(2080 / 2760, 12);
+    expect(onCall?.rows[0]?.hours).toBeCloseTo(46, 9);
+    const offRun = rows(await showTheirs(page, 'Off-run hours by reason', londonDay));
+    expect(offRun.map((row) => [row.crewing, row.reason, Number(row.hours).toFixed(4)])).toEqual([
+      ['On-call', 'crewing', (680 / 60).toFixed(4)],
+    ]);
+  });
+
+  it('at All counts every agency together and sends 1=1 for the agency too', async () => {
+    const control = byUid('bluelight-control-room');
+    const [waiting] = await showEveryAgency(control, 'Calls waiting now', day);
+    // Ours 5 (999) and 2 (101), theirs 2 (999).
+    expect(waiting?.rows).toEqual([
+      { line: '101', waiting: 2 },
+      { line: '999', waiting: 7 },
+    ]);
+    expect(waiting?.sql).not.toMatch(/agency IN/);
+    const page = byUid('bluelight-response-standards');
+    const [all] = await showEveryAgency(page, 'Attendance standard met — by station', SPRING);
+    // agency, service, station, category and risk band at All: five 1=1.
+    expect(all?.sql.match(/1=1/g)).toHaveLength(5);
+    const [chosen] = await show(page, 'Attendance standard met — by station', SPRING);
+    expect(chosen?.sql).toContain("agency IN ['staffordshire-control','staffordshire-fire']");
+  });
+
+  it('shows each agency on every panel exactly what that panel shows on a database of its own', async () => {
+    const range = { from: '2024-03-01T00:00:00Z', to: T1 };
+    const same: string[] = [];
+    let panels = 0;
+    for (const dashboard of dashboards) {
+      for (const target of dashboard.panels) {
+        const what = `${dashboard.title}: ${target.title}`;
+        const run = (client: ClickHouseClient, agency: string[]) =>
+          showOn(client, dashboard, target.title, range, { agency }).then((results) =>
+            results.map((result) => result.rows),
+          );
+        const oursShared = await run(db.client, OUR_AGENCIES);
+        const theirsShared = await run(db.client, [THEIRS]);
+        expect(oursShared, `${what}: ours`).toEqual(await run(oursAlone.client, OUR_AGENCIES));
+        expect(theirsShared, `${what}: theirs`).toEqual(await run(theirsAlone.client, [THEIRS]));
+        panels++;
+        if (JSON.stringify(oursShared) === JSON.stringify(theirsShared)) same.push(what);
+      }
+    }
+    expect(panels).toBeGreaterThan(25);
+    // The two agencies' figures differ on every panel but the pipeline's dead letters (no agency)
+    // and those where neither has data in the range.
+    expect(same).toEqual(EXPECTED_SAME);
+  });
+});
+
 describe('every panel query runs and returns what its panel needs', () => {
   const NUMBER = /^(Nullable\()?(U?Int\d+|Float\d+|Decimal)/;
   const TIME = /^(Nullable\()?(DateTime|Date)/;
@@ -445,6 +573,8 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
   };
   const evaluate = (uid: string, now: Date) => evaluateRule(db.client, rule(uid), now);
   const state = async (uid: string, now: Date) => (await evaluate(uid, now)).state;
+  const ours = { agency: OURS.fire };
+  const theirs = { agency: THEIRS };
 
   it('provisions exactly the rules below, each with a runbook section', () => {
     expect(rules.map((candidate) => candidate.uid)).toEqual([
@@ -459,10 +589,13 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
     ]);
   });
 
-  it('999 within 10 s: fires below 90%, silent when met', async () => {
+  it('999 within 10 s, per agency: fires below 90%, silent when met', async () => {
     const missed = await evaluate('bluelight-999-answer-missed', T1);
-    // 6 of 8 answered within 10 s.
-    expect(missed.instances).toEqual([{ labels: {}, value: 0.75, state: 'Alerting' }]);
+    // Staffordshire's control room: 6 of 8 answered within 10 s. The neighbour: 5 of 5.
+    expect(missed.instances).toEqual([
+      { labels: { agency: THEIRS }, value: 1, state: 'Normal' },
+      { labels: { agency: OURS.control }, value: 0.75, state: 'Alerting' },
+    ]);
     expect(missed.state).toBe('Alerting');
     expect(await state('bluelight-999-answer-missed', T2)).toBe('Normal');
     expect(await state('bluelight-999-answer-missed', T3)).toBe('Normal');
@@ -470,35 +603,43 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
 
   it('999 about to be missed: fires from 90% to 92%, silent at 100% and once the target is missed', async () => {
     const atRisk = await evaluate('bluelight-999-answer-at-risk', T3);
-    expect(atRisk.instances).toEqual([{ labels: {}, value: 10 / 11, state: 'Alerting' }]);
+    expect(atRisk.instances).toEqual([
+      { labels: { agency: OURS.control }, value: 10 / 11, state: 'Alerting' },
+    ]);
     expect(await state('bluelight-999-answer-at-risk', T2)).toBe('Normal');
     // 6 of 8 (75%): the critical rule fires (above), this one stays quiet — one alert, not two.
     const missed = await evaluate('bluelight-999-answer-at-risk', T1);
-    expect(missed.instances).toEqual([{ labels: {}, value: 0.75, state: 'Normal' }]);
+    expect(missed.instances).toEqual([
+      { labels: { agency: THEIRS }, value: 1, state: 'Normal' },
+      { labels: { agency: OURS.control }, value: 0.75, state: 'Normal' },
+    ]);
   });
 
-  it('attendance over the last 28 days, per station: HANLEY at 5 of 8 alerts, LEEK does not, BIDDULPH (2 measured) has no instance', async () => {
-    // 28 September 12:00: 31 August 12:00 onwards — HANLEY ✗✗✗ (2–4 Sep) ✓✓✓✓✓ (20–24 Sep).
+  it('attendance over the last 28 days, per agency and station: each HANLEY judged on its own incidents', async () => {
+    // 28 September 12:00: 31 August 12:00 onwards — our HANLEY ✗✗✗ (2–4 Sep) ✓✓✓✓✓ (20–24 Sep);
+    // theirs ✗✗✗✗✗ (20–24 Sep), at a station of the same name.
     const missed = await evaluate(
       'bluelight-attendance-standard-28d',
       new Date('2024-09-28T12:00:00Z'),
     );
     expect(missed.instances).toEqual([
-      { labels: { station: 'HANLEY' }, value: 5 / 8, state: 'Alerting' },
-      { labels: { station: 'LEEK' }, value: 1, state: 'Normal' },
+      { labels: { ...theirs, station: 'HANLEY' }, value: 0, state: 'Alerting' },
+      { labels: { ...ours, station: 'HANLEY' }, value: 5 / 8, state: 'Alerting' },
+      { labels: { ...ours, station: 'LEEK' }, value: 1, state: 'Normal' },
     ]);
     expect(missed.state).toBe('Alerting');
-    // 4 October 12:00: HANLEY's misses have left the window — 5 of 5; LEEK 5 of 5.
-    const met = await evaluate(
+    // 4 October 12:00: our HANLEY's misses have left the window — 5 of 5; LEEK 5 of 5. Theirs
+    // still 0 of 5: the rule fires for their HANLEY alone.
+    const later = await evaluate(
       'bluelight-attendance-standard-28d',
       new Date('2024-10-04T12:00:00Z'),
     );
-    expect(met.instances).toEqual([
-      { labels: { station: 'HANLEY' }, value: 1, state: 'Normal' },
-      { labels: { station: 'LEEK' }, value: 1, state: 'Normal' },
+    expect(later.instances).toEqual([
+      { labels: { ...theirs, station: 'HANLEY' }, value: 0, state: 'Alerting' },
+      { labels: { ...ours, station: 'HANLEY' }, value: 1, state: 'Normal' },
+      { labels: { ...ours, station: 'LEEK' }, value: 1, state: 'Normal' },
     ]);
-    expect(met.state).toBe('Normal');
-    // Spring, 5 May: 3 measured at each station, fewer than 5 — no instance, no alarm.
+    // Spring, 5 May: 3 measured at each of our stations, fewer than 5 — no instance, no alarm.
     expect(await state('bluelight-attendance-standard-28d', new Date('2024-05-06T00:00:00Z'))).toBe(
       'NoData',
     );
@@ -515,14 +656,15 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
     const hanley = (0 + (5 * 15) / 28) / (3 + (8 * 15) / 28);
     expect(hanley).toBeCloseTo(25 / 68, 15);
     // LEEK: 5 of 5 and 5 of 5 → 1. BIDDULPH: 1 + 1·15/28 < 5 projected measured → no instance.
-    expect(projected.instances.map((instance) => instance.labels.station)).toEqual([
-      'HANLEY',
-      'LEEK',
+    // The neighbour has nothing yet in September or the 28 days before: no instance.
+    expect(projected.instances.map((instance) => instance.labels)).toEqual([
+      { ...ours, station: 'HANLEY' },
+      { ...ours, station: 'LEEK' },
     ]);
     expect(projected.instances[0]?.value).toBeCloseTo(hanley, 12);
     expect(projected.instances[0]?.state).toBe('Alerting');
     expect(projected.instances[1]).toEqual({
-      labels: { station: 'LEEK' },
+      labels: { ...ours, station: 'LEEK' },
       value: 1,
       state: 'Normal',
     });
@@ -533,46 +675,92 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
       new Date('2024-08-30T12:00:00Z'),
     );
     expect(onTrack.instances).toEqual([
-      { labels: { station: 'HANLEY' }, value: 1, state: 'Normal' },
+      { labels: { ...ours, station: 'HANLEY' }, value: 1, state: 'Normal' },
     ]);
     expect(onTrack.state).toBe('Normal');
+    // 25 September 12:00, 5 days left. Theirs: 0 of 5 this month and in the last 28 days → 0.
+    // Ours: month 5 of 8; last 28 days (from 28 August 12:00) G29 ✓, ✗✗✗, ✓✓✓✓✓ → 6 of 9, so
+    // (5 + 6·5/28) / (8 + 9·5/28) = 170/269. LEEK 1; BIDDULPH 2 + 2·5/28 < 5 → no instance.
+    const late = await evaluate(
+      'bluelight-attendance-projected-miss',
+      new Date('2024-09-25T12:00:00Z'),
+    );
+    expect(late.instances.map(({ labels, state }) => ({ labels, state }))).toEqual([
+      { labels: { ...theirs, station: 'HANLEY' }, state: 'Alerting' },
+      { labels: { ...ours, station: 'HANLEY' }, state: 'Alerting' },
+      { labels: { ...ours, station: 'LEEK' }, state: 'Normal' },
+    ]);
+    expect(late.instances[0]?.value).toBe(0);
+    expect(late.instances[1]?.value).toBeCloseTo(170 / 269, 12);
+    expect(late.instances[2]?.value).toBe(1);
   });
 
-  it('on-call availability per station: LEEK at 15 of 30 minutes alerts, HANLEY at 10 of 15 does not', async () => {
+  it('on-call availability per agency and station: our LEEK and their HANLEY alert, not the others', async () => {
     const low = await evaluate('bluelight-on-call-availability', T1);
-    // 11:45–12:00: LEEK-P1 on 15 min, LEEK-P2 off 15 min; HANLEY-P3 off until 11:50, then on.
+    // 11:45–12:00: our LEEK-P1 on 15 min, LEEK-P2 off 15 min; our HANLEY-P3 off until 11:50,
+    // then on. Their HANLEY pump off since 11:40; their LEEK pump on.
     expect(low.instances.map((instance) => instance.labels)).toEqual([
-      { station: 'HANLEY' },
-      { station: 'LEEK' },
+      { ...theirs, station: 'HANLEY' },
+      { ...theirs, station: 'LEEK' },
+      { ...ours, station: 'HANLEY' },
+      { ...ours, station: 'LEEK' },
     ]);
-    expect(low.instances[0]?.value).toBeCloseTo(10 / 15, 12);
-    expect(low.instances[0]?.state).toBe('Normal');
+    expect(low.instances[0]).toEqual({
+      labels: { ...theirs, station: 'HANLEY' },
+      value: 0,
+      state: 'Alerting',
+    });
     expect(low.instances[1]).toEqual({
-      labels: { station: 'LEEK' },
+      labels: { ...theirs, station: 'LEEK' },
+      value: 1,
+      state: 'Normal',
+    });
+    expect(low.instances[2]?.value).toBeCloseTo(10 / 15, 12);
+    expect(low.instances[2]?.state).toBe('Normal');
+    expect(low.instances[3]).toEqual({
+      labels: { ...ours, station: 'LEEK' },
       value: 0.5,
       state: 'Alerting',
     });
     expect(low.state).toBe('Alerting');
-    const allOn = await evaluate('bluelight-on-call-availability', T2);
-    expect(allOn.instances).toEqual([
-      { labels: { station: 'HANLEY' }, value: 1, state: 'Normal' },
-      { labels: { station: 'LEEK' }, value: 1, state: 'Normal' },
+    // The next day all of ours are on the run; their HANLEY pump is still off.
+    const next = await evaluate('bluelight-on-call-availability', T2);
+    expect(next.instances).toEqual([
+      { labels: { ...theirs, station: 'HANLEY' }, value: 0, state: 'Alerting' },
+      { labels: { ...theirs, station: 'LEEK' }, value: 1, state: 'Normal' },
+      { labels: { ...ours, station: 'HANLEY' }, value: 1, state: 'Normal' },
+      { labels: { ...ours, station: 'LEEK' }, value: 1, state: 'Normal' },
     ]);
-    expect(allOn.state).toBe('Normal');
   });
 
-  it('calls waiting: fires at 7 (> 5), silent at 0', async () => {
+  it('calls waiting per agency: ours fires at 7 (> 5), theirs is silent at 2, and at 0', async () => {
     const busy = await evaluate('bluelight-calls-waiting', T1);
-    expect(busy.instances).toEqual([{ labels: {}, value: 7, state: 'Alerting' }]);
-    expect(await state('bluelight-calls-waiting', T2)).toBe('Normal');
+    expect(busy.instances).toEqual([
+      { labels: { agency: THEIRS }, value: 2, state: 'Normal' },
+      { labels: { agency: OURS.control }, value: 7, state: 'Alerting' },
+    ]);
+    // The next day: our calls of the last hour all answered (0); the neighbour had none (no instance).
+    const calm = await evaluate('bluelight-calls-waiting', T2);
+    expect(calm.instances).toEqual([
+      { labels: { agency: OURS.control }, value: 0, state: 'Normal' },
+    ]);
+    expect(calm.state).toBe('Normal');
+    expect(rule('bluelight-calls-waiting').noDataState).toBe('OK');
   });
 
-  it('ingestion stalled: silent at 20 s, fires at 320 s', async () => {
+  it('ingestion stalled: silent at 20 s, fires at 320 s — over every agency’s events', async () => {
     const fresh = await evaluate('bluelight-ingestion-delay', T1);
     expect(fresh.instances).toEqual([{ labels: {}, value: 20, state: 'Normal' }]);
     const stale = await evaluate('bluelight-ingestion-delay', new Date(T1.getTime() + 300_000));
     expect(stale.instances).toEqual([{ labels: {}, value: 320, state: 'Alerting' }]);
     expect(stale.state).toBe('Alerting');
+    // The pipeline's own health: the neighbour's newest event alone is 100 s old.
+    const theirsOnly = await evaluateRule(
+      theirsAlone.client,
+      rule('bluelight-ingestion-delay'),
+      T1,
+    );
+    expect(theirsOnly.instances).toEqual([{ labels: {}, value: 100, state: 'Alerting' }]);
   });
 
   it('dead-letter rate per topic: 8 in 10 minutes (0.8/min) alerts, 1 (0.1/min) does not', async () => {
@@ -588,5 +776,50 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
     // None at all: no rows, which the rule treats as OK.
     expect(await state('bluelight-dead-letters', T2)).toBe('NoData');
     expect(rule('bluelight-dead-letters').noDataState).toBe('OK');
+  });
+
+  /** Every instant a rule is evaluated at above. */
+  const INSTANTS = [
+    T1,
+    T2,
+    T3,
+    DLQ_BURST,
+    new Date('2024-05-06T00:00:00Z'),
+    new Date('2024-08-30T12:00:00Z'),
+    new Date('2024-09-15T12:00:00Z'),
+    new Date('2024-09-25T12:00:00Z'),
+    new Date('2024-09-28T12:00:00Z'),
+    new Date('2024-10-04T12:00:00Z'),
+  ];
+  const PLATFORM_RULES = ['bluelight-ingestion-delay', 'bluelight-dead-letters'];
+  const instancesOf = (evaluation: Evaluation, agencies: readonly string[]) =>
+    evaluation.instances.filter((instance) => agencies.includes(instance.labels.agency ?? ''));
+
+  it('labels every instance of every other rule with its agency, and judges each agency on its rows alone', async () => {
+    let compared = 0;
+    for (const candidate of rules.filter((found) => !PLATFORM_RULES.includes(found.uid))) {
+      for (const now of INSTANTS) {
+        const what = `${candidate.uid} at ${now.toISOString()}`;
+        const shared = await evaluateRule(db.client, candidate, now);
+        for (const instance of shared.instances) {
+          expect(instance.labels.agency, what).toMatch(/^[a-z][a-z0-9-]+$/);
+        }
+        // An agency's instances beside another's are exactly its instances on its own.
+        const alone = [
+          [OUR_AGENCIES, await evaluateRule(oursAlone.client, candidate, now)],
+          [[THEIRS], await evaluateRule(theirsAlone.client, candidate, now)],
+        ] as const;
+        for (const [agencies, evaluation] of alone) {
+          expect(instancesOf(shared, agencies), `${what}, ${agencies.join(' ')}`).toEqual(
+            evaluation.instances,
+          );
+          compared += evaluation.instances.length;
+        }
+        expect(shared.instances.length, what).toBe(
+          alone[0][1].instances.length + alone[1][1].instances.length,
+        );
+      }
+    }
+    expect(compared).toBeGreaterThan(30);
   });
 });

@@ -1,4 +1,15 @@
-/** Hand-built facts, raw events and dead letters for the dashboard and alert tests. */
+/**
+ * Hand-built facts, raw events and dead letters for the dashboard and alert tests: Staffordshire's
+ * (its fire service's incidents and appliances, its control room's calls) and a neighbouring
+ * fire service's, at stations of the same names over the same days, with their own entity ids
+ * (facts are keyed by entity id alone until identity is (agency, id)).
+ */
+
+/** Staffordshire: the fire service and the control room. */
+export const OURS = { fire: 'staffordshire-fire', control: 'staffordshire-control' } as const;
+export const OUR_AGENCIES = [OURS.control, OURS.fire];
+/** The neighbouring service: incidents, appliances and calls under one agency. */
+export const THEIRS = 'cheshire-fire';
 
 const sql = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 export const at = (iso: string, plusSeconds = 0) => sql(Date.parse(iso) + plusSeconds * 1000);
@@ -17,12 +28,13 @@ export interface IncidentFact {
   lateCall?: number;
   cancelled?: number;
   open?: boolean;
+  agency?: string;
 }
 
 export function incidentRow(fact: IncidentFact) {
   return {
     incident_id: fact.id,
-    agency: 'staffordshire-fire',
+    agency: fact.agency ?? OURS.fire,
     service: 'fire',
     call_received_at: at(fact.at),
     created_at: at(fact.at, 30),
@@ -154,6 +166,35 @@ export const ALERT_INCIDENTS: IncidentFact[] = [
   })),
 ];
 
+/**
+ * The neighbour's life-risk fire incidents (✓ met, ✗ missed):
+ *   March 2024: HANLEY CH-M1✓ CH-M2✗ CH-M5✓ CH-M6✓; LEEK CH-M3✓ CH-M4✓ → 5 of 6; CH-X1
+ *     excluded (a late call)
+ *   April 2024: HANLEY CH-A1✗ (open on the control room's morning); LEEK CH-A2✓ → 2 measured
+ *   September 2024: HANLEY 20–24 ✗✗✗✗✗ (for the alert rules)
+ * So over spring HANLEY is 3 of 5 (0.6) and LEEK 3 measured (below the minimum sample).
+ */
+export const NEIGHBOUR_INCIDENTS: IncidentFact[] = (
+  [
+    { id: 'CH-M1', at: '2024-03-15T10:00:00Z', seconds: 300, band: 'high' },
+    { id: 'CH-M2', at: '2024-03-16T10:00:00Z', seconds: 700, band: 'high' },
+    { id: 'CH-M3', at: '2024-03-17T10:00:00Z', seconds: 500, band: 'medium', station: 'LEEK' },
+    { id: 'CH-M4', at: '2024-03-18T10:00:00Z', seconds: 900, band: 'low', station: 'LEEK' },
+    { id: 'CH-M5', at: '2024-03-19T10:00:00Z', seconds: 550, band: 'medium' },
+    { id: 'CH-M6', at: '2024-03-20T10:00:00Z', seconds: 460, band: 'high' },
+    // Excluded: a late call.
+    { id: 'CH-X1', at: '2024-03-21T10:00:00Z', seconds: 300, band: 'high', lateCall: 1 },
+    { id: 'CH-A1', at: '2024-04-05T09:30:00Z', seconds: 600, band: 'high', open: true },
+    { id: 'CH-A2', at: '2024-04-06T10:00:00Z', seconds: 450, band: 'high', station: 'LEEK' },
+    ...[20, 21, 22, 23, 24].map((day) => ({
+      id: `CH-S${day}`,
+      at: `2024-09-${day}T10:00:00Z`,
+      seconds: 600,
+      band: 'high',
+    })),
+  ] as IncidentFact[]
+).map((fact) => ({ ...fact, agency: THEIRS }));
+
 export function deadLetter(failedAt: string, topic: string, offset: number) {
   return {
     failed_at: at(failedAt),
@@ -181,11 +222,11 @@ export function callRow(
   line: string,
   presented: string,
   wait: number | null,
-  options: { abandon?: boolean; triage?: number; outcome?: string } = {},
+  options: { abandon?: boolean; triage?: number; outcome?: string; agency?: string } = {},
 ) {
   return {
     call_id: id,
-    agency: 'staffordshire-control',
+    agency: options.agency ?? OURS.control,
     line,
     service: 'police',
     queue: `${line}-general`,
@@ -257,13 +298,14 @@ export function interval(
   end: string | null,
   status: string,
   reason = '',
+  owner: { agency: string; station?: string } = { agency: OURS.fire },
 ) {
   return {
     resource_id: resource,
     start_at: at(start),
     end_at: end === null ? null : at(end),
-    agency: 'staffordshire-fire',
-    home_station: resource.split('-')[0],
+    agency: owner.agency,
+    home_station: owner.station ?? resource.split('-')[0],
     appliance_type: 'pump',
     crewing_model: crewing,
     status,
@@ -303,6 +345,41 @@ export const INTERVALS = [
   interval('HANLEY-W1', 'wholetime', '2024-04-01T00:00:00Z', null, 'available_at_station'),
 ];
 
+/**
+ * The neighbour on T1's morning: five 999 calls answered within 2–6 s in the last hour (all
+ * within 10 s) and two waiting; its LEEK pump on the run all day, its HANLEY pump off the run
+ * (crewing) from 11:40 UTC — so at T1 its HANLEY alerts and its LEEK does not, the other way
+ * round from Staffordshire's.
+ */
+export const NEIGHBOUR_CALLS = [
+  ...[2, 3, 4, 5, 6].map((wait, index) =>
+    callRow(`CH-b${index + 1}`, '999', on('2024-04-05', 11, 20 + index), wait, { agency: THEIRS }),
+  ),
+  ...[52, 53].map((minute, index) =>
+    callRow(`CH-w${index + 1}`, '999', on('2024-04-05', 11, minute), null, { agency: THEIRS }),
+  ),
+];
+
+export const NEIGHBOUR_INTERVALS = [
+  interval('CH-LEEK-P1', 'on_call', '2024-04-05T00:00:00Z', null, 'available_at_station', '', {
+    agency: THEIRS,
+    station: 'LEEK',
+  }),
+  interval(
+    'CH-HANLEY-P2',
+    'on_call',
+    '2024-04-05T00:00:00Z',
+    '2024-04-05T11:40:00Z',
+    'available_at_station',
+    '',
+    { agency: THEIRS, station: 'HANLEY' },
+  ),
+  interval('CH-HANLEY-P2', 'on_call', '2024-04-05T11:40:00Z', null, 'unavailable', 'crewing', {
+    agency: THEIRS,
+    station: 'HANLEY',
+  }),
+];
+
 export const rawRow = (
   idField: string,
   id: string,
@@ -324,3 +401,95 @@ export const rawRow = (
   _ingested_at: at(ingested),
   ...extra,
 });
+
+/** The 5-minute call rollup rows of an agency on T1's morning. */
+export function calls5min(
+  agency: string,
+  rows: [bucket: string, line: string, presented: number, answered: number, abandoned: number][],
+) {
+  return rows.map(([bucket, line, presented, answered, abandoned]) => ({
+    bucket,
+    agency,
+    line,
+    service: 'police',
+    queue: `${line}-general`,
+    presented,
+    answered,
+    abandoned,
+    version: '2024-06-01 00:00:00',
+    is_deleted: 0,
+  }));
+}
+
+/** Everything of one agency (or set of agencies) the tests load, table by table. */
+export interface AgencyData {
+  incident_facts: unknown[];
+  call_facts: unknown[];
+  resource_intervals: unknown[];
+  calls_5min: unknown[];
+  calls_raw: unknown[];
+  incidents_raw: unknown[];
+  resources_raw: unknown[];
+}
+
+/** Staffordshire's rows. Its newest event was ingested 20 s before T1; one late event and one correction. */
+export const OUR_DATA: AgencyData = {
+  incident_facts: [...INCIDENTS, ...ALERT_INCIDENTS].map(incidentRow),
+  call_facts: CALLS,
+  resource_intervals: INTERVALS,
+  calls_5min: calls5min(OURS.control, [
+    ['2024-04-05 11:00:00', '999', 10, 8, 1],
+    ['2024-04-05 11:05:00', '101', 4, 4, 0],
+  ]),
+  calls_raw: [
+    rawRow('call_id', 'b1', '2024-04-05T11:05:00Z', '2024-04-05T11:59:40Z'),
+    rawRow('call_id', 'b2', '2024-04-05T11:00:00Z', '2024-04-05T11:30:00Z', {
+      corrects_event_id: 'x',
+    }),
+  ],
+  incidents_raw: [
+    rawRow('incident_id', 'A1', '2024-04-05T09:00:00Z', '2024-04-05T09:00:02Z', {
+      event_type: 'incident.created',
+      agency: OURS.fire,
+    }),
+  ],
+  resources_raw: [
+    rawRow('resource_id', 'LEEK-P1', '2024-04-05T11:58:00Z', '2024-04-05T11:58:01Z', {
+      event_type: 'resource.status_changed',
+      agency: OURS.fire,
+    }),
+  ],
+};
+
+/** The neighbour's rows: its newest call event ingested 100 s before T1, an incident's at 11:00. */
+export const NEIGHBOUR_DATA: AgencyData = {
+  incident_facts: NEIGHBOUR_INCIDENTS.map(incidentRow),
+  call_facts: NEIGHBOUR_CALLS,
+  resource_intervals: NEIGHBOUR_INTERVALS,
+  calls_5min: calls5min(THEIRS, [['2024-04-05 11:20:00', '999', 7, 5, 0]]),
+  calls_raw: [
+    rawRow('call_id', 'CH-b1', '2024-04-05T11:20:00Z', '2024-04-05T11:58:20Z', {
+      agency: THEIRS,
+    }),
+  ],
+  incidents_raw: [
+    rawRow('incident_id', 'CH-A1', '2024-04-05T09:30:00Z', '2024-04-05T11:00:00Z', {
+      event_type: 'incident.created',
+      agency: THEIRS,
+    }),
+  ],
+  resources_raw: [],
+};
+
+/** The pipeline's own rows, in every test database: dead letters carry no agency. */
+export const PLATFORM_DEAD_LETTERS = () => [
+  {
+    failed_at: '2024-04-05 11:55:00.000',
+    service: 'clickhouse-sink',
+    original_topic: 'calls',
+    error_class: 'contract',
+    reason: 'bad',
+    dead_letter_topic: 'calls.dlq',
+  },
+  ...DEAD_LETTER_BURST,
+];

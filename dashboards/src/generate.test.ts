@@ -73,6 +73,47 @@ describe('generated Grafana provisioning', () => {
     expect(calls).toBeGreaterThan(0);
   });
 
+  it('gives every dashboard an agency variable (multi-value, from the data) and filters every read of agency rows by it', () => {
+    // Tables whose rows belong to an agency; dead_letters are the pipeline's (a refused message
+    // may carry no readable agency).
+    const AGENCY_TABLES =
+      /\bFROM (incident_facts|call_facts|resource_intervals|calls_5min|calls_raw|incidents_raw|resources_raw)\b/g;
+    const AGENCY_FILTER =
+      /\$__conditionalAll\(agency IN [[(]\$\{agency:singlequote\}[\])], \$agency\)/g;
+    let reads = 0;
+    for (const [file, content] of files) {
+      if (!file.endsWith('.json')) continue;
+      const dashboard = JSON.parse(content);
+      const [first] = dashboard.templating.list;
+      expect(first, file).toMatchObject({
+        name: 'agency',
+        type: 'query',
+        multi: true,
+        includeAll: true,
+      });
+      expect(first.query.rawSql, file).toContain('FROM incident_facts FINAL');
+      expect(first.query.rawSql, file).toContain('FROM call_facts FINAL');
+      expect(first.query.rawSql, file).toContain('FROM resource_intervals FINAL');
+      for (const panel of dashboard.panels) {
+        for (const target of panel.targets) {
+          const sql: string = target.rawSql;
+          const tables = sql.match(AGENCY_TABLES)?.length ?? 0;
+          const filters = sql.match(AGENCY_FILTER)?.length ?? 0;
+          // One filter per read: each version part of a standard's query, each raw table, …
+          expect(filters, `${file}: ${panel.title}`).toBe(tables);
+          if (tables === 0) expect(sql, `${file}: ${panel.title}`).toContain('FROM dead_letters');
+          reads += tables;
+        }
+      }
+    }
+    expect(reads).toBeGreaterThan(40);
+  });
+
+  it('groups notifications by agency, so one never mixes two services’ alerts', () => {
+    const policies = parse(files.get(`${PROVISIONING}/alerting/policies.yaml`) ?? '');
+    expect(policies.policies[0].group_by).toContain('agency');
+  });
+
   it('reads the webhook URL from the environment and never inlines it', () => {
     const contactPoints = parse(files.get(`${PROVISIONING}/alerting/contact-points.yaml`) ?? '');
     expect(contactPoints.contactPoints[0].receivers[0].settings.url).toBe(

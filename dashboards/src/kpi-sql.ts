@@ -23,7 +23,7 @@ import {
   statisticSql as versionStatisticSql,
   versionsDuring,
 } from '@bluelight/standards';
-import { conditionalAll } from './panels.js';
+import { AGENCY_VARIABLE, conditionalAll } from './panels.js';
 import { renderParameters } from './sql.js';
 
 /** The first and last London day the dashboard's time range touches; `to` is exclusive. */
@@ -77,9 +77,17 @@ function allParts(definition: StandardDefinition) {
 /** Template variables a figure is narrowed by: the builder's filter name → variable name. */
 export type VariableFilters = Record<string, string>;
 
+/**
+ * Whose rows a figure counts: the agencies chosen in a dashboard variable (a panel), or every
+ * agency with one row each, an `agency` column first (an alert rule: one instance per agency).
+ */
+export type AgencyScope = { variable: string } | 'per agency';
+
 export interface KpiSqlOptions {
   /** SQL for the first and (exclusive) last London day; default: the dashboard's range. */
   days?: { from: string; to: string };
+  /** Default: the dashboard's `agency` variable. */
+  agency?: AgencyScope;
   filters?: VariableFilters;
   /**
    * Narrow the facts to exact instants (the last hour, the last 24 h), not only to London days:
@@ -102,10 +110,30 @@ function instantsOf(options: KpiSqlOptions): Instants | undefined {
   return options.instants || undefined;
 }
 
+const agencyOf = (options: KpiSqlOptions): AgencyScope =>
+  options.agency ?? { variable: AGENCY_VARIABLE };
+
+/** The builders' own agency condition, one per version part (see `agencyCondition`). */
+const AGENCY_CONDITION = /agency IN \{(p\d+_agencies):Array\(String\)\}/g;
+
+/**
+ * The builder's agency condition of every version part as the scope says: the agency variable
+ * as an array inside `$__conditionalAll` (like a filter), or — every agency, one row each —
+ * `1=1`, since the rows are then grouped by agency and never added up across agencies.
+ */
+function scopeAgencies(kpi: KpiQuery, parts: number, scope: AgencyScope): KpiQuery {
+  const found = kpi.query.match(AGENCY_CONDITION)?.length ?? 0;
+  if (found !== parts) {
+    throw new Error(`expected ${parts} agency condition(s) in the KPI query, found ${found}`);
+  }
+  if (scope !== 'per agency') return kpi;
+  return { ...kpi, query: kpi.query.replace(AGENCY_CONDITION, '1=1') };
+}
+
 /**
  * Each version part's bounds become SQL: the part's own days intersected with the dashboard's,
  * so a range across a change of standard is judged with the version in force on each day. Each
- * template-variable filter becomes the variable as an Array(String).
+ * template-variable filter, and the agency variable, becomes the variable as an Array(String).
  */
 function render(
   kpi: KpiQuery,
@@ -113,17 +141,27 @@ function render(
   options: KpiSqlOptions,
 ): string {
   const days = options.days ?? RANGE_DAYS;
+  const scope = agencyOf(options);
+  const scoped = scopeAgencies(kpi, parts.length, scope);
   const expressions: Record<string, string> = {};
   parts.forEach((part, index) => {
     expressions[`p${index}_from`] = `greatest(toDate('${part.from}'), ${days.from})`;
     expressions[`p${index}_to`] =
       part.to === OPEN_END ? days.to : `least(toDate('${part.to}'), ${days.to})`;
+    if (scope !== 'per agency') {
+      expressions[`p${index}_agencies`] = `[\${${scope.variable}:singlequote}]`;
+    }
     for (const [filter, variable] of Object.entries(options.filters ?? {})) {
       expressions[`p${index}_filter_${filter}`] = `[\${${variable}:singlequote}]`;
     }
   });
-  const sql = renderParameters(kpi.query, kpi.params, expressions);
-  return conditionalFilters(sql, options.filters ?? {}, parts.length);
+  const sql = renderParameters(scoped.query, scoped.params, expressions);
+  const variables = scope === 'per agency' ? [] : [scope.variable];
+  return conditionalFilters(
+    sql,
+    [...variables, ...Object.values(options.filters ?? {})],
+    parts.length,
+  );
 }
 
 /**
@@ -131,9 +169,9 @@ function render(
  * `$__conditionalAll`, so a variable at All filters nothing and sends no list of values (the
  * builder writes `column IN {pN_filter_name:Array(String)}`; one per filter and version part).
  */
-function conditionalFilters(sql: string, filters: VariableFilters, parts: number): string {
+function conditionalFilters(sql: string, variables: string[], parts: number): string {
   let out = sql;
-  for (const variable of Object.values(filters)) {
+  for (const variable of variables) {
     const pattern = new RegExp(`(\\w+) IN \\[\\$\\{${variable}:singlequote\\}\\]`, 'g');
     const count = out.match(pattern)?.length ?? 0;
     if (count !== parts) {
@@ -147,6 +185,18 @@ function conditionalFilters(sql: string, filters: VariableFilters, parts: number
 /** Placeholder filter values: the builder emits a parameter per filter, rendered as a variable. */
 function filterStubs(filters: VariableFilters | undefined) {
   return Object.fromEntries(Object.keys(filters ?? {}).map((name) => [name, ['']]));
+}
+
+/**
+ * What the builders are given for the agencies and how rows are laid out: a placeholder the
+ * renderer replaces (the builders bind the agencies as a parameter per version part), and for
+ * `per agency` one row per agency (`byAgency`).
+ */
+function agencyArguments(options: KpiSqlOptions) {
+  return {
+    agencies: [''],
+    layout: { byAgency: agencyOf(options) === 'per agency' },
+  };
 }
 
 /** Replaces the builder's one read of `table FINAL` per version part by a narrower source. */
@@ -170,7 +220,14 @@ export function incidentKpiSql(
   if (definition.subject !== 'incidents')
     throw new Error(`${definition.id} is not an incident standard`);
   const parts = allParts(definition) as VersionPart<IncidentStandardVersion>[];
-  const kpi = incidentKpiQueryOver(parts, groupBy, filterStubs(options.filters) as IncidentFilters);
+  const { agencies, layout } = agencyArguments(options);
+  const kpi = incidentKpiQueryOver(
+    parts,
+    agencies,
+    groupBy,
+    filterStubs(options.filters) as IncidentFilters,
+    layout,
+  );
   let sql = render(kpi, parts, options);
   const instants = instantsOf(options);
   if (instants) {
@@ -192,7 +249,14 @@ export function callKpiSql(
 ): string {
   if (definition.subject !== 'calls') throw new Error(`${definition.id} is not a call standard`);
   const parts = allParts(definition) as VersionPart<CallStandardVersion>[];
-  const kpi = callKpiQueryOver(parts, groupBy, filterStubs(options.filters) as CallFilters);
+  const { agencies, layout } = agencyArguments(options);
+  const kpi = callKpiQueryOver(
+    parts,
+    agencies,
+    groupBy,
+    filterStubs(options.filters) as CallFilters,
+    layout,
+  );
   let sql = render(kpi, parts, options);
   const instants = instantsOf(options);
   if (instants) {
@@ -217,10 +281,13 @@ export function availabilityKpiSql(
   if (definition.subject !== 'availability')
     throw new Error(`${definition.id} is not an availability standard`);
   const parts = allParts(definition) as VersionPart<AvailabilityStandardVersion>[];
+  const { agencies, layout } = agencyArguments(options);
   const kpi = availabilityKpiQueryOver(
     parts,
+    agencies,
     groupBy,
     filterStubs(options.filters) as AvailabilityFilters,
+    layout,
   );
   let sql = render(kpi, parts, options);
   const instants = instantsOf(options);

@@ -47,6 +47,30 @@ export function columnVariable(name: string, label: string, values: string) {
     .sort(dashboard.VariableSort.AlphabeticalAsc);
 }
 
+/** The template variable every dashboard has: whose rows every panel counts. */
+export const AGENCY_VARIABLE = 'agency';
+
+/**
+ * The agencies (fire services, police forces, control rooms) with facts in ClickHouse: one
+ * Grafana serves several services sharing a deployment, and every panel is filtered by it. At
+ * All, every agency's rows are counted together (as a request for several agencies is in the
+ * query API); choose one to see one service's figures.
+ */
+export function agencyVariable() {
+  return columnVariable(
+    AGENCY_VARIABLE,
+    'Agency',
+    [
+      'SELECT toString(agency) AS value FROM incident_facts FINAL',
+      'SELECT toString(agency) FROM call_facts FINAL',
+      'SELECT toString(agency) FROM resource_intervals FINAL',
+    ].join(' UNION ALL '),
+  );
+}
+
+/** `agency IN (…the agency variable's values…)` in hand-written SQL; `1=1` at All. */
+export const agencyFilter = (column = 'agency') => inVariable(column, AGENCY_VARIABLE);
+
 /** The incident variables: service, station, category, risk band (over incident_facts). */
 export const INCIDENT_VARIABLES = {
   service: 'service',
@@ -83,11 +107,14 @@ export const conditionalAll = (condition: string, variable: string) =>
 export const inVariable = (column: string, variable: string) =>
   conditionalAll(`${column} IN (\${${variable}:singlequote})`, variable);
 
-/** Every incident variable as a filter on incident_facts columns. */
+/** The agency and every incident variable as filters on incident_facts columns. */
 export const incidentVariableFilter = () =>
-  (Object.entries(INCIDENT_VARIABLES) as [string, string][])
-    .map(([variable, column]) => inVariable(column, variable))
-    .join('\n  AND ');
+  [
+    agencyFilter(),
+    ...(Object.entries(INCIDENT_VARIABLES) as [string, string][]).map(([variable, column]) =>
+      inVariable(column, variable),
+    ),
+  ].join('\n  AND ');
 
 /** The builder filters the incident variables map onto (IncidentFilters names → variables). */
 export const INCIDENT_KPI_FILTERS = {

@@ -1,8 +1,10 @@
 /**
  * Hand-written SQL for figures that are counts, not a standard's statistic (calls waiting,
  * appliances on the run, ingestion delay, dead letters). Shared by panels and alert rules so a
- * panel and its alert always show the same number.
+ * panel and its alert always show the same number. A panel narrows them to the `agency`
+ * variable; an alert rule counts each agency apart, or (the pipeline's own health) every row.
  */
+import { agencyFilter } from './panels.js';
 
 /** Raw event tables, one per family. */
 export const RAW_TABLES = {
@@ -14,17 +16,36 @@ export const RAW_TABLES = {
 /** A call presented longer ago than this and still open is taken as lost, not waiting. */
 export const WAITING_HORIZON = 'INTERVAL 1 HOUR';
 
-/** Calls presented, not yet answered, abandoned or closed at the end of the range ("now"). */
-export const callsWaitingSql = (groupByLine: boolean) => `
-SELECT ${groupByLine ? 'CAST(line AS String) AS line, ' : ''}count() AS waiting
+/**
+ * Calls presented, not yet answered, abandoned or closed at the end of the range ("now"): of
+ * the agencies in the `agency` variable (a panel), or per agency (an alert rule's instances).
+ */
+export function callsWaitingSql(scope: 'variable' | 'per agency', groupByLine: boolean): string {
+  const waiting = `presented_at <= $__toTime
+  AND ifNull(answered_at > $__toTime, 1)
+  AND ifNull(abandoned_at > $__toTime, 1)
+  AND ifNull(closed_at > $__toTime, 1)`;
+  if (scope === 'per agency') {
+    // Every agency with a call in the horizon gets a row, 0 when none is waiting, so its alert
+    // instance resolves instead of going missing.
+    const line = groupByLine ? 'CAST(line AS String) AS line, ' : '';
+    return `
+SELECT CAST(agency AS String) AS agency, ${line}countIf(${waiting.replaceAll('\n  ', ' ')}) AS waiting
 FROM call_facts FINAL
 WHERE presented_at <= $__toTime
   AND presented_at > $__toTime - ${WAITING_HORIZON}
-  AND ifNull(answered_at > $__toTime, 1)
-  AND ifNull(abandoned_at > $__toTime, 1)
-  AND ifNull(closed_at > $__toTime, 1)${groupByLine ? '\nGROUP BY line\nORDER BY line' : ''}`;
+GROUP BY agency${groupByLine ? ', line' : ''}
+ORDER BY agency${groupByLine ? ', line' : ''}`;
+  }
+  return `
+SELECT ${groupByLine ? 'CAST(line AS String) AS line, ' : ''}count() AS waiting
+FROM call_facts FINAL
+WHERE ${waiting}
+  AND presented_at > $__toTime - ${WAITING_HORIZON}
+  AND ${agencyFilter()}${groupByLine ? '\nGROUP BY line\nORDER BY line' : ''}`;
+}
 
-/** Seconds since the newest event of any family was ingested, at the end of the range. */
+/** Seconds since the newest event of any family (and any agency) was ingested, at the end of the range. */
 export const ingestionDelaySql = () => `
 SELECT dateDiff('millisecond', max(newest), toDateTime64($__toTime, 3)) / 1000 AS delay_seconds
 FROM (
@@ -36,20 +57,23 @@ ${Object.values(RAW_TABLES)
   .join('\n  UNION ALL\n')}
 )`;
 
-/** The same per family (a family silent for a day shows a day). */
+/** The same per family, of the agencies chosen (a family silent for a day shows a day). */
 export const ingestionDelayByFamilySql = () => `
 SELECT family, dateDiff('millisecond', newest, toDateTime64($__toTime, 3)) / 1000 AS delay_seconds
 FROM (
 ${Object.entries(RAW_TABLES)
   .map(
     ([family, table]) =>
-      `  SELECT '${family}' AS family, max(_ingested_at) AS newest FROM ${table} WHERE _ingested_at <= $__toTime AND _ingested_at > $__toTime - INTERVAL 1 DAY`,
+      `  SELECT '${family}' AS family, max(_ingested_at) AS newest FROM ${table} WHERE _ingested_at <= $__toTime AND _ingested_at > $__toTime - INTERVAL 1 DAY AND ${agencyFilter()}`,
   )
   .join('\n  UNION ALL\n')}
 )
 ORDER BY family`;
 
-/** Messages dead-lettered within the range. */
+/**
+ * Messages dead-lettered within the range. Dead letters are the pipeline's, not an agency's: a
+ * refused message may have no readable agency at all, so these count every one.
+ */
 export const deadLettersSql = () => `
 SELECT count() AS dead_letters
 FROM dead_letters FINAL
@@ -64,11 +88,11 @@ WHERE $__timeFilter(failed_at)
 GROUP BY topic
 ORDER BY topic`;
 
-/** Every family's raw events as (family, event time, ingestion time, correction flags). */
+/** Every family's raw events of the agencies chosen, as (family, event time, ingestion time, correction flags). */
 export const rawEventsSql = (where: string) =>
   Object.entries(RAW_TABLES)
     .map(
       ([family, table]) =>
-        `  SELECT '${family}' AS family, event_type, occurred_at, _ingested_at, corrects_event_id FROM ${table} WHERE ${where}`,
+        `  SELECT '${family}' AS family, event_type, occurred_at, _ingested_at, corrects_event_id FROM ${table} WHERE ${where} AND ${agencyFilter()}`,
     )
     .join('\n  UNION ALL\n');

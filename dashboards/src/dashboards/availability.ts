@@ -12,7 +12,13 @@ import {
   statisticSql,
   targetShare,
 } from '../kpi-sql.js';
-import { columnVariable, gridPos, targetThresholds, thresholdLine } from '../panels.js';
+import {
+  agencyVariable,
+  columnVariable,
+  gridPos,
+  targetThresholds,
+  thresholdLine,
+} from '../panels.js';
 import { bluelightDashboard, label } from './common.js';
 
 export const AVAILABILITY_STANDARDS = {
@@ -40,6 +46,7 @@ export function applianceAvailability() {
   )
     .refresh('5m')
     .time({ from: 'now-30d', to: 'now' })
+    .withVariable(agencyVariable())
     .withVariable(
       columnVariable(
         'station',

@@ -4,7 +4,15 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { chQuery } from '../clickhouse-query.js';
 import { callKpiSql, groupTimeSql, standard, statisticSql, targetShare } from '../kpi-sql.js';
-import { columnVariable, gridPos, inVariable, targetThresholds, thresholdLine } from '../panels.js';
+import {
+  agencyFilter,
+  agencyVariable,
+  columnVariable,
+  gridPos,
+  inVariable,
+  targetThresholds,
+  thresholdLine,
+} from '../panels.js';
 import { bluelightDashboard } from './common.js';
 import { answerBandsSql, standardFigureSql, warningLevel } from './control-room.js';
 
@@ -16,6 +24,7 @@ export function callVolumeSql(measure: string, name: string) {
 SELECT $__timeInterval(bucket) AS time, CAST(line AS String) AS line, sum(${measure}) AS ${name}
 FROM calls_5min FINAL
 WHERE $__timeFilter(bucket)
+  AND ${agencyFilter()}
   AND ${inVariable('queue', 'queue')}
 GROUP BY time, line
 ORDER BY time, line`;
@@ -32,6 +41,7 @@ export function callHandling() {
   )
     .refresh('1m')
     .time({ from: 'now-7d', to: 'now' })
+    .withVariable(agencyVariable())
     .withVariable(
       columnVariable('queue', 'Queue', 'SELECT toString(queue) AS value FROM call_facts FINAL'),
     );

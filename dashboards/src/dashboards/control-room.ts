@@ -13,6 +13,8 @@ import {
   targetShare,
 } from '../kpi-sql.js';
 import {
+  agencyFilter,
+  agencyVariable,
   gridPos,
   INCIDENT_KPI_FILTERS,
   incidentVariableFilter,
@@ -62,6 +64,7 @@ export function controlRoom() {
   )
     .refresh('10s')
     .time({ from: 'now-24h', to: 'now' });
+  builder.withVariable(agencyVariable());
   for (const variable of incidentVariables()) builder.withVariable(variable);
 
   builder.withPanel(
@@ -70,7 +73,7 @@ export function controlRoom() {
       .description(
         'Calls presented and not yet answered, abandoned or closed (presented in the last hour).',
       )
-      .withTarget(chQuery(callsWaitingSql(true)))
+      .withTarget(chQuery(callsWaitingSql('variable', true)))
       .thresholds(steps([null, 'green'], [3, 'orange'], [10, 'red']))
       .colorMode(common.BigValueColorMode.Background)
       .gridPos(gridPos(0, 0, 4, 5)),
@@ -178,6 +181,7 @@ ORDER BY category`),
 SELECT concat(CAST(home_station AS String), ' · ', CAST(crewing_model AS String)) AS appliances, countIf(available = 1) AS on_the_run
 FROM resource_intervals FINAL
 WHERE start_at <= $__toTime AND ifNull(end_at > $__toTime, 1)
+  AND ${agencyFilter()}
 GROUP BY appliances
 ORDER BY appliances`),
       )
@@ -196,6 +200,7 @@ SELECT greatest(start_at, toDateTime64($__fromTime, 3)) AS time,
   available AS on_the_run
 FROM resource_intervals FINAL
 WHERE start_at <= $__toTime AND ifNull(end_at > $__fromTime, 1)
+  AND ${agencyFilter()}
 ORDER BY time, appliance`).timeSeries(),
       )
       .mappings([

@@ -2,7 +2,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { chQuery } from '../clickhouse-query.js';
-import { gridPos, steps } from '../panels.js';
+import { agencyVariable, gridPos, steps } from '../panels.js';
 import { deadLettersSql, ingestionDelayByFamilySql, rawEventsSql } from '../queries.js';
 import { bluelightDashboard } from './common.js';
 
@@ -16,7 +16,9 @@ export function pipelineHealth() {
     'Kafka → ClickHouse: events per second, dead letters, event time → queryable delay, late and corrected events.',
   )
     .refresh('30s')
-    .time({ from: 'now-6h', to: 'now' });
+    .time({ from: 'now-6h', to: 'now' })
+    // Events by agency; dead letters are the pipeline's own (a refused message may have none).
+    .withVariable(agencyVariable());
 
   builder.withPanel(
     new timeseries.PanelBuilder()
@@ -36,6 +38,7 @@ ORDER BY time, family`).timeSeries(),
   builder.withPanel(
     new timeseries.PanelBuilder()
       .title('Dead letters per minute, by error class')
+      .description('Every dead letter, whatever its agency (a refused message may have none).')
       .withTarget(
         chQuery(`
 SELECT $__timeInterval(failed_at) AS time, CAST(error_class AS String) AS error_class, count() * 60 / $__interval_s AS per_minute
@@ -50,6 +53,7 @@ ORDER BY time, error_class`).timeSeries(),
   builder.withPanel(
     new stat.PanelBuilder()
       .title('Dead letters — last 10 minutes')
+      .description('Every dead letter, whatever its agency (a refused message may have none).')
       .timeFrom('10m')
       .withTarget(chQuery(deadLettersSql()))
       .thresholds(steps([null, 'green'], [1, 'red']))

@@ -18,6 +18,7 @@ import {
   targetShare,
 } from '../kpi-sql.js';
 import {
+  agencyVariable,
   gridPos,
   INCIDENT_KPI_FILTERS,
   incidentVariableFilter,
@@ -93,6 +94,7 @@ export function responseStandards() {
     'Response standards',
     'History of the response standards, computed from the versioned definitions in services/standards/config.',
   ).time({ from: 'now-1y', to: 'now' });
+  builder.withVariable(agencyVariable());
   for (const variable of incidentVariables()) builder.withVariable(variable);
 
   builder.withPanel(

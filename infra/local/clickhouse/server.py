@@ -2,23 +2,33 @@
 
 No clickhouse-server binary can be obtained on the machines this project runs on,
 but chDB (the ClickHouse engine packaged as a Python library) can. This server
-puts the HTTP protocol of clickhouse-server in front of one persistent chDB
-session, so that `@clickhouse/client`, curl and other HTTP clients work against
-it unchanged: the same URL parameters, headers, error texts, error codes and
-HTTP statuses as the real server.
+puts the HTTP protocol of clickhouse-server in front of a pool of chDB
+connections to one data directory, so that `@clickhouse/client`, curl and other
+HTTP clients work against it unchanged: the same URL parameters, headers, error
+texts, error codes and HTTP statuses as the real server.
 
 What it adds around the engine, and why:
 
-* One worker thread runs every engine call. The chDB session is a single shared
-  engine instance, so queries are served one at a time; per-request state
-  (database, settings) is applied before a query and undone after it on that
-  same thread, so it never leaks into the next request. chDB releases the GIL
-  while it works, so /ping and the HTTP layer stay responsive meanwhile.
+* Up to --max-concurrent requests run at once, each on a chDB connection (and
+  thread) of its own; chDB runs different connections' queries in parallel and
+  keeps USE and SET per connection. A request's database and settings are
+  applied before its statement and undone after it on that connection, so they
+  never reach another request. chDB releases the GIL while it works, so /ping
+  and the HTTP layer stay responsive meanwhile.
+* INSERT data goes to the engine inside the statement text (as bytes, so binary
+  formats work), never through chDB's streaming insert API: that API's finish()
+  reports success for blocks the engine then refused (too many partitions, a
+  violated constraint, a failing materialized view) and nothing is stored.
+* Multi-statement requests are refused before the engine sees them: chDB would
+  run every statement, including one after the `;` that ends VALUES data.
+* Each statement carries a comment with its HTTP query_id, because chDB gives
+  queries ids of its own; KILL QUERY's WHERE reads query_id from that comment,
+  and KILL runs on a connection of its own so it never waits behind its victims.
 * `readonly` is emulated instead of SET: `SET readonly = 1` would lock the
-  shared session for good. Statements are classified by a small lexer.
+  connection for good. Statements are classified by a small lexer.
 * Users come from an optional JSON file; chDB has no access control of its own.
 
-Run: python server.py --port 8123 --host 127.0.0.1 --data-dir DIR [--users-file FILE]
+Run: python server.py --port 8123 --host 127.0.0.1 --data-dir DIR [--users-file FILE] [--max-concurrent N]
 """
 
 from __future__ import annotations
@@ -32,20 +42,23 @@ import hmac
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 import traceback
+import urllib.parse
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from aiohttp import web
-from chdb import session as chdb_session
+import chdb
 
 # clickhouse-server's default http_max_uri_size (1 MiB); aiohttp's own default is 8 KiB.
 MAX_URI_SIZE = 1 << 20
@@ -85,7 +98,12 @@ ERROR_NAMES = {
 
 
 def _status_table() -> dict[int, int]:
-    """ClickHouse's exceptionCodeToHTTPStatus (src/Server/HTTP): codes not listed answer 500."""
+    """ClickHouse's exceptionCodeToHTTPStatus: codes not listed answer 500.
+
+    Transcribed from src/Server/HTTP/exceptionCodeToHTTPStatus.cpp in ClickHouse/ClickHouse
+    (commit 08f89d9b15f5169384647044247bc230c694b37a), which HTTPHandler.cpp uses for every
+    error; test_conformance.py checks each code's name against it with errorCodeToName().
+    """
     groups = {
         401: [194],  # REQUIRED_PASSWORD
         # UNKNOWN_USER, WRONG_PASSWORD, ACCESS_DENIED, SET_NON_GRANTED_ROLE, AUTHENTICATION_FAILED
@@ -108,6 +126,9 @@ def _status_table() -> dict[int, int]:
 
 HTTP_STATUS_BY_CODE = _status_table()
 _ENGINE_CODE = re.compile(r"Code: (\d+)\.")
+_NESTED_ERROR = re.compile(
+    r"Code: (?P<code>\d+)\. DB::Exception: (?P<inner>Code: (?P=code)\. .*\(version [^)]*\))\. \([A-Z0-9_]+\)", re.S
+)
 
 
 class ClickHouseError(Exception):
@@ -125,13 +146,21 @@ class ClickHouseError(Exception):
         return cls(code, f"Code: {code}. DB::Exception: {message} ({ERROR_NAMES[code]})")
 
     @classmethod
-    def from_engine(cls, exc: BaseException) -> ClickHouseError:
-        """Wrap a chDB exception; chDB prefixes some texts (e.g. streaming inserts), so search."""
+    def from_engine(cls, exc: BaseException, hidden: Iterable[str] = ()) -> ClickHouseError:
+        """Wrap a chDB exception, without the `hidden` texts this server added to the query.
+
+        chDB prefixes some texts, so the code is searched for; errors raised in its
+        client layer come wrapped twice (`Code: N. …: Code: N. … (version V). (NAME)`).
+        """
         text = str(exc).strip()
+        for added in hidden:
+            text = text.replace(added, "")
         match = _ENGINE_CODE.search(text)
         if match is None:
             return cls.new(STD_EXCEPTION, text or type(exc).__name__)
-        return cls(int(match.group(1)), text[match.start():])
+        text = text[match.start() :]
+        nested = _NESTED_ERROR.fullmatch(text)
+        return cls(int(match.group(1)), nested["inner"] if nested else text)
 
     @property
     def http_status(self) -> int:
@@ -205,6 +234,8 @@ class InlineData:
     head_end: int  # the SQL ends before the FORMAT / VALUES keyword
     data_start: int
     input_format: str
+    format_clause: str  # `FORMAT name` as written; `FORMAT Values` for VALUES
+    settings_at: int | None  # a top-level SETTINGS clause of the INSERT, before the data
 
 
 @dataclass(frozen=True)
@@ -213,6 +244,7 @@ class Statement:
 
     keyword: str  # first keyword, upper-cased
     is_empty: bool  # nothing but whitespace, comments and semicolons
+    terminator_at: int | None  # offset of the first top-level `;`
     second_statement_at: int | None  # offset of the `;` that a second statement follows
     output_format: str | None  # a FORMAT clause of a non-INSERT statement
     inline_data: InlineData | None
@@ -242,6 +274,7 @@ def analyze_statement(text: str) -> Statement:
     semicolon_at: int | None = None
     second_statement_at: int | None = None
     insert_select = False  # the INSERT takes its rows from a SELECT, not from inline data
+    insert_settings_at: int | None = None
     inline_data: InlineData | None = None
     file_clause: str | None = None
 
@@ -267,26 +300,56 @@ def analyze_statement(text: str) -> Statement:
                 semicolon_at = token.start
             if keyword == "INSERT" and word in ("SELECT", "WITH"):
                 insert_select = True
+            if keyword == "INSERT" and word == "SETTINGS" and insert_settings_at is None:
+                insert_settings_at = token.start
             if keyword == "INSERT" and not insert_select and word == "VALUES":
-                inline_data = InlineData(token.start, token.end, "Values")
+                inline_data = InlineData(token.start, token.end, "Values", "FORMAT Values", insert_settings_at)
                 break
             if keyword == "INSERT" and not insert_select and word == "FORMAT":
                 name = next(tokens, None)
                 if name is not None and name.kind in ("word", "quoted"):
                     inline_data = InlineData(
-                        token.start, _insert_data_start(text, name.end), _unquote(name)
+                        token.start,
+                        _insert_data_start(text, name.end),
+                        _unquote(name),
+                        text[token.start : name.end],
+                        insert_settings_at,
                     )
                 break  # whatever follows is data, not SQL
+
+    if inline_data is not None and inline_data.input_format.lower() == "values":
+        # Values rows are SQL literals that may end with `;`. ClickHouse's reader ignores
+        # what follows; chDB would run it if it were ever in the statement text, and a
+        # second statement is refused anyway (`;` is rare: check first).
+        if ";" in text[inline_data.data_start :]:
+            second_statement_at = _statement_after_values(tokens)
 
     return Statement(
         keyword=keyword or "",
         is_empty=only_semicolons,
+        terminator_at=semicolon_at,
         second_statement_at=second_statement_at,
         output_format=None if keyword == "INSERT" else _output_format(top_level),
         inline_data=inline_data,
         set_names=_set_names(top_level) if keyword == "SET" else (),
         file_clause=file_clause,
     )
+
+
+def _statement_after_values(tokens: Iterator[Token]) -> int | None:
+    """Offset of a top-level `;` in Values data that more SQL follows, if any."""
+    depth = 0
+    semicolon_at: int | None = None
+    for token in tokens:
+        if semicolon_at is not None:
+            return semicolon_at
+        if token.kind == "punct" and token.text in "([{":
+            depth += 1
+        elif token.kind == "punct" and token.text in ")]}":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and token.text == ";":
+            semicolon_at = token.start
+    return None
 
 
 def _output_format(top_level: list[Token]) -> str | None:
@@ -299,6 +362,50 @@ def _output_format(top_level: list[Token]) -> str | None:
         if after in (";", "SETTINGS"):
             found = _unquote(top_level[i + 1])
     return found
+
+
+def query_id_comment(query_id: str) -> str:
+    """A comment naming the HTTP query_id, which every statement is tagged with.
+
+    chDB gives every query an id of its own and cannot take the client's, so the
+    comment is how KILL QUERY finds a request in system.processes (see
+    rewrite_kill_query). Percent-encoded, so no id can end the comment early.
+    """
+    return f"{QUERY_ID_COMMENT_PREFIX}{urllib.parse.quote(query_id, safe='')} */"
+
+
+def tag_statement(text: str, statement: Statement, comment: str) -> str:
+    """The statement with its comment before a trailing `;` (chDB drops what follows it
+    from the logged query) or at the end, where it shifts no error position."""
+    at = len(text) if statement.terminator_at is None else statement.terminator_at
+    # Newlines: a `--` comment may end the text, and the comment must not join a token.
+    return f"{text[:at]}\n{comment}\n{text[at:]}"
+
+
+QUERY_ID_COMMENT_PREFIX = "/* http query_id: "
+# The HTTP query_id of a process, read back from its tag; the engine's own id for untagged ones.
+CLIENT_QUERY_ID_SQL = (
+    r"coalesce(nullIf(decodeURLComponent(extract(query, '/\\* http query_id: ([A-Za-z0-9%._~-]+) \\*/')), ''),"
+    r" query_id)"
+)
+
+
+def rewrite_kill_query(text: str) -> str:
+    """`KILL QUERY WHERE query_id = 'x'` with query_id meaning the HTTP query_id, as on a real server.
+
+    The WHERE runs over system.processes, whose query_id column holds chDB's own ids;
+    every reference to the column is replaced by the id read back from the request's tag.
+    """
+    tokens = list(iter_tokens(text))
+    if [token.text.upper() for token in tokens[:2]] != ["KILL", "QUERY"]:
+        return text
+    pieces, pos = [], 0
+    for i, token in enumerate(tokens):
+        is_column = token.kind in ("word", "quoted") and _unquote(token) == "query_id"
+        if is_column and tokens[i - 1].text != ".":
+            pieces += [text[pos : token.start], CLIENT_QUERY_ID_SQL]
+            pos = token.end
+    return "".join(pieces) + text[pos:]
 
 
 def _set_names(top_level: list[Token]) -> tuple[str, ...]:
@@ -421,16 +528,26 @@ QUERY_PARAM_PREFIX = "param_"
 
 @dataclass
 class QueryJob:
-    """Everything the engine thread needs to run one request."""
+    """Everything an engine connection needs to run one request."""
 
-    sql: str  # the statement, or for streamed INSERTs the SQL before FORMAT/VALUES
+    sql: str  # the statement tagged with its query_id; for inline INSERT data, see `insert`
     statement: Statement
     output_format: str
+    query_id_comment: str = ""  # the tag in `sql`, kept out of error messages
     database: str = ""
     settings: list[tuple[str, str]] = field(default_factory=list)
     params: dict[str, str] = field(default_factory=dict)
-    insert_format: str | None = None  # set when the INSERT's data goes through the streaming API
-    insert_data: bytes = b""
+    insert: InlineInsert | None = None
+    is_kill_query: bool = False
+
+
+@dataclass
+class InlineInsert:
+    """An INSERT with its data in the request, run as `<before> FROM INFILE '<file>' <after>`."""
+
+    before_infile: str  # INSERT INTO t (columns)
+    after_infile: str  # [SETTINGS …] FORMAT f, and the query_id tag
+    data: bytes
 
 
 def _is_true(value: str) -> bool:
@@ -467,7 +584,13 @@ def _effective_readonly(method: str, params: Mapping[str, str], user: User) -> i
 
 
 def build_job(
-    method: str, params: Mapping[str, str], headers: Mapping[str, str], body: bytes, user_name: str, user: User
+    method: str,
+    params: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    user_name: str,
+    user: User,
+    query_id: str,
 ) -> QueryJob:
     for flag in ("compress", "decompress"):
         if _is_true(params.get(flag, "0")):
@@ -505,22 +628,37 @@ def build_job(
         )
         raise ClickHouseError.new(READONLY, f"{user_name}: Cannot execute query in readonly mode{hint}")
 
-    # The streaming insert API cannot bind query parameters; such INSERTs run as one text.
-    inline = statement.inline_data if not query_params else None
-    sql_bytes = raw[: inline.head_end] if inline else raw
+    is_kill_query = statement.keyword == "KILL"
+    if is_kill_query:
+        text = rewrite_kill_query(text)
+        statement = analyze_statement(text)  # offsets into the rewritten text
+    comment = query_id_comment(query_id)
+    inline = statement.inline_data
     try:
-        sql = sql_bytes.decode("utf-8")
+        sql = (text[: inline.head_end] if inline else tag_statement(text, statement, comment)).encode("latin-1")
+        sql_text = sql.decode("utf-8")
+        insert = None
+        if inline is not None:
+            # FROM INFILE must precede SETTINGS; `sql` ends where FORMAT/VALUES began.
+            split = inline.head_end if inline.settings_at is None else inline.settings_at
+            format_clause = inline.format_clause.encode("latin-1").decode("utf-8")
+            insert = InlineInsert(
+                before_infile=sql[:split].decode("utf-8"),
+                after_infile=f"{sql[split:].decode('utf-8')}{format_clause}\n{comment}",
+                data=raw[inline.data_start :],
+            )
     except UnicodeDecodeError as exc:
         raise ClickHouseError.new(BAD_ARGUMENTS, f"Query is not valid UTF-8 at byte {exc.start}") from None
     return QueryJob(
-        sql=sql,
+        sql=sql_text,
         statement=statement,
         output_format=output_format,
+        query_id_comment=comment,
         database=headers.get("X-ClickHouse-Database") or params.get("database", ""),
         settings=settings,
         params=query_params,
-        insert_format=inline.input_format if inline else None,
-        insert_data=raw[inline.data_start :] if inline else b"",
+        insert=insert,
+        is_kill_query=is_kill_query,
     )
 
 
@@ -564,59 +702,47 @@ def quote_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
 
 
-T = TypeVar("T")
+# How the engine ends errors in data read by FROM INFILE; the client sent no file.
+FROM_INFILE_NOTE = ": While executing File: data for INSERT was parsed from file"
 
 
-class Engine:
-    """The chDB session. Every call runs on one dedicated worker thread."""
+class EngineConnection:
+    """One chDB connection, used by one request at a time.
 
-    def __init__(self, data_dir: str) -> None:
-        self._data_dir = data_dir
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chdb")
-        self._session: Any = None
-        self._home_database = "default"
-        self._baseline: dict[str, str] = {}  # settings chDB itself starts with changed
-        self.version = ""
-        self.timezone = ""
+    chDB keeps USE and SET per connection (verified: neither reaches another
+    connection to the same data directory), so a request's database and settings
+    are applied before its statement and undone after it on the same connection.
+    """
 
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
-
-    async def open(self) -> None:
-        await self._call(self._open)
-
-    async def run(self, job: QueryJob) -> QueryOutcome:
-        return await self._call(self._run, job)
-
-    async def close(self) -> None:
-        await self._call(self._close)
-        self._worker.shutdown(wait=True)
-
-    def _open(self) -> None:
-        os.makedirs(self._data_dir, exist_ok=True)
-        self._session = chdb_session.Session(self._data_dir)
+    def __init__(self, data_dir: str, spool_dir: str) -> None:
+        self._spool_dir = spool_dir  # where INSERT data waits for FROM INFILE
+        self._connection = chdb.connect(data_dir)
         # chDB turns implicit_select on; clickhouse-server has it off.
-        self._session.query("SET implicit_select = 0", "TabSeparated")
-        info = self._session.query("SELECT version(), timezone(), currentDatabase()", "TabSeparated")
+        self._connection.query("SET implicit_select = 0", "TabSeparated")
+        info = self._connection.query("SELECT version(), timezone(), currentDatabase()", "TabSeparated")
         self.version, self.timezone, self._home_database = info.bytes().decode().strip().split("\t")
-        changed = self._session.query("SELECT name, value FROM system.settings WHERE changed", "JSONEachRow")
+        changed = self._connection.query("SELECT name, value FROM system.settings WHERE changed", "JSONEachRow")
         rows = (json.loads(line) for line in changed.bytes().splitlines())
-        self._baseline = {row["name"]: row["value"] for row in rows}
+        self._baseline = {row["name"]: row["value"] for row in rows}  # settings chDB itself starts with changed
 
-    def _close(self) -> None:
-        self._session.close()
+    def close(self) -> None:
+        self._connection.close()
 
-    def _run(self, job: QueryJob) -> QueryOutcome:
+    def run(self, job: QueryJob) -> QueryOutcome:
         applied: list[str] = []
         try:
             if job.database:
-                self._session.query(f"USE {quote_identifier(job.database)}", "TabSeparated")
+                self._connection.query(f"USE {quote_identifier(job.database)}", "TabSeparated")
             for name, value in job.settings:
-                self._session.query(f"SET {name} = {quote_string(value)}", "TabSeparated")
+                self._connection.query(f"SET {name} = {quote_string(value)}", "TabSeparated")
                 applied.append(name)
+            if job.insert is not None:
+                return self._insert(job, job.insert)
             return self._execute(job)
+        except ClickHouseError:
+            raise
         except Exception as exc:  # chDB raises ChdbError or RuntimeError
-            raise ClickHouseError.from_engine(exc) from None
+            raise ClickHouseError.from_engine(exc, self._added_texts(job.query_id_comment)) from None
         finally:
             # Without a session_id, nothing a request sets outlives it in ClickHouse.
             for name in applied + list(job.statement.set_names):
@@ -626,24 +752,10 @@ class Engine:
 
     def _execute(self, job: QueryJob) -> QueryOutcome:
         if "readonly" in job.statement.set_names:
-            # SET readonly would lock the shared session for good; without a
+            # SET readonly would lock this connection for good; without a
             # session_id it would not outlive this request anyway.
             return QueryOutcome()
-        if job.insert_format is not None:
-            # The streaming insert API takes the data as bytes, so binary formats work too.
-            inserter = self._session.send_insert(job.sql, job.insert_format)
-            try:
-                if job.insert_data:
-                    inserter.append(job.insert_data)
-                result = inserter.finish()
-            finally:
-                inserter.cancel()  # no-op once finished
-            return QueryOutcome(
-                written_rows=result.rows_written,
-                written_bytes=result.bytes_written,
-                elapsed_s=result.elapsed,
-            )
-        result = self._session.query(job.sql, job.output_format, params=job.params or None)
+        result = self._connection.query(job.sql, job.output_format, params=job.params or None)
         return QueryOutcome(
             body=result.bytes(),
             read_rows=result.rows_read(),
@@ -653,6 +765,38 @@ class Engine:
             elapsed_s=result.elapsed(),
         )
 
+    def _insert(self, job: QueryJob, insert: InlineInsert) -> QueryOutcome:
+        """INSERT data through a file and FROM INFILE, the engine's own way to take it whole.
+
+        Not chDB's streaming insert API: its finish() reports success for blocks the
+        engine then refused (too many partitions, a violated constraint, a failing
+        materialized view), and nothing is stored. Nor the data inside the statement
+        text: chDB fails on data that starts with a blank line (RowBinary rows can),
+        and would run a statement following VALUES data.
+        """
+        with tempfile.NamedTemporaryFile(dir=self._spool_dir, prefix="insert-", delete=False) as spool:
+            spool.write(insert.data)
+        try:
+            infile = f"FROM INFILE {quote_string(spool.name)} COMPRESSION 'none'"
+            sql = f"{insert.before_infile} {infile} {insert.after_infile}"
+            try:
+                result = self._connection.query(sql, "TabSeparated", params=job.params or None)
+            except Exception as exc:
+                hidden = (f": (in file/uri {spool.name})", f"(in file/uri {spool.name})", FROM_INFILE_NOTE)
+                raise ClickHouseError.from_engine(exc, hidden + self._added_texts(job.query_id_comment)) from None
+        finally:
+            os.remove(spool.name)
+        return QueryOutcome(
+            written_rows=result.rows_written(),
+            written_bytes=result.bytes_written(),
+            elapsed_s=result.elapsed(),
+        )
+
+    @staticmethod
+    def _added_texts(comment: str) -> tuple[str, ...]:
+        """What errors that quote the statement would show of the query_id tag."""
+        return (f"\n{comment}\n", f"\n{comment}", comment)
+
     def _restore_setting(self, name: str) -> None:
         if not SETTING_NAME.fullmatch(name) or name == "readonly":
             return
@@ -661,9 +805,67 @@ class Engine:
 
     def _restore(self, sql: str) -> None:
         try:
-            self._session.query(sql, "TabSeparated")
+            self._connection.query(sql, "TabSeparated")
         except Exception as exc:  # the request's answer stands; the leak is reported
-            print(f"could not restore session state with {sql!r}: {exc}", file=sys.stderr, flush=True)
+            print(f"could not restore connection state with {sql!r}: {exc}", file=sys.stderr, flush=True)
+
+
+class Engine:
+    """A pool of chDB connections to one data directory, each on a thread of its own.
+
+    chDB runs queries of different connections in parallel (one connection runs
+    one at a time), so up to `max_concurrent` requests run at once; more wait for a
+    free connection. One more connection is kept for KILL QUERY, so that a kill
+    never waits behind the queries it is meant to stop.
+    """
+
+    def __init__(self, data_dir: str, max_concurrent: int) -> None:
+        self._data_dir = data_dir
+        self._max_concurrent = max_concurrent
+        self._threads = ThreadPoolExecutor(max_workers=max_concurrent + 1, thread_name_prefix="chdb")
+        self._idle: asyncio.Queue[EngineConnection] = asyncio.Queue()
+        self._control: asyncio.Queue[EngineConnection] = asyncio.Queue()
+        self._connections: list[EngineConnection] = []
+        self._spool_dir = ""
+        self.version = ""
+        self.timezone = ""
+
+    async def open(self) -> None:
+        os.makedirs(self._data_dir, exist_ok=True)
+        self._spool_dir = tempfile.mkdtemp(prefix="chdb-http-inserts-")
+        loop = asyncio.get_running_loop()
+        for _ in range(self._max_concurrent + 1):
+            connection = await loop.run_in_executor(
+                self._threads, EngineConnection, self._data_dir, self._spool_dir
+            )
+            self._connections.append(connection)
+        *pooled, control = self._connections
+        for connection in pooled:
+            self._idle.put_nowait(connection)
+        self._control.put_nowait(control)
+        self.version, self.timezone = control.version, control.timezone
+
+    async def run(self, job: QueryJob) -> QueryOutcome:
+        free = self._control if job.is_kill_query else self._idle
+        connection = await free.get()
+        running = asyncio.get_running_loop().run_in_executor(self._threads, connection.run, job)
+
+        def release(finished: asyncio.Future[QueryOutcome]) -> None:
+            # Only once the engine call has returned, even if the request was abandoned.
+            if not finished.cancelled():
+                finished.exception()  # retrieved, so an abandoned failure is not logged as lost
+            free.put_nowait(connection)
+
+        running.add_done_callback(release)
+        return await asyncio.shield(running)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for connection in self._connections:
+            await loop.run_in_executor(self._threads, connection.close)
+        self._threads.shutdown(wait=True)
+        if self._spool_dir:
+            shutil.rmtree(self._spool_dir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------
@@ -745,7 +947,7 @@ async def handle_query(request: web.Request) -> web.StreamResponse:
         user_name, password = extract_credentials(request)
         request["user"] = user_name
         user = check_password(state.users, user_name, password)
-        job = build_job(request.method, params, request.headers, body, user_name, user)
+        job = build_job(request.method, params, request.headers, body, user_name, user, query_id)
         outcome = await state.engine.run(job)
     except ClickHouseError as err:
         status, payload = err.http_status, err.body(state.engine.version)
@@ -826,9 +1028,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ready-file", help="written with the server's URL once it listens")
     parser.add_argument("--max-body-size", type=int, default=1 << 30, help="largest request body, bytes")
     parser.add_argument(
+        "--max-concurrent",
+        type=_positive_int,
+        default=4,
+        help="requests the engine runs at once (one chDB connection each); more wait for a free one",
+    )
+    parser.add_argument(
         "--shutdown-timeout", type=float, default=60.0, help="seconds to let running requests finish on SIGTERM"
     )
     return parser.parse_args(argv)
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
 
 
 def write_ready_file(path: str, url: str) -> None:
@@ -839,7 +1054,7 @@ def write_ready_file(path: str, url: str) -> None:
 
 
 async def serve(args: argparse.Namespace, users: dict[str, User]) -> None:
-    engine = Engine(args.data_dir)
+    engine = Engine(args.data_dir, args.max_concurrent)
     try:
         await engine.open()
     except Exception as exc:  # chDB allows one process per data directory

@@ -109,9 +109,15 @@ describe('bluelight CLI', { timeout: 60_000 }, () => {
     expect(result.stderr).toContain('refusing to delete data without --yes');
   });
 
-  it('makes a query-API read key and prints its entry with the key’s SHA-256', async () => {
-    const result = await bluelight('query-key', '--id', 'performance-team');
-    expect(result.code).toBe(0);
+  it('makes a query-API read key scoped to agencies and prints its entry with the key’s SHA-256', async () => {
+    const result = await bluelight(
+      'query-key',
+      '--id',
+      'performance-team',
+      '--agencies',
+      'staffordshire-fire, staffordshire-police',
+    );
+    expect(result.code, result.stderr).toBe(0);
     const key = /: (bqk_[A-Za-z0-9_-]{43})\n/.exec(result.stdout)?.[1];
     expect(key).toBeDefined();
     const entry = JSON.parse(result.stdout.slice(result.stdout.indexOf('{')));
@@ -120,8 +126,39 @@ describe('bluelight CLI', { timeout: 60_000 }, () => {
       key_sha256: createHash('sha256')
         .update(key ?? '', 'utf8')
         .digest('hex'),
+      agencies: ['staffordshire-fire', 'staffordshire-police'],
     });
-    const bad = await bluelight('query-key', '--id', 'no spaces');
+    // Every agency only when asked for in so many words.
+    const every = await bluelight('query-key', '--id', 'inspectorate', '--agencies', '*');
+    expect(every.code).toBe(0);
+    expect(JSON.parse(every.stdout.slice(every.stdout.indexOf('{'))).agencies).toEqual(['*']);
+  });
+
+  it('refuses a read key without agencies, or with agencies that cannot be, exit 2', async () => {
+    const bad = await bluelight(
+      'query-key',
+      '--id',
+      'no spaces',
+      '--agencies',
+      'staffordshire-fire',
+    );
     expect(bad.code).toBe(2);
+    const none = await bluelight('query-key', '--id', 'team');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("required option '--agencies <codes>' not specified");
+    const mixed = await bluelight(
+      'query-key',
+      '--id',
+      'team',
+      '--agencies',
+      '*,staffordshire-fire',
+    );
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('--agencies: "*" (every agency) stands alone');
+    const malformed = await bluelight('query-key', '--id', 'team', '--agencies', 'Staffs Fire');
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain(
+      '--agencies: must be 2–32 lower-case letters, digits or - (e.g. staffordshire-fire) ("Staffs Fire")',
+    );
   });
 });

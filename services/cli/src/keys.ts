@@ -11,10 +11,12 @@ export interface GatewayKeyEntry {
   sources: string[];
 }
 
-/** The entry the query API stores for one reader: its key's hash. */
+/** The entry the query API stores for one reader: its key's hash and the agencies it may read. */
 export interface QueryKeyEntry {
   id: string;
   key_sha256: string;
+  /** Agency codes, or `["*"]` for every agency. */
+  agencies: string[];
 }
 
 const sha256 = (key: string) => createHash('sha256').update(key, 'utf8').digest('hex');
@@ -31,9 +33,13 @@ export function newGatewayKey(producer: Omit<GatewayKeyEntry, 'key_sha256'>): {
   return { key, entry: { id, key_sha256: sha256(key), agencies, sources } };
 }
 
-export function newQueryKey(id: string): { key: string; entry: QueryKeyEntry } {
+export function newQueryKey(reader: Omit<QueryKeyEntry, 'key_sha256'>): {
+  key: string;
+  entry: QueryKeyEntry;
+} {
   const key = randomKey('bqk');
-  return { key, entry: { id, key_sha256: sha256(key) } };
+  const { id, agencies } = reader;
+  return { key, entry: { id, key_sha256: sha256(key), agencies } };
 }
 
 /** Where the main job keeps the keys it made for this machine, and what the services read. */
@@ -46,18 +52,22 @@ export interface LocalKeys {
   queryKeysFile: string;
   /** The local reader's key itself, readable only by this user. */
   queryKeyFile: string;
-  /** True when this call made the keys; false when it found them from an earlier run. */
+  /** True when this call made a key; false when both were kept from an earlier run. */
   created: boolean;
 }
 
 /**
  * Keys for running Bluelight on one machine, so the gateway and the query API answer out of the
- * box: one producer key that may write for `agencies` from `sources`, and one read key. They are
- * made once and reused, so a second run keeps working with the keys a user has already copied.
+ * box: one producer key that may write for `producer.agencies` from `producer.sources`, and one
+ * read key for `reader.agencies`. A key is made once and reused, so a second run keeps working
+ * with the keys a user has already copied; the keys files (hashes and scopes) are written again
+ * from the keys on every run, so a scope changed here (or a file damaged, or one from before read
+ * keys had agencies) is brought up to date without a new key.
  */
 export async function ensureLocalKeys(
   dir: string,
   producer: { agencies: string[]; sources: string[] },
+  reader: { agencies: string[] },
 ): Promise<LocalKeys> {
   const files = {
     gatewayKeysFile: path.join(dir, 'gateway-keys.json'),
@@ -65,40 +75,38 @@ export async function ensureLocalKeys(
     queryKeysFile: path.join(dir, 'query-api-keys.json'),
     queryKeyFile: path.join(dir, 'query-api.key'),
   };
-  const complete = await keysMatch(files.gatewayKeyFile, files.gatewayKeysFile).then(
-    async (gateway) => gateway && (await keysMatch(files.queryKeyFile, files.queryKeysFile)),
-  );
-  if (complete) return { ...files, created: false };
-
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const gateway = newGatewayKey({ id: 'local-producer', ...producer });
-  const reader = newQueryKey('local-reader');
-  await writeSecret(files.gatewayKeyFile, `${gateway.key}\n`);
-  await writeSecret(files.queryKeyFile, `${reader.key}\n`);
-  await writeSecret(files.gatewayKeysFile, `${JSON.stringify([gateway.entry], null, 2)}\n`);
-  await writeSecret(files.queryKeysFile, `${JSON.stringify([reader.entry], null, 2)}\n`);
-  return { ...files, created: true };
+  const gateway = await keptKey(files.gatewayKeyFile, 'blk');
+  const query = await keptKey(files.queryKeyFile, 'bqk');
+  const gatewayEntry: GatewayKeyEntry = {
+    id: 'local-producer',
+    key_sha256: sha256(gateway.key),
+    ...producer,
+  };
+  const queryEntry: QueryKeyEntry = {
+    id: 'local-reader',
+    key_sha256: sha256(query.key),
+    agencies: reader.agencies,
+  };
+  await writeSecret(files.gatewayKeysFile, `${JSON.stringify([gatewayEntry], null, 2)}\n`);
+  await writeSecret(files.queryKeysFile, `${JSON.stringify([queryEntry], null, 2)}\n`);
+  return { ...files, created: gateway.created || query.created };
 }
 
-/** True when both files exist and the keys file lists the hash of the key in the key file. */
-async function keysMatch(keyFile: string, keysFile: string): Promise<boolean> {
-  if (!existsSync(keyFile) || !existsSync(keysFile)) return false;
-  try {
-    const key = (await readFile(keyFile, 'utf8')).trim();
-    const entries = JSON.parse(await readFile(keysFile, 'utf8')) as unknown;
-    return (
-      Array.isArray(entries) &&
-      entries.some(
-        (entry) =>
-          typeof entry === 'object' &&
-          entry !== null &&
-          (entry as { key_sha256?: unknown }).key_sha256 === sha256(key),
-      )
-    );
-  } catch {
-    // A damaged file (half-written, edited by hand) is replaced rather than trusted.
-    return false;
+/** The key in `file` when it holds one of ours; otherwise a new one, written there. */
+async function keptKey(
+  file: string,
+  prefix: 'blk' | 'bqk',
+): Promise<{ key: string; created: boolean }> {
+  if (existsSync(file)) {
+    const kept = (await readFile(file, 'utf8')).trim();
+    // A key edited by hand or half-written is replaced rather than trusted.
+    if (new RegExp(`^${prefix}_[A-Za-z0-9_-]{43}$`).test(kept))
+      return { key: kept, created: false };
   }
+  const key = randomKey(prefix);
+  await writeSecret(file, `${key}\n`);
+  return { key, created: true };
 }
 
 async function writeSecret(file: string, text: string): Promise<void> {

@@ -85,6 +85,9 @@ const BAD_REQUESTS: [string, string][] = [
   [`${KPI}&crewing_model=${LONG}`, 'crewing_model'],
   [`${KPI}&station=${Array.from({ length: 101 }, (_, i) => `S${i}`).join(',')}`, 'station'],
   [`${KPI}&format=csv`, 'format'],
+  [`${KPI}&agency=`, 'agency'],
+  [`${KPI}&agency=Staffordshire%20Fire`, 'agency'],
+  [`${KPI}&agency=staffordshire-fire,x`, 'agency'],
   ['/v1/kpis?standard=fire-attendance-standard&from=2000-01-01&to=2000-01-31', 'from'],
   // /v1/incidents
   ['/v1/incidents?to=2024-03-31', 'from'],
@@ -109,6 +112,8 @@ const BAD_REQUESTS: [string, string][] = [
   [`${INCIDENTS}&cursor=${Buffer.from('{"a":1}').toString('base64url')}`, 'cursor'],
   [`${INCIDENTS}&cursor=${encodeCursor(1, 'A')}!`, 'cursor'],
   [`${INCIDENTS}&standard=x`, 'standard'],
+  [`${INCIDENTS}&agency=,`, 'agency'],
+  [`${INCIDENTS}&agency=${LONG}`, 'agency'],
   // /v1/reports/annual
   ['/v1/reports/annual?to=2024-03-31', 'from'],
   ['/v1/reports/annual?from=2023-04-01&to=2024-02-30', 'to'],
@@ -117,6 +122,7 @@ const BAD_REQUESTS: [string, string][] = [
   [`${REPORT}&comparePrevious=yes`, 'comparePrevious'],
   [`${REPORT}&comparePrevious=true&comparePrevious=false`, 'comparePrevious'],
   [`${REPORT}&station=HANLEY`, 'station'],
+  [`${REPORT}&agency=staffordshire_fire`, 'agency'],
   // Days ClickHouse's Date cannot hold (it would fail the query, or clamp the day).
   ['/v1/kpis?standard=fire-attendance-standard&from=9999-12-01&to=9999-12-31', 'to'],
   ['/v1/kpis?standard=fire-attendance-standard&from=1969-12-01&to=1970-01-31', 'from'],
@@ -125,6 +131,8 @@ const BAD_REQUESTS: [string, string][] = [
   ['/v1/reports/annual?from=1970-01-01&to=1970-12-31&comparePrevious=true', 'comparePrevious'],
   // /v1/standards
   ['/v1/standards?subject=incidents', 'subject'],
+  // Standards are the same for every agency: they take no agency.
+  ['/v1/standards?agency=staffordshire-fire', 'agency'],
 ];
 
 describe('query parameters', () => {
@@ -219,6 +227,7 @@ describe('query parameters', () => {
     expect(response.statusCode, response.body).toBe(200);
     const [sent] = clickhouse.sent;
     expect(sent?.params).toEqual({
+      agencies: ['staffordshire-fire'],
       from: '2024-03-01',
       to: '2024-04-01',
       limit: 3,
@@ -231,6 +240,7 @@ describe('query parameters', () => {
     expect(sent?.query).not.toContain('INC-00');
     expect(response.json()).toEqual({
       period: { from: '2024-03-01', to: '2024-03-31' },
+      agencies: ['staffordshire-fire'],
       limit: 2,
       incidents: [],
       next_cursor: null,
@@ -312,6 +322,121 @@ describe('authentication', () => {
   });
 });
 
+const CATEGORY_ZEROS = {
+  total: 0,
+  primary_fire: 0,
+  secondary_fire: 0,
+  chimney_fire: 0,
+  special_service: 0,
+  road_traffic_collision: 0,
+  false_alarm: 0,
+};
+
+describe('agency scope', () => {
+  const DATA_ENDPOINTS = [KPI, INCIDENTS, REPORT];
+  const as = (key: keyof typeof TEST_KEYS) => ({ authorization: `Bearer ${TEST_KEYS[key]}` });
+
+  it.each(DATA_ENDPOINTS)(
+    '%s: an agency the key may not read is 403 naming it, before any query, in JSON and CSV alike',
+    async (url) => {
+      const { get, clickhouse } = await api();
+      for (const accept of ['application/json', 'text/csv']) {
+        const neighbour = await get(`${url}&agency=cheshire-fire`, { accept });
+        expect(neighbour.statusCode, neighbour.body).toBe(403);
+        expect(neighbour.headers['content-type']).toMatch(/^application\/json/);
+        expect(neighbour.json()).toEqual({
+          error: 'forbidden_agency',
+          message:
+            'the key "dashboards" may not read agency "cheshire-fire"; it reads staffordshire-fire',
+        });
+        // Asked together with its own agency: still refused, naming only the other one.
+        const mixed = await get(`${url}&agency=staffordshire-fire&agency=cheshire-fire`, {
+          accept,
+        });
+        expect(mixed.statusCode).toBe(403);
+        expect(mixed.json().message).toContain('agency "cheshire-fire";');
+      }
+      expect(clickhouse.sent).toEqual([]);
+    },
+  );
+
+  it.each(DATA_ENDPOINTS)(
+    '%s: a key of several agencies must say which (400 naming agency)',
+    async (url) => {
+      const { get, clickhouse } = await api();
+      const response = await get(url, as('analyst'));
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        error: 'bad_request',
+        message:
+          'agency: say which agency to read (one or several: agency=a or agency=a,b); this key reads staffordshire-fire, staffordshire-police',
+        problems: [
+          {
+            parameter: 'agency',
+            message:
+              'say which agency to read (one or several: agency=a or agency=a,b); this key reads staffordshire-fire, staffordshire-police',
+          },
+        ],
+      });
+      // The every-agency key too: it is never "all of them" by default.
+      const inspector = await get(url, as('inspector'));
+      expect(inspector.statusCode).toBe(400);
+      expect(inspector.json().problems[0].parameter).toBe('agency');
+      expect(clickhouse.sent).toEqual([]);
+    },
+  );
+
+  it.each(DATA_ENDPOINTS)(
+    '%s: every query sent reads only the agencies allowed, as a query parameter',
+    async (url) => {
+      for (const [key, agency, expected] of [
+        ['dashboards', undefined, ['staffordshire-fire']],
+        ['analyst', 'staffordshire-police', ['staffordshire-police']],
+        [
+          'analyst',
+          'staffordshire-police,staffordshire-fire',
+          ['staffordshire-fire', 'staffordshire-police'],
+        ],
+        ['inspector', 'cheshire-fire', ['cheshire-fire']],
+      ] as const) {
+        const { get, clickhouse } = await api();
+        // The report's category count always answers one row (zeros when nothing matched).
+        clickhouse.answer = ({ query }) =>
+          query.includes('AS primary_fire') ? [CATEGORY_ZEROS] : [];
+        const response = await get(agency ? `${url}&agency=${agency}` : url, as(key));
+        expect(response.statusCode, response.body).toBe(200);
+        expect(response.json().agencies).toEqual(expected);
+        expect(clickhouse.sent.length).toBeGreaterThan(0);
+        for (const sent of clickhouse.sent) {
+          const placeholders = [...sent.query.matchAll(/agency IN \{(\w+):Array\(String\)\}/g)];
+          // One per read of a fact table: each version part of a KPI query, or the whole search.
+          expect(placeholders.length, sent.query).toBe(
+            sent.query.match(/FROM \w+_(facts|intervals) FINAL/g)?.length,
+          );
+          for (const [, name] of placeholders)
+            expect(sent.params[name as string]).toEqual(expected);
+          expect(sent.query).not.toContain("'staffordshire");
+        }
+      }
+    },
+  );
+
+  it('logs the agencies read, and those refused', async () => {
+    const { get, logs } = await api();
+    await get(KPI);
+    await get(`${KPI}&agency=cheshire-fire`);
+    const lines = logs()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.route === '/v1/kpis');
+    expect(lines.map((line) => [line.status, line.agencies, line.refused_agencies])).toEqual([
+      [200, ['staffordshire-fire'], undefined],
+      [403, undefined, ['cheshire-fire']],
+    ]);
+  });
+});
+
 const ONE_STANDARD = parseStandard(
   `id: quick-attendance
 name: Quick attendance
@@ -384,8 +509,8 @@ describe('GET /v1/standards', () => {
     expect(response.body).toBe(
       [
         'id,name,subject,description,source,groupings,filters,version,effective_from,effective_to,minimum_sample,applies_to.services,clock.start,clock.stop,statistic.kind,statistic.threshold_seconds,statistic.target_share,exclusions.late_call,exclusions.derelict_property,exclusions.abandoned_road_vehicle,exclusions.out_of_sequence,exclusions.total_over_seconds,exclusions.total_under_seconds',
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",1,2020-04-01,2024-04-01,5,"fire;police",call_received,first_arrival,share_within,300,0.8,${exclusions}`,
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,${exclusions}`,
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",1,2020-04-01,2024-04-01,5,"fire;police",call_received,first_arrival,share_within,300,0.8,${exclusions}`,
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,${exclusions}`,
         '',
       ].join('\r\n'),
     );
@@ -410,7 +535,7 @@ describe('rate limit per read key', () => {
     });
     // Another reader has its own bucket; probes need no key and are not limited.
     expect(
-      (await get(INCIDENTS, { authorization: `Bearer ${TEST_KEYS.analyst}` })).statusCode,
+      (await get(INCIDENTS, { authorization: `Bearer ${TEST_KEYS.neighbour}` })).statusCode,
     ).toBe(200);
     for (let probe = 0; probe < 5; probe++) {
       expect((await get('/healthz', { authorization: '' })).statusCode).toBe(200);
@@ -506,6 +631,7 @@ describe('GET /v1/kpis', () => {
         source: 'National 999 call answering standard (90% within 10 s)',
       },
       period: { from: '2024-03-01', to: '2024-03-31' },
+      agencies: ['staffordshire-fire'],
       groupBy: 'none',
       filters: { queue: ['a', 'b', 'c'] },
       versions: [{ version: 1, from: '2024-03-01', to: '2024-03-31' }],
@@ -530,8 +656,8 @@ describe('GET /v1/kpis', () => {
     });
     const csv = await get(url, { accept: 'text/csv' });
     expect(csv.body).toBe(
-      'standard,from,to,groupBy,group,version,calls,abandoned,n,value,insufficientData,met,meanSeconds,percentileSeconds,bands.under_10s,bands.10s_to_under_60s,bands.60s_and_over\r\n' +
-        'calls-999-answer,2024-03-01,2024-03-31,none,all,1,6,1,5,0.8,false,4,9.2,30,3,1,1\r\n',
+      'standard,agencies,from,to,groupBy,group,version,calls,abandoned,n,value,insufficientData,met,meanSeconds,percentileSeconds,bands.under_10s,bands.10s_to_under_60s,bands.60s_and_over\r\n' +
+        'calls-999-answer,staffordshire-fire,2024-03-01,2024-03-31,none,all,1,6,1,5,0.8,false,4,9.2,30,3,1,1\r\n',
     );
     expect(clickhouse.sent[0]?.params.p0_filter_queue).toEqual(['a', 'b', 'c']);
   });
@@ -600,6 +726,7 @@ describe('probes, metrics and documentation', () => {
       (spec.paths[path]?.get.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
     expect(names('/v1/kpis').sort()).toEqual(
       [
+        'agency',
         'standard',
         'from',
         'to',
@@ -615,6 +742,7 @@ describe('probes, metrics and documentation', () => {
     );
     expect(names('/v1/incidents').sort()).toEqual(
       [
+        'agency',
         'from',
         'to',
         'station',
@@ -627,7 +755,8 @@ describe('probes, metrics and documentation', () => {
         'cursor',
       ].sort(),
     );
-    expect(names('/v1/reports/annual').sort()).toEqual(['comparePrevious', 'from', 'to']);
+    expect(names('/v1/reports/annual').sort()).toEqual(['agency', 'comparePrevious', 'from', 'to']);
+    expect(spec.paths['/v1/kpis']?.get).toHaveProperty(['responses', '403']);
     expect(Object.keys(spec.paths)).toContain('/v1/standards');
   });
 

@@ -36,7 +36,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { type Reader, ReadKeys } from './api-keys.js';
+import { decideAgencies, type Reader, ReadKeys } from './api-keys.js';
 import { configuredReaders, type QueryApiConfig } from './config.js';
 import { toCsv, wantsCsv } from './csv.js';
 import { INCIDENT_CSV_COLUMNS, searchIncidents } from './incidents.js';
@@ -80,7 +80,7 @@ const errorResponse = z.object({
   error: z
     .string()
     .describe(
-      'A stable code: bad_request, unauthenticated, rate_limited, clickhouse_unavailable, …',
+      'A stable code: bad_request, unauthenticated, forbidden_agency, rate_limited, clickhouse_unavailable, …',
     ),
   message: z.string().describe('What is wrong, in words.'),
   problems: z.array(problem).optional().describe('400 only: each parameter at fault.'),
@@ -107,6 +107,10 @@ function json<Schema extends z.ZodType>(schema: Schema, description: string) {
 const errorResponses = {
   400: json(errorResponse, 'A query parameter is missing, unknown or bad; `problems` names it.'),
   401: json(errorResponse, 'No API key, or one not recognised (or no keys configured).'),
+  403: json(
+    errorResponse,
+    '`forbidden_agency`: an agency the key may not read (named); decided from the key alone.',
+  ),
   429: json(errorResponse, 'Over the key’s request rate; see Retry-After.'),
   500: json(errorResponse, 'A fault in the API.'),
   503: json(errorResponse, 'ClickHouse did not answer; see Retry-After.'),
@@ -132,9 +136,13 @@ const standardSchema = z.looseObject({
   ),
 });
 
+/** Whose rows an answer counts: the agencies read, sorted. */
+const agenciesRead = z.array(z.string()).describe('The agencies whose rows were read, sorted.');
+
 const kpiResponse = z.looseObject({
   standard: z.looseObject({ id: z.string(), subject: z.string() }),
   period: z.object({ from: z.string(), to: z.string() }),
+  agencies: agenciesRead,
   groupBy: z.string(),
   filters: z.record(z.string(), z.array(z.string())),
   versions: z.array(z.object({ version: z.int(), from: z.string(), to: z.string() })),
@@ -145,6 +153,7 @@ const kpiResponse = z.looseObject({
 
 const incidentsResponse = z.object({
   period: z.object({ from: z.string(), to: z.string() }),
+  agencies: agenciesRead,
   limit: z.int(),
   incidents: z.array(
     z.looseObject({
@@ -162,6 +171,7 @@ const incidentsResponse = z.object({
 });
 
 const reportResponse = z.looseObject({
+  agencies: agenciesRead,
   current: z.looseObject({ period: z.object({ from: z.string(), to: z.string() }) }),
   previous: z.looseObject({ period: z.object({ from: z.string(), to: z.string() }) }).nullable(),
   lines: z.array(
@@ -307,6 +317,10 @@ function bandColumns(bandsSeconds: number[], bands: number[]): Record<string, nu
 
 interface RequestContext {
   reader?: Reader;
+  /** The agencies the request reads, once the key's scope allowed them. */
+  agencies?: string[];
+  /** The agencies asked for that the key may not read (a 403). */
+  refused?: string[];
   rows?: number;
   format?: 'json' | 'csv';
 }
@@ -373,7 +387,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
       throw new ApiError(
         401,
         'unauthenticated',
-        'no API keys are configured: set QUERY_API_KEYS_FILE or QUERY_API_KEYS (entries { "id", "key_sha256" }; `npx bluelight query-key --id <reader>` makes one) and restart the query API',
+        'no API keys are configured: set QUERY_API_KEYS_FILE or QUERY_API_KEYS (entries { "id", "key_sha256", "agencies" }; `npx bluelight query-key --id <reader> --agencies <codes>` makes one) and restart the query API',
       );
     }
     const key = presentedKey(request.headers);
@@ -409,12 +423,44 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     );
   }
 
+  /**
+   * Before a data endpoint's handler (its parameters already checked): the agencies it reads,
+   * from `agency` and the key's scope. A 403 is decided from the key alone, before any query, so
+   * it says nothing about whether the agency has data.
+   */
+  async function scopeAgencies(request: FastifyRequest) {
+    const context = contexts.get(request);
+    const reader = context?.reader;
+    if (!context || !reader) throw new Error('scopeAgencies runs after authenticate');
+    const { agency } = request.query as { agency?: string[] };
+    const decision = decideAgencies(reader, agency);
+    if (decision.outcome === 'unspecified') {
+      throw new ApiError(400, 'bad_request', `agency: ${decision.message}`, [
+        { parameter: 'agency', message: decision.message },
+      ]);
+    }
+    if (decision.outcome === 'forbidden') {
+      context.refused = decision.agencies;
+      throw new ApiError(403, 'forbidden_agency', decision.message);
+    }
+    context.agencies = decision.agencies;
+  }
+
+  /** The agencies `scopeAgencies` allowed this request. */
+  function agenciesOf(request: FastifyRequest): string[] {
+    const agencies = contexts.get(request)?.agencies;
+    if (!agencies) throw new Error('a data endpoint without scopeAgencies');
+    return agencies;
+  }
+
   async function logRequest(request: FastifyRequest, reply: FastifyReply) {
     const context = contexts.get(request);
     const level = reply.statusCode >= 500 ? 'warn' : 'info';
     request.log[level](
       {
         key_id: context?.reader?.id,
+        agencies: context?.agencies,
+        refused_agencies: context?.refused,
         route: request.routeOptions.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
@@ -451,6 +497,8 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
   }
 
   const v1 = { onRequest: [authenticate, limitRate], onResponse: logRequest };
+  /** Every endpoint that reads agencies' rows: scoped to the agencies the key may read. */
+  const data = { ...v1, preHandler: scopeAgencies };
   const security: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];
 
   app.get(
@@ -488,11 +536,11 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
   app.get(
     '/v1/kpis',
     {
-      ...v1,
+      ...data,
       schema: {
         summary: 'Compute a standard over a period',
         description:
-          'The standard over London days from..to (inclusive), with the version(s) in force on each day, optionally grouped and filtered. CSV: one line per row (group).',
+          'The standard over London days from..to (inclusive) from the rows of the agencies asked for (together; groupBy=agency to split them), with the version(s) in force on each day, optionally grouped and filtered. CSV: one line per row (group).',
         tags: ['kpis'],
         security,
         querystring: schemas.kpis,
@@ -503,15 +551,21 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
       },
     },
     async (request, reply) => {
-      const { standard, from, to, groupBy, ...rest } = request.query as z.output<
-        typeof schemas.kpis
-      >;
+      const {
+        standard,
+        from,
+        to,
+        groupBy,
+        agency: _agency,
+        ...rest
+      } = request.query as z.output<typeof schemas.kpis>;
       const filters: Record<string, string[]> = {};
       for (const [name, values] of Object.entries(rest)) {
         if (values !== undefined) filters[name] = values as string[];
       }
       const result = await computeKpi(clickhouse, standards, {
         standard,
+        agencies: agenciesOf(request),
         from,
         to,
         ...(groupBy !== undefined ? { groupBy } : {}),
@@ -522,6 +576,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
           const { bands, ...others } = row as Record<string, unknown> & { bands?: number[] };
           return {
             standard: result.standard.id,
+            agencies: result.agencies,
             from: result.period.from,
             to: result.period.to,
             groupBy: result.groupBy,
@@ -538,11 +593,11 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
   app.get(
     '/v1/incidents',
     {
-      ...v1,
+      ...data,
       schema: {
         summary: 'Search incidents',
         description:
-          'Incidents whose London day is in from..to (inclusive), filtered, ordered by call time then id, a page at a time, with their times and response segments in seconds. CSV: one line per incident; the next cursor is in the X-Next-Cursor header.',
+          'Incidents of the agencies asked for whose London day is in from..to (inclusive), filtered, ordered by call time then id, a page at a time, with their times and response segments in seconds. CSV: one line per incident; the next cursor is in the X-Next-Cursor header.',
         tags: ['incidents'],
         security,
         querystring: schemas.incidents,
@@ -559,7 +614,9 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
         const values = query[name];
         if (values !== undefined) filters[name] = values;
       }
+      const agencies = agenciesOf(request);
       const page = await searchIncidents(clickhouse, {
+        agencies,
         from: query.from,
         to: query.to,
         filters,
@@ -570,6 +627,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
       if (page.next_cursor) reply.header('x-next-cursor', page.next_cursor);
       const body = {
         period: { from: query.from, to: query.to },
+        agencies,
         limit: query.limit ?? 100,
         incidents: page.incidents,
         next_cursor: page.next_cursor,
@@ -584,11 +642,11 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
   app.get(
     '/v1/reports/annual',
     {
-      ...v1,
+      ...data,
       schema: {
         summary: 'The annual report',
         description:
-          'The annual report’s figures for London days from..to (inclusive), each from the standard that defines it, and with comparePrevious=true the previous period of the same length beside them. CSV: the report’s table lines.',
+          'The annual report’s figures of the agencies asked for (together) for London days from..to (inclusive), each from the standard that defines it, and with comparePrevious=true the previous period of the same length beside them. CSV: the report’s table lines.',
         tags: ['reports'],
         security,
         querystring: schemas.report,
@@ -597,7 +655,9 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     },
     async (request, reply) => {
       const { from, to, comparePrevious } = request.query as z.output<typeof schemas.report>;
-      const report = await annualReport(clickhouse, standards, { from, to }, { comparePrevious });
+      const report = await annualReport(clickhouse, standards, { from, to }, agenciesOf(request), {
+        comparePrevious,
+      });
       const lines = reportLines(report);
       return answer(request, reply, 'annual-report', { ...report, lines }, () => ({
         records: lines as unknown as Record<string, unknown>[],

@@ -7,7 +7,11 @@ import { ConfigError, loadConfig, sha256Hex } from '@bluelight/service-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configuredReaders, queryApiConfigSchema } from './config.js';
 
-const reader = (id: string) => ({ id, key_sha256: sha256Hex(`key-of-${id}`) });
+const reader = (id: string) => ({
+  id,
+  key_sha256: sha256Hex(`key-of-${id}`),
+  agencies: ['staffordshire-fire'],
+});
 
 function problems(env: Record<string, string>) {
   try {
@@ -75,10 +79,39 @@ describe('query API configuration', () => {
     expect(problems({ QUERY_API_MAX_PERIOD_DAYS: '0' })[0]?.variable).toBe(
       'QUERY_API_MAX_PERIOD_DAYS',
     );
-    expect(problems({ QUERY_API_KEYS: '[{"id":"x","key_sha256":"nope"}]' })).toEqual([
+    expect(
+      problems({ QUERY_API_KEYS: '[{"id":"x","key_sha256":"nope","agencies":["a-b"]}]' }),
+    ).toEqual([
       {
         variable: 'QUERY_API_KEYS.0.key_sha256',
         message: 'must be the hex SHA-256 of the key (64 hex digits)',
+      },
+    ]);
+    // A reader without agencies (as a key entry was before agency scopes) is refused, named.
+    expect(
+      problems({ QUERY_API_KEYS: JSON.stringify([{ id: 'x', key_sha256: sha256Hex('k') }]) }),
+    ).toEqual([
+      {
+        variable: 'QUERY_API_KEYS.0.agencies',
+        message:
+          'required: the agencies this key may read, e.g. ["staffordshire-fire"] (["*"] for every agency)',
+      },
+    ]);
+    const oldFile = path.join(tempDir(), 'old-keys.json');
+    writeFileSync(oldFile, JSON.stringify([reader('a'), { id: 'b', key_sha256: sha256Hex('b') }]));
+    expect(problems({ QUERY_API_KEYS_FILE: oldFile })).toEqual([
+      {
+        variable: 'QUERY_API_KEYS_FILE.1.agencies',
+        message:
+          'required: the agencies this key may read, e.g. ["staffordshire-fire"] (["*"] for every agency)',
+      },
+    ]);
+    expect(
+      problems({ QUERY_API_KEYS: JSON.stringify([{ ...reader('x'), agencies: ['*', 'a-b'] }]) }),
+    ).toEqual([
+      {
+        variable: 'QUERY_API_KEYS.0.agencies',
+        message: '"*" (every agency) stands alone; list agencies or give ["*"]',
       },
     ]);
     expect(problems({ QUERY_API_KEYS_FILE: '/nonexistent/keys.json' })[0]?.message).toMatch(

@@ -9,7 +9,7 @@ export const queryApiConfigSchema = z
     QUERY_API_PORT: envField.port(8089),
     /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
     BIND_HOST: envField.bindHost(),
-    /** A JSON file of readers `[{ id, key_sha256 }]`, read once at start-up. */
+    /** A JSON file of readers `[{ id, key_sha256, agencies }]`, read once at start-up. */
     QUERY_API_KEYS_FILE: envField.jsonFile(readerList),
     /** The same list inline. */
     QUERY_API_KEYS: envField.json(readerList),

@@ -9,6 +9,8 @@ import {
 import { DEFAULT_LIMIT, encodeCursor, type INCIDENT_SEARCH_FILTERS } from './params.js';
 
 export interface IncidentSearch {
+  /** The agencies whose incidents are searched (at least one): never every agency's by default. */
+  agencies: readonly string[];
   /** First London day (YYYY-MM-DD). */
   from: string;
   /** Last London day, inclusive. */
@@ -54,18 +56,25 @@ export const INCIDENT_CSV_COLUMNS = [
 
 /**
  * The search as SQL and parameters. The SQL is fixed text chosen by which filters are present;
- * every value from the request (dates, filter values, q, the cursor, the limit) is a query
- * parameter. Ordered by the call time (the creation time when there was no call), then the id,
+ * every value from the request (agencies, dates, filter values, q, the cursor, the limit) is a
+ * query parameter. Ordered by the call time (the creation time when there was no call), then the id,
  * so pages are stable; one row more than the limit is read to know whether a next page exists.
  */
 export function incidentSearchQuery(search: IncidentSearch) {
   const limit = search.limit ?? DEFAULT_LIMIT;
+  if (search.agencies.length === 0) throw new Error('an incident search needs at least one agency');
   const params: Record<string, unknown> = {
+    agencies: [...search.agencies],
     from: search.from,
     to: nextDay(search.to),
     limit: limit + 1,
   };
-  const where = ['event_count > 0', 'day >= {from:Date}', 'day < {to:Date}'];
+  const where = [
+    'event_count > 0',
+    'agency IN {agencies:Array(String)}',
+    'day >= {from:Date}',
+    'day < {to:Date}',
+  ];
   for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
     const values = search.filters?.[name as keyof typeof INCIDENT_FILTERS];
     if (values === undefined) continue;

@@ -1,4 +1,14 @@
-export { type Reader, type ReaderEntry, ReadKeys, readerEntry, readerList } from './api-keys.js';
+export {
+  type AgencyDecision,
+  decideAgencies,
+  EVERY_AGENCY,
+  type Reader,
+  type ReaderEntry,
+  ReadKeys,
+  readableAgencies,
+  readerEntry,
+  readerList,
+} from './api-keys.js';
 export { ApiError, buildApp, type QueryApiDeps, SERVICE_NAME } from './app.js';
 export { configuredReaders, type QueryApiConfig, queryApiConfigSchema } from './config.js';
 export { flatten, toCsv, wantsCsv } from './csv.js';

@@ -49,6 +49,7 @@ const ENDPOINTS: Endpoint[] = [
     path: '/v1/kpis',
     base: { standard: 'fire-attendance-standard', ...MARCH },
     parameters: {
+      agency: 'refused',
       standard: 'refused',
       from: 'refused',
       to: 'refused',
@@ -74,6 +75,7 @@ const ENDPOINTS: Endpoint[] = [
     path: '/v1/incidents',
     base: MARCH,
     parameters: {
+      agency: 'refused',
       from: 'refused',
       to: 'refused',
       station: incidentsOf,
@@ -89,7 +91,12 @@ const ENDPOINTS: Endpoint[] = [
   {
     path: '/v1/reports/annual',
     base: MARCH,
-    parameters: { from: 'refused', to: 'refused', comparePrevious: 'refused' },
+    parameters: {
+      agency: 'refused',
+      from: 'refused',
+      to: 'refused',
+      comparePrevious: 'refused',
+    },
   },
 ];
 

@@ -1,3 +1,4 @@
+import { agencyCode } from '@bluelight/schemas';
 import {
   FILTERS,
   FIRST_PERIOD_DAY,
@@ -49,32 +50,45 @@ export const londonDate = z.iso
   .date({ error: textError('a London date YYYY-MM-DD') })
   .refine(isPeriodDay, PERIOD_DAY_RANGE_MESSAGE);
 
+/** Repeated (`a=x&a=y`) and/or comma-separated (`a=x,y`) values as one list, blanks dropped. */
+const listOf = <Value extends z.ZodType<string, string>>(value: Value) =>
+  z
+    .union([z.string(), z.array(z.string())], {
+      error: 'expected one or more values, repeated or comma-separated',
+    })
+    .transform((given) =>
+      (Array.isArray(given) ? given : [given])
+        .flatMap((part) => part.split(','))
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0),
+    )
+    .pipe(
+      z
+        .array(value)
+        .min(1, 'give at least one value')
+        .max(MAX_LIST_VALUES, `at most ${MAX_LIST_VALUES} values`),
+    )
+    .optional();
+
 /**
  * A list filter: repeated (`station=A&station=B`) and/or comma-separated (`station=A,B`); blank
  * entries are dropped. Values are data: they reach ClickHouse only as query parameters.
  */
-export const listParam = z
-  .union([z.string(), z.array(z.string())], {
-    error: 'expected one or more values, repeated or comma-separated',
-  })
-  .transform((value) =>
-    (Array.isArray(value) ? value : [value])
-      .flatMap((part) => part.split(','))
-      .map((part) => part.trim())
-      .filter((part) => part.length > 0),
-  )
-  .pipe(
-    z
-      .array(
-        z
-          .string()
-          .max(MAX_VALUE_LENGTH, `each value at most ${MAX_VALUE_LENGTH} characters`)
-          .refine((value) => !hasControlCharacter(value), NO_CONTROL),
-      )
-      .min(1, 'give at least one value')
-      .max(MAX_LIST_VALUES, `at most ${MAX_LIST_VALUES} values`),
-  )
-  .optional();
+export const listParam = listOf(
+  z
+    .string()
+    .max(MAX_VALUE_LENGTH, `each value at most ${MAX_VALUE_LENGTH} characters`)
+    .refine((value) => !hasControlCharacter(value), NO_CONTROL),
+);
+
+/**
+ * The agencies whose rows to read, as a list filter is given (`agency=a,b`). Which of them the
+ * key may read is decided after validation (403 `forbidden_agency`); a code that cannot exist
+ * is a 400 like any malformed value.
+ */
+export const agencyParam = listOf(agencyCode).describe(
+  'The agencies whose rows to read (repeat or comma-separate), each one the key may read. Optional for a key of one agency (it reads that one); a key of several must say which.',
+);
 
 /** Days from `from` to `to`, both counted. */
 export function periodDays(from: string, to: string): number {
@@ -166,6 +180,7 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
 
   const kpis = z
     .strictObject({
+      agency: agencyParam,
       standard: z
         .enum(ids, { error: textError(`a standard id, one of ${ids.join(', ')}`) })
         .describe('The standard to compute (GET /v1/standards lists them).'),
@@ -180,6 +195,7 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
 
   const incidents = z
     .strictObject({
+      agency: agencyParam,
       ...period,
       ...Object.fromEntries(
         INCIDENT_SEARCH_FILTERS.map((name) => [
@@ -213,6 +229,7 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
     })
     .superRefine(checkPeriod(maxPeriodDays)) as z.ZodType<
     {
+      agency?: string[];
       from: string;
       to: string;
       q?: string;
@@ -224,6 +241,7 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
 
   const report = z
     .strictObject({
+      agency: agencyParam,
       ...period,
       comparePrevious: z
         .enum(['true', 'false'], { error: textError('true or false') })

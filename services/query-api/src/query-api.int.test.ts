@@ -1,6 +1,7 @@
 import { ClickHouseError } from '@bluelight/service-kit';
 import { loadStandards, parseStandard } from '@bluelight/standards';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INCIDENTS } from './testing/facts.js';
 import { startTestQueryApi } from './testing/harness.js';
 
 /** The Service Attendance Standard with a minimum sample of 1, so small groups get a figure. */
@@ -59,6 +60,8 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
         source: 'Test',
       },
       period: { from: '2024-03-10', to: '2024-03-11' },
+      // The key (Staffordshire fire's alone) reads its one agency without being asked.
+      agencies: ['staffordshire-fire'],
       groupBy: 'station',
       filters: { risk_band: ['high', 'medium'] },
       versions: [{ version: 1, from: '2024-03-10', to: '2024-03-11' }],
@@ -122,14 +125,14 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
       `segments.${segment}.p90Seconds`,
     ]);
     const header = [
-      'standard,from,to,groupBy,group,version,incidents,n,value,insufficientData,met,meanSeconds,percentileSeconds,notMeasured',
+      'standard,agencies,from,to,groupBy,group,version,incidents,n,value,insufficientData,met,meanSeconds,percentileSeconds,notMeasured',
       ...segments,
       'excluded.total,excluded.late_call,excluded.derelict_property,excluded.abandoned_road_vehicle,excluded.out_of_sequence,excluded.total_over,excluded.total_under',
     ].join(',');
     expect(response.body).toBe(
       `${header}\r\n` +
-        `test-attendance,2024-03-10,2024-03-11,station,HANLEY,1,4,3,${2 / 3},false,2,${1450 / 3},550,1,3,60,90,3,${190 / 3},70,3,360,450,3,${1450 / 3},550,0,0,0,0,0,0,0\r\n` +
-        'test-attendance,2024-03-10,2024-03-11,station,LEEK,1,2,2,0.5,false,1,580,700,0,2,57.5,70,2,60,60,2,462.5,595,2,580,700,0,0,0,0,0,0,0\r\n',
+        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,HANLEY,1,4,3,${2 / 3},false,2,${1450 / 3},550,1,3,60,90,3,${190 / 3},70,3,360,450,3,${1450 / 3},550,0,0,0,0,0,0,0\r\n` +
+        'test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,LEEK,1,2,2,0.5,false,1,580,700,0,2,57.5,70,2,60,60,2,462.5,595,2,580,700,0,0,0,0,0,0,0\r\n',
     );
   });
 
@@ -172,9 +175,13 @@ interface Page {
   next_cursor: string | null;
 }
 
+/** Staffordshire's fire service and police force together, with the key that reads both. */
+const STAFFS = 'agency=staffordshire-fire,staffordshire-police';
+const asAnalyst = (url: string) => api.get(url, {}, 'analyst');
+
 describe('GET /v1/incidents (real ClickHouse)', () => {
   it('pages through the period in call order with each incident’s times and segments', async () => {
-    const first = await api.get('/v1/incidents?from=2024-03-10&to=2024-03-11&limit=4');
+    const first = await asAnalyst(`/v1/incidents?from=2024-03-10&to=2024-03-11&limit=4&${STAFFS}`);
     expect(first.statusCode, first.body).toBe(200);
     const page1 = first.json() as Page;
     expect(page1.incidents.map((incident) => incident.incident_id)).toEqual([
@@ -212,8 +219,8 @@ describe('GET /v1/incidents (real ClickHouse)', () => {
     expect(page1.next_cursor).toEqual(expect.any(String));
     expect(first.headers['x-next-cursor']).toBe(page1.next_cursor);
 
-    const second = await api.get(
-      `/v1/incidents?from=2024-03-10&to=2024-03-11&limit=4&cursor=${page1.next_cursor}`,
+    const second = await asAnalyst(
+      `/v1/incidents?from=2024-03-10&to=2024-03-11&limit=4&cursor=${page1.next_cursor}&${STAFFS}`,
     );
     const page2 = second.json() as Page;
     expect(page2.incidents.map((incident) => incident.incident_id)).toEqual([
@@ -233,7 +240,9 @@ describe('GET /v1/incidents (real ClickHouse)', () => {
   it('filters by station, service and q (id prefix, or station / area, any case)', async () => {
     const ids = async (query: string) =>
       (
-        (await api.get(`/v1/incidents?from=2024-03-01&to=2024-03-31&${query}`)).json() as Page
+        (
+          await asAnalyst(`/v1/incidents?from=2024-03-01&to=2024-03-31&${STAFFS}&${query}`)
+        ).json() as Page
       ).incidents.map((incident) => incident.incident_id);
     expect(await ids('station=LEEK')).toEqual([
       'SFR-0004',
@@ -283,6 +292,7 @@ describe('GET /v1/reports/annual (real ClickHouse)', () => {
     );
     expect(response.statusCode, response.body).toBe(200);
     const report = response.json();
+    expect(report.agencies).toEqual(['staffordshire-fire']);
     expect(report.current.period).toEqual({ from: '2024-03-01', to: '2024-03-31' });
     // Fire, not cancelled, in March: 0001–0007 primary fires, 0009 a secondary fire.
     expect(report.current.fireIncidents).toEqual({
@@ -373,7 +383,7 @@ describe('read-only ClickHouse access', () => {
       query: 'SELECT count() AS n FROM incident_facts FINAL',
       format: 'JSONEachRow',
     });
-    expect(await count.json()).toEqual([{ n: 11 }]);
+    expect(await count.json()).toEqual([{ n: INCIDENTS.length }]);
   });
 
   it('is ready while ClickHouse answers', async () => {

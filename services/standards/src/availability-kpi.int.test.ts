@@ -10,6 +10,9 @@ import { loadStandards } from './load.js';
 
 let db: Awaited<ReturnType<typeof migratedDatabase>>;
 
+const OURS = 'staffordshire-fire';
+const NEIGHBOUR = 'cheshire-fire';
+
 function interval(
   resource: string,
   crewing: string,
@@ -17,12 +20,14 @@ function interval(
   end: string | null,
   status: string,
   reason = '',
+  agency = OURS,
 ) {
   return {
-    resource_id: resource,
+    // A neighbour's appliance has its own id (facts are keyed by entity id alone for now).
+    resource_id: agency === OURS ? resource : `${agency}/${resource}`,
     start_at: start,
     end_at: end,
-    agency: 'staffordshire-fire',
+    agency,
     home_station: resource.split('-')[0],
     appliance_type: 'pump',
     crewing_model: crewing,
@@ -80,6 +85,25 @@ beforeAll(async () => {
         'available_at_station',
       ),
       interval('HANLEY-P1', 'wholetime', '2024-01-09 00:00:00.000', null, 'available_at_station'),
+      // A neighbour's on-call pump at a station of the same name, the same day: 18 h off, 6 h on.
+      interval(
+        'LEEK-P1',
+        'on_call',
+        '2024-01-10 00:00:00.000',
+        '2024-01-10 18:00:00.000',
+        'unavailable',
+        'training',
+        NEIGHBOUR,
+      ),
+      interval(
+        'LEEK-P1',
+        'on_call',
+        '2024-01-10 18:00:00.000',
+        null,
+        'available_at_station',
+        '',
+        NEIGHBOUR,
+      ),
     ],
   });
 });
@@ -94,14 +118,19 @@ describe('availability KPIs from the standards (real ClickHouse)', () => {
     );
     if (standard?.subject !== 'availability') throw new Error('no availability standard');
     const version = standard.versions[0] as AvailabilityStandardVersion;
-    const { query, params } = availabilityKpiQuery(version, {
-      from: '2024-01-10',
-      to: '2024-01-11',
-    });
-    const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
-    const [row] = (await result.json<AvailabilityKpiRow>()).map((r) =>
-      availabilityKpiResult(version, r),
-    );
+    const compute = async (agencies: string[], groupBy: 'none' | 'station' = 'none') => {
+      const { query, params } = availabilityKpiQuery(
+        version,
+        { from: '2024-01-10', to: '2024-01-11' },
+        agencies,
+        groupBy,
+      );
+      const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
+      return (await result.json<AvailabilityKpiRow>()).map((r) =>
+        availabilityKpiResult(version, r),
+      );
+    };
+    const [row] = await compute([OURS]);
     // On 10 January: on the run 00–06, 16–20 (committed) and 22–24 = 12 h of 24; off the run
     // 10 h crewing and 2 h driver. The whole-time appliance is out of scope.
     expect(row).toEqual({
@@ -111,6 +140,26 @@ describe('availability KPIs from the standards (real ClickHouse)', () => {
       value: 0.5,
       offRunHoursByReason: { crewing: 10, driver: 2 },
     });
+    // The neighbour's LEEK: on the run 18–24 (6 h of 24), 18 h off for training.
+    expect(await compute([NEIGHBOUR], 'station')).toEqual([
+      {
+        group: 'LEEK',
+        version: 1,
+        hours: 24,
+        value: 0.25,
+        offRunHoursByReason: { training: 18 },
+      },
+    ]);
+    // Both: 18 of 48 hours, one LEEK row of both appliances when asked together.
+    expect(await compute([OURS, NEIGHBOUR], 'station')).toEqual([
+      {
+        group: 'LEEK',
+        version: 1,
+        hours: 48,
+        value: 18 / 48,
+        offRunHoursByReason: { crewing: 10, driver: 2, training: 18 },
+      },
+    ]);
   });
 
   it('splits time into London days, 23 hours on the night the clocks go forward', async () => {
@@ -151,6 +200,7 @@ describe('availability KPIs from the standards (real ClickHouse)', () => {
     const { query, params } = availabilityKpiQuery(
       version,
       { from: '2024-03-30', to: '2024-04-01' },
+      [OURS],
       'day',
       { station: ['STONE'] },
     );

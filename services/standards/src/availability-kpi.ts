@@ -1,11 +1,19 @@
 import type { z } from 'zod';
 import type { availabilityVersion } from './definition.js';
-import { type KpiQuery, parameterBinder, type VersionPart } from './kpi.js';
+import {
+  agencyCondition,
+  agencyLayout,
+  type KpiQuery,
+  type KpiQueryOptions,
+  parameterBinder,
+  type VersionPart,
+} from './kpi.js';
 
 export type AvailabilityStandardVersion = z.infer<typeof availabilityVersion>;
 
 export const AVAILABILITY_GROUPINGS = {
   none: `'all'`,
+  agency: 'CAST(agency AS String)',
   day: 'toString(day)',
   week: 'toString(toMonday(day))',
   month: `formatDateTime(day, '%Y-%m')`,
@@ -29,6 +37,7 @@ export type AvailabilityFilters = Partial<Record<keyof typeof AVAILABILITY_FILTE
 function piecesSql(
   part: VersionPart<AvailabilityStandardVersion>,
   prefix: string,
+  agencies: readonly string[],
   groupBy: AvailabilityGrouping,
   filters: AvailabilityFilters,
   params: Record<string, unknown>,
@@ -40,6 +49,7 @@ function piecesSql(
     `crewing_model IN ${p('crewing', part.version.applies_to.crewing_models, 'Array(String)')}`,
     `start_at < ${periodEnd}`,
     `ifNull(end_at, now64(3)) > ${periodStart}`,
+    agencyCondition(p, agencies),
   ];
   for (const [name, column] of Object.entries(AVAILABILITY_FILTERS)) {
     const values = filters[name as keyof AvailabilityFilters];
@@ -49,6 +59,7 @@ function piecesSql(
   return `
   SELECT
     ${AVAILABILITY_GROUPINGS[groupBy]} AS grp,
+    CAST(agency AS String) AS row_agency,
     available,
     unavailable_reason,
     toInt64(dateDiff(
@@ -77,26 +88,29 @@ function piecesSql(
  */
 export function availabilityKpiQueryOver(
   parts: VersionPart<AvailabilityStandardVersion>[],
+  agencies: readonly string[],
   groupBy: AvailabilityGrouping = 'none',
   filters: AvailabilityFilters = {},
+  options: KpiQueryOptions = {},
 ): KpiQuery {
   if (parts.length === 0)
     throw new Error('availabilityKpiQueryOver needs at least one version part');
   const params: Record<string, unknown> = {};
   const pieces = parts
-    .map((part, index) => piecesSql(part, `p${index}_`, groupBy, filters, params))
+    .map((part, index) => piecesSql(part, `p${index}_`, agencies, groupBy, filters, params))
     .join('\n  UNION ALL');
+  const layout = agencyLayout(options);
   const query = `
 SELECT
-  grp AS group,
+  ${layout.column}grp AS group,
   sum(span_ms) AS total_ms,
   sumIf(span_ms, available = 1) AS available_ms,
   sumMapIf(map(unavailable_reason, span_ms), available = 0) AS off_run_ms_by_reason
 FROM (${pieces}
 )
 WHERE span_ms > 0
-GROUP BY grp
-ORDER BY grp`;
+GROUP BY ${layout.groupBy}
+ORDER BY ${layout.orderBy}`;
   return { query, params };
 }
 
@@ -104,10 +118,12 @@ ORDER BY grp`;
 export function availabilityKpiQuery(
   version: AvailabilityStandardVersion,
   period: { from: string; to: string },
+  agencies: readonly string[],
   groupBy: AvailabilityGrouping = 'none',
   filters: AvailabilityFilters = {},
+  options: KpiQueryOptions = {},
 ): KpiQuery {
-  return availabilityKpiQueryOver([{ version, ...period }], groupBy, filters);
+  return availabilityKpiQueryOver([{ version, ...period }], agencies, groupBy, filters, options);
 }
 
 export interface AvailabilityKpiRow {

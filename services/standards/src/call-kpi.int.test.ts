@@ -11,6 +11,9 @@ import { loadStandards } from './load.js';
 
 let db: Awaited<ReturnType<typeof migratedDatabase>>;
 
+const OURS = 'staffordshire-control';
+const NEIGHBOUR = 'cheshire-control';
+
 const at = (iso: string, plusSeconds = 0) =>
   new Date(Date.parse(iso) + plusSeconds * 1000).toISOString().replace('T', ' ').replace('Z', '');
 
@@ -22,10 +25,11 @@ function call(
   wait: number | null,
   triage?: number,
   outcome = '',
+  agency = OURS,
 ) {
   return {
     call_id: id,
-    agency: 'staffordshire-control',
+    agency,
     line,
     service: 'police',
     queue: `${line}-general`,
@@ -61,6 +65,10 @@ beforeAll(async () => {
       call('t3', '101', '2024-03-31T09:20:00Z', 60, 120, 'resolved_at_triage'),
       call('t4', '101', '2024-03-31T09:30:00Z', 60, 300, 'referred_to_other_agency'),
       call('t5', '101', '2024-03-31T09:40:00Z', 60, 60, 'resolved_at_triage'),
+      // A neighbouring control room, the same morning and queue names: 4 of 5 within 10 s.
+      ...[2, 4, 6, 8, 20].map((wait, index) =>
+        call(`n${index + 1}`, '999', `2024-03-31T08:1${index}:00Z`, wait, undefined, '', NEIGHBOUR),
+      ),
     ],
   });
 });
@@ -68,13 +76,14 @@ afterAll(async () => {
   await db.drop();
 });
 
-async function compute(id: string, groupBy: CallGrouping = 'none') {
+async function compute(id: string, groupBy: CallGrouping = 'none', agencies = [OURS]) {
   const standard = loadStandards().find((candidate) => candidate.id === id);
   if (standard?.subject !== 'calls') throw new Error(`no call standard ${id}`);
   const version = standard.versions[0] as CallStandardVersion;
   const { query, params } = callKpiQuery(
     version,
     { from: '2024-03-31', to: '2024-04-01' },
+    agencies,
     groupBy,
   );
   const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
@@ -101,6 +110,25 @@ describe('call KPIs from the standards (real ClickHouse)', () => {
         bands: [2, 3, 1],
       },
     ]);
+  });
+
+  it('counts only the agencies asked for, apart and together', async () => {
+    // The neighbour's 999 calls: 2, 4, 6, 8, 20 s → 4 of 5 within 10 s, mean 8 s.
+    expect(await compute('calls-999-answer', 'none', [NEIGHBOUR])).toMatchObject([
+      { calls: 5, abandoned: 0, n: 5, met: 4, value: 0.8, meanSeconds: 8, bands: [4, 1, 0] },
+    ]);
+    // Together: 7 of 11 within 10 s (10.0 counts), one abandoned.
+    expect(await compute('calls-999-answer', 'none', [OURS, NEIGHBOUR])).toMatchObject([
+      { calls: 12, abandoned: 1, n: 11, met: 7, bands: [6, 4, 1] },
+    ]);
+    // By agency in one query: each agency's own figure.
+    const byAgency = await compute('calls-999-answer', 'agency', [OURS, NEIGHBOUR]);
+    expect(byAgency.map(({ group, n, met }) => ({ group, n, met }))).toEqual([
+      { group: NEIGHBOUR, n: 5, met: 4 },
+      { group: OURS, n: 6, met: 3 },
+    ]);
+    // The neighbour has no 101 calls: no row.
+    expect(await compute('calls-101-triage', 'none', [NEIGHBOUR])).toEqual([]);
   });
 
   it('computes 101 resolution at triage and the mean triage time', async () => {

@@ -1,6 +1,14 @@
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
-import { type KpiQuery, parameterBinder, statisticValue, type VersionPart } from './kpi.js';
+import {
+  agencyCondition,
+  agencyLayout,
+  type KpiQuery,
+  type KpiQueryOptions,
+  parameterBinder,
+  statisticValue,
+  type VersionPart,
+} from './kpi.js';
 
 export type CallStandardVersion = z.infer<typeof callVersion>;
 
@@ -8,6 +16,7 @@ const PRESENTED_DAY = `toDate(presented_at, 'Europe/London')`;
 
 export const CALL_GROUPINGS = {
   none: `'all'`,
+  agency: 'CAST(agency AS String)',
   day: `toString(${PRESENTED_DAY})`,
   week: `toString(toMonday(${PRESENTED_DAY}))`,
   month: `formatDateTime(${PRESENTED_DAY}, '%Y-%m')`,
@@ -31,6 +40,7 @@ const CALL_CLOCK_COLUMNS: Record<CallStandardVersion['clock']['start'], string> 
 function judgedCallsSql(
   part: VersionPart<CallStandardVersion>,
   prefix: string,
+  agencies: readonly string[],
   groupBy: CallGrouping,
   filters: CallFilters,
   params: Record<string, unknown>,
@@ -47,6 +57,7 @@ function judgedCallsSql(
     'presented_at IS NOT NULL',
     `${PRESENTED_DAY} >= ${p('from', part.from, 'Date')}`,
     `${PRESENTED_DAY} < ${p('to', part.to, 'Date')}`,
+    agencyCondition(p, agencies),
     `line IN ${p('lines', version.applies_to.lines, 'Array(String)')}`,
   ];
   if (version.applies_to.services) {
@@ -61,13 +72,14 @@ function judgedCallsSql(
   const stop = CALL_CLOCK_COLUMNS[version.clock.stop];
   return `
   SELECT
-    grp, abandoned_at, seconds, measured,
+    grp, row_agency, abandoned_at, seconds, measured,
     measured AND seconds <= ${p('threshold', threshold, 'Float64')} AS met,
     measured AND ${p('has_outcome', statistic.kind === 'share_with_outcome' ? 1 : 0, 'UInt8')} = 1
       AND outcome = ${p('outcome', statistic.kind === 'share_with_outcome' ? statistic.outcome : '', 'String')} AS with_outcome
   FROM (
     SELECT
       ${CALL_GROUPINGS[groupBy]} AS grp,
+      CAST(agency AS String) AS row_agency,
       abandoned_at,
       outcome,
       dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
@@ -85,8 +97,10 @@ function judgedCallsSql(
  */
 export function callKpiQueryOver(
   parts: VersionPart<CallStandardVersion>[],
+  agencies: readonly string[],
   groupBy: CallGrouping = 'none',
   filters: CallFilters = {},
+  options: KpiQueryOptions = {},
 ): KpiQuery {
   const last = parts.at(-1);
   if (!last) throw new Error('callKpiQueryOver needs at least one version part');
@@ -96,11 +110,12 @@ export function callKpiQueryOver(
     bands: last.version.bands_seconds ?? [],
   };
   const judged = parts
-    .map((part, index) => judgedCallsSql(part, `p${index}_`, groupBy, filters, params))
+    .map((part, index) => judgedCallsSql(part, `p${index}_`, agencies, groupBy, filters, params))
     .join('\n  UNION ALL');
+  const layout = agencyLayout(options);
   const query = `
 SELECT
-  grp AS group,
+  ${layout.column}grp AS group,
   count() AS calls,
   countIf(abandoned_at IS NOT NULL) AS abandoned,
   countIf(measured) AS n,
@@ -112,8 +127,8 @@ SELECT
   sumMapIf(map(toUInt32(arrayCount(b -> ifNull(seconds >= b, 0), {bands:Array(Float64)})), toUInt64(1)), measured) AS band_counts
 FROM (${judged}
 )
-GROUP BY grp
-ORDER BY grp`;
+GROUP BY ${layout.groupBy}
+ORDER BY ${layout.orderBy}`;
   return { query, params };
 }
 
@@ -121,10 +136,12 @@ ORDER BY grp`;
 export function callKpiQuery(
   version: CallStandardVersion,
   period: { from: string; to: string },
+  agencies: readonly string[],
   groupBy: CallGrouping = 'none',
   filters: CallFilters = {},
+  options: KpiQueryOptions = {},
 ): KpiQuery {
-  return callKpiQueryOver([{ version, ...period }], groupBy, filters);
+  return callKpiQueryOver([{ version, ...period }], agencies, groupBy, filters, options);
 }
 
 export interface CallKpiRow {

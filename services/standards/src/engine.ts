@@ -53,6 +53,11 @@ export class KpiRequestError extends Error {
 
 export interface KpiRequest {
   standard: string;
+  /**
+   * The agencies whose rows are counted, together (at least one). Required: several services
+   * share a deployment, and a figure read without it would mix them.
+   */
+  agencies: readonly string[];
   /** First London day of the period (YYYY-MM-DD). */
   from: string;
   /** Last London day of the period, inclusive. */
@@ -103,8 +108,9 @@ async function rows<Row>(client: ClickHouseClient, { query, params }: KpiQuery):
 }
 
 /**
- * Computes one standard over London days [from, to] (inclusive), with the versions in force on
- * each day, optionally grouped and filtered. Throws KpiRequestError naming a bad parameter.
+ * Computes one standard over London days [from, to] (inclusive) from the rows of the agencies
+ * given, with the versions in force on each day, optionally grouped and filtered. Throws
+ * KpiRequestError naming a bad parameter.
  */
 export async function computeKpi(
   client: ClickHouseClient,
@@ -119,6 +125,10 @@ export async function computeKpi(
     );
   }
   if (request.to < request.from) throw new KpiRequestError('to', 'must not be before from');
+  if (request.agencies.length === 0) {
+    throw new KpiRequestError('agency', 'give at least one agency whose figures to compute');
+  }
+  const agencies = [...new Set(request.agencies)].sort();
   const groupBy = request.groupBy ?? 'none';
   const groupings: readonly string[] = GROUPINGS[standard.subject];
   if (!groupings.includes(groupBy)) {
@@ -154,6 +164,7 @@ export async function computeKpi(
       source: standard.source,
     },
     period: { from: request.from, to: request.to },
+    agencies,
     groupBy,
     filters,
     versions: parts.map((part) => ({
@@ -170,7 +181,7 @@ export async function computeKpi(
       const typed = parts as VersionPart<IncidentStandardVersion>[];
       const found = await rows<KpiRow>(
         client,
-        incidentKpiQueryOver(typed, groupBy as keyof typeof INCIDENT_GROUPINGS, filters),
+        incidentKpiQueryOver(typed, agencies, groupBy as keyof typeof INCIDENT_GROUPINGS, filters),
       );
       const version = last.version as IncidentStandardVersion;
       return { ...header, rows: found.map((row) => kpiResult(version, row)) };
@@ -179,7 +190,7 @@ export async function computeKpi(
       const typed = parts as VersionPart<CallStandardVersion>[];
       const found = await rows<CallKpiRow>(
         client,
-        callKpiQueryOver(typed, groupBy as keyof typeof CALL_GROUPINGS, filters),
+        callKpiQueryOver(typed, agencies, groupBy as keyof typeof CALL_GROUPINGS, filters),
       );
       const version = last.version as CallStandardVersion;
       return {
@@ -192,7 +203,12 @@ export async function computeKpi(
       const typed = parts as VersionPart<AvailabilityStandardVersion>[];
       const found = await rows<AvailabilityKpiRow>(
         client,
-        availabilityKpiQueryOver(typed, groupBy as keyof typeof AVAILABILITY_GROUPINGS, filters),
+        availabilityKpiQueryOver(
+          typed,
+          agencies,
+          groupBy as keyof typeof AVAILABILITY_GROUPINGS,
+          filters,
+        ),
       );
       const version = last.version as AvailabilityStandardVersion;
       return { ...header, rows: found.map((row) => availabilityKpiResult(version, row)) };

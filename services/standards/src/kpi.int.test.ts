@@ -4,6 +4,7 @@ import {
   type IncidentGrouping,
   type IncidentStandardVersion,
   incidentKpiQuery,
+  incidentKpiQueryOver,
   type KpiRow,
   kpiResult,
   statisticSql,
@@ -24,7 +25,11 @@ interface Fact {
   lateCall?: number;
   outOfSequence?: number;
   day?: string;
+  agency?: string;
 }
+
+const OURS = 'staffordshire-fire';
+const NEIGHBOUR = 'cheshire-fire';
 
 /** Hand-built incident facts: the input the standards read, with known attendance times. */
 const FACTS: Fact[] = [
@@ -56,6 +61,19 @@ const FACTS: Fact[] = [
     subtype: 'falls_assisting_other_agencies',
   },
   { id: 'P', receivedAt: '2024-03-31T21:00:00Z', seconds: 100, band: 'high', service: 'police' },
+  // A neighbouring service in the same database: the same day and the same station names.
+  // Its own ids (the facts are keyed by entity id alone until identity is (agency, id)).
+  ...[
+    { id: 'N1', seconds: 300, band: 'high', station: 'HANLEY' },
+    { id: 'N2', seconds: 700, band: 'high', station: 'HANLEY' },
+    { id: 'N3', seconds: 550, band: 'medium', station: 'LEEK' },
+    { id: 'N4', seconds: 1100, band: 'low', station: 'LEEK' },
+    { id: 'N5', seconds: 200, band: 'medium', station: 'HANLEY' },
+  ].map((fact, index) => ({
+    ...fact,
+    receivedAt: `2024-03-31T1${index}:30:00Z`,
+    agency: NEIGHBOUR,
+  })),
 ];
 
 const utc = (iso: string) => iso.replace('T', ' ').replace('Z', '');
@@ -69,7 +87,7 @@ beforeAll(async () => {
       const received = Date.parse(fact.receivedAt);
       return {
         incident_id: fact.id,
-        agency: 'staffordshire-fire',
+        agency: fact.agency ?? OURS,
         service: fact.service ?? 'fire',
         call_received_at: utc(fact.receivedAt),
         created_at: utc(new Date(received + 60_000).toISOString()),
@@ -109,8 +127,9 @@ async function compute(
   from: string,
   to: string,
   groupBy: IncidentGrouping = 'none',
+  agencies: string[] = [OURS],
 ) {
-  const { query, params } = incidentKpiQuery(version, { from, to }, groupBy);
+  const { query, params } = incidentKpiQuery(version, { from, to }, agencies, groupBy);
   const result = await db.client.query({ query, query_params: params, format: 'JSONEachRow' });
   return (await result.json<KpiRow>()).map((row) => kpiResult(version, row));
 }
@@ -230,8 +249,11 @@ versions:
     };
     const [all] = await compute(hostile, '2024-03-30', '2024-04-01');
     expect(all?.n).toBe(5);
-    const { query } = incidentKpiQuery(hostile, { from: '2024-03-30', to: '2024-04-01' });
+    const { query } = incidentKpiQuery(hostile, { from: '2024-03-30', to: '2024-04-01' }, [OURS]);
     expect(query).not.toContain('OR 1=1');
+    // An agency is data too: a hostile one matches nothing and never reaches the SQL text.
+    const [none] = await compute(version, '2024-03-30', '2024-04-01', 'none', ["x') OR 1=1 --"]);
+    expect(none).toBeUndefined();
   });
 
   it('computes a mean standard over its own scope', async () => {
@@ -252,6 +274,7 @@ versions:
       const { query, params } = incidentKpiQuery(
         version,
         { from: '2024-03-30', to: '2024-04-01' },
+        [OURS],
         groupBy,
       );
       const result = await db.client.query({
@@ -271,5 +294,99 @@ versions:
         else expect(row.value).toBeCloseTo(inTs[index]?.value as number, 9);
       });
     }
+  });
+});
+
+describe('incident KPIs of one agency among several (real ClickHouse)', () => {
+  const attendance = () => shipped('fire-attendance-standard');
+
+  it('counts only the agencies asked for, apart and together', async () => {
+    // Ours, as above: 4 of 5 measured met, 10 in scope.
+    const [ours] = await compute(attendance(), '2024-03-30', '2024-04-01');
+    expect(ours).toMatchObject({ incidents: 10, n: 5, met: 4, value: 0.8 });
+    // The neighbour's: N1 300 ≤ 480 ✓, N2 700 > 480 ✗, N3 550 ≤ 600 ✓, N4 1100 > 1080 ✗,
+    // N5 200 ≤ 600 ✓ → 3 of 5; mean (300 + 700 + 550 + 1100 + 200) / 5 = 570.
+    const [theirs] = await compute(attendance(), '2024-03-30', '2024-04-01', 'none', [NEIGHBOUR]);
+    expect(theirs).toMatchObject({
+      incidents: 5,
+      n: 5,
+      met: 3,
+      value: 0.6,
+      meanSeconds: 570,
+      notMeasured: 0,
+    });
+    expect(theirs?.excluded.total).toBe(0);
+    // Both together: 7 of 10.
+    const [both] = await compute(attendance(), '2024-03-30', '2024-04-01', 'none', [
+      OURS,
+      NEIGHBOUR,
+    ]);
+    expect(both).toMatchObject({ incidents: 15, n: 10, met: 7, value: 0.7 });
+    // An agency with no rows gives no row at all, as an empty period does.
+    expect(await compute(attendance(), '2024-03-30', '2024-04-01', 'none', ['nobody'])).toEqual([]);
+  });
+
+  it('keeps a station name two agencies share apart', async () => {
+    const rows = async (agencies: string[]) =>
+      (await compute(attendance(), '2024-03-30', '2024-04-01', 'station', agencies)).map(
+        ({ group, n, met }) => ({ group, n, met }),
+      );
+    // Ours: HANLEY A ✓ B ✗ M ✓; LEEK C ✓ D ✓. Theirs: HANLEY N1 ✓ N2 ✗ N5 ✓; LEEK N3 ✓ N4 ✗.
+    expect(await rows([OURS])).toEqual([
+      { group: 'HANLEY', n: 3, met: 2 },
+      { group: 'LEEK', n: 2, met: 2 },
+    ]);
+    expect(await rows([NEIGHBOUR])).toEqual([
+      { group: 'HANLEY', n: 3, met: 2 },
+      { group: 'LEEK', n: 2, met: 1 },
+    ]);
+  });
+
+  it('groups by agency, and with byAgency gives one row per agency and group', async () => {
+    const both = [OURS, NEIGHBOUR];
+    const byGroup = await compute(attendance(), '2024-03-30', '2024-04-01', 'agency', both);
+    expect(byGroup.map(({ group, n, met }) => ({ group, n, met }))).toEqual([
+      { group: NEIGHBOUR, n: 5, met: 3 },
+      { group: OURS, n: 5, met: 4 },
+    ]);
+    const { query, params } = incidentKpiQuery(
+      attendance(),
+      { from: '2024-03-30', to: '2024-04-01' },
+      both,
+      'station',
+      {},
+      { byAgency: true },
+    );
+    const result = await db.client.query({
+      query: `SELECT agency, group, n, met, toTypeName(agency) AS type FROM (${query})`,
+      query_params: params,
+      format: 'JSONEachRow',
+    });
+    expect(await result.json()).toEqual([
+      { agency: NEIGHBOUR, group: 'HANLEY', n: 3, met: 2, type: 'String' },
+      { agency: NEIGHBOUR, group: 'LEEK', n: 2, met: 1, type: 'String' },
+      { agency: OURS, group: 'HANLEY', n: 3, met: 2, type: 'String' },
+      { agency: OURS, group: 'LEEK', n: 2, met: 2, type: 'String' },
+    ]);
+  });
+
+  it('takes the agencies as a query parameter of every version part, never in the SQL text', () => {
+    const { query, params } = incidentKpiQueryOver(
+      [
+        { version: attendance(), from: '2024-03-01', to: '2024-03-15' },
+        { version: attendance(), from: '2024-03-15', to: '2024-04-01' },
+      ],
+      [NEIGHBOUR],
+    );
+    expect(query.match(/agency IN \{p\d_agencies:Array\(String\)\}/g)).toEqual([
+      'agency IN {p0_agencies:Array(String)}',
+      'agency IN {p1_agencies:Array(String)}',
+    ]);
+    expect(params.p0_agencies).toEqual([NEIGHBOUR]);
+    expect(params.p1_agencies).toEqual([NEIGHBOUR]);
+    expect(query).not.toContain(NEIGHBOUR);
+    expect(() => incidentKpiQueryOver([{ version: attendance(), from: 'a', to: 'b' }], [])).toThrow(
+      'at least one agency',
+    );
   });
 });

@@ -6,6 +6,7 @@ export type IncidentStandardVersion = z.infer<typeof incidentVersion>;
 /** How results are broken down; each is a fixed SQL expression over incident_facts. */
 export const INCIDENT_GROUPINGS = {
   none: `'all'`,
+  agency: 'CAST(agency AS String)',
   day: 'toString(day)',
   week: 'toString(toMonday(day))',
   month: `formatDateTime(day, '%Y-%m')`,
@@ -80,6 +81,38 @@ export function parameterBinder(params: Record<string, unknown>, prefix: string)
   };
 }
 
+/**
+ * `agency IN {…}` over the agencies a figure is read for, bound as a query parameter. Every KPI
+ * query has it: several services share one deployment, and a figure without it would mix them.
+ */
+export function agencyCondition(
+  bind: ReturnType<typeof parameterBinder>,
+  agencies: readonly string[],
+): string {
+  if (agencies.length === 0) throw new Error('a KPI query needs at least one agency');
+  return `agency IN ${bind('agencies', [...agencies], 'Array(String)')}`;
+}
+
+/** How a KPI query's rows are laid out beyond the grouping. */
+export interface KpiQueryOptions {
+  /**
+   * One row per agency and group, with an `agency` column first (String), instead of the
+   * agencies' rows counted together: for alert rules, one instance per agency.
+   */
+  byAgency?: boolean;
+}
+
+/** The outer SELECT's leading columns, GROUP BY and ORDER BY for `byAgency` (the inner `row_agency`). */
+export function agencyLayout(options: KpiQueryOptions) {
+  return options.byAgency
+    ? {
+        column: 'row_agency AS agency,\n  ',
+        groupBy: 'row_agency, grp',
+        orderBy: 'row_agency, grp',
+      }
+    : { column: '', groupBy: 'grp', orderBy: 'grp' };
+}
+
 /** A version of a standard and the London days [from, to) it is applied to. */
 export interface VersionPart<Version> {
   version: Version;
@@ -95,6 +128,7 @@ export interface VersionPart<Version> {
 function judgedIncidentsSql(
   part: VersionPart<IncidentStandardVersion>,
   prefix: string,
+  agencies: readonly string[],
   groupBy: IncidentGrouping,
   filters: IncidentFilters,
   params: Record<string, unknown>,
@@ -107,6 +141,7 @@ function judgedIncidentsSql(
     'cancelled = 0',
     `day >= ${p('from', part.from, 'Date')}`,
     `day < ${p('to', part.to, 'Date')}`,
+    agencyCondition(p, agencies),
     `service IN ${p('services', scope.services, 'Array(String)')}`,
   ];
   const inList = (column: string, name: string, values: string[] | undefined, negate = false) => {
@@ -181,6 +216,7 @@ function judgedIncidentsSql(
       FROM (
         SELECT
           ${INCIDENT_GROUPINGS[groupBy]} AS grp,
+          CAST(agency AS String) AS row_agency,
           dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
           ${segments},
           ${threshold} AS threshold,
@@ -201,8 +237,10 @@ function judgedIncidentsSql(
  */
 export function incidentKpiQueryOver(
   parts: VersionPart<IncidentStandardVersion>[],
+  agencies: readonly string[],
   groupBy: IncidentGrouping = 'none',
   filters: IncidentFilters = {},
+  options: KpiQueryOptions = {},
 ): KpiQuery {
   const last = parts.at(-1);
   if (!last) throw new Error('incidentKpiQueryOver needs at least one version part');
@@ -211,7 +249,9 @@ export function incidentKpiQueryOver(
       last.version.statistic.kind === 'percentile' ? last.version.statistic.percentile : 0.9,
   };
   const judged = parts
-    .map((part, index) => judgedIncidentsSql(part, `p${index}_`, groupBy, filters, params))
+    .map((part, index) =>
+      judgedIncidentsSql(part, `p${index}_`, agencies, groupBy, filters, params),
+    )
     .join('\n    UNION ALL\n');
   const segmentColumns = (Object.keys(SEGMENTS) as Segment[])
     .map(
@@ -221,9 +261,10 @@ export function incidentKpiQueryOver(
   quantileExactIf(0.9)(assumeNotNull(seg_${segment}), included AND seg_${segment} >= 0) AS seg_${segment}_p90`,
     )
     .join(',');
+  const layout = agencyLayout(options);
   const query = `
 SELECT
-  grp AS group,
+  ${layout.column}grp AS group,
   count() AS incidents,
   countIf(not_measured AND NOT excluded) AS not_measured_count,
   countIf(excluded) AS excluded_total,
@@ -240,8 +281,8 @@ SELECT
   quantileExactIf({percentile:Float64})(assumeNotNull(seconds), included) AS percentile_seconds,${segmentColumns}
 FROM (${judged}
 )
-GROUP BY grp
-ORDER BY grp`;
+GROUP BY ${layout.groupBy}
+ORDER BY ${layout.orderBy}`;
   return { query, params };
 }
 
@@ -249,10 +290,12 @@ ORDER BY grp`;
 export function incidentKpiQuery(
   version: IncidentStandardVersion,
   period: { from: string; to: string },
+  agencies: readonly string[],
   groupBy: IncidentGrouping = 'none',
   filters: IncidentFilters = {},
+  options: KpiQueryOptions = {},
 ): KpiQuery {
-  return incidentKpiQueryOver([{ version, ...period }], groupBy, filters);
+  return incidentKpiQueryOver([{ version, ...period }], agencies, groupBy, filters, options);
 }
 
 export interface KpiRow {

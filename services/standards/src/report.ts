@@ -64,6 +64,7 @@ interface CategoryCounts {
 async function fireIncidentsByCategory(
   client: ClickHouseClient,
   period: ReportPeriod,
+  agencies: readonly string[],
 ): Promise<CategoryCounts> {
   const result = await client.query({
     query: `
@@ -77,8 +78,9 @@ SELECT
   countIf(category = 'false_alarm') AS false_alarm
 FROM incident_facts FINAL
 WHERE event_count > 0 AND cancelled = 0 AND service = 'fire'
-  AND day >= {from:Date} AND day < {to:Date}`,
-    query_params: { from: period.from, to: nextDay(period.to) },
+  AND day >= {from:Date} AND day < {to:Date}
+  AND agency IN {agencies:Array(String)}`,
+    query_params: { from: period.from, to: nextDay(period.to), agencies: [...agencies] },
     format: 'JSONEachRow',
   });
   const [row] = await result.json<CategoryCounts>();
@@ -151,13 +153,14 @@ async function overall(
   standards: StandardDefinition[],
   id: string,
   period: ReportPeriod,
+  agencies: readonly string[],
 ) {
   const standard = standards.find((candidate) => candidate.id === id) as StandardDefinition;
   const coverage = standardCoverage(standard, period);
   if (coverage.covers === null) {
     return { id, response: undefined, row: undefined, versions: [] as number[], coverage };
   }
-  const response = await computeKpi(client, standards, { standard: id, ...period });
+  const response = await computeKpi(client, standards, { standard: id, ...period, agencies });
   const versions = response.versions.map((part) => part.version);
   return { id, response, row: response.rows[0], versions, coverage };
 }
@@ -165,11 +168,15 @@ async function overall(
 const minutes = (seconds: number | null | undefined) =>
   seconds === null || seconds === undefined ? null : seconds / 60;
 
-/** The annual report's figures for one period, each from the standard that defines it. */
+/**
+ * The annual report's figures for one period, each from the standard that defines it, over the
+ * rows of the agencies given (together: a county's fire service, police force and control room).
+ */
 export async function reportFigures(
   client: ClickHouseClient,
   standards: StandardDefinition[],
   period: ReportPeriod,
+  agencies: readonly string[],
 ) {
   const ids = REPORT_STANDARDS;
   for (const id of Object.values(ids)) {
@@ -177,16 +184,20 @@ export async function reportFigures(
       throw new KpiRequestError('standards', `the report needs the standard "${id}"`);
     }
   }
-  const incidents = await fireIncidentsByCategory(client, period);
-  const sas = await overall(client, standards, ids.attendanceStandard, period);
-  const average = await overall(client, standards, ids.averageFireAttendance, period);
-  const wholetime = await overall(client, standards, ids.wholetimeAvailability, period);
-  const onCall = await overall(client, standards, ids.onCallAvailability, period);
-  const falls = await overall(client, standards, ids.fallsAttendance, period);
-  const fallsOutcome = await overall(client, standards, ids.fallsOutcome, period);
-  const police = await overall(client, standards, ids.policeEmergency, period);
-  const calls999 = await overall(client, standards, ids.calls999, period);
-  const calls101 = await overall(client, standards, ids.calls101, period);
+  if (agencies.length === 0) {
+    throw new KpiRequestError('agency', 'give at least one agency whose report to compute');
+  }
+  const figure = (id: string) => overall(client, standards, id, period, agencies);
+  const incidents = await fireIncidentsByCategory(client, period, agencies);
+  const sas = await figure(ids.attendanceStandard);
+  const average = await figure(ids.averageFireAttendance);
+  const wholetime = await figure(ids.wholetimeAvailability);
+  const onCall = await figure(ids.onCallAvailability);
+  const falls = await figure(ids.fallsAttendance);
+  const fallsOutcome = await figure(ids.fallsOutcome);
+  const police = await figure(ids.policeEmergency);
+  const calls999 = await figure(ids.calls999);
+  const calls101 = await figure(ids.calls101);
 
   const asIncident = (found: typeof sas) =>
     found.row as
@@ -242,6 +253,8 @@ export async function reportFigures(
   };
   return {
     period,
+    // As computeKpi names them (each once, sorted), also when no standard had a version in force.
+    agencies: [...new Set(agencies)].sort(),
     fireIncidents: {
       total: incidents.total,
       primaryFires: incidents.primary_fire,
@@ -331,18 +344,22 @@ export async function reportFigures(
 
 export type ReportFigures = Awaited<ReturnType<typeof reportFigures>>;
 
-/** The annual report: the period's figures and, when asked, the previous period's beside them. */
+/**
+ * The annual report of the agencies given: the period's figures and, when asked, the previous
+ * period's beside them.
+ */
 export async function annualReport(
   client: ClickHouseClient,
   standards: StandardDefinition[],
   period: ReportPeriod,
+  agencies: readonly string[],
   options: { comparePrevious?: boolean } = {},
 ) {
-  const current = await reportFigures(client, standards, period);
+  const current = await reportFigures(client, standards, period, agencies);
   const previous = options.comparePrevious
-    ? await reportFigures(client, standards, previousPeriod(period))
+    ? await reportFigures(client, standards, previousPeriod(period), agencies)
     : null;
-  return { current, previous };
+  return { agencies: current.agencies, current, previous };
 }
 
 export type AnnualReport = Awaited<ReturnType<typeof annualReport>>;

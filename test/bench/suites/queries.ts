@@ -37,6 +37,8 @@ async function timeIt(name: string, runs: number, work: () => Promise<unknown>):
 }
 
 const YEAR = { from: '2023-04-01', to: '2024-03-31' };
+/** The simulated county's agencies, read together (as its annual report reads them). */
+const AGENCIES = 'staffordshire-control,staffordshire-fire,staffordshire-police';
 
 /** Every query-API endpoint over the region: each standard per year, by month and by station. */
 async function apiTimings(stack: LocalStack, database: string, runs: number) {
@@ -50,7 +52,11 @@ async function apiTimings(stack: LocalStack, database: string, runs: number) {
     QUERY_API_RATE_LIMIT_PER_SECOND: '1000000',
     QUERY_API_RATE_LIMIT_BURST: '1000000',
     QUERY_API_KEYS: JSON.stringify([
-      { id: 'bench', key_sha256: createHash('sha256').update(key).digest('hex') },
+      {
+        id: 'bench',
+        key_sha256: createHash('sha256').update(key).digest('hex'),
+        agencies: AGENCIES.split(','),
+      },
     ]),
   });
   const url = `http://127.0.0.1:${port}`;
@@ -70,13 +76,13 @@ async function apiTimings(stack: LocalStack, database: string, runs: number) {
     for (const standard of loadStandards()) {
       const groupings = ['none', 'month', ...(standard.subject === 'calls' ? [] : ['station'])];
       for (const groupBy of groupings) {
-        const path = `/v1/kpis?standard=${standard.id}&from=${YEAR.from}&to=${YEAR.to}&groupBy=${groupBy}`;
+        const path = `/v1/kpis?standard=${standard.id}&from=${YEAR.from}&to=${YEAR.to}&groupBy=${groupBy}&agency=${AGENCIES}`;
         timings.push(await timeIt(`GET ${path}`, runs, () => get(path)));
       }
     }
-    const incidents = '/v1/incidents?from=2024-03-01&to=2024-03-31&limit=100';
+    const incidents = `/v1/incidents?from=2024-03-01&to=2024-03-31&limit=100&agency=${AGENCIES}`;
     timings.push(await timeIt(`GET ${incidents}`, runs, () => get(incidents)));
-    const report = `/v1/reports/annual?from=${YEAR.from}&to=${YEAR.to}`;
+    const report = `/v1/reports/annual?from=${YEAR.from}&to=${YEAR.to}&agency=${AGENCIES}`;
     timings.push(await timeIt(`GET ${report}`, runs, () => get(report)));
     return timings;
   } finally {

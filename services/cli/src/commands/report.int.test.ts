@@ -9,6 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/bluelight.mjs');
 let db: Awaited<ReturnType<typeof migratedDatabase>>;
+/** A database holding one agency's facts alone. */
+let single: Awaited<ReturnType<typeof migratedDatabase>>;
+
+const OURS = 'staffordshire-control';
+const THEIRS = 'cheshire-control';
 
 /** Runs the CLI against the test's database; an `env` value of undefined unsets the variable. */
 function bluelight(args: string[], env: Record<string, string | undefined> = {}) {
@@ -41,9 +46,9 @@ const at = (iso: string, plusSeconds = 0) =>
   new Date(Date.parse(iso) + plusSeconds * 1000).toISOString().replace('T', ' ').replace('Z', '');
 
 /** A 999 call answered after `wait` seconds. */
-const call999 = (id: string, presented: string, wait: number) => ({
+const call999 = (id: string, presented: string, wait: number, agency: string = OURS) => ({
   call_id: id,
-  agency: 'staffordshire-control',
+  agency,
   line: '999',
   service: 'fire',
   queue: '999-fire',
@@ -55,37 +60,52 @@ const call999 = (id: string, presented: string, wait: number) => ({
   is_deleted: 0,
 });
 
+/** Ours: 2023-24 4 of 5 within 10 s, mean 8 s; 2022-23 1 of 2, mean 11 s. */
+const OUR_CALLS = () => [
+  call999('a', '2023-04-01T08:00:00Z', 5),
+  call999('b', '2023-09-01T08:00:00Z', 6),
+  call999('c', '2023-12-01T08:00:00Z', 7),
+  call999('d', '2024-03-31T08:00:00Z', 10),
+  call999('e', '2024-03-31T22:59:59Z', 12),
+  // 00:00:01 BST on 1 April 2024: the next year in London.
+  call999('f', '2024-03-31T23:00:01Z', 60),
+  call999('g', '2022-06-01T08:00:00Z', 2),
+  call999('h', '2023-01-01T08:00:00Z', 20),
+];
+
+/**
+ * A neighbouring control room's 999 calls in the same year (their own ids): 3, 4, 15, 30, 40 and
+ * 50 s → 2 of 6 within 10 s, mean 142 / 6 s; none the year before.
+ */
+const THEIR_CALLS = () =>
+  [3, 4, 15, 30, 40, 50].map((wait, index) =>
+    call999(`n${index}`, `2023-0${index + 4}-15T12:00:00Z`, wait, THEIRS),
+  );
+
 beforeAll(async () => {
   db = await migratedDatabase('report_cli');
   await db.client.insert({
     table: 'call_facts',
     format: 'JSONEachRow',
-    values: [
-      // 2023-24: 4 of 5 within 10 s, mean 8 s. 2022-23: 1 of 2, mean 11 s.
-      call999('a', '2023-04-01T08:00:00Z', 5),
-      call999('b', '2023-09-01T08:00:00Z', 6),
-      call999('c', '2023-12-01T08:00:00Z', 7),
-      call999('d', '2024-03-31T08:00:00Z', 10),
-      call999('e', '2024-03-31T22:59:59Z', 12),
-      // 00:00:01 BST on 1 April 2024: the next year in London.
-      call999('f', '2024-03-31T23:00:01Z', 60),
-      call999('g', '2022-06-01T08:00:00Z', 2),
-      call999('h', '2023-01-01T08:00:00Z', 20),
-    ],
+    values: [...OUR_CALLS(), ...THEIR_CALLS()],
   });
+  single = await migratedDatabase('report_cli_one');
+  await single.client.insert({ table: 'call_facts', format: 'JSONEachRow', values: OUR_CALLS() });
 });
 afterAll(async () => {
-  await db.drop();
+  await db?.drop();
+  await single?.drop();
 });
+
+const YEAR = ['--from', '2023-04-01', '--to', '2024-03-31'];
 
 describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
   it('prints the year as JSON with the previous year beside it', async () => {
     const { code, stdout, stderr } = await bluelight([
       'report',
-      '--from',
-      '2023-04-01',
-      '--to',
-      '2024-03-31',
+      ...YEAR,
+      '--agency',
+      OURS,
       '--format',
       'json',
       '--compare-previous',
@@ -93,6 +113,7 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
+    expect(report.agencies).toEqual([OURS]);
     expect(report.current.period).toEqual({ from: '2023-04-01', to: '2024-03-31' });
     expect(report.current.calls999).toMatchObject({
       calls: 5,
@@ -119,23 +140,66 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
   });
 
   it('prints a table and CSV with the same figures', async () => {
-    const table = await bluelight(['report', '--from', '2023-04-01', '--to', '2024-03-31']);
+    const table = await bluelight(['report', ...YEAR, '--agency', OURS]);
     expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toBe(`agencies: ${OURS}`);
     expect(table.stdout).toMatch(/999 calls answered within 10 s\s+80\.0%\s+90\.0%/);
     expect(table.stdout).toMatch(/average wait\s+8\.00 s/);
-    const csv = await bluelight([
-      'report',
-      '--from',
-      '2023-04-01',
-      '--to',
-      '2024-03-31',
-      '--format',
-      'csv',
-    ]);
+    const csv = await bluelight(['report', ...YEAR, '--agency', OURS, '--format', 'csv']);
     expect(csv.code).toBe(0);
     expect(csv.stdout.split('\r\n')).toContain(
       'calls_999_within_10s,999 calls answered within 10 s,share,0.8,,0.9',
     );
+  });
+
+  it('reports another agency apart, and both together, with --agency', async () => {
+    const theirs = JSON.parse(
+      (await bluelight(['report', ...YEAR, '--agency', THEIRS, '--format', 'json'])).stdout,
+    );
+    expect(theirs.agencies).toEqual([THEIRS]);
+    expect(theirs.current.calls999).toMatchObject({
+      calls: 6,
+      answered: 6,
+      withinTenSecondsShare: 2 / 6,
+      meanWaitSeconds: 142 / 6,
+      bands: [2, 4, 0],
+    });
+    // Together, comma-separated or repeated: 4 + 2 of 5 + 6 within 10 s, mean (40 + 142) / 11.
+    for (const agency of [
+      ['--agency', `${OURS},${THEIRS}`],
+      ['--agency', THEIRS, '--agency', OURS],
+    ]) {
+      const { code, stdout } = await bluelight(['report', ...YEAR, ...agency, '--format', 'json']);
+      expect(code).toBe(0);
+      const both = JSON.parse(stdout);
+      expect(both.agencies).toEqual([THEIRS, OURS]);
+      expect(both.current.calls999).toMatchObject({
+        calls: 11,
+        answered: 11,
+        withinTenSecondsShare: 6 / 11,
+        meanWaitSeconds: 182 / 11,
+        bands: [5, 6, 0],
+      });
+    }
+  });
+
+  it('needs --agency when the database holds several agencies, and reads the one there is otherwise', async () => {
+    const several = await bluelight(['report', ...YEAR]);
+    expect(several.code).toBe(2);
+    expect(several.stderr).toContain(
+      `--agency: the database holds several agencies (${THEIRS}, ${OURS}); say which to report on`,
+    );
+    expect(several.stdout).toBe('');
+    const one = await bluelight(['report', ...YEAR, '--format', 'json'], {
+      CLICKHOUSE_DATABASE: single.database,
+    });
+    expect(one.code, one.stderr).toBe(0);
+    const report = JSON.parse(one.stdout);
+    expect(report.agencies).toEqual([OURS]);
+    expect(report.current.calls999).toMatchObject({ calls: 5, withinTenSecondsShare: 0.8 });
+    const bad = await bluelight(['report', ...YEAR, '--agency', 'Staffs Control']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"Staffs Control" must be 2–32 lower-case letters');
   });
 
   it('exits 2 on a bad period and 1 when ClickHouse cannot be reached', async () => {
@@ -163,9 +227,7 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
     expect(beforeEpoch.stderr).toContain(
       '--compare-previous: the previous period would start on 1969-01-01',
     );
-    const down = await bluelight(['report', '--from', '2023-04-01', '--to', '2024-03-31'], {
-      CLICKHOUSE_URL: 'http://127.0.0.1:9',
-    });
+    const down = await bluelight(['report', ...YEAR], { CLICKHOUSE_URL: 'http://127.0.0.1:9' });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot read ClickHouse at http://127.0.0.1:9');
   });
@@ -208,12 +270,31 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
   });
 
   it('exits 6 with a clear message when the period holds no data at all', async () => {
-    const empty = await bluelight(['report', '--from', '2021-04-01', '--to', '2022-03-31']);
+    const empty = await bluelight([
+      'report',
+      '--from',
+      '2021-04-01',
+      '--to',
+      '2022-03-31',
+      '--agency',
+      OURS,
+    ]);
     expect(empty.code).toBe(6);
     expect(empty.stdout).toBe('');
     expect(empty.stderr).toContain(
-      `bluelight: no data for 2021-04-01 – 2022-03-31 in database ${db.database} at ${testEndpoints().clickhouseUrl} (CLICKHOUSE_URL): no incidents, calls or appliance time`,
+      `bluelight: no data for 2021-04-01 – 2022-03-31 of ${OURS} in database ${db.database} at ${testEndpoints().clickhouseUrl} (CLICKHOUSE_URL): no incidents, calls or appliance time`,
     );
+    // A database holding nothing of any agency: the same, not a question about --agency.
+    const blank = await migratedDatabase('report_cli_blank');
+    try {
+      const none = await bluelight(['report', ...YEAR], { CLICKHOUSE_DATABASE: blank.database });
+      expect(none.code).toBe(6);
+      expect(none.stderr).toContain(
+        `bluelight: no data of any agency in database ${blank.database}`,
+      );
+    } finally {
+      await blank.drop();
+    }
   });
 
   it('shows the figure for the part of the period a standard was in force, and says the rest precedes it', async () => {
@@ -232,7 +313,17 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
       edit('falls-response.yaml', (text) =>
         text.replace('effective_from: "2020-04-01"', 'effective_from: "2024-04-01"'),
       );
-      const args = ['report', '--from', '2023-04-01', '--to', '2024-03-31', '--standards', dir];
+      const args = [
+        'report',
+        '--from',
+        '2023-04-01',
+        '--to',
+        '2024-03-31',
+        '--agency',
+        OURS,
+        '--standards',
+        dir,
+      ];
       const json = await bluelight([...args, '--format', 'json']);
       expect(json.stderr).toBe('');
       expect(json.code).toBe(0);

@@ -1,6 +1,13 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { formatValue, parseLondonDate, reportCsv } from './report.js';
+import { UserFacingError } from '../exit-codes.js';
+import {
+  collectAgencies,
+  formatValue,
+  parseLondonDate,
+  reportAgencies,
+  reportCsv,
+} from './report.js';
 
 describe('bluelight report formatting', () => {
   it('shows each unit as the annual report does', () => {
@@ -60,5 +67,26 @@ describe('bluelight report formatting', () => {
     for (const bad of ['2023-02-29', '2024-13-01', '24-01-01', '2024-01-01T00:00:00Z', "'; DROP"]) {
       expect(() => parseLondonDate(bad), bad).toThrow(InvalidArgumentError);
     }
+  });
+});
+
+describe('bluelight report --agency', () => {
+  it('takes repeated and comma-separated agency codes as one list, once each', () => {
+    expect(collectAgencies('b-fire, a-fire', collectAgencies('a-fire'))).toEqual([
+      'a-fire',
+      'b-fire',
+    ]);
+    for (const bad of ['', ',', 'A-Fire', "x'; DROP", 'a']) {
+      expect(() => collectAgencies(bad), bad).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('decides as the query API does: the ones named, else the only one there is', () => {
+    expect(reportAgencies(['b-fire', 'a-fire'], [])).toEqual(['a-fire', 'b-fire']);
+    expect(reportAgencies(undefined, ['a-fire'])).toEqual(['a-fire']);
+    const several = () => reportAgencies(undefined, ['a-fire', 'b-fire']);
+    expect(several).toThrow(UserFacingError);
+    expect(several).toThrow('--agency: the database holds several agencies (a-fire, b-fire)');
+    expect(() => reportAgencies(undefined, [])).toThrow('holds no facts of any agency yet');
   });
 });

@@ -1,5 +1,7 @@
 import { LocalStack, StackConfigurationError } from '@bluelight/local-stack';
+import { agencyCode } from '@bluelight/schemas';
 import {
+  type ClickHouseClient,
   ClickHouseError,
   createClickHouse,
   csvRecord,
@@ -43,6 +45,63 @@ export function parseLondonDate(value: string): string {
   return value;
 }
 
+/**
+ * `--agency a,b` and/or `--agency a --agency b`, each an agency code: the values so far and this
+ * option's, as one list.
+ */
+export function collectAgencies(value: string, previous: string[] = []): string[] {
+  const given = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+  if (given.length === 0)
+    throw new InvalidArgumentError('give an agency code, e.g. staffordshire-fire');
+  for (const agency of given) {
+    const checked = agencyCode.safeParse(agency);
+    if (!checked.success) {
+      throw new InvalidArgumentError(
+        `"${agency}" ${checked.error.issues[0]?.message ?? 'is not an agency code'}`,
+      );
+    }
+  }
+  return [...new Set([...previous, ...given])];
+}
+
+/** Every agency with facts in the database (incidents, calls or appliances), sorted. */
+async function agenciesInData(client: ClickHouseClient): Promise<string[]> {
+  // DISTINCT needs no FINAL: a row's agency is the same in all its versions.
+  const result = await client.query({
+    query: `
+SELECT DISTINCT toString(agency) AS agency FROM (
+  SELECT agency FROM incident_facts
+  UNION ALL SELECT agency FROM call_facts
+  UNION ALL SELECT agency FROM resource_intervals
+)
+ORDER BY agency`,
+    format: 'JSONEachRow',
+  });
+  return (await result.json<{ agency: string }>()).map((row) => row.agency);
+}
+
+/**
+ * The agencies to report on, as the query API decides for a key that may read all of them: the
+ * ones asked for; otherwise the one agency the data holds; several (or none) must be named.
+ */
+export function reportAgencies(asked: string[] | undefined, inData: string[]): string[] {
+  if (asked && asked.length > 0) return [...asked].sort();
+  if (inData.length === 1) return inData;
+  if (inData.length === 0) {
+    throw new UserFacingError(
+      '--agency: the database holds no facts of any agency yet; say which agency to report on (--agency <code>)',
+      ExitCode.usage,
+    );
+  }
+  throw new UserFacingError(
+    `--agency: the database holds several agencies (${inData.join(', ')}); say which to report on, one or several (--agency ${inData[0]} or --agency ${inData.join(',')})`,
+    ExitCode.usage,
+  );
+}
+
 const groupDigits = new Intl.NumberFormat('en-GB');
 
 /** One report value as people read it: 8,203 · 80.7% · 9.34 min · 9.40 s · n/a. */
@@ -60,7 +119,10 @@ export function formatValue(unit: ReportLine['unit'], value: number | null): str
   }
 }
 
-/** The report as an aligned text table: figure, this period, previous period, target. */
+/**
+ * The report as an aligned text table: the agencies it covers, then figure, this period,
+ * previous period, target.
+ */
 export function reportTable(report: AnnualReport, lines: ReportLine[]): string {
   const { current, previous } = report;
   const header = [
@@ -85,7 +147,13 @@ export function reportTable(report: AnnualReport, lines: ReportLine[]): string {
       )
       .join('  ')
       .trimEnd();
-  return [render(header), render(widths.map((width) => '-'.repeat(width))), ...rows.map(render)]
+  return [
+    `agencies: ${report.agencies.join(', ')}`,
+    '',
+    render(header),
+    render(widths.map((width) => '-'.repeat(width))),
+    ...rows.map(render),
+  ]
     .join('\n')
     .concat('\n');
 }
@@ -105,6 +173,7 @@ export function reportCsv(lines: ReportLine[]): string {
 interface ReportOptions {
   from: string;
   to: string;
+  agency?: string[];
   format: 'table' | 'json' | 'csv';
   comparePrevious?: boolean;
   standards?: string;
@@ -123,6 +192,11 @@ export function registerReportCommand(program: Command): void {
       'last London day of the period (inclusive), YYYY-MM-DD',
       parseLondonDate,
     )
+    .option(
+      '--agency <codes>',
+      'the agencies to report on, together (repeat or comma-separate); needed when the database holds more than one',
+      collectAgencies,
+    )
     .addOption(
       new Option('--format <format>', 'table, json or csv')
         .choices(['table', 'json', 'csv'])
@@ -137,7 +211,7 @@ export function registerReportCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous\n\nReads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
+      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nReads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
     )
     .action(async (options: ReportOptions) => {
       if (options.to < options.from) {
@@ -199,15 +273,22 @@ export function registerReportCommand(program: Command): void {
         settings: { readonly: '1' },
       });
       try {
+        const inData = options.agency ? [] : await agenciesInData(client);
+        const noData = `in database ${database} at ${url} (${where}): no incidents, calls or appliance time; is it the database and ClickHouse the pipeline writes to (npm start writes ${MAIN_JOB_DATABASE} on the local stack)? Set CLICKHOUSE_DATABASE and CLICKHOUSE_URL`;
+        if (!options.agency && inData.length === 0) {
+          throw new UserFacingError(`no data of any agency ${noData}`, ExitCode.noData);
+        }
+        const agencies = reportAgencies(options.agency, inData);
         const report = await annualReport(
           client,
           standards,
           { from: options.from, to: options.to },
+          agencies,
           { comparePrevious: options.comparePrevious === true },
         );
         if (reportIsEmpty(report.current)) {
           throw new UserFacingError(
-            `no data for ${options.from} – ${options.to} in database ${database} at ${url} (${where}): no incidents, calls or appliance time; is it the database and ClickHouse the pipeline writes to (npm start writes ${MAIN_JOB_DATABASE} on the local stack)? Set CLICKHOUSE_DATABASE and CLICKHOUSE_URL`,
+            `no data for ${options.from} – ${options.to} of ${agencies.join(', ')} ${noData}`,
             ExitCode.noData,
           );
         }

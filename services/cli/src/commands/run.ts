@@ -140,9 +140,10 @@ export function registerRunCommand(program: Command): void {
       say(`  query API:      http://127.0.0.1:${ports['query-api']}/docs`);
       if (keys.gateway) say(`  gateway key (writes for the simulated services): ${keys.gateway}`);
       if (keys.query) {
-        say(`  query API read key: ${keys.query}`);
+        const agencies = localReader(STAFFORDSHIRE_2023_24).agencies.join(',');
+        say(`  query API read key (reads the simulated services, ${agencies}): ${keys.query}`);
         say(
-          `    curl -H "Authorization: Bearer $(cat ${keys.query})" http://127.0.0.1:${ports['query-api']}/v1/standards`,
+          `    curl -H "Authorization: Bearer $(cat ${keys.query})" 'http://127.0.0.1:${ports['query-api']}/v1/reports/annual?from=2023-04-01&to=2024-03-31&agency=${agencies}'`,
         );
       }
       say(`  logs: ${logDir}`);
@@ -179,7 +180,7 @@ function watchLocalStack(
 
 /**
  * The keys files the gateway and the query API read. Where the environment configures none, the
- * job makes (once) a producer key for the simulated services and a read key, under `dir`/keys,
+ * job makes (once) a producer key and a read key for the simulated services, under `dir`/keys,
  * so both answer out of the box; returns the files holding those keys, to print.
  */
 async function localKeysUnlessConfigured(
@@ -189,7 +190,11 @@ async function localKeysUnlessConfigured(
   const gatewayConfigured = Boolean(env.GATEWAY_API_KEYS_FILE || env.GATEWAY_API_KEYS);
   const queryConfigured = Boolean(env.QUERY_API_KEYS_FILE || env.QUERY_API_KEYS);
   if (gatewayConfigured && queryConfigured) return {};
-  const keys = await ensureLocalKeys(path.join(dir, 'keys'), localProducer(STAFFORDSHIRE_2023_24));
+  const keys = await ensureLocalKeys(
+    path.join(dir, 'keys'),
+    localProducer(STAFFORDSHIRE_2023_24),
+    localReader(STAFFORDSHIRE_2023_24),
+  );
   if (!gatewayConfigured) env.GATEWAY_API_KEYS_FILE = keys.gatewayKeysFile;
   if (!queryConfigured) env.QUERY_API_KEYS_FILE = keys.queryKeysFile;
   return {
@@ -201,4 +206,13 @@ async function localKeysUnlessConfigured(
 /** What the main job's simulator writes as: every agency and source of its profile. */
 function localProducer(profile: Profile): { agencies: string[]; sources: string[] } {
   return { agencies: Object.values(profile.agencies), sources: Object.values(profile.sources) };
+}
+
+/**
+ * What the main job's read key may read: the simulated county's agencies, the ones its producer
+ * key writes for (its fire service, police force and control room, which the annual report reads
+ * together) — no other agency, and not every agency.
+ */
+export function localReader(profile: Profile): { agencies: string[] } {
+  return { agencies: Object.values(profile.agencies).sort() };
 }

@@ -5,7 +5,7 @@ import { queryApiConfigSchema } from '../config.js';
 import { createReadOnlyClickHouse, startQueryApiService } from '../service.js';
 import { recordingClickHouse } from './clickhouse.js';
 import { callRows, incidentRows, intervalRows } from './facts.js';
-import { TEST_KEYS, testReaders } from './keys.js';
+import { TEST_KEYS, type TestKey, testReaders } from './keys.js';
 
 /**
  * A database of the test's own holding the hand-built facts, and a query API over it run
@@ -47,11 +47,12 @@ export async function startTestQueryApi(
     testLogger('query-api'),
     { listen: false, clickhouse: client },
   );
-  const get = (url: string, headers: Record<string, string> = {}) =>
+  /** A GET with a test key (by default Staffordshire fire's alone, `dashboards`). */
+  const get = (url: string, headers: Record<string, string> = {}, key: TestKey = 'dashboards') =>
     service.app.inject({
       method: 'GET',
       url,
-      headers: { authorization: `Bearer ${TEST_KEYS.analyst}`, ...headers },
+      headers: { authorization: `Bearer ${TEST_KEYS[key]}`, ...headers },
     });
   return {
     db,
