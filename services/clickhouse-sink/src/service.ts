@@ -83,6 +83,7 @@ export async function startSinkService(
       partitionsConsumedConcurrently: config.SINK_PARTITIONS_AT_ONCE,
     },
     maxRowsPerInsert: batching.maxRowsPerInsert,
+    earliestEventTime: config.EARLIEST_EVENT_TIME,
     retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
     service: SERVICE_NAME,
     onFatal: options.onFatal,
@@ -119,7 +120,8 @@ export async function startSinkService(
   });
 
   await sink.start();
-  if (options.listen !== false) await app.listen({ port: config.SINK_PORT, host: '0.0.0.0' });
+  if (options.listen !== false)
+    await app.listen({ port: config.SINK_PORT, host: config.BIND_HOST });
 
   return {
     sink,

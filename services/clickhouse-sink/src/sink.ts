@@ -27,6 +27,8 @@ export interface SinkOptions {
   limits: DeadLetterLimits;
   consumer: ConsumerOptions;
   maxRowsPerInsert: number;
+  /** EARLIEST_EVENT_TIME: earlier event times are dead-lettered as contract errors. */
+  earliestEventTime?: Date;
   retry: { initialMs: number; maxMs: number };
   service: string;
   /** Called once when a batch fails in a way retrying cannot fix; the process should stop. */
@@ -148,6 +150,9 @@ export class ClickHouseSink {
         metrics,
         service: this.#options.service,
         maxRowsPerInsert: this.#options.maxRowsPerInsert,
+        ...(this.#options.earliestEventTime
+          ? { earliestEventTime: this.#options.earliestEventTime }
+          : {}),
         retry,
       });
       metrics.lastBatch.set({ family: family.name }, Date.now() / 1000);

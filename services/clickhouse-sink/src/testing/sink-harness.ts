@@ -74,7 +74,7 @@ export async function startTestSink(
   /** Produces events keyed by their entity id, in the order given (raw ones as given). */
   async function produce(
     topic: string,
-    events: (TestEvent | { raw: string; key: string; headers?: Record<string, string> })[],
+    events: (TestEvent | { raw: string | Buffer; key: string; headers?: Record<string, string> })[],
   ) {
     await producer.send([
       {
