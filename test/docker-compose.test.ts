@@ -12,7 +12,10 @@ interface ComposeService {
   healthcheck?: { test: string[] };
 }
 
-const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8')) as {
+// With merge keys (`<<: *bluelight-service`) applied, as docker compose reads the file.
+const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), {
+  merge: true,
+}) as {
   services: Record<string, ComposeService>;
 };
 
@@ -58,6 +61,24 @@ describe('docker-compose.yml', () => {
     expect(api?.ports).toEqual(['8089:8089']);
     expect(api?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
     expect(api?.healthcheck?.test.join(' ')).toContain('127.0.0.1:8089/healthz');
+  });
+
+  it('has every Bluelight service listen on 0.0.0.0 in its container (they bind 127.0.0.1 by default)', () => {
+    const bluelight = Object.entries(compose.services).filter(
+      ([, service]) => service.image === 'bluelight/node-services:dev',
+    );
+    expect(bluelight.map(([name]) => name).sort()).toEqual(
+      ['clickhouse-sink', 'ingest-gateway', 'migrate', 'query-api'].sort(),
+    );
+    for (const [name, service] of bluelight) {
+      expect(service.environment?.BIND_HOST, name).toBe('0.0.0.0');
+    }
+    // The image itself too, for a container started without the compose file.
+    const dockerfile = readFileSync(
+      path.join(repoRoot, 'infra/docker/node-service.Dockerfile'),
+      'utf8',
+    );
+    expect(dockerfile).toMatch(/^ENV BIND_HOST=0\.0\.0\.0$/m);
   });
 
   it('configures the single broker so consumer groups find a coordinator', () => {

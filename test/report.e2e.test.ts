@@ -298,6 +298,9 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: stri
     attendanceStandard: {
       standard: 'fire-attendance-standard',
       versions: [1],
+      // The shipped standards are in force on every day of the period.
+      covers: period,
+      uncovered: [],
       share: share(sas.met, sas.n),
       target: 0.8,
       n: sas.n,
@@ -309,6 +312,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: stri
     averageFireAttendance: {
       standard: 'fire-average-attendance',
       versions: [1],
+      covers: period,
+      uncovered: [],
       minutes: primary.n < 5 || primary.mean === null ? null : primary.mean / 60,
       n: primary.n,
       insufficientData: primary.n < 5,
@@ -317,24 +322,32 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: stri
     wholetimeAvailability: {
       standard: 'appliance-availability-wholetime',
       versions: [1],
+      covers: period,
+      uncovered: [],
       target: 0.98,
       ...wholetime,
     },
     onCallAvailability: {
       standard: 'appliance-availability-on-call',
       versions: [1],
+      covers: period,
+      uncovered: [],
       target: 0.6,
       ...onCall,
     },
     falls: {
       standard: 'falls-response',
       versions: [1],
+      covers: period,
+      uncovered: [],
       mobilisations: fallsIncidents.length,
       meanAttendanceMinutes:
         fallsAttendance.n < 5 || fallsAttendance.mean === null ? null : fallsAttendance.mean / 60,
       n: fallsAttendance.n,
       insufficientData: fallsAttendance.n < 5,
       outcomeStandard: 'falls-response-outcome',
+      outcomeCovers: period,
+      outcomeUncovered: [],
       noFurtherHelpShare: share(
         closedFalls.filter((incident) => incident.stopCode === 'FR1').length,
         closedFalls.length,
@@ -344,6 +357,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: stri
     policeEmergency: {
       standard: 'police-emergency-attendance',
       versions: [1],
+      covers: period,
+      uncovered: [],
       meanMinutes: police.mean === null ? null : police.mean / 60,
       withinStandardShare: share(police.met, police.n),
       target: 0.9,
@@ -354,6 +369,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: stri
     calls999: {
       standard: 'calls-999-answer',
       versions: [1],
+      covers: period,
+      uncovered: [],
       calls: calls999.length,
       answered: waits.length,
       abandoned: calls999.filter((call) => call.abandoned).length,
@@ -371,6 +388,8 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: stri
     calls101: {
       standard: 'calls-101-triage',
       versions: [1],
+      covers: period,
+      uncovered: [],
       calls: calls101.length,
       answered: triaged.length,
       insufficientData: triaged.length < 5,

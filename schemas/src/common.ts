@@ -33,6 +33,39 @@ export const stationCode = z
   .regex(/^[A-Z0-9][A-Z0-9-]{0,15}$/, 'station code must be 1–16 upper-case letters, digits or -')
   .describe('Station (ground) code, e.g. HANLEY or 01.');
 
+/**
+ * The earliest instant an event time may hold, unless the deployment sets another
+ * (EARLIEST_EVENT_TIME, read by validateEvent's callers and passed in). Old enough for any
+ * back-fill a service will do (CAD and telephony exports go back years, not decades), and later
+ * than anything ClickHouse's types cannot hold (DateTime64 from 1900, and the Date of the day
+ * buckets from 1970): a 1900 or 1970 date is a producer's parsing fault (an empty or zero date),
+ * not an event.
+ */
+export const DEFAULT_EARLIEST_EVENT_TIME = '2000-01-01T00:00:00Z';
+
+/** The lowest EARLIEST_EVENT_TIME may be: the first instant of the first day ClickHouse's Date holds. */
+export const LOWEST_EARLIEST_EVENT_TIME = '1970-01-01T00:00:00Z';
+
+const DATE_TIME_WITH_OFFSET = z.iso.datetime({ offset: true });
+
+/**
+ * The earliest event time of the parse running now. validateEvent sets it for the length of its
+ * own (synchronous) parse, from its argument; every instant field reads it, so the bound applies
+ * to every event time in the contract without each rule naming the field.
+ */
+let earliestInForce = new Date(DEFAULT_EARLIEST_EVENT_TIME);
+
+/** Runs a synchronous parse with this earliest event time in force (see validateEvent). */
+export function withEarliestEventTime<T>(earliest: Date, parse: () => T): T {
+  const before = earliestInForce;
+  earliestInForce = earliest;
+  try {
+    return parse();
+  } finally {
+    earliestInForce = before;
+  }
+}
+
 /** An instant with an explicit UTC offset; a local time without offset is ambiguous and refused. */
 export const instant = z.iso
   .datetime({
@@ -40,7 +73,40 @@ export const instant = z.iso
     error:
       'expected an ISO 8601 date-time with an offset, e.g. 2024-03-31T01:30:00Z or 2024-03-31T02:30:00+01:00',
   })
+  .superRefine((value, context) => {
+    // A malformed value has its own issue already.
+    if (!DATE_TIME_WITH_OFFSET.safeParse(value).success) return;
+    if (Date.parse(value) < earliestInForce.getTime()) {
+      context.addIssue({
+        code: 'custom',
+        message: `is before the earliest event time accepted, ${earliestInForce.toISOString()} (${value}); check the producer's date parsing (EARLIEST_EVENT_TIME sets the bound)`,
+      });
+    }
+  })
   .describe('ISO 8601 date-time with an offset (Z or ±hh:mm); stored as UTC.');
+
+/**
+ * EARLIEST_EVENT_TIME as the gateway, sink, importer and simulator read it: an ISO date-time
+ * with an offset, from 1970-01-01T00:00:00Z up to now; default DEFAULT_EARLIEST_EVENT_TIME.
+ */
+export const earliestEventTimeSetting = z
+  .string()
+  .default(DEFAULT_EARLIEST_EVENT_TIME)
+  .pipe(
+    z.iso.datetime({
+      offset: true,
+      error: 'expected an ISO 8601 date-time with an offset, e.g. 2000-01-01T00:00:00Z',
+    }),
+  )
+  .transform((value) => new Date(value))
+  .refine(
+    (earliest) => earliest.getTime() >= Date.parse(LOWEST_EARLIEST_EVENT_TIME),
+    `must not be before ${LOWEST_EARLIEST_EVENT_TIME}: ClickHouse's Date (the day of an event) starts there`,
+  )
+  .refine(
+    (earliest) => earliest.getTime() <= Date.now(),
+    'must not be in the future: every event would be refused',
+  );
 
 export const service = z
   .enum(['fire', 'police', 'ambulance'])
@@ -67,3 +133,8 @@ export function rejectFarFuture(
 export function toUtc(value: string): string {
   return new Date(value).toISOString();
 }
+
+/** The configuration of a program that only needs the earliest event time (importer, simulator). */
+export const earliestEventTimeConfigSchema = z.object({
+  EARLIEST_EVENT_TIME: earliestEventTimeSetting,
+});

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { earliestEventTimeSetting } from './common.js';
 import { examplesDir, invalidExamples, validExamples } from './examples.js';
 import { eventDefinitions, partitionKey, topicFor, topics } from './registry.js';
 import { validateEvent } from './validate.js';
@@ -69,6 +70,74 @@ describe('event contract (zod)', () => {
     const event = example?.event as Record<string, unknown>;
     expect(validateEvent({ ...event, occurred_at: soon }).ok).toBe(true);
     expect(validateEvent({ ...event, occurred_at: later }).ok).toBe(false);
+  });
+});
+
+describe('the earliest event time', () => {
+  const presented = valid.find((e) => e.eventType === 'call.presented')?.event as Record<
+    string,
+    unknown
+  >;
+  const created = valid.find((e) => e.eventType === 'incident.created')?.event as {
+    occurred_at: string;
+    payload: Record<string, unknown>;
+  };
+
+  it('refuses an event time before 2000-01-01T00:00:00Z by default, naming the field', () => {
+    const result = validateEvent({ ...presented, occurred_at: '1999-12-31T23:59:59.999Z' });
+    expect(result.ok ? [] : result.errors).toEqual([
+      {
+        path: 'occurred_at',
+        message:
+          "is before the earliest event time accepted, 2000-01-01T00:00:00.000Z (1999-12-31T23:59:59.999Z); check the producer's date parsing (EARLIEST_EVENT_TIME sets the bound)",
+      },
+    ]);
+    // The bound itself is accepted; an offset is taken into account (00:30+01:00 is 23:30Z).
+    expect(validateEvent({ ...presented, occurred_at: '2000-01-01T00:00:00Z' }).ok).toBe(true);
+    expect(validateEvent({ ...presented, occurred_at: '2000-01-01T00:30:00+01:00' }).ok).toBe(
+      false,
+    );
+  });
+
+  it('takes the bound from its caller, for every event time of the contract', () => {
+    const earliestEventTime = new Date('2024-01-01T00:00:00Z');
+    const old = {
+      ...created,
+      occurred_at: '2023-12-31T23:00:00Z',
+      payload: { ...created.payload, call_received_at: '2023-12-31T22:59:00Z' },
+    };
+    expect(validateEvent(old).ok).toBe(true);
+    const result = validateEvent(old, { earliestEventTime });
+    expect(result.ok ? [] : result.errors.map((error) => error.path)).toEqual([
+      'occurred_at',
+      'payload.call_received_at',
+    ]);
+    // Only for that call: the next one without a bound has the default again.
+    expect(validateEvent(old).ok).toBe(true);
+    expect(
+      validateEvent(
+        { ...presented, occurred_at: '1980-06-01T00:00:00Z' },
+        { earliestEventTime: new Date('1970-01-01T00:00:00Z') },
+      ).ok,
+    ).toBe(true);
+  });
+
+  it('reads EARLIEST_EVENT_TIME as an instant from 1970 up to now', () => {
+    expect(earliestEventTimeSetting.parse(undefined)).toEqual(new Date('2000-01-01T00:00:00Z'));
+    expect(earliestEventTimeSetting.parse('2015-04-01T00:00:00+01:00')).toEqual(
+      new Date('2015-03-31T23:00:00Z'),
+    );
+    const refusal = (value: string) =>
+      earliestEventTimeSetting.safeParse(value).error?.issues.map((issue) => issue.message);
+    expect(refusal('2015-04-01')).toEqual([
+      'expected an ISO 8601 date-time with an offset, e.g. 2000-01-01T00:00:00Z',
+    ]);
+    expect(refusal('1969-12-31T23:59:59Z')).toEqual([
+      "must not be before 1970-01-01T00:00:00Z: ClickHouse's Date (the day of an event) starts there",
+    ]);
+    expect(refusal('2999-01-01T00:00:00Z')).toEqual([
+      'must not be in the future: every event would be refused',
+    ]);
   });
 });
 

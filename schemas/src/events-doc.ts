@@ -1,3 +1,8 @@
+import {
+  DEFAULT_EARLIEST_EVENT_TIME,
+  LOWEST_EARLIEST_EVENT_TIME,
+  MAX_FUTURE_SKEW_MS,
+} from './common.js';
 import { eventJsonSchema, type JsonSchema } from './json-schema.js';
 import { eventDefinitions, topics } from './registry.js';
 
@@ -78,8 +83,20 @@ export function renderEventsDoc(): string {
     'and enforced by `validateEvent` (the ingest gateway and importers).',
     '',
     'Timestamps carry an offset and are stored as UTC; days and months are bucketed in Europe/London.',
+
     'A later event may correct an earlier one: it names it in `corrects` and replaces it in every figure;',
     'a `*.event_retracted` event removes an earlier event altogether.',
+    '',
+    `**Event time bounds.** Every event time (\`occurred_at\`, \`payload.call_received_at\`) is at most`,
+    `${MAX_FUTURE_SKEW_MS / 60_000} minutes in the future (clock skew) and not before the earliest event time: \`${DEFAULT_EARLIEST_EVENT_TIME}\` unless`,
+    'the deployment sets `EARLIEST_EVENT_TIME` (an ISO date-time with an offset, from',
+    `\`${LOWEST_EARLIEST_EVENT_TIME}\` up to now; read and checked at start-up by the ingest gateway, the sink, \`bluelight import\``,
+    'and `bluelight simulate`, and passed to `validateEvent`). The default is old enough for any',
+    'back-fill a service will do (CAD and telephony exports go back years, not decades) and later than',
+    "anything ClickHouse's types cannot hold (`DateTime64` from 1900, the `Date` of the day buckets from",
+    '1970): a date of 1900 or 1970 is a producer parsing an empty date, not an event. The gateway',
+    'refuses such an event in its per-event results, naming the field (e.g. `occurred_at`), and',
+    'accepts the events beside it; the sink dead-letters it as a contract error.',
     '',
     '## Topics',
     '',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  DEFAULT_EARLIEST_EVENT_TIME,
   incidentId,
   instant,
   MAX_FUTURE_SKEW_MS,
@@ -139,6 +140,7 @@ export const incidentCreated = defineEvent({
   }),
   contextualRules: [
     'payload.call_received_at is at most 5 minutes in the future',
+    `payload.call_received_at is not before the earliest event time (EARLIEST_EVENT_TIME, default ${DEFAULT_EARLIEST_EVENT_TIME})`,
     'payload.call_received_at is not after occurred_at (beyond 5 minutes of clock skew)',
   ],
   rules: (event, context) => {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DEFAULT_EARLIEST_EVENT_TIME, withEarliestEventTime } from './common.js';
 import { anyEvent, type BluelightEvent, eventDefinitions } from './registry.js';
 
 /** One reason an event was refused: where (a dotted field path) and what. */
@@ -42,13 +43,26 @@ function describeIssue(issue: z.core.$ZodIssue): FieldError[] {
   return [{ path: formatPath(issue.path), message: issue.message }];
 }
 
+export interface ValidateOptions {
+  /**
+   * The earliest instant any event time may hold (EARLIEST_EVENT_TIME, read by the caller's
+   * configuration); DEFAULT_EARLIEST_EVENT_TIME when not given.
+   */
+  earliestEventTime?: Date;
+}
+
+const DEFAULT_EARLIEST = new Date(DEFAULT_EARLIEST_EVENT_TIME);
+
 /**
  * Checks one event against the contract. Never throws for bad input: a refused event comes back
  * with every problem found, each naming its field path, plus its id and type when they are known
- * (so a producer can match the answer to what it sent).
+ * (so a producer can match the answer to what it sent). Reads no configuration: the earliest
+ * event time is passed in.
  */
-export function validateEvent(input: unknown): ValidationResult {
-  const result = anyEvent.safeParse(input);
+export function validateEvent(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  const result = withEarliestEventTime(options.earliestEventTime ?? DEFAULT_EARLIEST, () =>
+    anyEvent.safeParse(input),
+  );
   if (result.success) return { ok: true, event: result.data };
   const record = (typeof input === 'object' && input !== null ? input : {}) as Record<
     string,

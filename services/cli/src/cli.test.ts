@@ -57,6 +57,28 @@ describe('bluelight CLI', { timeout: 60_000 }, () => {
     expect(badBrokers.code).toBe(2);
   });
 
+  it('simulates nothing before the earliest event time, and names EARLIEST_EVENT_TIME when it is bad', async () => {
+    const file = path.join(home, 'old.ndjson');
+    const old = await bluelight(
+      'simulate',
+      '--from',
+      '1995-01-01',
+      '--to',
+      '1995-01-02',
+      '--out',
+      file,
+    );
+    expect(old.code).toBe(2);
+    expect(old.stderr).toBe(
+      'bluelight: --from: 1995-01-01T00:00:00.000Z is before the earliest event time, 2000-01-01T00:00:00.000Z (EARLIEST_EVENT_TIME): the gateway and the sink would refuse its events\n',
+    );
+    const bad = await runBluelight(home, ['simulate', '--out', file], {
+      EARLIEST_EVENT_TIME: '1900-01-01T00:00:00Z',
+    });
+    expect(bad.code).toBe(78);
+    expect(bad.stderr).toContain('EARLIEST_EVENT_TIME: must not be before 1970-01-01T00:00:00Z');
+  });
+
   it('exits 3 from status when the stack is not running, and prints JSON on request', async () => {
     const result = await bluelight('stack', 'status', '--json', '--name', 'idle');
     expect(result.code).toBe(3);

@@ -14,6 +14,8 @@ export const ExitCode = {
   stopped: 4,
   /** `import`: imported, but some rows were rejected (listed in the summary and the --errors file). */
   rowsRejected: 5,
+  /** `report`: ClickHouse holds no data at all for the period (nothing to report). */
+  noData: 6,
 } as const;
 
 /** An error whose message is for the user as it stands (no stack trace needed). */

@@ -58,3 +58,21 @@ describe('SINK_PROFILE', () => {
     }
   });
 });
+
+describe('BIND_HOST', () => {
+  it('is 127.0.0.1 unless set: /metrics and the probes answer this machine only', () => {
+    expect(loadConfig(sinkConfigSchema, {}).BIND_HOST).toBe('127.0.0.1');
+    expect(loadConfig(sinkConfigSchema, { BIND_HOST: '0.0.0.0' }).BIND_HOST).toBe('0.0.0.0');
+  });
+});
+
+describe('EARLIEST_EVENT_TIME', () => {
+  it('defaults to 2000-01-01T00:00:00Z and stops start-up naming a bad value', () => {
+    expect(loadConfig(sinkConfigSchema, {}).EARLIEST_EVENT_TIME).toEqual(
+      new Date('2000-01-01T00:00:00Z'),
+    );
+    expect(() => loadConfig(sinkConfigSchema, { EARLIEST_EVENT_TIME: 'yesterday' })).toThrow(
+      /EARLIEST_EVENT_TIME: expected an ISO 8601 date-time with an offset/,
+    );
+  });
+});

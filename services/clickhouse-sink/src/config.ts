@@ -1,3 +1,4 @@
+import { earliestEventTimeSetting } from '@bluelight/schemas';
 import { envField, platformEnv } from '@bluelight/service-kit';
 import { z } from 'zod';
 
@@ -7,6 +8,8 @@ const optionalPositiveInt = z.coerce.number().int().positive().optional();
 export const sinkConfigSchema = z.object({
   ...platformEnv,
   SINK_PORT: envField.port(9464),
+  /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
+  BIND_HOST: envField.bindHost(),
   SINK_GROUP_PREFIX: z.string().min(1).default('bluelight-sink'),
   SINK_FAMILIES: z
     .string()
@@ -43,6 +46,8 @@ export const sinkConfigSchema = z.object({
   DLQ_MAX_CONSECUTIVE: envField.positiveInt(1_000),
   DLQ_MAX_RATIO: z.coerce.number().gt(0).max(1).default(0.5),
   DLQ_WINDOW: envField.positiveInt(1_000),
+  /** Events dated before this are dead-lettered as contract errors (see docs/events.md). */
+  EARLIEST_EVENT_TIME: earliestEventTimeSetting,
   /** Prepended to every topic name, to keep environments (or tests) apart on one cluster. */
   KAFKA_TOPIC_PREFIX: z
     .string()

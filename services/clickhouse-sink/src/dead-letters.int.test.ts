@@ -99,6 +99,97 @@ describe('dead letters (real Kafka and ClickHouse)', () => {
     }
   });
 
+  it('dead-letters a message that is not UTF-8 as undecodable, naming the byte and the field, never repairing it', async () => {
+    const sink = await startTestSink({ families: 'incidents' });
+    cleanups.push(sink.cleanup);
+    const topic = sink.families.incidents.topic.name;
+    const { events } = incidentScenario(2, START, 'INC-LATIN1');
+    const good = events.flat();
+    const created = good.find((event) => event.event_type === 'incident.created') as TestEvent;
+    // The same incident sent again by a producer that wrote "Stoké" in Latin-1 (0xE9).
+    const broken = structuredClone(created);
+    broken.event_id = '0190a0b1-0000-7000-8000-0000000000e9';
+    (broken.payload.location as { area: string }).area = 'Stoke@@';
+    const [before, after] = JSON.stringify(broken).split('@@') as [string, string];
+    const latin1 = Buffer.concat([Buffer.from(before), Buffer.from([0xe9]), Buffer.from(after)]);
+    await sink.produce(topic, [...good, { raw: latin1, key: String(broken.payload.incident_id) }]);
+    await sink.waitUntilCommitted('incidents', good.length + 1);
+
+    // The valid events beside it are stored; nothing with U+FFFD is.
+    expect(await sink.count('SELECT count() AS n FROM incidents_raw FINAL')).toBe(good.length);
+    const repaired = await sink.db.client.query({
+      query: `SELECT count() AS n FROM incidents_raw
+              WHERE event_id = {id:String} OR position(payload, {replacement:String}) > 0`,
+      query_params: { id: broken.event_id, replacement: '\uFFFD' },
+      format: 'JSONEachRow',
+    });
+    expect(await repaired.json()).toEqual([{ n: 0 }]);
+    const [letter] = await consumeMessages({
+      brokers: testEndpoints().kafkaBrokers,
+      topic: sink.families.incidents.topic.deadLetter.name,
+      count: 1,
+    });
+    expect(letter?.headers[DLQ_HEADERS.errorClass]).toBe('undecodable');
+    // The reason says which byte (its offset in the message) and which field.
+    expect(letter?.headers[DLQ_HEADERS.reason]).toBe(
+      `not valid UTF-8: byte 0xE9 at offset ${before.length} is not UTF-8, in payload.location.area (dead-lettered as sent, not repaired)`,
+    );
+    // The dead letter holds the bytes as sent, so it can be fixed and replayed.
+    expect(Buffer.compare(letter?.value ?? Buffer.alloc(0), latin1)).toBe(0);
+    const table = await sink.db.client.query({
+      query: 'SELECT error_class, event_id, reason FROM dead_letters FINAL',
+      format: 'JSONEachRow',
+    });
+    expect(await table.json()).toEqual([
+      {
+        error_class: 'undecodable',
+        event_id: broken.event_id,
+        reason: letter?.headers[DLQ_HEADERS.reason],
+      },
+    ]);
+  });
+
+  it('dead-letters an event dated before EARLIEST_EVENT_TIME as a contract error naming the field', async () => {
+    // One incident from 06:00 (all its events, closure included, before 07:30), one from 11:00;
+    // the bound is 10:00 that morning.
+    const sink = await startTestSink({
+      families: 'incidents',
+      env: { EARLIEST_EVENT_TIME: '2024-02-10T10:00:00Z' },
+    });
+    cleanups.push(sink.cleanup);
+    const topic = sink.families.incidents.topic.name;
+    const early = incidentScenario(1, START - 3 * 3_600_000, 'INC-EARLY').events.flat();
+    const late = incidentScenario(1, START + 2 * 3_600_000, 'INC-LATE').events.flat();
+    await sink.produce(topic, [...early, ...late]);
+    await sink.waitUntilCommitted('incidents', early.length + late.length);
+    const stored = await sink.db.client.query({
+      query: 'SELECT event_id FROM incidents_raw FINAL ORDER BY event_id',
+      format: 'JSONEachRow',
+    });
+    expect(await stored.json()).toEqual(
+      late
+        .map((event) => ({ event_id: event.event_id }))
+        .sort((a, b) => a.event_id.localeCompare(b.event_id)),
+    );
+    const table = await sink.db.client.query({
+      query: 'SELECT error_class, event_id, reason FROM dead_letters FINAL',
+      format: 'JSONEachRow',
+    });
+    const letters = await table.json<{ error_class: string; event_id: string; reason: string }>();
+    expect(letters.map((letter) => letter.event_id).sort()).toEqual(
+      early.map((event) => event.event_id).sort(),
+    );
+    for (const letter of letters) {
+      expect(letter.error_class).toBe('contract');
+      expect(JSON.parse(letter.reason)).toContainEqual({
+        path: 'occurred_at',
+        message: expect.stringMatching(
+          /^is before the earliest event time accepted, 2024-02-10T10:00:00.000Z/,
+        ),
+      });
+    }
+  });
+
   it('stops instead of dead-lettering a flood of invalid messages, committing nothing of it', async () => {
     const sink = await startTestSink({
       families: 'incidents',

@@ -5,7 +5,7 @@ import { DeadLetterGuard } from './dead-letters.js';
 import type { EntityDirectory } from './entities.js';
 import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
-import { deduplicationToken, processBatches } from './processor.js';
+import { decodeBatch, deduplicationToken, processBatches } from './processor.js';
 import type { FactRevisions } from './revisions.js';
 import { incidentScenario, uuidV7 } from './testing/incident-scenario.js';
 
@@ -274,5 +274,84 @@ describe('batch metrics', () => {
     expect(rows.values.find((sample) => sample.metricName === 'sink_batch_rows_sum')?.value).toBe(
       7,
     );
+  });
+});
+
+describe('decoding messages that are not UTF-8 text', () => {
+  const family = familiesWithPrefix('unit.').incidents;
+  const [event] = events;
+  const text = JSON.stringify(event);
+  const message = (value: Buffer, offset: string) => ({
+    topic: TOPIC,
+    partition: 0,
+    offset,
+    key: null,
+    value,
+    headers: {},
+    timestamp: '0',
+  });
+
+  it('refuses invalid bytes and unpaired surrogate escapes as undecodable, saying where', () => {
+    // The event with one Latin-1 byte at the start of its first string value.
+    const at = text.indexOf(':"') + 2;
+    const latin1 = Buffer.concat([
+      Buffer.from(text.slice(0, at)),
+      Buffer.from([0xe9]),
+      Buffer.from(text.slice(at)),
+    ]);
+    const surrogate = Buffer.from(text.replace(':"', ':"\\udc80'));
+    const decoded = decodeBatch(
+      [message(latin1, '0'), message(surrogate, '1'), message(Buffer.from(text), '2')],
+      family,
+      new Date(),
+    );
+    expect(decoded.rows.map(({ row }) => row._offset)).toEqual(['2']);
+    expect(
+      decoded.rejections.map(({ errorClass, reason, eventId }) => ({
+        errorClass,
+        reason,
+        eventId,
+      })),
+    ).toEqual([
+      {
+        errorClass: 'undecodable',
+        reason: `not valid UTF-8: byte 0xE9 at offset ${at} is not UTF-8, in event_id (dead-lettered as sent, not repaired)`,
+        eventId: '',
+      },
+      {
+        errorClass: 'undecodable',
+        reason: 'not Unicode text: an unpaired surrogate escape (\\uD800–\\uDFFF) in event_id',
+        eventId: '',
+      },
+    ]);
+  });
+});
+
+describe('decoding events dated before the earliest event time', () => {
+  it('refuses them as contract errors naming the field, with the bound given (or the default)', () => {
+    const family = familiesWithPrefix('unit.').incidents;
+    const event = events[0] as unknown as Record<string, unknown>;
+    const at = (occurredAt: string, offset: string) => ({
+      topic: TOPIC,
+      partition: 0,
+      offset,
+      key: null,
+      value: Buffer.from(JSON.stringify({ ...event, occurred_at: occurredAt })),
+      headers: {},
+      timestamp: '0',
+    });
+    const messages = [at('1900-01-01T00:00:00Z', '0'), at('2024-03-30T20:00:00Z', '1')];
+    const byDefault = decodeBatch(messages, family, new Date());
+    expect(byDefault.rows.map(({ row }) => row._offset)).toEqual(['1']);
+    expect(byDefault.rejections.map(({ errorClass }) => errorClass)).toEqual(['contract']);
+    // (An incident created in 1900 from a call of 2024 also breaks the call-before-creation rule.)
+    expect(JSON.parse(byDefault.rejections[0]?.reason ?? '[]')).toContainEqual({
+      path: 'occurred_at',
+      message: expect.stringMatching(/^is before the earliest event time accepted, 2000-01-01T/),
+    });
+    // EARLIEST_EVENT_TIME later than both: both refused.
+    const later = decodeBatch(messages, family, new Date(), new Date('2024-03-31T00:00:00Z'));
+    expect(later.rows).toEqual([]);
+    expect(later.rejections).toHaveLength(2);
   });
 });

@@ -1,9 +1,12 @@
 import { type BluelightEvent, validateEvent } from '@bluelight/schemas';
-import type {
-  ClickHouseClient,
-  ConsumedBatch,
-  ConsumedMessage,
-  EventProducer,
+import {
+  type ClickHouseClient,
+  type ConsumedBatch,
+  type ConsumedMessage,
+  decodeUtf8,
+  describeInvalidUtf8,
+  type EventProducer,
+  notUnicodePaths,
 } from '@bluelight/service-kit';
 import { type DeadLetterGuard, type Rejection, sendToDeadLetterTopic } from './dead-letters.js';
 import {
@@ -42,6 +45,8 @@ export interface BatchContext {
   /** Runs a step, retrying infrastructure errors (the sink pauses the partition meanwhile). */
   retry: <T>(step: string, work: () => Promise<T>) => Promise<T>;
   now?: () => Date;
+  /** EARLIEST_EVENT_TIME: earlier event times are contract dead letters (the contract's default when absent). */
+  earliestEventTime?: Date;
 }
 
 /** A valid event's raw row, with what the sink needs to place it. */
@@ -71,10 +76,60 @@ function claimedIdentity(parsed: unknown, key: Buffer | null): { agency: string;
   return { agency, entity: slash >= 0 ? keyText.slice(slash + 1) : keyText };
 }
 
+/**
+ * A message value as JSON, or why it cannot be read. Decoded without repair: Buffer#toString
+ * would put U+FFFD where bytes are not UTF-8, and the event would be stored with text its sender
+ * never sent. The id and type are given when they can be read, for the dead letter.
+ */
+export function decodeMessageValue(
+  value: Buffer | null,
+):
+  | { ok: true; parsed: unknown }
+  | { ok: false; reason: string; eventId: string; eventType: string } {
+  const bytes = value ?? Buffer.alloc(0);
+  const { text, invalidOffsets } = decodeUtf8(bytes);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    const notUtf8 =
+      invalidOffsets.length > 0
+        ? `not valid UTF-8 (${describeInvalidUtf8(bytes, invalidOffsets)}); `
+        : '';
+    return {
+      ok: false,
+      reason: `${notUtf8}not JSON: ${(error as Error).message}`,
+      eventId: '',
+      eventType: '',
+    };
+  }
+  const notUnicode = notUnicodePaths(parsed);
+  if (notUnicode.length === 0) return { ok: true, parsed };
+  const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
+    string,
+    unknown
+  >;
+  const read = (field: string) => {
+    const found = record[field];
+    return typeof found === 'string' && !notUnicode.includes(field) ? found : '';
+  };
+  const where = notUnicode.join(', ');
+  return {
+    ok: false,
+    reason:
+      invalidOffsets.length > 0
+        ? `not valid UTF-8: ${describeInvalidUtf8(bytes, invalidOffsets)}, in ${where} (dead-lettered as sent, not repaired)`
+        : `not Unicode text: an unpaired surrogate escape (\\uD800–\\uDFFF) in ${where}`,
+    eventId: read('event_id'),
+    eventType: read('event_type'),
+  };
+}
+
 function decodeOne(
   message: ConsumedMessage,
   family: Family,
   ingestedAt: Date,
+  earliestEventTime: Date | undefined,
 ): DecodedRow | Rejection {
   let parsed: unknown;
   const reject = (
@@ -90,12 +145,15 @@ function decodeOne(
     eventType,
     ...claimedIdentity(parsed, message.key),
   });
-  try {
-    parsed = JSON.parse(message.value?.toString('utf8') ?? '');
-  } catch (error) {
-    return reject('undecodable', `not JSON: ${(error as Error).message}`);
+  const decoded = decodeMessageValue(message.value);
+  if (!decoded.ok) {
+    return reject('undecodable', decoded.reason, decoded.eventId, decoded.eventType);
   }
-  const result = validateEvent(parsed);
+  parsed = decoded.parsed;
+  const result = validateEvent(
+    parsed,
+    earliestEventTime === undefined ? {} : { earliestEventTime },
+  );
   if (!result.ok) {
     return reject(
       'contract',
@@ -132,12 +190,13 @@ export function decodeBatch(
   messages: ConsumedMessage[],
   family: Family,
   ingestedAt: Date,
+  earliestEventTime?: Date,
 ): DecodedBatch {
   const rows: DecodedRow[] = [];
   const rejections: Rejection[] = [];
   const outcomes: boolean[] = [];
   for (const message of messages) {
-    const decoded = decodeOne(message, family, ingestedAt);
+    const decoded = decodeOne(message, family, ingestedAt, earliestEventTime);
     if ('row' in decoded) {
       rows.push(decoded);
       outcomes.push(false);
@@ -360,7 +419,7 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
   const { family } = ctx;
   const now = ctx.now?.() ?? new Date();
   const messages = batches.flatMap((batch) => batch.messages);
-  const decoded = decodeBatch(messages, family, now);
+  const decoded = decodeBatch(messages, family, now, ctx.earliestEventTime);
   const where = batches
     .map((batch) => {
       const first = batch.messages[0]?.offset ?? '0';

@@ -192,4 +192,46 @@ describe('bluelight dlq replay (real Kafka and ClickHouse)', () => {
       { partition: 0, offset: '3' },
     ]);
   });
+
+  it('counts a dead letter that is not UTF-8 as still failing, never replaying it repaired', async () => {
+    const sink = await startTestSink({ families: 'incidents' });
+    cleanups.push(sink.cleanup);
+    const family = sink.families.incidents;
+    const { events } = incidentScenario(1, START, 'INC-LATIN1');
+    const event = events[0]?.[0] as TestEvent;
+    // A valid event but for one Latin-1 byte (0xE9) in its source system's name.
+    const [before, after] = JSON.stringify({ ...event, source: 'sfrs-cad@@' }).split('@@') as [
+      string,
+      string,
+    ];
+    await sink.producer.send([
+      {
+        topic: family.topic.deadLetter.name,
+        messages: [
+          {
+            key: 'INC-LATIN1-0000',
+            value: Buffer.concat([Buffer.from(before), Buffer.from([0xe9]), Buffer.from(after)]),
+          },
+        ],
+      },
+    ]);
+    const kafka = kafkaFor(testEndpoints().kafkaBrokers);
+    const result = await replayDeadLetters({
+      kafka,
+      family,
+      policy: 'stop',
+      groupId: `${sink.config.SINK_GROUP_PREFIX}-replay-latin1`,
+      dryRun: true,
+    });
+    expect(result).toEqual({
+      examined: 1,
+      reinserted: 0,
+      dropped: 0,
+      stoppedAt: {
+        partition: 0,
+        offset: '0',
+        reason: `not valid UTF-8: byte 0xE9 at offset ${before.length} is not UTF-8, in source (dead-lettered as sent, not repaired)`,
+      },
+    });
+  });
 });

@@ -2,6 +2,7 @@ import { validateEvent } from '@bluelight/schemas';
 import type { ConsumedMessage, KafkaClients, OutgoingMessage } from '@bluelight/service-kit';
 import { DLQ_HEADERS } from './dead-letters.js';
 import type { Family } from './families.js';
+import { decodeMessageValue } from './processor.js';
 
 /**
  * - reinsert: send every dead letter back to its topic (the sink checks it again; one that still
@@ -18,6 +19,8 @@ export interface ReplayOptions {
   policy: ReplayPolicy;
   /** The consumer group that remembers how far replay got (default: bluelight-dlq-replay-<family>). */
   groupId?: string;
+  /** EARLIEST_EVENT_TIME, as the sink judges event times (the contract's default when absent). */
+  earliestEventTime?: Date;
   /** Report what would happen (re-sent counts those that would be); send and commit nothing. */
   dryRun?: boolean;
   log?: (line: string) => void;
@@ -34,14 +37,18 @@ export interface ReplayResult {
 
 const DLQ_HEADER_NAMES = new Set<string>(Object.values(DLQ_HEADERS));
 
-function stillFails(message: ConsumedMessage, family: Family): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message.value?.toString('utf8') ?? '');
-  } catch (error) {
-    return `not JSON: ${(error as Error).message}`;
-  }
-  const result = validateEvent(parsed);
+function stillFails(
+  message: ConsumedMessage,
+  family: Family,
+  earliestEventTime: Date | undefined,
+): string | undefined {
+  // As the sink reads it: bytes that are not UTF-8 still fail, never repaired into U+FFFD.
+  const decoded = decodeMessageValue(message.value);
+  if (!decoded.ok) return decoded.reason;
+  const result = validateEvent(
+    decoded.parsed,
+    earliestEventTime === undefined ? {} : { earliestEventTime },
+  );
   if (!result.ok) return result.errors.map((error) => `${error.path}: ${error.message}`).join('; ');
   if (!family.topic.eventTypes.includes(result.event.event_type)) {
     return `${result.event.event_type} does not belong on ${family.topic.name}`;
@@ -135,7 +142,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
           for (const message of batch.messages) {
             if (BigInt(message.offset) >= end) break;
             result.examined += 1;
-            const reason = stillFails(message, family);
+            const reason = stillFails(message, family, options.earliestEventTime);
             if (reason && policy === 'stop') {
               result.stoppedAt = { partition: message.partition, offset: message.offset, reason };
               // The whole replay stops here; the rest stays in the dead-letter topic.

@@ -86,6 +86,7 @@ export async function startSinkService(
       maxRows: batching.maxRowsPerInsert,
       maxPartitions: config.SINK_MAX_PARTITIONS_PER_INSERT,
     },
+    earliestEventTime: config.EARLIEST_EVENT_TIME,
     retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
     service: SERVICE_NAME,
     onFatal: options.onFatal,
@@ -122,7 +123,8 @@ export async function startSinkService(
   });
 
   await sink.start();
-  if (options.listen !== false) await app.listen({ port: config.SINK_PORT, host: '0.0.0.0' });
+  if (options.listen !== false)
+    await app.listen({ port: config.SINK_PORT, host: config.BIND_HOST });
 
   return {
     sink,

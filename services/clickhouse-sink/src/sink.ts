@@ -30,6 +30,8 @@ export interface SinkOptions {
   limits: DeadLetterLimits;
   consumer: ConsumerOptions;
   insertLimits: InsertLimits;
+  /** EARLIEST_EVENT_TIME: earlier event times are dead-lettered as contract errors. */
+  earliestEventTime?: Date;
   retry: { initialMs: number; maxMs: number };
   service: string;
   /** Called once when a batch fails in a way retrying cannot fix; the process should stop. */
@@ -165,6 +167,9 @@ export class ClickHouseSink {
         entities: this.#entities.get(family.name) as EntityDirectory,
         revisions: this.#revisions.get(family.name) as FactRevisions,
         limits: this.#options.insertLimits,
+        ...(this.#options.earliestEventTime
+          ? { earliestEventTime: this.#options.earliestEventTime }
+          : {}),
         retry,
       });
       metrics.lastBatch.set({ family: family.name }, Date.now() / 1000);

@@ -90,6 +90,46 @@ describe('importFiles', () => {
     ]);
   });
 
+  it('rejects a row dated before the earliest event time, naming the field and column', async () => {
+    // A CAD export that writes an empty arrival as 1 January 1900.
+    const file = await csvFile('old.csv', [
+      'Incident,Unit,Arrived',
+      'INC-1,P1,2024-01-01 10:00:00',
+      'INC-2,P2,1900-01-01 00:00:00',
+      'INC-3,P3,2015-06-01 12:00:00',
+    ]);
+    const byDefault = await importFiles({
+      mapping: MAPPING,
+      files: [file],
+      output: memoryOutput(),
+    });
+    expect(byDefault).toMatchObject({ rowsImported: 2, rowsRejected: 1 });
+    expect(byDefault.firstErrors).toEqual([
+      {
+        file,
+        line: 3,
+        record: 'arrivals',
+        event_type: 'incident.resource_arrived',
+        field: 'occurred_at',
+        column: 'Arrived',
+        value: '1900-01-01 00:00:00',
+        reason: expect.stringMatching(/^is before the earliest event time accepted, 2000-01-01T/),
+      },
+    ]);
+    // EARLIEST_EVENT_TIME, as the import command reads it, moves the bound.
+    const output = memoryOutput();
+    const later = await importFiles({
+      mapping: MAPPING,
+      files: [file],
+      output,
+      earliestEventTime: new Date('2020-01-01T00:00:00Z'),
+    });
+    expect(later).toMatchObject({ rowsImported: 1, rowsRejected: 2 });
+    expect(output.batches.flat().map((event) => event.payload)).toEqual([
+      { incident_id: 'INC-1', resource_id: 'P1' },
+    ]);
+  });
+
   it('reads a file without a header, with another delimiter, as the csv options say', async () => {
     const headerless = compileMapping(
       `name: headerless

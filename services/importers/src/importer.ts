@@ -56,6 +56,8 @@ export interface ImportOptions {
   output: EventOutput;
   errorReport?: RowErrorSink;
   onProgress?: (progress: ImportProgress) => void;
+  /** EARLIEST_EVENT_TIME (importerConfigSchema): rows dated before it are rejected, naming the field. */
+  earliestEventTime?: Date;
 }
 
 interface PlannedFile {
@@ -230,7 +232,12 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
         summary.rowsUnmatched += 1;
         continue;
       }
-      const outcome = record.mapRow({ cells, columnIndex });
+      const outcome = record.mapRow(
+        { cells, columnIndex },
+        options.earliestEventTime === undefined
+          ? {}
+          : { earliestEventTime: options.earliestEventTime },
+      );
       if (!outcome.ok) {
         await reject(
           outcome.problems.map((problem) => ({

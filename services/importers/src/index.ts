@@ -1,4 +1,5 @@
 export { type EventOutput, type OutputTarget, openEventOutput } from '@bluelight/event-output';
+export { type ImporterConfig, importerConfigSchema } from './config.js';
 export {
   ImportInputError,
   type ImportOptions,

@@ -8,6 +8,7 @@ import {
   eventDefinition,
   instant,
   sourceId,
+  type ValidateOptions,
   validateEvent,
 } from '@bluelight/schemas';
 import { deterministicUuidV7, eventIdentity } from './event-id.js';
@@ -103,7 +104,8 @@ export interface CompiledRecord {
   readonly join?: { record: string; column: string; on: string };
   /** Every column a file of this record must have. */
   readonly requiredColumns: readonly string[];
-  mapRow(row: SourceRow): RowOutcome;
+  /** The row's events, checked against the contract (`validation`: the caller's bounds, e.g. EARLIEST_EVENT_TIME). */
+  mapRow(row: SourceRow, validation?: ValidateOptions): RowOutcome;
 }
 
 export interface CompiledMapping {
@@ -161,7 +163,7 @@ class RecordMapper implements CompiledRecord {
     private readonly events: readonly CompiledEvent[],
   ) {}
 
-  mapRow(source: SourceRow): RowOutcome {
+  mapRow(source: SourceRow, validation: ValidateOptions = {}): RowOutcome {
     const computed = new Map<string, unknown>();
     const failedValues = new Set<string>();
     const row: RowContext = {
@@ -197,7 +199,7 @@ class RecordMapper implements CompiledRecord {
     const events: BluelightEvent[] = [];
     const onceKeys: string[] = [];
     this.events.forEach((event, index) => {
-      const built = this.#buildEvent(event, index, row, rowKey, problems);
+      const built = this.#buildEvent(event, index, row, rowKey, problems, validation);
       if (built) {
         events.push(built.event);
         if (built.onceKey !== undefined) onceKeys.push(built.onceKey);
@@ -224,6 +226,7 @@ class RecordMapper implements CompiledRecord {
     row: RowContext,
     rowKey: string,
     problems: RowProblem[],
+    validation: ValidateOptions,
   ): { event: BluelightEvent; onceKey?: string } | undefined {
     const failed = (problem: Omit<RowProblem, 'eventType'>) => {
       problems.push({ eventType: event.type, ...problem });
@@ -290,7 +293,7 @@ class RecordMapper implements CompiledRecord {
       ...(evaluated.correlation === undefined ? {} : { correlation: evaluated.correlation }),
       payload: evaluated.payload,
     };
-    const result = validateEvent(candidate);
+    const result = validateEvent(candidate, validation);
     if (!result.ok) {
       for (const error of result.errors) {
         const [part, ...rest] = pathParts(error.path);

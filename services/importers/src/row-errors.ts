@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { csvRecord } from '@bluelight/service-kit';
 
 /** One rejected row: where it is, which event and field failed, from which column, and why. */
 export interface RowError {
@@ -30,11 +31,6 @@ const CSV_COLUMNS = [
   'reason',
 ] as const satisfies readonly (keyof RowError)[];
 
-function csvCell(value: string | number | undefined): string {
-  const text = value === undefined ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 /** An error report file: CSV when the name ends in .csv, NDJSON (one JSON object a line) otherwise. */
 export async function openRowErrorFile(path: string): Promise<RowErrorSink> {
   const asCsv = path.toLowerCase().endsWith('.csv');
@@ -48,7 +44,7 @@ export async function openRowErrorFile(path: string): Promise<RowErrorSink> {
     add: (error) =>
       write(
         asCsv
-          ? `${CSV_COLUMNS.map((column) => csvCell(error[column])).join(',')}\n`
+          ? `${csvRecord(CSV_COLUMNS.map((column) => error[column]))}\n`
           : `${JSON.stringify(error)}\n`,
       ),
     close: async () => {

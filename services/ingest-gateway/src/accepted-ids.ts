@@ -5,10 +5,21 @@ export type IdState =
   /** Another request is producing it now; resolves true when Kafka acknowledged it. */
   | { state: 'producing'; acknowledged: Promise<boolean> };
 
+/** An event as the window knows it: identity is (agency, event id), as everywhere in Bluelight. */
+export interface AgencyEventId {
+  agency: string;
+  eventId: string;
+}
+
+/** One map key per (agency, event id); agency codes hold no NUL. */
+const keyOf = ({ agency, eventId }: AgencyEventId) => `${agency}\u0000${eventId}`;
+
 /**
  * The event ids this gateway had acknowledged by Kafka recently, and those being produced right
  * now, so a retried request (or the same event sent twice at once) does not become a second
- * Kafka message. Ids are forgotten after `windowMs`, or earlier — oldest first — beyond `maxIds`.
+ * Kafka message. Keyed by agency and event id: another agency's event with the same id is a
+ * different event (and answering `duplicate` would tell the sender that id exists elsewhere).
+ * Ids are forgotten after `windowMs`, or earlier — oldest first — beyond `maxIds`.
  */
 export class AcceptedEventIds {
   /** id → when it expires; insertion order is expiry order because the window is fixed. */
@@ -28,7 +39,8 @@ export class AcceptedEventIds {
     return this.#accepted.size;
   }
 
-  lookup(id: string): IdState {
+  lookup(event: AgencyEventId): IdState {
+    const id = keyOf(event);
     const expiresAt = this.#accepted.get(id);
     if (expiresAt !== undefined && expiresAt > this.#now()) return { state: 'accepted' };
     const acknowledged = this.#producing.get(id);
@@ -40,7 +52,8 @@ export class AcceptedEventIds {
    * Marks ids as being produced. The caller must call the returned function exactly once with
    * the outcome: acknowledged ids are remembered; others are forgotten so a retry produces them.
    */
-  beginProducing(ids: string[]): (acknowledged: boolean) => void {
+  beginProducing(events: AgencyEventId[]): (acknowledged: boolean) => void {
+    const ids = events.map(keyOf);
     let settle: (acknowledged: boolean) => void = () => {};
     const outcome = new Promise<boolean>((resolve) => {
       settle = resolve;

@@ -65,7 +65,7 @@ async function gateway(env: Record<string, string> = {}) {
     logger: createLogger({ service: 'ingest-gateway', level: 'info', destination: logLines }),
   });
   apps.push(app);
-  const post = (body: string, headers: Record<string, string>) =>
+  const post = (body: string | Buffer, headers: Record<string, string>) =>
     app.inject({ method: 'POST', url: '/v1/events', payload: body, headers });
   const postEvents = (events: unknown[], key: string = TEST_KEYS.staffs) =>
     post(JSON.stringify(events), {
@@ -234,6 +234,186 @@ describe('per-event results', () => {
       'C-20240112-004211',
       'C-20240112-004211',
     ]);
+  });
+});
+
+/** The JSON of `event` as bytes, its `area` holding `bytes` (which need not be UTF-8) after "Stoke". */
+function withAreaBytes(event: Record<string, unknown>, bytes: number[]): Buffer {
+  const marked = structuredClone(event) as { payload: { location: { area: string } } };
+  marked.payload.location.area = 'Stoke@@';
+  const [before, after] = JSON.stringify(marked).split('@@') as [string, string];
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+}
+
+describe('the earliest event time', () => {
+  it('refuses an event dated 1900 naming occurred_at, and accepts the events beside it', async () => {
+    const { postEvents, producer } = await gateway();
+    const good = withNewId(example('call.presented', '999-fire'));
+    const old = {
+      ...withNewId(example('call.presented', '999-fire')),
+      occurred_at: '1900-01-01T00:00:00Z',
+    };
+    const response = await postEvents([good, old]);
+    expect(response.statusCode).toBe(200);
+    expect(response.json().rejected).toEqual([
+      {
+        index: 1,
+        event_id: old.event_id,
+        errors: [
+          {
+            path: 'occurred_at',
+            message:
+              "is before the earliest event time accepted, 2000-01-01T00:00:00.000Z (1900-01-01T00:00:00Z); check the producer's date parsing (EARLIEST_EVENT_TIME sets the bound)",
+          },
+        ],
+      },
+    ]);
+    expect(producer.messages().map((message) => message.event.event_id)).toEqual([good.event_id]);
+  });
+
+  it('takes the bound from EARLIEST_EVENT_TIME, for call_received_at too', async () => {
+    const { postEvents, producer } = await gateway({ EARLIEST_EVENT_TIME: '2024-01-12T19:44:00Z' });
+    // The example incident was created at 19:44:02 from a call received at 19:42:03.120.
+    const created = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const payload = created.payload as Record<string, unknown>;
+    const response = await postEvents([created]);
+    expect(response.json().rejected[0].errors.map((error: { path: string }) => error.path)).toEqual(
+      ['payload.call_received_at'],
+    );
+    expect(payload.call_received_at).toBe('2024-01-12T19:42:03.120Z');
+    expect(producer.sends).toEqual([]);
+  });
+});
+
+describe('the accepted-event-id window', () => {
+  it('is per agency: another agency’s event with the same id is new, and sent', async () => {
+    const { postEvents, producer } = await gateway();
+    const fire = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const police = {
+      ...example('incident.created', 'police-emergency-rural'),
+      event_id: fire.event_id,
+    };
+    expect((await postEvents([fire], TEST_KEYS.fire)).json().summary.duplicates).toBe(0);
+    expect((await postEvents([police], TEST_KEYS.police)).json().accepted).toEqual([
+      { index: 0, event_id: fire.event_id, duplicate: false },
+    ]);
+    // In one request too (a key that writes both agencies).
+    const both = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const answer = await postEvents([both, { ...police, event_id: both.event_id }]);
+    expect(answer.json().summary.duplicates).toBe(0);
+    expect(
+      producer
+        .messages()
+        .map((message) => [
+          message.event.event_id,
+          (message.event as unknown as { agency: string }).agency,
+        ]),
+    ).toEqual([
+      [fire.event_id, 'staffordshire-fire'],
+      [fire.event_id, 'staffordshire-police'],
+      [both.event_id, 'staffordshire-fire'],
+      [both.event_id, 'staffordshire-police'],
+    ]);
+  });
+});
+
+describe('text that is not UTF-8', () => {
+  const auth = { authorization: `Bearer ${TEST_KEYS.staffs}` };
+  // A Latin-1 "é" (0xE9), as a CAD export in Windows-1252 would send "Stoké".
+  const LATIN1 = [0xe9];
+
+  it('refuses the event naming its index and field, and accepts the events beside it (JSON)', async () => {
+    const { post, producer } = await gateway();
+    const first = withNewId(example('call.presented', '999-fire'));
+    const broken = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const last = withNewId(example('call.answered', '999-fire'));
+    const body = Buffer.concat([
+      Buffer.from(`[${JSON.stringify(first)},`),
+      withAreaBytes(broken, LATIN1),
+      Buffer.from(`,${JSON.stringify(last)}]`),
+    ]);
+    const response = await post(body, { ...auth, 'content-type': 'application/json' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      summary: { received: 3, accepted: 2, duplicates: 0, rejected: 1 },
+      accepted: [
+        { index: 0, event_id: first.event_id, duplicate: false },
+        { index: 2, event_id: last.event_id, duplicate: false },
+      ],
+      rejected: [
+        {
+          index: 1,
+          event_id: broken.event_id,
+          errors: [
+            {
+              path: 'payload.location.area',
+              message:
+                'is not valid UTF-8 text: it holds bytes that are not UTF-8 (or an unpaired surrogate escape \\uD800–\\uDFFF); it was refused, not repaired',
+            },
+          ],
+        },
+      ],
+    });
+    // Only the two good events went to Kafka, and nothing was repaired into U+FFFD on the way.
+    expect(producer.messages().map((message) => message.event.event_id)).toEqual([
+      first.event_id,
+      last.event_id,
+    ]);
+    expect(
+      producer.sends
+        .flat()
+        .some((batch) => batch.messages.some((m) => String(m.value).includes('\uFFFD'))),
+    ).toBe(false);
+  });
+
+  it('refuses the line naming its line and field, and accepts the lines beside it (NDJSON)', async () => {
+    const { post, producer } = await gateway();
+    const first = withNewId(example('call.presented', '999-fire'));
+    const broken = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const last = withNewId(example('call.answered', '999-fire'));
+    const body = Buffer.concat([
+      Buffer.from(`${JSON.stringify(first)}\n`),
+      // A UTF-8 sequence cut short (the first two bytes of "€").
+      withAreaBytes(broken, [0xe2, 0x82]),
+      Buffer.from(`\n\n${JSON.stringify(last)}\n`),
+    ]);
+    const response = await post(body, { ...auth, 'content-type': 'application/x-ndjson' });
+    expect(response.statusCode).toBe(200);
+    const answer = response.json();
+    expect(answer.accepted).toEqual([
+      { index: 0, line: 1, event_id: first.event_id, duplicate: false },
+      { index: 2, line: 4, event_id: last.event_id, duplicate: false },
+    ]);
+    expect(answer.rejected).toEqual([
+      {
+        index: 1,
+        line: 2,
+        event_id: broken.event_id,
+        errors: [
+          {
+            path: 'payload.location.area',
+            message: expect.stringMatching(/^is not valid UTF-8 text/),
+          },
+        ],
+      },
+    ]);
+    expect(producer.messages()).toHaveLength(2);
+  });
+
+  it('still takes U+FFFD and any other character sent as UTF-8', async () => {
+    const { post, producer } = await gateway();
+    const event = withNewId(example('incident.created', 'primary-dwelling-fire'));
+    const body = Buffer.concat([
+      Buffer.from('['),
+      withAreaBytes(event, [...Buffer.from('\uFFFD é 🚒')]),
+      Buffer.from(']'),
+    ]);
+    const response = await post(body, { ...auth, 'content-type': 'application/json' });
+    expect(response.json().summary.accepted).toBe(1);
+    const sent = producer.messages()[0]?.event as unknown as {
+      payload: { location: { area: string } };
+    };
+    expect(sent.payload.location.area).toBe('Stoke\uFFFD é 🚒');
   });
 });
 

@@ -2,10 +2,12 @@ import { anyEvent } from '@bluelight/schemas';
 import {
   API_KEY_SECURITY_SCHEMES,
   createMetricsRegistry,
+  decodeUtf8,
   type EventProducer,
   type Logger,
   observability,
   type ReadinessCheck,
+  TokenBucketLimiter,
 } from '@bluelight/service-kit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -41,7 +43,6 @@ import {
 import { configuredProducers, type GatewayConfig } from './config.js';
 import { EventIngestor } from './ingest.js';
 import { createGatewayMetrics } from './metrics.js';
-import { EventRateLimiter } from './rate-limit.js';
 
 export const SERVICE_NAME = 'ingest-gateway';
 
@@ -180,8 +181,9 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const registry = createMetricsRegistry(SERVICE_NAME);
   const metrics = createGatewayMetrics(registry);
   const apiKeys = new ApiKeys(configuredProducers(config));
-  const limiter = new EventRateLimiter({
-    eventsPerSecond: config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND,
+  // Tokens are events, not requests: a batch of 5,000 costs 5,000.
+  const limiter = new TokenBucketLimiter({
+    perSecond: config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND,
     burst: config.GATEWAY_RATE_LIMIT_BURST,
   });
   const ingestor = new EventIngestor({
@@ -193,6 +195,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
     metrics,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     produceTimeoutMs: config.GATEWAY_PRODUCE_TIMEOUT_MS,
+    earliestEventTime: config.EARLIEST_EVENT_TIME,
   });
   const contexts = new WeakMap<FastifyRequest, RequestContext>();
 
@@ -207,16 +210,18 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
 
   // Only the two formats the API takes; anything else is a 415 before the body is read.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+  // Bodies are read as bytes and decoded by the kit's decodeUtf8, not as fastify strings (which
+  // put U+FFFD where bytes are not UTF-8): an event holding such bytes is refused, naming the field.
+  app.addContentTypeParser(JSON_TYPE, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, parseJsonArrayBody(body as string));
+      done(null, parseJsonArrayBody(decodeUtf8(body as Buffer).text));
     } catch (error) {
       done(error as Error);
     }
   });
-  app.addContentTypeParser(NDJSON_TYPE, { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser(NDJSON_TYPE, { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, splitNdjsonBody(body as string));
+      done(null, splitNdjsonBody(decodeUtf8(body as Buffer).text));
     } catch (error) {
       done(error as Error);
     }

@@ -60,7 +60,10 @@ describe('splitNdjsonBody and decodeItems', () => {
         index: 1,
         line: 4,
         ok: false,
-        message: expect.stringMatching(/^not JSON: Unexpected token/),
+        reason: 'not_json',
+        errors: [
+          { path: '(line 4)', message: expect.stringMatching(/^not JSON: Unexpected token/) },
+        ],
       },
       { index: 2, line: 5, ok: true, value: { b: 2 } },
     ]);

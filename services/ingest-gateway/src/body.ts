@@ -1,3 +1,6 @@
+import type { FieldError } from '@bluelight/schemas';
+import { NOT_UTF8_MESSAGE, notUnicodePaths } from '@bluelight/service-kit';
+
 /** A problem with the request as a whole: answered with this status and an `{ error, message }` body. */
 export class RequestError extends Error {
   constructor(
@@ -23,7 +26,16 @@ export type ParsedBody =
 /** One event of a request, by its position among the request's events (0-based). */
 export type DecodedItem =
   | { index: number; line?: number; ok: true; value: unknown }
-  | { index: number; line: number; ok: false; message: string };
+  | {
+      index: number;
+      line?: number;
+      ok: false;
+      /** not_json: an NDJSON line that is not JSON; not_utf8: text fields that are not UTF-8. */
+      reason: 'not_json' | 'not_utf8';
+      errors: FieldError[];
+      /** The event's id, when it carried one that can be read. */
+      eventId?: string;
+    };
 
 function describeJsonError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -66,15 +78,42 @@ export function eventCount(body: ParsedBody): number {
   return body.format === 'json' ? body.items.length : body.lines.length;
 }
 
+/**
+ * An event value as decoded, or its refusal when a field is not UTF-8 text: bodies are decoded
+ * with decodeUtf8, which leaves bytes that are not UTF-8 findable instead of replacing them.
+ */
+function checkedItem(index: number, line: number | undefined, value: unknown): DecodedItem {
+  const at = line === undefined ? {} : { line };
+  const paths = notUnicodePaths(value);
+  if (paths.length === 0) return { index, ...at, ok: true, value };
+  const eventId = (value as { event_id?: unknown } | null)?.event_id;
+  return {
+    index,
+    ...at,
+    ok: false,
+    reason: 'not_utf8',
+    errors: paths.map((path) => ({ path, message: NOT_UTF8_MESSAGE })),
+    ...(typeof eventId === 'string' && !paths.includes('event_id') ? { eventId } : {}),
+  };
+}
+
 export function decodeItems(body: ParsedBody): DecodedItem[] {
   if (body.format === 'json') {
-    return body.items.map((value, index) => ({ index, ok: true, value }));
+    return body.items.map((value, index) => checkedItem(index, undefined, value));
   }
   return body.lines.map(({ line, text }, index): DecodedItem => {
+    let value: unknown;
     try {
-      return { index, line, ok: true, value: JSON.parse(text) };
+      value = JSON.parse(text);
     } catch (error) {
-      return { index, line, ok: false, message: `not JSON: ${describeJsonError(error)}` };
+      return {
+        index,
+        line,
+        ok: false,
+        reason: 'not_json',
+        errors: [{ path: `(line ${line})`, message: `not JSON: ${describeJsonError(error)}` }],
+      };
     }
+    return checkedItem(index, line, value);
   });
 }

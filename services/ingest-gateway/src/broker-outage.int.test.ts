@@ -76,8 +76,9 @@ describe('Kafka outage', () => {
       }
       expect((await gateway.app().inject({ url: '/readyz' })).statusCode).toBe(200);
 
-      // A 503'd send may still reach Kafka later (the producer retries on), so a resent event can be
-      // there twice; the sink removes such duplicates by event id. Nothing accepted may be missing.
+      // A 503'd send whose request was on the wire as the broker went may still have been written,
+      // so a resent event can be there twice; the sink removes such duplicates by event id.
+      // Nothing accepted may be missing.
       const onKafka = new Set(
         (await gateway.readAll()).map((message) => landed(message).event.event_id),
       );
@@ -85,6 +86,59 @@ describe('Kafka outage', () => {
       expect(missing).toEqual([]);
       expect([...onKafka].filter((id) => !sentIds.has(id))).toEqual([]);
       expect(acceptedIds.size).toBe(sentIds.size);
+    },
+  );
+
+  it.skipIf(!canControlEngines())(
+    'after a 503 with the broker stopped nothing is left retrying: the refused events land only when the sender resends them, once',
+    async () => {
+      const { stack, cleanup } = await startPrivateStack({ components: ['kafka'] });
+      cleanups.push(cleanup);
+      const gateway = await startTestGateway({
+        endpoints: { ...testEndpoints(), kafkaBrokers: stack.kafkaBrokers },
+        env: { GATEWAY_PRODUCE_TIMEOUT_MS: String(PRODUCE_TIMEOUT_MS) },
+      });
+      cleanups.push(gateway.cleanup);
+      const batch = () => validExamples().map((example) => withNewId(example.event));
+      const before = batch();
+      expect((await gateway.post(before)).statusCode).toBe(200);
+
+      await stack.stop('kafka-1');
+      const refused = batch();
+      const started = Date.now();
+      const response = await gateway.post(refused);
+      expect(response.statusCode).toBe(503);
+      expect(Date.now() - started).toBeLessThan(PRODUCE_TIMEOUT_MS + 1_000);
+      // The producer's own deadline was the gateway's: nothing queued, delivered or retried now
+      // (before, it went on for its 60 s delivery timeout).
+      const idleBy = Date.now() + 1_000;
+      while (!gateway.producer().isIdle() && Date.now() < idleBy) await sleep(50);
+      expect(gateway.producer().isIdle()).toBe(true);
+
+      await stack.start('kafka-1');
+      for (let attempt = 0; attempt < 60; attempt += 1) {
+        if ((await gateway.app().inject({ url: '/readyz' })).statusCode === 200) break;
+        await sleep(500);
+      }
+      // Long enough for a retry still going on to have landed them (it tries at least every second).
+      await sleep(5_000);
+      const idsOnKafka = async () =>
+        (await gateway.readAll()).map((message) => landed(message).event.event_id);
+      const refusedIds = refused.map((event) => event.event_id);
+      expect((await idsOnKafka()).filter((id) => refusedIds.includes(id))).toEqual([]);
+
+      // The sender resends what it was told failed: each event is on Kafka once.
+      let status = (await gateway.post(refused)).statusCode;
+      for (let attempt = 1; status !== 200 && attempt < 30; attempt += 1) {
+        await sleep(1_000);
+        status = (await gateway.post(refused)).statusCode;
+      }
+      expect(status).toBe(200);
+      const onKafka = await idsOnKafka();
+      expect(onKafka.filter((id) => refusedIds.includes(id)).sort()).toEqual(
+        [...refusedIds].sort(),
+      );
+      expect(onKafka.sort()).toEqual([...before, ...refused].map((event) => event.event_id).sort());
     },
   );
 });

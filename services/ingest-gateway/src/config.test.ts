@@ -41,6 +41,7 @@ describe('gateway configuration', () => {
     const config = loadConfig(gatewayConfigSchema, {});
     expect({
       port: config.GATEWAY_PORT,
+      host: config.BIND_HOST,
       maxEvents: config.GATEWAY_MAX_EVENTS,
       maxBytes: config.GATEWAY_MAX_BYTES,
       rate: config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND,
@@ -52,6 +53,7 @@ describe('gateway configuration', () => {
       replication: config.KAFKA_TOPIC_REPLICATION_FACTOR,
     }).toEqual({
       port: 8088,
+      host: '127.0.0.1',
       maxEvents: 5_000,
       maxBytes: 5_242_880,
       rate: 1_000,
@@ -96,6 +98,22 @@ describe('gateway configuration', () => {
     const [missing] = problems({ GATEWAY_API_KEYS_FILE: '/nonexistent/keys.json' });
     expect(missing?.variable).toBe('GATEWAY_API_KEYS_FILE');
     expect(missing?.message).toMatch(/^cannot read \/nonexistent\/keys.json: ENOENT/);
+  });
+
+  it('reads EARLIEST_EVENT_TIME (default 2000-01-01T00:00:00Z) and names it when it is bad', () => {
+    expect(loadConfig(gatewayConfigSchema, {}).EARLIEST_EVENT_TIME).toEqual(
+      new Date('2000-01-01T00:00:00Z'),
+    );
+    expect(
+      loadConfig(gatewayConfigSchema, { EARLIEST_EVENT_TIME: '2010-01-01T00:00:00+01:00' })
+        .EARLIEST_EVENT_TIME,
+    ).toEqual(new Date('2009-12-31T23:00:00Z'));
+    for (const bad of ['2010-01-01', '1900-01-01T00:00:00Z', '2999-01-01T00:00:00Z']) {
+      expect(
+        problems({ EARLIEST_EVENT_TIME: bad }).map((problem) => problem.variable),
+        bad,
+      ).toEqual(['EARLIEST_EVENT_TIME']);
+    }
   });
 
   it('refuses a producer id given twice', () => {

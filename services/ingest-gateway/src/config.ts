@@ -1,3 +1,4 @@
+import { earliestEventTimeSetting } from '@bluelight/schemas';
 import { envField, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
 import { z } from 'zod';
 import { type ProducerEntry, producerList } from './api-keys.js';
@@ -12,6 +13,8 @@ export const gatewayConfigSchema = z
   .object({
     ...platformEnv,
     GATEWAY_PORT: envField.port(8088),
+    /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
+    BIND_HOST: envField.bindHost(),
     /** Events per request (JSON array items or NDJSON lines). */
     GATEWAY_MAX_EVENTS: envField.positiveInt(5_000),
     /** Bytes per request body. */
@@ -28,6 +31,8 @@ export const gatewayConfigSchema = z
     GATEWAY_DEDUP_MAX_IDS: envField.positiveInt(1_000_000),
     /** A send Kafka has not acknowledged by then is answered 503, so a dead broker fails fast. */
     GATEWAY_PRODUCE_TIMEOUT_MS: envField.positiveInt(10_000),
+    /** Events dated before this are refused, naming the field (see docs/events.md). */
+    EARLIEST_EVENT_TIME: earliestEventTimeSetting,
     /** Prepended to every topic name, to keep environments (or tests) apart on one cluster. */
     KAFKA_TOPIC_PREFIX: z
       .string()

@@ -182,6 +182,47 @@ describe('ingest gateway with Kafka', () => {
     await expectLandedExactlyOnce(gw, events);
   });
 
+  it('takes the same event id from two agencies as two new events: both land, neither is told duplicate', async () => {
+    const gw = await gateway();
+    const fire = withNewId(
+      validExamples().find((example) => example.name === 'primary-dwelling-fire')
+        ?.event as AnyEvent,
+    );
+    const police = {
+      ...(structuredClone(
+        validExamples().find((example) => example.name === 'police-emergency-rural')?.event,
+      ) as AnyEvent),
+      // Another agency's system numbered its event the same way.
+      event_id: fire.event_id,
+    };
+    const fromFire = await gw.post([fire], { key: TEST_KEYS.fire });
+    expect(fromFire.json().accepted).toEqual([
+      { index: 0, event_id: fire.event_id, duplicate: false },
+    ]);
+    // Within the window: answering duplicate would tell the police that this id exists at the fire service.
+    const fromPolice = await gw.post([police], { key: TEST_KEYS.police });
+    expect(fromPolice.statusCode).toBe(200);
+    expect(fromPolice.json().accepted).toEqual([
+      { index: 0, event_id: police.event_id, duplicate: false },
+    ]);
+    // The same agency sending its event again is still a duplicate.
+    const again = await gw.post([police], { key: TEST_KEYS.police });
+    expect(again.json().accepted).toEqual([
+      { index: 0, event_id: police.event_id, duplicate: true },
+    ]);
+    const landedHere = (await gw.readAll()).map(landed);
+    expect(
+      landedHere
+        .map((message) => [message.event.agency, message.keyId, message.event.event_id])
+        .sort(),
+    ).toEqual(
+      [
+        ['staffordshire-fire', 'sfrs-cad', fire.event_id],
+        ['staffordshire-police', 'police-cad', fire.event_id],
+      ].sort(),
+    );
+  });
+
   it('answers 413, 415 and 429 (with Retry-After) and lands nothing from those requests', async () => {
     const gw = await gateway({
       GATEWAY_MAX_EVENTS: '30',

@@ -57,6 +57,8 @@ export interface IngestorOptions {
   metrics: GatewayMetrics;
   topicPrefix: string;
   produceTimeoutMs: number;
+  /** The earliest instant an event time may hold (EARLIEST_EVENT_TIME). */
+  earliestEventTime: Date;
 }
 
 function withLine<T extends object>(item: T, line: number | undefined): T & { line?: number } {
@@ -103,10 +105,12 @@ export class EventIngestor {
     const accepted = valid.map((candidate): AcceptedItem => {
       const { index, line, event } = candidate;
       const id = event.event_id;
+      // Identity is (agency, event id): another agency's event with this id is another event.
+      const identity = `${event.agency}\u0000${id}`;
       let duplicate = true;
-      if (!inThisRequest.has(id)) {
-        inThisRequest.add(id);
-        const known = this.#options.acceptedIds.lookup(id);
+      if (!inThisRequest.has(identity)) {
+        inThisRequest.add(identity);
+        const known = this.#options.acceptedIds.lookup({ agency: event.agency, eventId: id });
         if (known.state === 'producing') sentEarlier.push(known.acknowledged);
         if (known.state === 'new') {
           toSend.push(candidate);
@@ -141,16 +145,19 @@ export class EventIngestor {
 
   #check(item: DecodedItem): ValidEvent | { item: RejectedItem; reason: RejectionReason } {
     if (!item.ok) {
-      return {
-        item: {
+      const rejection = withLine(
+        {
           index: item.index,
-          line: item.line,
-          errors: [{ path: `(line ${item.line})`, message: item.message }],
+          ...(item.eventId === undefined ? {} : { event_id: item.eventId }),
+          errors: item.errors,
         },
-        reason: 'not_json',
-      };
+        item.line,
+      );
+      return { item: rejection, reason: item.reason };
     }
-    const result = validateEvent(item.value);
+    const result = validateEvent(item.value, {
+      earliestEventTime: this.#options.earliestEventTime,
+    });
     if (!result.ok) {
       const rejection = withLine(
         {
@@ -179,7 +186,9 @@ export class EventIngestor {
   async #send(events: ValidEvent[], keyId: string): Promise<string | undefined> {
     const chunks = chunkBySize(events, SEND_CHUNK_BYTES);
     const settlers = chunks.map((chunk) =>
-      this.#options.acceptedIds.beginProducing(chunk.map(({ event }) => event.event_id)),
+      this.#options.acceptedIds.beginProducing(
+        chunk.map(({ event }) => ({ agency: event.agency, eventId: event.event_id })),
+      ),
     );
     const deadline = Date.now() + this.#options.produceTimeoutMs;
     for (const [position, chunk] of chunks.entries()) {
@@ -225,7 +234,12 @@ export class EventIngestor {
       );
     });
     try {
-      await Promise.race([this.#options.producer.send(batches), timeout]);
+      // The producer gets the same deadline, so once this request is answered 503 it neither
+      // retries nor delivers these events later (the sender will resend them: no duplicate).
+      await Promise.race([
+        this.#options.producer.send(batches, { timeoutMs: remainingMs }),
+        timeout,
+      ]);
     } finally {
       clearTimeout(timer);
     }

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export type RejectionReason =
   | 'contract'
   | 'not_json'
+  | 'not_utf8'
   | 'forbidden'
   | 'rate_limited'
   | 'kafka_unavailable';

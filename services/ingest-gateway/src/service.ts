@@ -1,11 +1,13 @@
 import { topics } from '@bluelight/schemas';
-import { createKafkaClients, type Logger } from '@bluelight/service-kit';
+import { createKafkaClients, type KafkaEventProducer, type Logger } from '@bluelight/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, SERVICE_NAME } from './app.js';
 import type { GatewayConfig } from './config.js';
 
 export interface GatewayService {
   app: FastifyInstance;
+  /** The gateway's Kafka producer (tests check it has nothing left in hand after a 503). */
+  producer: KafkaEventProducer;
   /** Stops intake and lets in-flight requests finish (their events acknowledged), then disconnects from Kafka. */
   stop: () => Promise<void>;
 }
@@ -52,10 +54,12 @@ export async function startGatewayService(
       },
     ],
   });
-  if (options.listen !== false) await app.listen({ port: config.GATEWAY_PORT, host: '0.0.0.0' });
+  if (options.listen !== false)
+    await app.listen({ port: config.GATEWAY_PORT, host: config.BIND_HOST });
 
   return {
     app,
+    producer,
     stop: async () => {
       stopping = true;
       // close() stops accepting connections and waits for the requests in hand, whose answers

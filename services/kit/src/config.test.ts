@@ -37,6 +37,19 @@ describe('loadConfig', () => {
     });
   });
 
+  it('binds HTTP services to 127.0.0.1 unless BIND_HOST names another address', () => {
+    const schema = z.object({ BIND_HOST: envField.bindHost() });
+    expect(loadConfig(schema, {}).BIND_HOST).toBe('127.0.0.1');
+    for (const host of ['0.0.0.0', '::', '::1', '10.0.0.7', 'localhost', 'sink.internal']) {
+      expect(loadConfig(schema, { BIND_HOST: host }).BIND_HOST).toBe(host);
+    }
+    for (const bad of ['0.0.0.0:8088', 'http://0.0.0.0', 'a host']) {
+      expect(() => loadConfig(schema, { BIND_HOST: bad }), bad).toThrow(
+        'BIND_HOST: expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+      );
+    }
+  });
+
   it('names every bad variable in one error', () => {
     const schema = z.object({
       KAFKA_BROKERS: envField.brokerList('x:1'),

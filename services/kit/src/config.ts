@@ -144,6 +144,18 @@ export const envField = {
       .pipe(schema)
       .optional(),
 
+  /**
+   * The address an HTTP service listens on: 127.0.0.1 (this machine only) unless told otherwise,
+   * e.g. 0.0.0.0 in a container, where the port is reached from outside it. An IPv4 or IPv6
+   * address or a host name.
+   */
+  bindHost: () =>
+    z
+      .union([z.ipv4(), z.ipv6(), z.hostname()], {
+        error: 'expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+      })
+      .default('127.0.0.1'),
+
   logLevel: () =>
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 };

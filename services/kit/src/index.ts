@@ -1,8 +1,12 @@
 export * from './api-keys.js';
 export * from './clickhouse.js';
 export * from './config.js';
+export * from './csv.js';
 export * from './kafka/kafkajs.js';
+export type { KafkaEventProducer } from './kafka/producer.js';
 export type * from './kafka/types.js';
 export * from './logger.js';
 export * from './observability.js';
+export * from './rate-limit.js';
 export * from './shutdown.js';
+export * from './utf8.js';

@@ -123,6 +123,12 @@ const BAD_REQUESTS: [string, string][] = [
   [`${REPORT}&comparePrevious=true&comparePrevious=false`, 'comparePrevious'],
   [`${REPORT}&station=HANLEY`, 'station'],
   [`${REPORT}&agency=staffordshire_fire`, 'agency'],
+  // Days ClickHouse's Date cannot hold (it would fail the query, or clamp the day).
+  ['/v1/kpis?standard=fire-attendance-standard&from=9999-12-01&to=9999-12-31', 'to'],
+  ['/v1/kpis?standard=fire-attendance-standard&from=1969-12-01&to=1970-01-31', 'from'],
+  ['/v1/incidents?from=2149-06-01&to=2149-06-06', 'to'],
+  ['/v1/reports/annual?from=9999-01-01&to=9999-12-31', 'from'],
+  ['/v1/reports/annual?from=1970-01-01&to=1970-12-31&comparePrevious=true', 'comparePrevious'],
   // /v1/standards
   ['/v1/standards?subject=incidents', 'subject'],
   // Standards are the same for every agency: they take no agency.
@@ -143,6 +149,20 @@ describe('query parameters', () => {
     expect(body.problems.map((problem) => problem.parameter)).toContain(parameter);
     for (const problem of body.problems) expect(problem.message.length).toBeGreaterThan(0);
     expect(clickhouse.sent).toEqual([]);
+  });
+
+  it('says which days a period may use, for a day ClickHouse cannot hold', async () => {
+    const { get } = await api();
+    const response = await get('/v1/incidents?from=2024-03-01&to=9999-12-31');
+    expect(response.json().problems).toEqual([
+      {
+        parameter: 'to',
+        message:
+          "must be a London day from 1970-01-01 to 2149-06-05 (the days ClickHouse's Date type holds)",
+      },
+    ]);
+    // The last day a period may end on is still accepted.
+    expect((await get('/v1/incidents?from=2149-06-01&to=2149-06-05')).statusCode).toBe(200);
   });
 
   it('says why: the reason is in the problem', async () => {
@@ -491,10 +511,94 @@ describe('GET /v1/standards', () => {
     expect(response.body).toBe(
       [
         'id,name,subject,description,source,groupings,filters,version,effective_from,effective_to,minimum_sample,applies_to.services,clock.start,clock.stop,statistic.kind,statistic.threshold_seconds,statistic.target_share,exclusions.late_call,exclusions.derelict_property,exclusions.abandoned_road_vehicle,exclusions.out_of_sequence,exclusions.total_over_seconds,exclusions.total_under_seconds',
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy",none;agency;day;week;month;station;category;risk_band;hour_of_week,station;category;risk_band;area;service,1,2020-04-01,2024-04-01,5,fire;police,call_received,first_arrival,share_within,300,0.8,${exclusions}`,
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy",none;agency;day;week;month;station;category;risk_band;hour_of_week,station;category;risk_band;area;service,2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,${exclusions}`,
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",1,2020-04-01,2024-04-01,5,"fire;police",call_received,first_arrival,share_within,300,0.8,${exclusions}`,
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,${exclusions}`,
         '',
       ].join('\r\n'),
+    );
+  });
+});
+
+describe('rate limit per read key', () => {
+  it('answers 429 with Retry-After past the burst, per key, without asking ClickHouse', async () => {
+    const { get, clickhouse } = await api({
+      env: { QUERY_API_RATE_LIMIT_PER_SECOND: '1', QUERY_API_RATE_LIMIT_BURST: '2' },
+    });
+    const statuses = [];
+    for (let request = 0; request < 3; request++) statuses.push((await get(INCIDENTS)).statusCode);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(clickhouse.sent).toHaveLength(2);
+    const refused = await get(INCIDENTS);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.json()).toEqual({
+      error: 'rate_limited',
+      message: 'key "dashboards" may make 1 requests a second (bursts of 2); retry after 1 s',
+    });
+    // Another reader has its own bucket; probes need no key and are not limited.
+    expect(
+      (await get(INCIDENTS, { authorization: `Bearer ${TEST_KEYS.neighbour}` })).statusCode,
+    ).toBe(200);
+    for (let probe = 0; probe < 5; probe++) {
+      expect((await get('/healthz', { authorization: '' })).statusCode).toBe(200);
+    }
+    // A bad key is still a 401, not a 429.
+    expect((await get(INCIDENTS, { authorization: 'Bearer nope' })).statusCode).toBe(401);
+    expect(clickhouse.sent).toHaveLength(3);
+  });
+
+  it('lets the key through again once its bucket refilled', async () => {
+    const { get } = await api({
+      env: { QUERY_API_RATE_LIMIT_PER_SECOND: '20', QUERY_API_RATE_LIMIT_BURST: '1' },
+    });
+    expect((await get(INCIDENTS)).statusCode).toBe(200);
+    expect((await get(INCIDENTS)).statusCode).toBe(429);
+    // 20 a second: one token every 50 ms.
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect((await get(INCIDENTS)).statusCode).toBe(200);
+  });
+});
+
+describe('CSV a spreadsheet opens safely', () => {
+  it('defuses text that starts a formula and keeps negative numbers as numbers', async () => {
+    const { get, clickhouse } = await api();
+    // An incident whose area a sender typed as a formula, with out-of-sequence clocks (a
+    // negative turnout), as ClickHouse would answer the search.
+    clickhouse.answer = () => [
+      {
+        incident_id: 'SFR-0001',
+        agency: 'staffordshire-fire',
+        service: 'fire',
+        category: 'primary_fire',
+        category_subtype: 'dwelling',
+        risk_band: 'high',
+        life_risk: 1,
+        police_grading: '',
+        area_type: 'urban',
+        station_ground: 'HANLEY',
+        area: '=HYPERLINK("http://evil.test","Stoke")',
+        cancelled: 0,
+        stop_code: '@SUM(1+1)',
+        day_text: '2024-03-10',
+        call_received_at: '2024-03-10 08:00:00.000',
+        created_at: null,
+        first_mobilised_at: '2024-03-10 08:01:00.000',
+        first_mobile_at: '2024-03-10 08:00:30.000',
+        first_arrival_at: null,
+        second_arrival_at: null,
+        closed_at: null,
+        seg_call_handling: 60,
+        seg_turnout: -30,
+        seg_travel: null,
+        seg_total: null,
+        sort_ms: 1_710_057_600_000,
+      },
+    ];
+    const response = await get(INCIDENTS, { accept: 'text/csv' });
+    expect(response.statusCode).toBe(200);
+    const [, line] = response.body.split('\r\n');
+    expect(line).toBe(
+      `SFR-0001,2024-03-10,staffordshire-fire,fire,primary_fire,dwelling,high,true,,urban,HANLEY,"'=HYPERLINK(""http://evil.test"",""Stoke"")",false,"'@SUM(1+1)",2024-03-10T08:00:00.000Z,,2024-03-10T08:01:00.000Z,2024-03-10T08:00:30.000Z,,,,60,-30,,`,
     );
   });
 });
@@ -656,5 +760,30 @@ describe('probes, metrics and documentation', () => {
     expect(names('/v1/reports/annual').sort()).toEqual(['agency', 'comparePrevious', 'from', 'to']);
     expect(spec.paths['/v1/kpis']?.get).toHaveProperty(['responses', '403']);
     expect(Object.keys(spec.paths)).toContain('/v1/standards');
+  });
+
+  it('marks the /v1 routes as needing a key, and the probes and /metrics as needing none', async () => {
+    const { app, get } = await api();
+    const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json() as {
+      security?: unknown;
+      paths: Record<string, { get: { security?: unknown } }>;
+    };
+    // Nothing document-wide, which every path without its own would inherit.
+    expect(spec.security).toBeUndefined();
+    const v1 = Object.keys(spec.paths).filter((path) => path.startsWith('/v1/'));
+    expect(v1.sort()).toEqual(['/v1/incidents', '/v1/kpis', '/v1/reports/annual', '/v1/standards']);
+    for (const path of v1) {
+      expect(spec.paths[path]?.get.security, path).toEqual([{ bearer: [] }, { apiKey: [] }]);
+    }
+    for (const path of ['/healthz', '/readyz', '/metrics']) {
+      expect(spec.paths[path], `${path} is documented`).toBeDefined();
+      const security = spec.paths[path]?.get.security;
+      expect(
+        security === undefined || (Array.isArray(security) && security.length === 0),
+        path,
+      ).toBe(true);
+      // As documented: they answer without a key.
+      expect((await get(path, { authorization: '' })).statusCode, path).toBe(200);
+    }
   });
 });

@@ -7,6 +7,7 @@ import {
   observability,
   presentedKey,
   type ReadinessCheck,
+  TokenBucketLimiter,
 } from '@bluelight/service-kit';
 import {
   annualReport,
@@ -79,7 +80,7 @@ const errorResponse = z.object({
   error: z
     .string()
     .describe(
-      'A stable code: bad_request, unauthenticated, forbidden_agency, clickhouse_unavailable, …',
+      'A stable code: bad_request, unauthenticated, forbidden_agency, rate_limited, clickhouse_unavailable, …',
     ),
   message: z.string().describe('What is wrong, in words.'),
   problems: z.array(problem).optional().describe('400 only: each parameter at fault.'),
@@ -110,6 +111,7 @@ const errorResponses = {
     errorResponse,
     '`forbidden_agency`: an agency the key may not read (named); decided from the key alone.',
   ),
+  429: json(errorResponse, 'Over the key’s request rate; see Retry-After.'),
   500: json(errorResponse, 'A fault in the API.'),
   503: json(errorResponse, 'ClickHouse did not answer; see Retry-After.'),
 };
@@ -365,8 +367,9 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
         description:
           'Read-only figures from ClickHouse: response standards, KPIs, incidents with their response segments and the annual report, as JSON or (Accept: text/csv) CSV. See docs/query-api.md.',
       },
+      // No document-wide security: each /v1 route states its own, and the probes, /metrics and
+      // /docs need no key (a document-wide one would mark them as needing one).
       components: { securitySchemes: API_KEY_SECURITY_SCHEMES },
-      security: [{ bearer: [] }, { apiKey: [] }],
     },
     transform: createJsonSchemaTransform({ skipList: [] }),
   });
@@ -398,6 +401,26 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     const reader = readKeys.identify(key);
     if (!reader) throw new ApiError(401, 'unauthenticated', 'the API key is not recognised');
     context.reader = reader;
+  }
+
+  const limiter = new TokenBucketLimiter({
+    perSecond: config.QUERY_API_RATE_LIMIT_PER_SECOND,
+    burst: config.QUERY_API_RATE_LIMIT_BURST,
+  });
+
+  /** After authenticate: one token per request from the reader's bucket, else 429. */
+  async function limitRate(request: FastifyRequest) {
+    const reader = contexts.get(request)?.reader;
+    if (!reader) return;
+    const decision = limiter.take(reader.id);
+    if (decision.allowed) return;
+    throw new ApiError(
+      429,
+      'rate_limited',
+      `key "${reader.id}" may make ${config.QUERY_API_RATE_LIMIT_PER_SECOND} requests a second (bursts of ${config.QUERY_API_RATE_LIMIT_BURST}); retry after ${decision.retryAfterSeconds} s`,
+      undefined,
+      { 'retry-after': String(decision.retryAfterSeconds) },
+    );
   }
 
   /**
@@ -473,7 +496,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
     return reply.code(200).type('application/json').send(body);
   }
 
-  const v1 = { onRequest: authenticate, onResponse: logRequest };
+  const v1 = { onRequest: [authenticate, limitRate], onResponse: logRequest };
   /** Every endpoint that reads agencies' rows: scoped to the agencies the key may read. */
   const data = { ...v1, preHandler: scopeAgencies };
   const security: Record<string, string[]>[] = [{ bearer: [] }, { apiKey: [] }];

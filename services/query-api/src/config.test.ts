@@ -41,7 +41,16 @@ describe('query API configuration', () => {
       maxDays: config.QUERY_API_MAX_PERIOD_DAYS,
       timeout: config.QUERY_API_QUERY_TIMEOUT_MS,
       standardsDir: config.STANDARDS_DIR,
-    }).toEqual({ port: 8089, maxDays: 3_700, timeout: 60_000, standardsDir: undefined });
+      perSecond: config.QUERY_API_RATE_LIMIT_PER_SECOND,
+      burst: config.QUERY_API_RATE_LIMIT_BURST,
+    }).toEqual({
+      port: 8089,
+      maxDays: 3_700,
+      timeout: 60_000,
+      standardsDir: undefined,
+      perSecond: 10,
+      burst: 30,
+    });
     expect(configuredReaders(config)).toEqual([]);
   });
 
@@ -57,6 +66,16 @@ describe('query API configuration', () => {
 
   it('names the variable of every bad value', () => {
     expect(problems({ QUERY_API_PORT: '99999' })[0]?.variable).toBe('QUERY_API_PORT');
+    for (const [variable, value] of [
+      ['QUERY_API_RATE_LIMIT_PER_SECOND', '0'],
+      ['QUERY_API_RATE_LIMIT_PER_SECOND', 'fast'],
+      ['QUERY_API_RATE_LIMIT_BURST', '-5'],
+      ['QUERY_API_RATE_LIMIT_BURST', '2.5'],
+    ] as const) {
+      expect(problems({ [variable]: value }).map((problem) => problem.variable)).toEqual([
+        variable,
+      ]);
+    }
     expect(problems({ QUERY_API_MAX_PERIOD_DAYS: '0' })[0]?.variable).toBe(
       'QUERY_API_MAX_PERIOD_DAYS',
     );

@@ -1,25 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvField, flatten, toCsv, wantsCsv } from './csv.js';
-
-describe('csvField (RFC 4180)', () => {
-  it('leaves plain values bare and writes null as an empty field', () => {
-    expect(csvField('HANLEY')).toBe('HANLEY');
-    expect(csvField(0.8)).toBe('0.8');
-    expect(csvField(-12.5)).toBe('-12.5');
-    expect(csvField(true)).toBe('true');
-    expect(csvField(null)).toBe('');
-    expect(csvField(undefined)).toBe('');
-    expect(csvField('  primary fires')).toBe('  primary fires');
-  });
-
-  it('quotes a field with a comma, a quote, CR or LF, doubling inner quotes', () => {
-    expect(csvField('a,b')).toBe('"a,b"');
-    expect(csvField('say "hi"')).toBe('"say ""hi"""');
-    expect(csvField('line 1\nline 2')).toBe('"line 1\nline 2"');
-    expect(csvField('cr\r')).toBe('"cr\r"');
-    expect(csvField(`x' OR 1=1 --`)).toBe(`x' OR 1=1 --`);
-  });
-});
+import { flatten, toCsv, wantsCsv } from './csv.js';
 
 describe('flatten', () => {
   it('turns nested objects into dotted columns and plain lists into ;-joined fields', () => {
@@ -53,6 +33,12 @@ describe('toCsv', () => {
       'group,value,excluded.late_call,excluded.total_over\r\n' +
         'HANLEY,0.5,1,\r\n' +
         '"LEEK, north",,0,2\r\n',
+    );
+  });
+
+  it('writes text that starts a formula as quoted text with a leading quote', () => {
+    expect(toCsv([{ area: '=1+1', seconds: -30, services: ['-x', 'y'] }])).toBe(
+      `area,seconds,services\r\n"'=1+1",-30,"'-x;y"\r\n`,
     );
   });
 

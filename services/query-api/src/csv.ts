@@ -1,16 +1,11 @@
+import { type CsvValue, csvField } from '@bluelight/service-kit';
+
 /**
- * CSV as RFC 4180 has it: a header row, CRLF after every record, and a field in double quotes
- * (inner quotes doubled) when it holds a comma, a quote, CR or LF. Nested objects become dotted
- * columns (`excluded.late_call`); lists of plain values become one field joined with `;`.
+ * CSV as RFC 4180 has it: a header row, CRLF after every record, fields written by the kit's
+ * csvField (quoted when needed; text a spreadsheet would run as a formula defused). Nested
+ * objects become dotted columns (`excluded.late_call`); lists of plain values become one field
+ * joined with `;`.
  */
-
-export type CsvValue = string | number | boolean | null | undefined;
-
-export function csvField(value: CsvValue): string {
-  if (value === null || value === undefined) return '';
-  const text = typeof value === 'number' && !Number.isFinite(value) ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -11,7 +11,7 @@ export {
 } from './api-keys.js';
 export { ApiError, buildApp, type QueryApiDeps, SERVICE_NAME } from './app.js';
 export { configuredReaders, type QueryApiConfig, queryApiConfigSchema } from './config.js';
-export { csvField, flatten, toCsv, wantsCsv } from './csv.js';
+export { flatten, toCsv, wantsCsv } from './csv.js';
 export { type IncidentSearch, incidentSearchQuery, searchIncidents } from './incidents.js';
 export {
   createReadOnlyClickHouse,

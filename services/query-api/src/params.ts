@@ -1,5 +1,13 @@
 import { agencyCode } from '@bluelight/schemas';
-import { FILTERS, GROUPINGS, type StandardDefinition } from '@bluelight/standards';
+import {
+  FILTERS,
+  FIRST_PERIOD_DAY,
+  GROUPINGS,
+  isPeriodDay,
+  PERIOD_DAY_RANGE_MESSAGE,
+  previousPeriod,
+  type StandardDefinition,
+} from '@bluelight/standards';
 import { z } from 'zod';
 
 /** One parameter of a request that cannot be used, and why. */
@@ -34,8 +42,13 @@ const textError = (what: string) => (issue: { input?: unknown }) =>
       ? `give it once: ${what}`
       : `expected ${what}`;
 
-/** A London calendar date, YYYY-MM-DD (a real date: 2023-02-29 is refused). */
-export const londonDate = z.iso.date({ error: textError('a London date YYYY-MM-DD') });
+/**
+ * A London calendar date, YYYY-MM-DD: a real date (2023-02-29 is refused) that ClickHouse's Date
+ * can hold (9999-12-31 is refused), so no request fails in ClickHouse for its dates.
+ */
+export const londonDate = z.iso
+  .date({ error: textError('a London date YYYY-MM-DD') })
+  .refine(isPeriodDay, PERIOD_DAY_RANGE_MESSAGE);
 
 /** Repeated (`a=x&a=y`) and/or comma-separated (`a=x,y`) values as one list, blanks dropped. */
 const listOf = <Value extends z.ZodType<string, string>>(value: Value) =>
@@ -87,6 +100,8 @@ export function periodDays(from: string, to: string): number {
 /** `to` must not be before `from`, and the period must not be longer than the limit. */
 function checkPeriod(maxDays: number) {
   return (value: { from: string; to: string }, context: z.RefinementCtx) => {
+    // A day out of range is named on its own; its period's length says nothing more.
+    if (!isPeriodDay(value.from) || !isPeriodDay(value.to)) return;
     if (value.to < value.from) {
       context.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
       return;
@@ -234,7 +249,18 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
         .transform((value) => value === 'true')
         .describe('Also compute the previous period of the same length (default false).'),
     })
-    .superRefine(checkPeriod(maxPeriodDays));
+    .superRefine(checkPeriod(maxPeriodDays))
+    .superRefine((value, context) => {
+      if (!value.comparePrevious || !isPeriodDay(value.from) || value.to < value.from) return;
+      const previous = previousPeriod(value);
+      if (!isPeriodDay(previous.from)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['comparePrevious'],
+          message: `the previous period would start on ${previous.from}, before ${FIRST_PERIOD_DAY} (the first day ClickHouse's Date type holds)`,
+        });
+      }
+    });
 
   const none = z.strictObject({});
 

@@ -391,3 +391,28 @@ describe('read-only ClickHouse access', () => {
     expect(response.json()).toEqual({ status: 'ready', checks: { clickhouse: 'ok' } });
   });
 });
+
+describe('periods at the edge of what ClickHouse holds (real ClickHouse)', () => {
+  it('answers 400 naming the parameter for a day its Date cannot hold, and 200 for the last it can', async () => {
+    for (const url of [
+      '/v1/kpis?standard=test-attendance&from=9999-12-01&to=9999-12-31',
+      '/v1/incidents?from=9999-12-01&to=9999-12-31',
+      '/v1/reports/annual?from=9999-12-01&to=9999-12-31',
+    ]) {
+      const response = await api.get(url);
+      expect(response.statusCode, `${url}: ${response.body}`).toBe(400);
+      expect(response.json().problems.map((p: { parameter: string }) => p.parameter)).toEqual([
+        'from',
+        'to',
+      ]);
+    }
+    // The last day a period may end on: ClickHouse answers (no incidents then).
+    const last = await api.get('/v1/incidents?from=2149-06-01&to=2149-06-05');
+    expect(last.statusCode, last.body).toBe(200);
+    expect(last.json().incidents).toEqual([]);
+    const first = await api.get('/v1/kpis?standard=calls-999-answer&from=1970-01-01&to=1970-01-31');
+    expect(first.statusCode, first.body).toBe(400);
+    // Before the standard's first version (2015): a 400 naming from, not a ClickHouse failure.
+    expect(first.json().problems[0].parameter).toBe('from');
+  });
+});

@@ -54,7 +54,8 @@ export async function startQueryApiService(
       },
     ],
   });
-  if (options.listen !== false) await app.listen({ port: config.QUERY_API_PORT, host: '0.0.0.0' });
+  if (options.listen !== false)
+    await app.listen({ port: config.QUERY_API_PORT, host: config.BIND_HOST });
   return {
     app,
     stop: async () => {

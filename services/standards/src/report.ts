@@ -1,7 +1,8 @@
 import { incidentFactsSql } from '@bluelight/clickhouse-schema';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { StandardDefinition } from './definition.js';
+import type { StandardDefinition, StandardVersion } from './definition.js';
 import { computeKpi, KpiRequestError, nextDay } from './engine.js';
+import { versionsDuring } from './load.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
 export const REPORT_STANDARDS = {
@@ -87,7 +88,66 @@ WHERE cancelled = 0 AND service = 'fire'
   return row;
 }
 
-/** The standard's single (ungrouped) result, or none when nothing was in scope. */
+/** Days of a period a figure does not cover, and why. */
+export interface UncoveredDays {
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/** Which days of the period a standard had a version in force on (inclusive London days). */
+export interface Coverage {
+  /** The days the figure is computed over; null when no version was in force on any day. */
+  covers: { from: string; to: string } | null;
+  /** The rest of the period: before the standard's first version, or after its last ended. */
+  uncovered: UncoveredDays[];
+}
+
+const dayBefore = (date: string) =>
+  new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * The part of the period a standard's versions cover. Versions follow one another without a gap
+ * (load.ts checks), so what is not covered is a stretch before the first version and/or after
+ * the last one ended.
+ */
+export function standardCoverage(standard: StandardDefinition, period: ReportPeriod): Coverage {
+  const versions = standard.versions as StandardVersion[];
+  const first = versions[0]?.effective_from ?? '9999-12-31';
+  const end = versions.at(-1)?.effective_to;
+  const before = (to: string): UncoveredDays => ({
+    from: period.from,
+    to,
+    reason: `precedes the standard ${standard.id} (in force from ${first})`,
+  });
+  const after = (from: string): UncoveredDays => ({
+    from,
+    to: period.to,
+    reason: `follows the standard ${standard.id} (its last version ended ${end})`,
+  });
+  const parts = versionsDuring(standard, period.from, nextDay(period.to));
+  const start = parts[0]?.from;
+  const stop = parts.at(-1)?.to;
+  if (start === undefined || stop === undefined) {
+    return {
+      covers: null,
+      uncovered: [first > period.to ? before(period.to) : after(period.from)],
+    };
+  }
+  const covers = { from: start, to: dayBefore(stop) };
+  return {
+    covers,
+    uncovered: [
+      ...(covers.from > period.from ? [before(dayBefore(covers.from))] : []),
+      ...(covers.to < period.to ? [after(nextDay(covers.to))] : []),
+    ],
+  };
+}
+
+/**
+ * The standard's single (ungrouped) result over the days a version of it was in force (none
+ * when no day was: a period before the standard existed has no figure, and says so).
+ */
 async function overall(
   client: ClickHouseClient,
   standards: StandardDefinition[],
@@ -95,9 +155,14 @@ async function overall(
   period: ReportPeriod,
   agencies: readonly string[],
 ) {
+  const standard = standards.find((candidate) => candidate.id === id) as StandardDefinition;
+  const coverage = standardCoverage(standard, period);
+  if (coverage.covers === null) {
+    return { id, response: undefined, row: undefined, versions: [] as number[], coverage };
+  }
   const response = await computeKpi(client, standards, { standard: id, ...period, agencies });
   const versions = response.versions.map((part) => part.version);
-  return { response, row: response.rows[0], versions };
+  return { id, response, row: response.rows[0], versions, coverage };
 }
 
 const minutes = (seconds: number | null | undefined) =>
@@ -172,20 +237,24 @@ export async function reportFigures(
   const policeRow = asIncident(police);
   const row999 = asCalls(calls999);
   const row101 = asCalls(calls101);
+  const targetShare = (found: typeof sas) =>
+    (found.response?.target as { targetShare?: number | null } | undefined)?.targetShare ?? null;
   const availability = (found: typeof wholetime) => {
     const row = asAvailability(found);
     return {
-      standard: found.response.standard.id,
+      standard: found.id,
       versions: found.versions,
+      ...found.coverage,
       share: row?.value ?? null,
-      target: found.response.target.targetShare ?? null,
+      target: targetShare(found),
       hours: row?.hours ?? 0,
       offRunHoursByReason: row?.offRunHoursByReason ?? {},
     };
   };
   return {
     period,
-    agencies: sas.response.agencies,
+    // As computeKpi names them (each once, sorted), also when no standard had a version in force.
+    agencies: [...new Set(agencies)].sort(),
     fireIncidents: {
       total: incidents.total,
       primaryFires: incidents.primary_fire,
@@ -196,10 +265,11 @@ export async function reportFigures(
       falseAlarms: incidents.false_alarm,
     },
     attendanceStandard: {
-      standard: sas.response.standard.id,
+      standard: sas.id,
       versions: sas.versions,
+      ...sas.coverage,
       share: attendance?.value ?? null,
-      target: sas.response.target.targetShare ?? null,
+      target: targetShare(sas),
       n: attendance?.n ?? 0,
       met: attendance?.met ?? 0,
       insufficientData: attendance?.insufficientData ?? true,
@@ -207,8 +277,9 @@ export async function reportFigures(
       excluded: attendance?.excluded ?? {},
     },
     averageFireAttendance: {
-      standard: average.response.standard.id,
+      standard: average.id,
       versions: average.versions,
+      ...average.coverage,
       minutes: minutes(averageRow?.value),
       n: averageRow?.n ?? 0,
       insufficientData: averageRow?.insufficientData ?? true,
@@ -217,42 +288,51 @@ export async function reportFigures(
     wholetimeAvailability: availability(wholetime),
     onCallAvailability: availability(onCall),
     falls: {
-      standard: falls.response.standard.id,
+      standard: falls.id,
       versions: falls.versions,
+      ...falls.coverage,
       mobilisations: fallsRow?.incidents ?? 0,
       meanAttendanceMinutes: minutes(fallsRow?.value),
       n: fallsRow?.n ?? 0,
       insufficientData: fallsRow?.insufficientData ?? true,
-      outcomeStandard: fallsOutcome.response.standard.id,
+      outcomeStandard: fallsOutcome.id,
+      outcomeCovers: fallsOutcome.coverage.covers,
+      outcomeUncovered: fallsOutcome.coverage.uncovered,
       noFurtherHelpShare: fallsOutcomeRow?.value ?? null,
       closed: fallsOutcomeRow?.n ?? 0,
     },
     policeEmergency: {
-      standard: police.response.standard.id,
+      standard: police.id,
       versions: police.versions,
+      ...police.coverage,
       meanMinutes: minutes(policeRow?.meanSeconds),
       withinStandardShare: policeRow?.value ?? null,
-      target: police.response.target.targetShare ?? null,
+      target: targetShare(police),
       n: policeRow?.n ?? 0,
       insufficientData: policeRow?.insufficientData ?? true,
       excluded: policeRow?.excluded ?? {},
     },
     calls999: {
-      standard: calls999.response.standard.id,
+      standard: calls999.id,
       versions: calls999.versions,
+      ...calls999.coverage,
       calls: row999?.calls ?? 0,
       answered: row999?.n ?? 0,
       abandoned: row999?.abandoned ?? 0,
       withinTenSecondsShare: row999?.value ?? null,
       insufficientData: row999?.insufficientData ?? true,
-      target: calls999.response.target.targetShare ?? null,
+      target: targetShare(calls999),
       meanWaitSeconds: row999?.meanSeconds ?? null,
-      bandsSeconds: 'bandsSeconds' in calls999.response ? calls999.response.bandsSeconds : [],
+      bandsSeconds:
+        calls999.response && 'bandsSeconds' in calls999.response
+          ? calls999.response.bandsSeconds
+          : [],
       bands: row999?.bands ?? [],
     },
     calls101: {
-      standard: calls101.response.standard.id,
+      standard: calls101.id,
       versions: calls101.versions,
+      ...calls101.coverage,
       calls: row101?.calls ?? 0,
       answered: row101?.n ?? 0,
       resolvedAtTriageShare: row101?.value ?? null,
@@ -396,4 +476,61 @@ export function reportLines(report: AnnualReport): ReportLine[] {
     (f) => f.calls101.meanTriageMinutes,
   );
   return lines;
+}
+
+/** The figures of the report that come from a standard, as the notes name them. */
+const COVERED_FIGURES: [label: string, coverage: (figures: ReportFigures) => Coverage][] = [
+  ['Service Attendance Standard met', (f) => f.attendanceStandard],
+  ['Average fire attendance', (f) => f.averageFireAttendance],
+  ['Whole-time appliance availability', (f) => f.wholetimeAvailability],
+  ['On-call appliance availability', (f) => f.onCallAvailability],
+  ['Falls-response mobilisations and attendance', (f) => f.falls],
+  [
+    'Falls needing no further NHS help',
+    (f) => ({ covers: f.falls.outcomeCovers, uncovered: f.falls.outcomeUncovered }),
+  ],
+  ['Police emergency attendance', (f) => f.policeEmergency],
+  ['999 calls answered within 10 s', (f) => f.calls999],
+  ['101 calls resolved at triage', (f) => f.calls101],
+];
+
+/**
+ * One line per figure that does not cover its whole period, saying which days it covers and why
+ * the rest has none (e.g. the days before the standard was first in force); none when every
+ * figure covers every day.
+ */
+export function coverageNotes(report: AnnualReport): string[] {
+  const notes: string[] = [];
+  for (const figures of [report.current, report.previous]) {
+    if (!figures) continue;
+    const { from, to } = figures.period;
+    for (const [label, coverageOf] of COVERED_FIGURES) {
+      const { covers, uncovered } = coverageOf(figures);
+      if (uncovered.length === 0) continue;
+      const rest = uncovered.map((days) => `${days.from} – ${days.to} ${days.reason}`).join('; ');
+      notes.push(
+        covers
+          ? `${label}, ${from} – ${to}: covers ${covers.from} – ${covers.to} only; ${rest}`
+          : `${label}, ${from} – ${to}: no figure; ${rest}`,
+      );
+    }
+  }
+  return notes;
+}
+
+/** True when the period holds no data at all: no incident, no call, no appliance time. */
+export function reportIsEmpty(figures: ReportFigures): boolean {
+  const counts = [
+    figures.fireIncidents.total,
+    figures.attendanceStandard.n + figures.attendanceStandard.notMeasured,
+    figures.averageFireAttendance.n,
+    figures.wholetimeAvailability.hours,
+    figures.onCallAvailability.hours,
+    figures.falls.mobilisations,
+    figures.falls.closed,
+    figures.policeEmergency.n,
+    figures.calls999.calls,
+    figures.calls101.calls,
+  ];
+  return counts.every((count) => count === 0);
 }

@@ -89,8 +89,13 @@ export function registerDlqCommands(program: Command): void {
     )
     .option('--dry-run', 'report what would happen; send and commit nothing')
     .action(async (options: { family: string; policy: ReplayPolicy; dryRun?: boolean }) => {
-      const config = loadCommandConfig(dlqConfigSchema);
-      const { familiesWithPrefix, replayDeadLetters } = await import('@bluelight/clickhouse-sink');
+      const { familiesWithPrefix, replayDeadLetters, sinkConfigSchema } = await import(
+        '@bluelight/clickhouse-sink'
+      );
+      // Judged as the sink judges them: with its EARLIEST_EVENT_TIME.
+      const config = loadCommandConfig(
+        dlqConfigSchema.extend({ EARLIEST_EVENT_TIME: sinkConfigSchema.shape.EARLIEST_EVENT_TIME }),
+      );
       const family = familiesWithPrefix(config.KAFKA_TOPIC_PREFIX)[options.family as 'calls'];
       const kafka = createKafkaClients({
         brokers: config.KAFKA_BROKERS,
@@ -101,6 +106,7 @@ export function registerDlqCommands(program: Command): void {
         kafka,
         family,
         policy: options.policy,
+        earliestEventTime: config.EARLIEST_EVENT_TIME,
         dryRun: options.dryRun ?? false,
         log: say,
       });

@@ -8,7 +8,7 @@ import type {
 } from '@bluelight/importers';
 import { ConfigError, createLogger, EXIT_CONFIG } from '@bluelight/service-kit';
 import { Argument, type Command } from 'commander';
-import { ExitCode, UserFacingError } from '../exit-codes.js';
+import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
 
 /** Imported, but some rows were rejected (listed in the summary and the --errors file). */
 /** Rejected rows printed in the summary; --errors FILE has all of them. */
@@ -113,6 +113,7 @@ a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFI
 
         // Loaded on use: the importers' module graph would slow every other command's start.
         const importers = await import('@bluelight/importers');
+        const config = loadCommandConfig(importers.importerConfigSchema);
         const overrides = {
           ...(options.agency === undefined ? {} : { agency: options.agency }),
           ...(options.source === undefined ? {} : { source: options.source }),
@@ -166,6 +167,7 @@ a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFI
             mapping,
             files,
             output,
+            earliestEventTime: config.EARLIEST_EVENT_TIME,
             ...(errorReport ? { errorReport } : {}),
             ...(bar ? { onProgress: bar.update } : {}),
           });

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callFixtureEvents, landEvents } from '@bluelight/clickhouse-sink/testing/events';
+import { SHIPPED_STANDARDS_DIR } from '@bluelight/standards';
 import { migratedDatabase, testEndpoints } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -13,21 +16,24 @@ let single: Awaited<ReturnType<typeof migratedDatabase>>;
 const OURS = 'staffordshire-control';
 const THEIRS = 'cheshire-control';
 
-function bluelight(args: string[], env: Record<string, string> = {}) {
+/** Runs the CLI against the test's database; an `env` value of undefined unsets the variable. */
+function bluelight(args: string[], env: Record<string, string | undefined> = {}) {
   const endpoints = testEndpoints();
+  const merged: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLICKHOUSE_URL: endpoints.clickhouseUrl,
+    CLICKHOUSE_USER: endpoints.clickhouseUser,
+    CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
+    CLICKHOUSE_DATABASE: db.database,
+    ...env,
+  };
+  for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
       [bin, ...args],
       {
-        env: {
-          ...process.env,
-          CLICKHOUSE_URL: endpoints.clickhouseUrl,
-          CLICKHOUSE_USER: endpoints.clickhouseUser,
-          CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
-          CLICKHOUSE_DATABASE: db.database,
-          ...env,
-        },
+        env: merged,
       },
       (error, stdout, stderr) => {
         const code = error ? ((error as { code?: number }).code ?? 1) : 0;
@@ -195,8 +201,167 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
     const badDate = await bluelight(['report', '--from', '2023-02-30', '--to', '2023-04-01']);
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toContain('expected a date YYYY-MM-DD');
+    // A day ClickHouse's Date cannot hold is refused before any query, naming the option.
+    const farFuture = await bluelight(['report', '--from', '2024-04-01', '--to', '9999-12-31']);
+    expect(farFuture.code).toBe(2);
+    expect(farFuture.stderr).toBe(
+      "bluelight: --to: must be a London day from 1970-01-01 to 2149-06-05 (the days ClickHouse's Date type holds)\n",
+    );
+    const beforeEpoch = await bluelight([
+      'report',
+      '--from',
+      '1970-01-01',
+      '--to',
+      '1970-12-31',
+      '--compare-previous',
+    ]);
+    expect(beforeEpoch.code).toBe(2);
+    expect(beforeEpoch.stderr).toContain(
+      '--compare-previous: the previous period would start on 1969-01-01',
+    );
     const down = await bluelight(['report', ...YEAR], { CLICKHOUSE_URL: 'http://127.0.0.1:9' });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot read ClickHouse at http://127.0.0.1:9');
+  });
+
+  it('reads what the main job writes by default: database bluelight on its local stack’s ClickHouse', async () => {
+    const { clickhouseUrl } = testEndpoints();
+    const url = new URL(clickhouseUrl);
+    // A local stack as `npm start` leaves it, its ClickHouse on the test engine's port.
+    const home = mkdtempSync(path.join(tmpdir(), 'report-home-'));
+    try {
+      mkdirSync(path.join(home, 'stacks', 'default'), { recursive: true });
+      writeFileSync(
+        path.join(home, 'stacks', 'default', 'stack.json'),
+        JSON.stringify({
+          name: 'default',
+          brokers: 1,
+          kafkaPort: 9092,
+          controllerPort: 10092,
+          clickhousePort: Number(url.port),
+          components: ['clickhouse'],
+          clusterId: 'x',
+          kafkaVersion: '4.4.0',
+        }),
+      );
+      const result = await bluelight(['report', '--from', '2023-04-01', '--to', '2024-03-31'], {
+        BLUELIGHT_HOME: home,
+        CLICKHOUSE_URL: undefined,
+        CLICKHOUSE_DATABASE: undefined,
+      });
+      // The test engine has no database bluelight (tests never use shared names): the report looked
+      // there, at the stack's URL, and says so instead of "is the stack up?".
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `database bluelight at http://127.0.0.1:${url.port} (the local stack "default" (CLICKHOUSE_URL is not set)) has no Bluelight tables`,
+      );
+      expect(result.stderr).toContain('npx bluelight migrate');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 6 with a clear message when the period holds no data at all', async () => {
+    const empty = await bluelight([
+      'report',
+      '--from',
+      '2021-04-01',
+      '--to',
+      '2022-03-31',
+      '--agency',
+      OURS,
+    ]);
+    expect(empty.code).toBe(6);
+    expect(empty.stdout).toBe('');
+    expect(empty.stderr).toContain(
+      `bluelight: no data for 2021-04-01 – 2022-03-31 of ${OURS} in database ${db.database} at ${testEndpoints().clickhouseUrl} (CLICKHOUSE_URL): no incidents, calls or appliance time`,
+    );
+    // A database holding nothing of any agency: the same, not a question about --agency.
+    const blank = await migratedDatabase('report_cli_blank');
+    try {
+      const none = await bluelight(['report', ...YEAR], { CLICKHOUSE_DATABASE: blank.database });
+      expect(none.code).toBe(6);
+      expect(none.stderr).toContain(
+        `bluelight: no data of any agency in database ${blank.database}`,
+      );
+    } finally {
+      await blank.drop();
+    }
+  });
+
+  it('shows the figure for the part of the period a standard was in force, and says the rest precedes it', async () => {
+    // The shipped standards, but the 999 standard first in force on 1 October 2023 (any sample
+    // size) and the falls standard only from April 2024.
+    const dir = mkdtempSync(path.join(tmpdir(), 'report-standards-'));
+    try {
+      cpSync(SHIPPED_STANDARDS_DIR, dir, { recursive: true });
+      const edit = (file: string, change: (text: string) => string) =>
+        writeFileSync(path.join(dir, file), change(readFileSync(path.join(dir, file), 'utf8')));
+      edit('calls-999-answer.yaml', (text) =>
+        text
+          .replace('effective_from: "2015-04-01"', 'effective_from: "2023-10-01"')
+          .replace('bands_seconds: [10, 60]', 'bands_seconds: [10, 60]\n    minimum_sample: 1'),
+      );
+      edit('falls-response.yaml', (text) =>
+        text.replace('effective_from: "2020-04-01"', 'effective_from: "2024-04-01"'),
+      );
+      const args = [
+        'report',
+        '--from',
+        '2023-04-01',
+        '--to',
+        '2024-03-31',
+        '--agency',
+        OURS,
+        '--standards',
+        dir,
+      ];
+      const json = await bluelight([...args, '--format', 'json']);
+      expect(json.stderr).toBe('');
+      expect(json.code).toBe(0);
+      const { current } = JSON.parse(json.stdout);
+      // Calls c (7 s), d (10 s) and e (12 s) from 1 October on; a and b (April, September) precede it.
+      expect(current.calls999).toMatchObject({
+        covers: { from: '2023-10-01', to: '2024-03-31' },
+        uncovered: [
+          {
+            from: '2023-04-01',
+            to: '2023-09-30',
+            reason: 'precedes the standard calls-999-answer (in force from 2023-10-01)',
+          },
+        ],
+        calls: 3,
+        withinTenSecondsShare: 2 / 3,
+        meanWaitSeconds: (7 + 10 + 12) / 3,
+      });
+      // Wholly before its standard: no figure (it used to fail the whole report), and it says so.
+      expect(current.falls).toMatchObject({
+        covers: null,
+        uncovered: [
+          {
+            from: '2023-04-01',
+            to: '2024-03-31',
+            reason: 'precedes the standard falls-response (in force from 2024-04-01)',
+          },
+        ],
+        versions: [],
+        mobilisations: 0,
+        meanAttendanceMinutes: null,
+      });
+      expect(current.attendanceStandard.covers).toEqual({ from: '2023-04-01', to: '2024-03-31' });
+      expect(current.attendanceStandard.uncovered).toEqual([]);
+
+      const table = await bluelight(args);
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/999 calls answered within 10 s\s+66\.7%/);
+      expect(table.stdout).toContain(
+        '* 999 calls answered within 10 s, 2023-04-01 – 2024-03-31: covers 2023-10-01 – 2024-03-31 only; 2023-04-01 – 2023-09-30 precedes the standard calls-999-answer (in force from 2023-10-01)',
+      );
+      expect(table.stdout).toContain(
+        '* Falls-response mobilisations and attendance, 2023-04-01 – 2024-03-31: no figure; 2023-04-01 – 2024-03-31 precedes the standard falls-response (in force from 2024-04-01)',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -35,6 +35,33 @@ describe('bluelight report formatting', () => {
     );
   });
 
+  it('keeps negative numbers as numbers and defuses a label that starts a formula', () => {
+    // Labels come from the code today; a standard's YAML could one day name a line.
+    const csv = reportCsv([
+      {
+        key: 'change',
+        label: '-3 on last year',
+        unit: 'count',
+        value: -3,
+        previous: -0.5,
+        target: null,
+      },
+      {
+        key: 'x',
+        label: '=HYPERLINK("http://evil.test")',
+        unit: 'count',
+        value: 1,
+        previous: null,
+        target: null,
+      },
+    ]);
+    expect(csv).toBe(
+      'key,label,unit,value,previous,target\r\n' +
+        `change,"'-3 on last year",count,-3,-0.5,\r\n` +
+        `x,"'=HYPERLINK(""http://evil.test"")",count,1,,\r\n`,
+    );
+  });
+
   it('accepts only calendar dates that exist', () => {
     expect(parseLondonDate('2024-02-29')).toBe('2024-02-29');
     for (const bad of ['2023-02-29', '2024-13-01', '24-01-01', '2024-01-01T00:00:00Z', "'; DROP"]) {

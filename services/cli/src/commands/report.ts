@@ -1,20 +1,36 @@
+import { LocalStack, StackConfigurationError } from '@bluelight/local-stack';
 import { agencyCode } from '@bluelight/schemas';
 import {
   type ClickHouseClient,
   ClickHouseError,
   createClickHouse,
+  csvRecord,
   platformConfigSchema,
+  platformEnv,
 } from '@bluelight/service-kit';
 import type { AnnualReport, ReportLine } from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
+import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
 
-const clickhouseConfigSchema = platformConfigSchema.pick({
-  CLICKHOUSE_URL: true,
-  CLICKHOUSE_USER: true,
-  CLICKHOUSE_PASSWORD: true,
-  CLICKHOUSE_DATABASE: true,
-});
+/**
+ * Where the report reads: as the main job writes unless the environment says otherwise — its
+ * database, and (CLICKHOUSE_URL unset) the ClickHouse of its local stack, wherever that listens.
+ */
+const clickhouseConfigSchema = platformConfigSchema
+  .pick({ CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true })
+  .extend({
+    CLICKHOUSE_URL: platformEnv.CLICKHOUSE_URL.unwrap().optional(),
+    CLICKHOUSE_DATABASE: platformEnv.CLICKHOUSE_DATABASE.unwrap().default(MAIN_JOB_DATABASE),
+  });
+
+/** ClickHouse's answer when the database or its tables are not there (codes 81 and 60). */
+function isMissingSchema(error: unknown): boolean {
+  if (!(error instanceof ClickHouseError)) return false;
+  return ['60', '81', 'UNKNOWN_TABLE', 'UNKNOWN_DATABASE'].some(
+    (code) => error.code === code || error.type === code,
+  );
+}
 
 /** A calendar date YYYY-MM-DD that exists (2023-02-30 does not). */
 export function parseLondonDate(value: string): string {
@@ -136,23 +152,14 @@ export function reportTable(report: AnnualReport, lines: ReportLine[]): string {
     .concat('\n');
 }
 
-const csvCell = (value: string) =>
-  /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-
-/** The report lines as CSV: key, label, unit, value, previous, target (raw numbers, shares 0–1). */
+/**
+ * The report lines as CSV: key, label, unit, value, previous, target (raw numbers, shares 0–1),
+ * fields written by the kit's csvRecord (quoted when needed, formulas defused).
+ */
 export function reportCsv(lines: ReportLine[]): string {
-  const header = 'key,label,unit,value,previous,target';
+  const header = csvRecord(['key', 'label', 'unit', 'value', 'previous', 'target']);
   const body = lines.map((line) =>
-    [
-      line.key,
-      line.label.trim(),
-      line.unit,
-      line.value ?? '',
-      line.previous ?? '',
-      line.target ?? '',
-    ]
-      .map((cell) => csvCell(String(cell)))
-      .join(','),
+    csvRecord([line.key, line.label.trim(), line.unit, line.value, line.previous, line.target]),
   );
   return `${[header, ...body].join('\r\n')}\r\n`;
 }
@@ -164,6 +171,7 @@ interface ReportOptions {
   format: 'table' | 'json' | 'csv';
   comparePrevious?: boolean;
   standards?: string;
+  stack: string;
 }
 
 export function registerReportCommand(program: Command): void {
@@ -190,17 +198,45 @@ export function registerReportCommand(program: Command): void {
     )
     .option('--compare-previous', 'the previous period beside it (the same dates a year earlier)')
     .option('--standards <dir>', 'a folder of standards YAML instead of the shipped ones')
+    .option(
+      '--stack <name>',
+      'without CLICKHOUSE_URL: the local stack whose ClickHouse to read (as bluelight run --name)',
+      MAIN_JOB_STACK,
+    )
     .addHelpText(
       'after',
-      '\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nReads ClickHouse at $CLICKHOUSE_URL (default http://127.0.0.1:8123, the local stack), database $CLICKHOUSE_DATABASE.',
+      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nReads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
     )
     .action(async (options: ReportOptions) => {
       if (options.to < options.from) {
         throw new UserFacingError('--to: must not be before --from', ExitCode.usage);
       }
       const config = loadCommandConfig(clickhouseConfigSchema);
-      const { annualReport, loadStandards, reportLines, StandardsError, KpiRequestError } =
-        await import('@bluelight/standards');
+      const {
+        annualReport,
+        FIRST_PERIOD_DAY,
+        isPeriodDay,
+        loadStandards,
+        PERIOD_DAY_RANGE_MESSAGE,
+        previousPeriod,
+        coverageNotes,
+        reportIsEmpty,
+        reportLines,
+        StandardsError,
+        KpiRequestError,
+      } = await import('@bluelight/standards');
+      for (const option of ['from', 'to'] as const) {
+        if (!isPeriodDay(options[option])) {
+          throw new UserFacingError(`--${option}: ${PERIOD_DAY_RANGE_MESSAGE}`, ExitCode.usage);
+        }
+      }
+      const previousFrom = previousPeriod(options).from;
+      if (options.comparePrevious && !isPeriodDay(previousFrom)) {
+        throw new UserFacingError(
+          `--compare-previous: the previous period would start on ${previousFrom}, before ${FIRST_PERIOD_DAY} (the first day ClickHouse's Date type holds)`,
+          ExitCode.usage,
+        );
+      }
       let standards: ReturnType<typeof loadStandards>;
       try {
         standards = options.standards ? loadStandards(options.standards) : loadStandards();
@@ -208,8 +244,22 @@ export function registerReportCommand(program: Command): void {
         if (error instanceof StandardsError) throw new UserFacingError(error.message);
         throw error;
       }
+      let url = config.CLICKHOUSE_URL;
+      let where = 'CLICKHOUSE_URL';
+      if (url === undefined) {
+        try {
+          url = (await LocalStack.open({ name: options.stack })).clickhouseUrl;
+        } catch (error) {
+          if (error instanceof StackConfigurationError) {
+            throw new UserFacingError(`--stack: ${error.message}`, ExitCode.usage);
+          }
+          throw error;
+        }
+        where = `the local stack "${options.stack}" (CLICKHOUSE_URL is not set)`;
+      }
+      const database = config.CLICKHOUSE_DATABASE;
       const client = createClickHouse({
-        url: config.CLICKHOUSE_URL,
+        url,
         username: config.CLICKHOUSE_USER,
         password: config.CLICKHOUSE_PASSWORD,
         database: config.CLICKHOUSE_DATABASE,
@@ -217,10 +267,12 @@ export function registerReportCommand(program: Command): void {
         settings: { readonly: '1' },
       });
       try {
-        const agencies = reportAgencies(
-          options.agency,
-          options.agency ? [] : await agenciesInData(client),
-        );
+        const inData = options.agency ? [] : await agenciesInData(client);
+        const noData = `in database ${database} at ${url} (${where}): no incidents, calls or appliance time; is it the database and ClickHouse the pipeline writes to (npm start writes ${MAIN_JOB_DATABASE} on the local stack)? Set CLICKHOUSE_DATABASE and CLICKHOUSE_URL`;
+        if (!options.agency && inData.length === 0) {
+          throw new UserFacingError(`no data of any agency ${noData}`, ExitCode.noData);
+        }
+        const agencies = reportAgencies(options.agency, inData);
         const report = await annualReport(
           client,
           standards,
@@ -228,23 +280,39 @@ export function registerReportCommand(program: Command): void {
           agencies,
           { comparePrevious: options.comparePrevious === true },
         );
+        if (reportIsEmpty(report.current)) {
+          throw new UserFacingError(
+            `no data for ${options.from} – ${options.to} of ${agencies.join(', ')} ${noData}`,
+            ExitCode.noData,
+          );
+        }
         const lines = reportLines(report);
+        // Figures that cover only part of the period (before a standard existed) say so.
+        const notes = coverageNotes(report).map((note) => `* ${note}`);
         if (options.format === 'json') {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         } else if (options.format === 'csv') {
           process.stdout.write(reportCsv(lines));
+          for (const note of notes) process.stderr.write(`${note}\n`);
         } else {
           process.stdout.write(reportTable(report, lines));
+          if (notes.length > 0) process.stdout.write(`\n${notes.join('\n')}\n`);
         }
       } catch (error) {
+        if (error instanceof UserFacingError) throw error;
         if (error instanceof KpiRequestError)
           throw new UserFacingError(error.message, ExitCode.usage);
+        if (isMissingSchema(error)) {
+          throw new UserFacingError(
+            `database ${database} at ${url} (${where}) has no Bluelight tables: ${(error as Error).message.split('\n')[0]} (npm start writes database ${MAIN_JOB_DATABASE}; set CLICKHOUSE_DATABASE, or apply the migrations: npx bluelight migrate)`,
+          );
+        }
         if (
           error instanceof ClickHouseError ||
           (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'
         ) {
           throw new UserFacingError(
-            `cannot read ClickHouse at ${config.CLICKHOUSE_URL}: ${(error as Error).message} (is the stack up? npx bluelight stack up)`,
+            `cannot read ClickHouse at ${url} (${where}): ${(error as Error).message} (is the stack up? npm start, or npx bluelight stack up)`,
           );
         }
         throw error;

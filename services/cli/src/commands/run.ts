@@ -6,6 +6,7 @@ import { createGracefulShutdown, createLogger } from '@bluelight/service-kit';
 import { type Profile, STAFFORDSHIRE_2023_24 } from '@bluelight/simulator';
 import { type Command, Option } from 'commander';
 import { ensureLocalKeys } from '../keys.js';
+import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
 import {
   runCli,
   SERVICES,
@@ -35,7 +36,7 @@ export function registerRunCommand(program: Command): void {
       new Option(
         '--name <name>',
         'which local stack; also names .local/run/<name> (lock, logs, keys)',
-      ).default('default'),
+      ).default(MAIN_JOB_STACK),
     )
     .action(async (options: { name: string }) => {
       // Everything the job keeps (its lock, logs and keys) is under .local/run/<name>.
@@ -85,7 +86,7 @@ export function registerRunCommand(program: Command): void {
         ...process.env,
         KAFKA_BROKERS: engineEnv.KAFKA_BROKERS ?? stack?.kafkaBrokers.join(','),
         CLICKHOUSE_URL: engineEnv.CLICKHOUSE_URL ?? stack?.clickhouseUrl,
-        CLICKHOUSE_DATABASE: process.env.CLICKHOUSE_DATABASE ?? 'bluelight',
+        CLICKHOUSE_DATABASE: process.env.CLICKHOUSE_DATABASE ?? MAIN_JOB_DATABASE,
       };
       const keys = await localKeysUnlessConfigured(runDir, env);
       say(`\nApplying ClickHouse migrations to database ${env.CLICKHOUSE_DATABASE} …`);

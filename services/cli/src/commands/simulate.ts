@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, createLogger, EXIT_CONFIG } from '@bluelight/service-kit';
 import type { Emission } from '@bluelight/simulator';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { UserFacingError } from '../exit-codes.js';
+import { loadCommandConfig, UserFacingError } from '../exit-codes.js';
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -88,10 +88,9 @@ export function registerSimulateCommand(program: Command): void {
       'kafka',
     )
     .action(async (options: SimulateOptions) => {
-      const [{ PROFILES, simulate }, { openEventOutput, outputTargetFor }] = await Promise.all([
-        import('@bluelight/simulator'),
-        import('@bluelight/event-output'),
-      ]);
+      const [{ PROFILES, simulate, simulatorConfigSchema }, { openEventOutput, outputTargetFor }] =
+        await Promise.all([import('@bluelight/simulator'), import('@bluelight/event-output')]);
+      const config = loadCommandConfig(simulatorConfigSchema);
       const profile = PROFILES[options.profile];
       if (!profile) {
         throw new UserFacingError(
@@ -104,6 +103,12 @@ export function registerSimulateCommand(program: Command): void {
       const toMs = options.to ?? (live ? undefined : Date.parse(profile.yearEnd));
       if (toMs !== undefined && toMs <= fromMs)
         throw new UserFacingError('--to must be after --from', 2);
+      if (fromMs < config.EARLIEST_EVENT_TIME.getTime()) {
+        throw new UserFacingError(
+          `--from: ${new Date(fromMs).toISOString()} is before the earliest event time, ${config.EARLIEST_EVENT_TIME.toISOString()} (EARLIEST_EVENT_TIME): the gateway and the sink would refuse its events`,
+          2,
+        );
+      }
 
       const logger = createLogger({ service: 'bluelight-simulate', level: 'warn' });
       const target = outputTarget(options.out, outputTargetFor);

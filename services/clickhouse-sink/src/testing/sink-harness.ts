@@ -74,7 +74,7 @@ export async function startTestSink(
   /** Produces events keyed `agency/entity id` as producers do, in the order given (raw ones as given). */
   async function produce(
     topic: string,
-    events: (TestEvent | { raw: string; key: string; headers?: Record<string, string> })[],
+    events: (TestEvent | { raw: string | Buffer; key: string; headers?: Record<string, string> })[],
   ) {
     await producer.send([
       {

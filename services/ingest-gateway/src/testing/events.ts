@@ -24,6 +24,8 @@ export const TEST_KEYS = {
   staffs: 'test-key-staffs-3c1f0e9a',
   /** Staffordshire Police's CAD only. */
   police: 'test-key-police-77d2b410',
+  /** Staffordshire Fire's CAD only. */
+  fire: 'test-key-fire-5e0c2a91',
 } as const;
 
 /** The keys file entries for TEST_KEYS: hashes only, as an operator would write them. */
@@ -40,6 +42,12 @@ export function testProducers(): ProducerEntry[] {
       key_sha256: sha256Hex(TEST_KEYS.police),
       agencies: ['staffordshire-police'],
       sources: ['staffs-police-cad'],
+    },
+    {
+      id: 'sfrs-cad',
+      key_sha256: sha256Hex(TEST_KEYS.fire),
+      agencies: ['staffordshire-fire'],
+      sources: ['sfrs-cad'],
     },
   ];
 }

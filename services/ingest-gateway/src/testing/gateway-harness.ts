@@ -102,6 +102,7 @@ export async function startTestGateway(
   return {
     topic: (name: string) => `${prefix}${name}`,
     app,
+    producer: () => service.producer,
     post,
     readAll,
     referencePartition,

@@ -15,7 +15,6 @@ import type {
   BatchHandler,
   ConsumedMessage,
   ConsumerOptions,
-  EventProducer,
   KafkaAdmin,
   TopicPartitions,
 } from './types.js';
@@ -336,7 +335,7 @@ class KafkaJsAdmin implements KafkaAdmin {
 export function createKafkaClients(settings: KafkaSettings) {
   const kafka = createKafka(settings);
   return {
-    producer: (): EventProducer =>
+    producer: (): KafkaEventProducer =>
       new KafkaEventProducer({
         brokers: settings.brokers,
         clientId: settings.clientId,

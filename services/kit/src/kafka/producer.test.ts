@@ -415,6 +415,52 @@ describe('KafkaEventProducer', () => {
     expect(fake.values('events').filter((value) => value.startsWith('N:'))).toHaveLength(3);
   });
 
+  it('stops retrying a send at its own timeoutMs, long before the delivery timeout: nothing lands after the caller was told it failed', async () => {
+    const fake = new FakeKafka();
+    // The broker is down: every attempt fails at once with a network error (retriable).
+    let down = true;
+    const failWhileDown = async (): Promise<Step> =>
+      down ? { writeOnly: [], error: new NetworkError('Connection refused') } : 'write';
+    for (let attempt = 0; attempt < 1_000; attempt++) fake.script.push(failWhileDown);
+    const producer = producerOn(fake, 60_000);
+    await producer.connect();
+    const started = Date.now();
+    const error = await producer
+      .send([{ topic: 'events', messages: keyed('T', 3) }], { timeoutMs: 300 })
+      .catch((caught: unknown) => caught);
+    const tookMs = Date.now() - started;
+    expect(tookMs).toBeGreaterThanOrEqual(290);
+    expect(tookMs).toBeLessThan(1_000);
+    expect(error).toBeInstanceOf(KafkaProduceError);
+    expect((error as KafkaProduceError).retriable).toBe(true);
+    expect((error as Error).message).toMatch(/within 300 ms \(timed out\)/);
+    // Nothing goes on behind the caller's back: no send queued or retrying...
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(producer.isIdle()).toBe(true);
+    const attempts = fake.sends.length;
+    expect(attempts).toBeGreaterThan(1);
+    // ...so when the broker is back, the refused messages are not written by a late retry.
+    down = false;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(fake.sends).toHaveLength(attempts);
+    expect(fake.values('events')).toEqual([]);
+    // The next send goes through.
+    await producer.send([{ topic: 'events', messages: keyed('U', 2) }], { timeoutMs: 300 });
+    expect(fake.values('events')).toHaveLength(2);
+    await producer.disconnect();
+  });
+
+  it('never lets timeoutMs extend the delivery timeout', async () => {
+    const fake = new FakeKafka();
+    fake.script.push(() => new Promise(() => {}));
+    const producer = producerOn(fake, 100);
+    await producer.connect();
+    const error = await producer
+      .send([{ topic: 'events', messages: keyed('L', 1) }], { timeoutMs: 60_000 })
+      .catch((caught: unknown) => caught);
+    expect((error as Error).message).toMatch(/within 100 ms \(timed out\)/);
+  });
+
   it('gives the sends in hand disconnectTimeoutMs on disconnect, then rejects them as retriable', async () => {
     const fake = new FakeKafka();
     fake.script.push(

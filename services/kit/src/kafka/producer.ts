@@ -8,7 +8,13 @@ import {
 } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { partitionForKey } from './murmur2.js';
-import type { EventProducer, OutgoingMessage, ProducedRecord, TopicMessages } from './types.js';
+import type {
+  EventProducer,
+  OutgoingMessage,
+  ProducedRecord,
+  SendOptions,
+  TopicMessages,
+} from './types.js';
 
 /**
  * The service kit's producer, on @platformatic/kafka. KafkaJS 2.2.4 resolves `sendBatch` with
@@ -276,7 +282,15 @@ export class KafkaEventProducer implements EventProducer {
     this.#state = 'connected';
   }
 
-  send(batches: TopicMessages[]): Promise<ProducedRecord[]> {
+  /**
+   * True when no send is queued, being delivered or retried: after every caller got its answer,
+   * nothing goes on behind its back.
+   */
+  isIdle(): boolean {
+    return this.#inHand.size === 0 && this.#pumping === undefined;
+  }
+
+  send(batches: TopicMessages[], options: SendOptions = {}): Promise<ProducedRecord[]> {
     if (this.#state !== 'connected') {
       const state = this.#state === 'closing' ? 'disconnecting' : 'not connected';
       return Promise.reject(
@@ -287,11 +301,14 @@ export class KafkaEventProducer implements EventProducer {
       messages.map((message) => ({ topic, message })),
     );
     if (messages.length === 0) return Promise.resolve([]);
+    // The send's own deadline, never later than the producer's: #deliver stops retrying a group
+    // once none of its sends is still waiting, so a timed-out send is not delivered later.
+    const timeoutMs = Math.max(0, Math.min(this.#deliveryTimeoutMs, options.timeoutMs ?? Infinity));
     return new Promise<ProducedRecord[]>((resolve, reject) => {
       const pending: PendingSend = {
         messages,
         bytes: messages.reduce((sum, message) => sum + messageBytes(message), 0),
-        deadline: Date.now() + this.#deliveryTimeoutMs,
+        deadline: Date.now() + timeoutMs,
         settled: false,
         resolve,
         reject,
@@ -302,11 +319,11 @@ export class KafkaEventProducer implements EventProducer {
         this.#fail(
           pending,
           new KafkaProduceError(
-            `Kafka did not acknowledge within ${this.#deliveryTimeoutMs} ms (timed out)${reason}`,
+            `Kafka did not acknowledge within ${timeoutMs} ms (timed out)${reason}`,
             { retriable: true, cause: pending.lastError },
           ),
         );
-      }, this.#deliveryTimeoutMs);
+      }, timeoutMs);
       this.#queue.push(pending);
       this.#inHand.add(pending);
       this.#schedule();

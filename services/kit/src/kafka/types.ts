@@ -27,16 +27,26 @@ export interface ProducedRecord {
   baseOffset: string;
 }
 
+export interface SendOptions {
+  /**
+   * This send's own delivery deadline, in ms from now (it only shortens the producer's delivery
+   * timeout). When it passes the send rejects, as retriable, and is neither retried nor sent
+   * again: a caller that answers "not accepted" then (the gateway's 503) is not contradicted by
+   * a retry landing the messages later. A request already on the wire may still be written.
+   */
+  timeoutMs?: number;
+}
+
 export interface EventProducer {
   connect(): Promise<void>;
   /**
    * Sends messages for one or more topics in one request per broker and resolves only when every
    * broker has acknowledged them (acks=all), so a caller may report them as accepted. Resolves
    * with, per topic-partition written, the offset of this call's first message there; rejects
-   * when Kafka refuses them or does not acknowledge them within the delivery timeout (an error
-   * with `retriable: true` when sending them again may succeed).
+   * when Kafka refuses them or does not acknowledge them within the delivery timeout (or the
+   * send's own `timeoutMs`), with `retriable: true` when sending them again may succeed.
    */
-  send(batches: TopicMessages[]): Promise<ProducedRecord[]>;
+  send(batches: TopicMessages[], options?: SendOptions): Promise<ProducedRecord[]>;
   disconnect(): Promise<void>;
 }
 

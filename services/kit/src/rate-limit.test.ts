@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { EventRateLimiter } from './rate-limit.js';
+import { TokenBucketLimiter } from './rate-limit.js';
 
-function limiterWithClock(eventsPerSecond: number, burst: number) {
+function limiterWithClock(perSecond: number, burst: number) {
   let nowMs = 0;
-  const limiter = new EventRateLimiter({ eventsPerSecond, burst, now: () => nowMs });
+  const limiter = new TokenBucketLimiter({ perSecond, burst, now: () => nowMs });
   return {
     limiter,
     advance: (ms: number) => {
@@ -12,7 +12,7 @@ function limiterWithClock(eventsPerSecond: number, burst: number) {
   };
 }
 
-describe('EventRateLimiter', () => {
+describe('TokenBucketLimiter', () => {
   it('lets a full burst through at once, then refuses until tokens come back', () => {
     const { limiter, advance } = limiterWithClock(100, 1_000);
     expect(limiter.take('cad', 1_000)).toEqual({ allowed: true });
@@ -37,6 +37,18 @@ describe('EventRateLimiter', () => {
     advance(3_600_000);
     expect(limiter.take('cad', 501)).toEqual({ allowed: false, retryAfterSeconds: 1 });
     expect(limiter.take('cad', 500)).toEqual({ allowed: true });
+  });
+
+  it('costs one token a take unless told otherwise (the query API counts requests)', () => {
+    const { limiter, advance } = limiterWithClock(2, 3);
+    expect([1, 2, 3, 4].map(() => limiter.take('analyst'))).toEqual([
+      { allowed: true },
+      { allowed: true },
+      { allowed: true },
+      { allowed: false, retryAfterSeconds: 1 },
+    ]);
+    advance(500);
+    expect(limiter.take('analyst')).toEqual({ allowed: true });
   });
 
   it('keeps one bucket per key', () => {
