@@ -206,9 +206,9 @@ describe('topic registry', () => {
         const result = validateEvent(example.event);
         return result.ok && topicFor(result.event.event_type).family === 'incidents'
           ? partitionKey(result.event)
-          : 'SFRS-2024-000321';
+          : 'staffordshire-fire/SFRS-2024-000321';
       });
     expect(keys.length).toBeGreaterThan(3);
-    expect(new Set(keys)).toEqual(new Set(['SFRS-2024-000321']));
+    expect(new Set(keys)).toEqual(new Set(['staffordshire-fire/SFRS-2024-000321']));
   });
 });
