@@ -15,7 +15,12 @@ async function gateway(env: Record<string, string> = {}) {
   return started;
 }
 
-type AnyEvent = { event_id: string; event_type: string; payload: Record<string, unknown> };
+type AnyEvent = {
+  event_id: string;
+  event_type: string;
+  agency: string;
+  payload: Record<string, unknown>;
+};
 
 /** Every valid example under a new id: 25 events of 17 types across the three topics. */
 function freshValidEvents(): AnyEvent[] {
