@@ -1,10 +1,11 @@
 import { startTestSink } from '@bluelight/clickhouse-sink/testing';
 import { FigureCounter } from '@bluelight/simulator/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { storedFigures } from './harness/index.js';
 import { simulateIntoSink } from './simulated-feed.js';
 
 /**
- * The whole pipeline: simulator → Kafka → sink → ClickHouse facts and rollups. Two weeks around
+ * The whole pipeline: simulator → Kafka → sink → ClickHouse facts. Two weeks around
  * the autumn clocks change; the figures read from ClickHouse must equal those computed from the
  * very same events in plain TypeScript.
  */
@@ -28,53 +29,23 @@ describe('pipeline end to end', () => {
     }
 
     const expected = counter.figures(TO);
-    const query = async (sql: string) => {
-      const result = await sink.db.client.query({
-        query: sql,
-        query_params: { to: TO / 1000 },
-        format: 'JSONEachRow',
-      });
-      return (await result.json<Record<string, number>>())[0] ?? {};
-    };
-    const incidents = await query(`
-      SELECT countIf(service = 'fire') AS fire,
-             countIf(category = 'primary_fire') AS primary,
-             countIf(category_subtype = 'falls_assisting_other_agencies') AS falls
-      FROM incident_facts FINAL WHERE created_at IS NOT NULL`);
-    expect(incidents).toEqual({
+    const stored = await storedFigures(sink.db.client, TO);
+    expect({
+      fire: stored.fireIncidents,
+      primary: stored.primaryFires,
+      falls: stored.fallsResponses,
+    }).toEqual({
       fire: expected.fireIncidents,
       primary: expected.primaryFires,
       falls: expected.fallsResponses,
     });
-    const standard = await query(`
-      SELECT sum(arraySum(mapValues(mapFilter((seconds, n) -> seconds <= multiIf(risk_band = 'high', 480, risk_band = 'medium', 600, 1080), first_attendance_histogram)))) / sum(attended) AS met
-      FROM incidents_daily FINAL
-      WHERE service = 'fire' AND life_risk = 1 AND category_subtype != 'falls_assisting_other_agencies'`);
-    expect(standard.met).toBeCloseTo(expected.attendanceStandardMet, 9);
-    const primary = await query(`
-      SELECT sum(first_attendance_seconds_sum) / sum(attended) / 60 AS mean
-      FROM incidents_daily FINAL WHERE category = 'primary_fire'`);
-    expect(primary.mean).toBeCloseTo(expected.meanPrimaryFireAttendance, 6);
-    const calls = await query(`
-      SELECT sumIf(answered_within_10s, line = '999') / sumIf(answered, line = '999') AS within,
-             sumIf(answer_seconds_sum, line = '999') / sumIf(answered, line = '999') AS wait
-      FROM calls_5min FINAL`);
-    expect(calls.within).toBeCloseTo(expected.answered999Within10s, 9);
-    expect(calls.wait).toBeCloseTo(expected.mean999Wait, 6);
-    const triage = await query(`
-      SELECT countIf(outcome = 'resolved_at_triage') / count() AS resolved,
-             avg(dateDiff('millisecond', answered_at, closed_at)) / 60000 AS minutes
-      FROM call_facts FINAL WHERE line = '101' AND answered_at IS NOT NULL AND closed_at IS NOT NULL`);
-    expect(triage.resolved).toBeCloseTo(expected.resolvedAtTriage101, 9);
-    expect(triage.minutes).toBeCloseTo(expected.mean101Triage, 6);
-    const availability = await query(`
-      SELECT 1 - sumIf(span, crewing_model = 'wholetime' AND available = 0) / sumIf(span, crewing_model = 'wholetime') AS wholetime,
-             1 - sumIf(span, crewing_model = 'on_call' AND available = 0) / sumIf(span, crewing_model = 'on_call') AS on_call
-      FROM (
-        SELECT crewing_model, available,
-               dateDiff('millisecond', start_at, ifNull(end_at, toDateTime64({to:Float64}, 3, 'UTC'))) AS span
-        FROM resource_intervals FINAL)`);
-    expect(availability.wholetime).toBeCloseTo(expected.wholetimeAvailability, 9);
-    expect(availability.on_call).toBeCloseTo(expected.onCallAvailability, 9);
+    expect(stored.attendanceStandardMet).toBeCloseTo(expected.attendanceStandardMet, 9);
+    expect(stored.meanPrimaryFireAttendance).toBeCloseTo(expected.meanPrimaryFireAttendance, 6);
+    expect(stored.answered999Within10s).toBeCloseTo(expected.answered999Within10s, 9);
+    expect(stored.mean999Wait).toBeCloseTo(expected.mean999Wait, 6);
+    expect(stored.resolvedAtTriage101).toBeCloseTo(expected.resolvedAtTriage101, 9);
+    expect(stored.mean101Triage).toBeCloseTo(expected.mean101Triage, 6);
+    expect(stored.wholetimeAvailability).toBeCloseTo(expected.wholetimeAvailability, 9);
+    expect(stored.onCallAvailability).toBeCloseTo(expected.onCallAvailability, 9);
   });
 });

@@ -1,9 +1,17 @@
 /**
- * Hand-built facts, raw events and dead letters for the dashboard and alert tests: Staffordshire's
- * (its fire service's incidents and appliances, its control room's calls) and a neighbouring
- * fire service's, at stations of the same names over the same days, with their own entity ids
- * (facts are keyed by entity id alone until identity is (agency, id)).
+ * Hand-built incidents, calls, appliances, raw events and dead letters for the dashboard and
+ * alert tests: Staffordshire's (its fire service's incidents and appliances, its control room's
+ * calls) and a neighbouring fire service's, at stations of the same names over the same days.
+ * The tests land them as the contract events that give them, through the sink's own path.
  */
+import {
+  callFixtureEvents,
+  type FixtureEvent,
+  type IncidentFixture,
+  incidentFixtureEvents,
+  type StatusFixture,
+  statusFixtureEvents,
+} from '@bluelight/clickhouse-sink/testing/events';
 
 /** Staffordshire: the fire service and the control room. */
 export const OURS = { fire: 'staffordshire-fire', control: 'staffordshire-control' } as const;
@@ -13,8 +21,8 @@ export const THEIRS = 'cheshire-fire';
 
 const sql = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 export const at = (iso: string, plusSeconds = 0) => sql(Date.parse(iso) + plusSeconds * 1000);
-const londonDay = (iso: string) =>
-  new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date(iso));
+const londonMonth = (iso: string) =>
+  `${new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date(iso)).slice(0, 7)}-01`;
 
 export interface IncidentFact {
   id: string;
@@ -31,32 +39,29 @@ export interface IncidentFact {
   agency?: string;
 }
 
-export function incidentRow(fact: IncidentFact) {
-  return {
-    incident_id: fact.id,
+/**
+ * The events of one incident: created 30 s after the call; mobilised 90 s and mobile 150 s after
+ * it (just before an earlier arrival), for the response segments; closed an hour after the
+ * arrival unless open; cancelled 2 minutes in.
+ */
+export function incidentEvents(fact: IncidentFact): FixtureEvent[] {
+  return incidentFixtureEvents({
+    id: fact.id,
     agency: fact.agency ?? OURS.fire,
-    service: 'fire',
-    call_received_at: at(fact.at),
-    created_at: at(fact.at, 30),
-    // Mobilised 90 s and mobile 150 s after the call: the response segments.
-    first_mobilised_at: fact.seconds === null ? null : at(fact.at, 90),
-    first_mobile_at: fact.seconds === null ? null : at(fact.at, 150),
-    first_arrival_at: fact.seconds === null ? null : at(fact.at, fact.seconds),
-    closed_at: fact.open ? null : at(fact.at, (fact.seconds ?? 0) + 3600),
-    cancelled: fact.cancelled ?? 0,
-    category: fact.category ?? 'primary_fire',
-    category_subtype: fact.subtype ?? 'dwelling',
-    risk_band: fact.band,
-    life_risk: fact.lifeRisk ?? 1,
-    station_ground: fact.station ?? 'HANLEY',
-    excluded_late_call: fact.lateCall ?? 0,
-    out_of_sequence: 0,
-    event_count: 4,
-    last_event_at: at(fact.at),
-    day: londonDay(fact.at),
-    version: '2024-06-01 00:00:00.000000',
-    is_deleted: 0,
-  };
+    receivedAt: fact.at,
+    category: (fact.category ?? 'primary_fire') as IncidentFixture['category'],
+    subtype: fact.subtype ?? 'dwelling',
+    riskBand: fact.band as IncidentFixture['riskBand'],
+    lifeRisk: (fact.lifeRisk ?? 1) === 1,
+    station: fact.station ?? 'HANLEY',
+    createdAfter: 30,
+    mobilisedAfter: fact.seconds === null ? null : Math.min(90, fact.seconds - 20),
+    mobileAfter: fact.seconds === null ? null : Math.min(150, fact.seconds - 10),
+    arrivalsAfter: [fact.seconds],
+    closedAfter: fact.open ? null : (fact.seconds ?? 0) + 3600,
+    exclusions: { lateCall: fact.lateCall === 1 },
+    cancelledAfter: fact.cancelled ? 120 : null,
+  });
 }
 
 /**
@@ -85,7 +90,7 @@ export const INCIDENTS: IncidentFact[] = [
     band: 'low',
     station: 'LEEK',
     category: 'special_service',
-    subtype: 'rescue',
+    subtype: 'rescue_or_evacuation',
   },
   { id: 'A5', at: '2024-04-20T12:00:00Z', seconds: 470, band: 'high', station: 'LEEK' },
   { id: 'A4', at: '2024-04-30T23:30:00Z', seconds: 450, band: 'high' },
@@ -97,14 +102,14 @@ export const INCIDENTS: IncidentFact[] = [
   { id: 'X1', at: '2024-04-10T10:00:00Z', seconds: 300, band: 'high', lateCall: 1 },
   { id: 'X2', at: '2024-04-11T10:00:00Z', seconds: 4000, band: 'low' },
   { id: 'X3', at: '2024-04-12T10:00:00Z', seconds: 45, band: 'medium' },
-  // Out of scope: no life risk (at a station whose name needs escaping), cancelled.
+  // Out of scope: no life risk, cancelled.
   {
     id: 'O1',
     at: '2024-04-05T10:00:00Z',
     seconds: 100,
     band: 'high',
     lifeRisk: 0,
-    station: "ST O'NEILL",
+    station: 'STONE',
   },
   { id: 'C1', at: '2024-04-05T10:30:00Z', seconds: null, band: 'high', cancelled: 1, open: true },
   // Open on the control room's morning: a rescue with no arrival yet.
@@ -114,7 +119,7 @@ export const INCIDENTS: IncidentFact[] = [
     seconds: null,
     band: 'medium',
     category: 'special_service',
-    subtype: 'rescue',
+    subtype: 'rescue_or_evacuation',
     open: true,
   },
   // A year earlier.
@@ -217,30 +222,26 @@ export const DEAD_LETTER_BURST = [
   deadLetter('2024-04-08T09:05:30Z', 'calls', 1),
 ];
 
+/** The events of one call: presented, answered after `wait` s or abandoned after 40 s, closed after triage. */
 export function callRow(
   id: string,
-  line: string,
+  line: '999' | '101',
   presented: string,
   wait: number | null,
   options: { abandon?: boolean; triage?: number; outcome?: string; agency?: string } = {},
-) {
-  return {
-    call_id: id,
+): FixtureEvent[] {
+  return callFixtureEvents({
+    id,
     agency: options.agency ?? OURS.control,
+    presentedAt: presented,
     line,
     service: 'police',
     queue: `${line}-general`,
-    presented_at: at(presented),
-    answered_at: wait === null ? null : at(presented, wait),
-    abandoned_at: options.abandon ? at(presented, 40) : null,
-    closed_at:
-      wait === null || options.triage === undefined ? null : at(presented, wait + options.triage),
-    outcome: options.outcome ?? '',
-    event_count: 3,
-    last_event_at: at(presented),
-    version: '2024-06-01 00:00:00.000000',
-    is_deleted: 0,
-  };
+    answeredAfter: wait,
+    abandonedAfter: options.abandon ? 40 : null,
+    closedAfter: wait === null || options.triage === undefined ? null : wait + options.triage,
+    ...(options.outcome ? { outcome: options.outcome } : {}),
+  });
 }
 
 /** 09:00 UTC plus `minutes`, on a day. */
@@ -251,7 +252,7 @@ export const T1 = new Date('2024-04-05T12:00:00Z'); // misses: 6 of 8 within 10 
 export const T2 = new Date('2024-04-06T12:00:00Z'); // meets: 10 of 10
 export const T3 = new Date('2024-04-07T12:00:00Z'); // at risk: 10 of 11 (90.9%)
 
-export const CALLS = [
+export const CALLS: FixtureEvent[] = [
   // Around the clocks change (999 by London day): 30 March; 31 March (4 of 5); 1 April.
   callRow('d1', '999', '2024-03-30T23:59:59Z', 5),
   ...[3, 4, 5, 6, 12].map((wait, index) =>
@@ -289,32 +290,24 @@ export const CALLS = [
   ...Array.from({ length: 11 }, (_, index) =>
     callRow(`r${index + 1}`, '999', on('2024-04-07', 11, 5 + index), index === 10 ? 15 : 4),
   ),
-];
+].flat();
 
-export function interval(
+/** An appliance's status changes from `[at, status, reason?]` (one a change). */
+export function changes(
   resource: string,
-  crewing: string,
-  start: string,
-  end: string | null,
-  status: string,
-  reason = '',
+  crewing: 'wholetime' | 'on_call',
+  list: [at: string, status: StatusFixture['status'], reason?: string][],
   owner: { agency: string; station?: string } = { agency: OURS.fire },
-) {
-  return {
-    resource_id: resource,
-    start_at: at(start),
-    end_at: end === null ? null : at(end),
-    agency: owner.agency,
-    home_station: owner.station ?? resource.split('-')[0],
-    appliance_type: 'pump',
-    crewing_model: crewing,
-    status,
-    unavailable_reason: reason,
-    available: status === 'unavailable' ? 0 : 1,
-    event_id: `${resource}-${start}`,
-    version: '2024-06-01 00:00:00.000000',
-    is_deleted: 0,
-  };
+): FixtureEvent[] {
+  return statusFixtureEvents(
+    {
+      id: resource,
+      agency: owner.agency,
+      station: owner.station ?? (resource.split('-')[0] as string),
+      crewing,
+    },
+    list.map(([at, status, reason]) => ({ at, status, ...(reason ? { reason } : {}) })),
+  );
 }
 
 /**
@@ -322,27 +315,17 @@ export function interval(
  * HANLEY-P3 off until 11:50 then on → 25 of 45 appliance-minutes = 55.6% (< 60%). At T2 all three
  * are on the run.
  */
-export const INTERVALS = [
-  interval('LEEK-P1', 'on_call', '2024-04-05T06:00:00Z', null, 'available_at_station'),
-  interval(
-    'LEEK-P2',
-    'on_call',
-    '2024-04-05T08:00:00Z',
-    '2024-04-06T00:00:00Z',
-    'unavailable',
-    'crewing',
-  ),
-  interval('LEEK-P2', 'on_call', '2024-04-06T00:00:00Z', null, 'available_at_station'),
-  interval(
-    'HANLEY-P3',
-    'on_call',
-    '2024-04-05T11:00:00Z',
-    '2024-04-05T11:50:00Z',
-    'unavailable',
-    'training',
-  ),
-  interval('HANLEY-P3', 'on_call', '2024-04-05T11:50:00Z', null, 'available_at_station'),
-  interval('HANLEY-W1', 'wholetime', '2024-04-01T00:00:00Z', null, 'available_at_station'),
+export const INTERVALS: FixtureEvent[] = [
+  ...changes('LEEK-P1', 'on_call', [['2024-04-05T06:00:00Z', 'available_at_station']]),
+  ...changes('LEEK-P2', 'on_call', [
+    ['2024-04-05T08:00:00Z', 'unavailable', 'crewing'],
+    ['2024-04-06T00:00:00Z', 'available_at_station'],
+  ]),
+  ...changes('HANLEY-P3', 'on_call', [
+    ['2024-04-05T11:00:00Z', 'unavailable', 'training'],
+    ['2024-04-05T11:50:00Z', 'available_at_station'],
+  ]),
+  ...changes('HANLEY-W1', 'wholetime', [['2024-04-01T00:00:00Z', 'available_at_station']]),
 ];
 
 /**
@@ -351,35 +334,36 @@ export const INTERVALS = [
  * (crewing) from 11:40 UTC — so at T1 its HANLEY alerts and its LEEK does not, the other way
  * round from Staffordshire's.
  */
-export const NEIGHBOUR_CALLS = [
+export const NEIGHBOUR_CALLS: FixtureEvent[] = [
   ...[2, 3, 4, 5, 6].map((wait, index) =>
     callRow(`CH-b${index + 1}`, '999', on('2024-04-05', 11, 20 + index), wait, { agency: THEIRS }),
   ),
   ...[52, 53].map((minute, index) =>
     callRow(`CH-w${index + 1}`, '999', on('2024-04-05', 11, minute), null, { agency: THEIRS }),
   ),
-];
+].flat();
 
-export const NEIGHBOUR_INTERVALS = [
-  interval('CH-LEEK-P1', 'on_call', '2024-04-05T00:00:00Z', null, 'available_at_station', '', {
+export const NEIGHBOUR_INTERVALS: FixtureEvent[] = [
+  ...changes('CH-LEEK-P1', 'on_call', [['2024-04-05T00:00:00Z', 'available_at_station']], {
     agency: THEIRS,
     station: 'LEEK',
   }),
-  interval(
+  ...changes(
     'CH-HANLEY-P2',
     'on_call',
-    '2024-04-05T00:00:00Z',
-    '2024-04-05T11:40:00Z',
-    'available_at_station',
-    '',
+    [
+      ['2024-04-05T00:00:00Z', 'available_at_station'],
+      ['2024-04-05T11:40:00Z', 'unavailable', 'crewing'],
+    ],
     { agency: THEIRS, station: 'HANLEY' },
   ),
-  interval('CH-HANLEY-P2', 'on_call', '2024-04-05T11:40:00Z', null, 'unavailable', 'crewing', {
-    agency: THEIRS,
-    station: 'HANLEY',
-  }),
 ];
 
+/**
+ * A raw row of the pipeline-health panels: an event of its own entity (no other fixture's), of a
+ * type that gives no figure (an answer without a presentation, a departure without a creation, a
+ * retraction of nothing), with the ingestion time the panels are tested on.
+ */
 export const rawRow = (
   idField: string,
   id: string,
@@ -388,97 +372,76 @@ export const rawRow = (
   extra = {},
 ) => ({
   event_id: `${id}-${occurred}`,
-  event_type: 'call.presented',
+  event_type: 'call.answered',
   schema_version: 1,
   occurred_at: at(occurred),
   source: 'test',
   agency: 'staffordshire-control',
-  [idField]: id,
+  [idField]: `RAW-${id}`,
   payload: '{}',
   _topic: 'test',
   _partition: 0,
   _offset: 0,
   _ingested_at: at(ingested),
+  _anchor: londonMonth(occurred),
+  _revised: 0,
   ...extra,
 });
 
-/** The 5-minute call rollup rows of an agency on T1's morning. */
-export function calls5min(
-  agency: string,
-  rows: [bucket: string, line: string, presented: number, answered: number, abandoned: number][],
-) {
-  return rows.map(([bucket, line, presented, answered, abandoned]) => ({
-    bucket,
-    agency,
-    line,
-    service: 'police',
-    queue: `${line}-general`,
-    presented,
-    answered,
-    abandoned,
-    version: '2024-06-01 00:00:00',
-    is_deleted: 0,
-  }));
-}
-
 /** Everything of one agency (or set of agencies) the tests load, table by table. */
 export interface AgencyData {
-  incident_facts: unknown[];
-  call_facts: unknown[];
-  resource_intervals: unknown[];
-  calls_5min: unknown[];
-  calls_raw: unknown[];
-  incidents_raw: unknown[];
-  resources_raw: unknown[];
+  /** Landed through the sink's path. */
+  events: FixtureEvent[];
+  /** Inserted as they stand (their ingestion times are what the pipeline panels show). */
+  raw: { calls_raw: unknown[]; incidents_raw: unknown[]; resources_raw: unknown[] };
 }
 
 /** Staffordshire's rows. Its newest event was ingested 20 s before T1; one late event and one correction. */
 export const OUR_DATA: AgencyData = {
-  incident_facts: [...INCIDENTS, ...ALERT_INCIDENTS].map(incidentRow),
-  call_facts: CALLS,
-  resource_intervals: INTERVALS,
-  calls_5min: calls5min(OURS.control, [
-    ['2024-04-05 11:00:00', '999', 10, 8, 1],
-    ['2024-04-05 11:05:00', '101', 4, 4, 0],
-  ]),
-  calls_raw: [
-    rawRow('call_id', 'b1', '2024-04-05T11:05:00Z', '2024-04-05T11:59:40Z'),
-    rawRow('call_id', 'b2', '2024-04-05T11:00:00Z', '2024-04-05T11:30:00Z', {
-      corrects_event_id: 'x',
-    }),
-  ],
-  incidents_raw: [
-    rawRow('incident_id', 'A1', '2024-04-05T09:00:00Z', '2024-04-05T09:00:02Z', {
-      event_type: 'incident.created',
-      agency: OURS.fire,
-    }),
-  ],
-  resources_raw: [
-    rawRow('resource_id', 'LEEK-P1', '2024-04-05T11:58:00Z', '2024-04-05T11:58:01Z', {
-      event_type: 'resource.status_changed',
-      agency: OURS.fire,
-    }),
-  ],
+  events: [...[...INCIDENTS, ...ALERT_INCIDENTS].flatMap(incidentEvents), ...CALLS, ...INTERVALS],
+  raw: {
+    calls_raw: [
+      rawRow('call_id', 'b1', '2024-04-05T11:05:00Z', '2024-04-05T11:59:40Z'),
+      rawRow('call_id', 'b2', '2024-04-05T11:00:00Z', '2024-04-05T11:30:00Z', {
+        corrects_event_id: 'x',
+      }),
+    ],
+    incidents_raw: [
+      rawRow('incident_id', 'A1', '2024-04-05T09:00:00Z', '2024-04-05T09:00:02Z', {
+        event_type: 'incident.resource_left_scene',
+        agency: OURS.fire,
+      }),
+    ],
+    resources_raw: [
+      rawRow('resource_id', 'LEEK-P1', '2024-04-05T11:58:00Z', '2024-04-05T11:58:01Z', {
+        event_type: 'resource.event_retracted',
+        agency: OURS.fire,
+      }),
+    ],
+  },
 };
 
 /** The neighbour's rows: its newest call event ingested 100 s before T1, an incident's at 11:00. */
 export const NEIGHBOUR_DATA: AgencyData = {
-  incident_facts: NEIGHBOUR_INCIDENTS.map(incidentRow),
-  call_facts: NEIGHBOUR_CALLS,
-  resource_intervals: NEIGHBOUR_INTERVALS,
-  calls_5min: calls5min(THEIRS, [['2024-04-05 11:20:00', '999', 7, 5, 0]]),
-  calls_raw: [
-    rawRow('call_id', 'CH-b1', '2024-04-05T11:20:00Z', '2024-04-05T11:58:20Z', {
-      agency: THEIRS,
-    }),
+  events: [
+    ...NEIGHBOUR_INCIDENTS.flatMap(incidentEvents),
+    ...NEIGHBOUR_CALLS,
+    ...NEIGHBOUR_INTERVALS,
   ],
-  incidents_raw: [
-    rawRow('incident_id', 'CH-A1', '2024-04-05T09:30:00Z', '2024-04-05T11:00:00Z', {
-      event_type: 'incident.created',
-      agency: THEIRS,
-    }),
-  ],
-  resources_raw: [],
+  raw: {
+    calls_raw: [
+      rawRow('call_id', 'CH-b1', '2024-04-05T11:20:00Z', '2024-04-05T11:58:20Z', {
+        agency: THEIRS,
+      }),
+    ],
+    incidents_raw: [
+      rawRow('incident_id', 'CH-A1', '2024-04-05T09:30:00Z', '2024-04-05T11:00:00Z', {
+        event_type: 'incident.resource_left_scene',
+        agency: THEIRS,
+      }),
+    ],
+    resources_raw: [],
+  },
 };
 
 /** The pipeline's own rows, in every test database: dead letters carry no agency. */

@@ -77,7 +77,7 @@ describe('generated Grafana provisioning', () => {
     // Tables whose rows belong to an agency; dead_letters are the pipeline's (a refused message
     // may carry no readable agency).
     const AGENCY_TABLES =
-      /\bFROM (incident_facts|call_facts|resource_intervals|calls_5min|calls_raw|incidents_raw|resources_raw)\b/g;
+      /\bFROM (incident_facts|incident_fact_revisions|call_facts|call_fact_revisions|resource_changes|resource_registry|fact_anchor_exceptions|calls_raw|incidents_raw|resources_raw)\b/g;
     const AGENCY_FILTER =
       /\$__conditionalAll\(agency IN [[(]\$\{agency:singlequote\}[\])], \$agency\)/g;
     let reads = 0;
@@ -91,9 +91,8 @@ describe('generated Grafana provisioning', () => {
         multi: true,
         includeAll: true,
       });
-      expect(first.query.rawSql, file).toContain('FROM incident_facts FINAL');
-      expect(first.query.rawSql, file).toContain('FROM call_facts FINAL');
-      expect(first.query.rawSql, file).toContain('FROM resource_intervals FINAL');
+      // Every entity of every family, under its agency.
+      expect(first.query.rawSql, file).toContain('FROM fact_entities');
       for (const panel of dashboard.panels) {
         for (const target of panel.targets) {
           const sql: string = target.rawSql;

@@ -23,7 +23,7 @@ import {
   statisticSql as versionStatisticSql,
   versionsDuring,
 } from '@bluelight/standards';
-import { AGENCY_VARIABLE, conditionalAll } from './panels.js';
+import { AGENCY_VARIABLE, variableCondition, variableConditions } from './panels.js';
 import { renderParameters } from './sql.js';
 
 /** The first and last London day the dashboard's time range touches; `to` is exclusive. */
@@ -122,9 +122,10 @@ const AGENCY_CONDITION = /agency IN \{(p\d+_agencies):Array\(String\)\}/g;
  * `1=1`, since the rows are then grouped by agency and never added up across agencies.
  */
 function scopeAgencies(kpi: KpiQuery, parts: number, scope: AgencyScope): KpiQuery {
-  const found = kpi.query.match(AGENCY_CONDITION)?.length ?? 0;
-  if (found !== parts) {
-    throw new Error(`expected ${parts} agency condition(s) in the KPI query, found ${found}`);
+  // Every read of a fact table in every version part carries one (see the facts sources).
+  const found = new Set([...kpi.query.matchAll(AGENCY_CONDITION)].map((match) => match[1]));
+  if (found.size !== parts) {
+    throw new Error(`expected agency conditions of ${parts} version part(s), found ${found.size}`);
   }
   if (scope !== 'per agency') return kpi;
   return { ...kpi, query: kpi.query.replace(AGENCY_CONDITION, '1=1') };
@@ -141,6 +142,7 @@ function render(
   options: KpiSqlOptions,
 ): string {
   const days = options.days ?? RANGE_DAYS;
+  const instants = instantsOf(options);
   const scope = agencyOf(options);
   const scoped = scopeAgencies(kpi, parts.length, scope);
   const expressions: Record<string, string> = {};
@@ -151,17 +153,17 @@ function render(
     if (scope !== 'per agency') {
       expressions[`p${index}_agencies`] = `[\${${scope.variable}:singlequote}]`;
     }
+    if (instants) {
+      expressions[`p${index}_instant_from`] = `toDateTime64(${instants.from}, 3)`;
+      expressions[`p${index}_instant_to`] = `toDateTime64(${instants.to}, 3)`;
+    }
     for (const [filter, variable] of Object.entries(options.filters ?? {})) {
       expressions[`p${index}_filter_${filter}`] = `[\${${variable}:singlequote}]`;
     }
   });
   const sql = renderParameters(scoped.query, scoped.params, expressions);
-  const variables = scope === 'per agency' ? [] : [scope.variable];
-  return conditionalFilters(
-    sql,
-    [...variables, ...Object.values(options.filters ?? {})],
-    parts.length,
-  );
+  const filtered = conditionalFilters(sql, Object.values(options.filters ?? {}), parts.length);
+  return scope === 'per agency' ? filtered : variableConditions(filtered, scope.variable);
 }
 
 /**
@@ -172,12 +174,11 @@ function render(
 function conditionalFilters(sql: string, variables: string[], parts: number): string {
   let out = sql;
   for (const variable of variables) {
-    const pattern = new RegExp(`(\\w+) IN \\[\\$\\{${variable}:singlequote\\}\\]`, 'g');
-    const count = out.match(pattern)?.length ?? 0;
+    const count = out.match(variableCondition(variable))?.length ?? 0;
     if (count !== parts) {
       throw new Error(`expected ${parts} filter(s) on $${variable}, found ${count}`);
     }
-    out = out.replace(pattern, (clause) => conditionalAll(clause, variable));
+    out = variableConditions(out, variable);
   }
   return out;
 }
@@ -189,27 +190,19 @@ function filterStubs(filters: VariableFilters | undefined) {
 
 /**
  * What the builders are given for the agencies and how rows are laid out: a placeholder the
- * renderer replaces (the builders bind the agencies as a parameter per version part), and for
- * `per agency` one row per agency (`byAgency`).
+ * renderer replaces (the builders bind the agencies as a parameter per version part), for
+ * `per agency` one row per agency (`byAgency`), and placeholder instants the renderer replaces
+ * by the panel's (`pN_instant_from`, `pN_instant_to`).
  */
-function agencyArguments(options: KpiSqlOptions) {
+function builderArguments(options: KpiSqlOptions) {
   return {
     agencies: [''],
-    layout: { byAgency: agencyOf(options) === 'per agency' },
+    layout: {
+      byAgency: agencyOf(options) === 'per agency',
+      ...(instantsOf(options) ? { instants: { from: '', to: '' } } : {}),
+    },
   };
 }
-
-/** Replaces the builder's one read of `table FINAL` per version part by a narrower source. */
-function narrowSource(sql: string, table: string, source: string, parts: number): string {
-  const from = `FROM ${table} FINAL`;
-  const count = sql.split(from).length - 1;
-  if (count !== parts) {
-    throw new Error(`expected ${parts} "${from}" in the ${table} KPI query, found ${count}`);
-  }
-  return sql.split(from).join(`FROM (${source}) AS ${table}`);
-}
-
-const INCIDENT_TIME = 'ifNull(call_received_at, created_at)';
 
 /** An incident standard's KPI rows (the builder's columns: group, n, met, means, …). */
 export function incidentKpiSql(
@@ -220,7 +213,7 @@ export function incidentKpiSql(
   if (definition.subject !== 'incidents')
     throw new Error(`${definition.id} is not an incident standard`);
   const parts = allParts(definition) as VersionPart<IncidentStandardVersion>[];
-  const { agencies, layout } = agencyArguments(options);
+  const { agencies, layout } = builderArguments(options);
   const kpi = incidentKpiQueryOver(
     parts,
     agencies,
@@ -228,17 +221,7 @@ export function incidentKpiSql(
     filterStubs(options.filters) as IncidentFilters,
     layout,
   );
-  let sql = render(kpi, parts, options);
-  const instants = instantsOf(options);
-  if (instants) {
-    sql = narrowSource(
-      sql,
-      'incident_facts',
-      `SELECT * FROM incident_facts FINAL WHERE ${INCIDENT_TIME} >= ${instants.from} AND ${INCIDENT_TIME} <= ${instants.to}`,
-      parts.length,
-    );
-  }
-  return sql;
+  return render(kpi, parts, options);
 }
 
 /** A call standard's KPI rows (group, calls, abandoned, n, met, with_outcome, band_counts, …). */
@@ -249,7 +232,7 @@ export function callKpiSql(
 ): string {
   if (definition.subject !== 'calls') throw new Error(`${definition.id} is not a call standard`);
   const parts = allParts(definition) as VersionPart<CallStandardVersion>[];
-  const { agencies, layout } = agencyArguments(options);
+  const { agencies, layout } = builderArguments(options);
   const kpi = callKpiQueryOver(
     parts,
     agencies,
@@ -257,19 +240,7 @@ export function callKpiSql(
     filterStubs(options.filters) as CallFilters,
     layout,
   );
-  let sql = render(kpi, parts, options);
-  const instants = instantsOf(options);
-  if (instants) {
-    sql = narrowSource(
-      sql,
-      'call_facts',
-      instants === RANGE_INSTANTS
-        ? 'SELECT * FROM call_facts FINAL WHERE $__timeFilter(presented_at)'
-        : `SELECT * FROM call_facts FINAL WHERE presented_at >= ${instants.from} AND presented_at <= ${instants.to}`,
-      parts.length,
-    );
-  }
-  return sql;
+  return render(kpi, parts, options);
 }
 
 /** An availability standard's rows (group, total_ms, available_ms, off_run_ms_by_reason). */
@@ -281,7 +252,7 @@ export function availabilityKpiSql(
   if (definition.subject !== 'availability')
     throw new Error(`${definition.id} is not an availability standard`);
   const parts = allParts(definition) as VersionPart<AvailabilityStandardVersion>[];
-  const { agencies, layout } = agencyArguments(options);
+  const { agencies, layout } = builderArguments(options);
   const kpi = availabilityKpiQueryOver(
     parts,
     agencies,
@@ -289,22 +260,7 @@ export function availabilityKpiSql(
     filterStubs(options.filters) as AvailabilityFilters,
     layout,
   );
-  let sql = render(kpi, parts, options);
-  const instants = instantsOf(options);
-  if (instants) {
-    // Intervals clipped to the exact instants; the builder then clips them to London days.
-    sql = narrowSource(
-      sql,
-      'resource_intervals',
-      `SELECT * REPLACE (
-        greatest(start_at, toDateTime64(${instants.from}, 3)) AS start_at,
-        least(ifNull(end_at, now64(3)), toDateTime64(${instants.to}, 3)) AS end_at)
-      FROM (SELECT * FROM resource_intervals FINAL
-        WHERE start_at < ${instants.to} AND ifNull(end_at, now64(3)) > ${instants.from})`,
-      parts.length,
-    );
-  }
-  return sql;
+  return render(kpi, parts, options);
 }
 
 /** The standard's statistic over a KPI row, as SQL: `statisticSql` of the version in force. */

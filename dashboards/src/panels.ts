@@ -60,11 +60,8 @@ export function agencyVariable() {
   return columnVariable(
     AGENCY_VARIABLE,
     'Agency',
-    [
-      'SELECT toString(agency) AS value FROM incident_facts FINAL',
-      'SELECT toString(agency) FROM call_facts FINAL',
-      'SELECT toString(agency) FROM resource_intervals FINAL',
-    ].join(' UNION ALL '),
+    // Every entity of every family is in fact_entities, under its agency.
+    'SELECT DISTINCT toString(agency) AS value FROM fact_entities',
   );
 }
 
@@ -86,14 +83,24 @@ export const INCIDENT_VARIABLE_LABELS: Record<keyof typeof INCIDENT_VARIABLES, s
   risk_band: 'Risk band',
 };
 
+/** Where each incident variable's values are stored in incident_facts (0006). */
+const INCIDENT_VARIABLE_COLUMNS: Record<keyof typeof INCIDENT_VARIABLES, string> = {
+  service: 'details.service',
+  station: 'placement.station_ground',
+  category: 'details.category',
+  risk_band: 'details.risk_band',
+};
+
 export function incidentVariables() {
-  return (Object.keys(INCIDENT_VARIABLES) as (keyof typeof INCIDENT_VARIABLES)[]).map((name) =>
-    columnVariable(
+  return (Object.keys(INCIDENT_VARIABLES) as (keyof typeof INCIDENT_VARIABLES)[]).map((name) => {
+    const column = INCIDENT_VARIABLE_COLUMNS[name];
+    // Any row of an incident that carries the value will do: no FINAL needed for DISTINCT.
+    return columnVariable(
       name,
       INCIDENT_VARIABLE_LABELS[name],
-      `SELECT toString(${INCIDENT_VARIABLES[name]}) AS value FROM incident_facts FINAL`,
-    ),
-  );
+      `SELECT DISTINCT ${column} AS value FROM incident_facts WHERE ${column} != ''`,
+    );
+  });
 }
 
 /**
@@ -103,18 +110,30 @@ export function incidentVariables() {
 export const conditionalAll = (condition: string, variable: string) =>
   `$__conditionalAll(${condition}, $${variable})`;
 
+/** A rendered `column IN [${variable:singlequote}]` (a builder's Array(String) parameter). */
+export const variableCondition = (variable: string) =>
+  new RegExp(`(\\w+) IN \\[\\$\\{${variable}:singlequote\\}\\]`, 'g');
+
+/** Every `column IN [${variable:singlequote}]` in `sql` wrapped in `$__conditionalAll` (at least one). */
+export function variableConditions(sql: string, variable: string): string {
+  if (!variableCondition(variable).test(sql)) {
+    throw new Error(`no condition on $${variable} in the query`);
+  }
+  return sql.replace(variableCondition(variable), (clause) => conditionalAll(clause, variable));
+}
+
 /** `column IN (…the variable's values…)` in hand-written SQL; `1=1` at All. */
 export const inVariable = (column: string, variable: string) =>
   conditionalAll(`${column} IN (\${${variable}:singlequote})`, variable);
 
-/** The agency and every incident variable as filters on incident_facts columns. */
+/**
+ * Every incident variable as a filter on the incident facts source's columns (the source itself
+ * reads the agencies of the agency variable).
+ */
 export const incidentVariableFilter = () =>
-  [
-    agencyFilter(),
-    ...(Object.entries(INCIDENT_VARIABLES) as [string, string][]).map(([variable, column]) =>
-      inVariable(column, variable),
-    ),
-  ].join('\n  AND ');
+  (Object.entries(INCIDENT_VARIABLES) as [string, string][])
+    .map(([variable, column]) => inVariable(column, variable))
+    .join('\n  AND ');
 
 /** The builder filters the incident variables map onto (IncidentFilters names → variables). */
 export const INCIDENT_KPI_FILTERS = {

@@ -4,6 +4,7 @@
  * panel and its alert always show the same number. A panel narrows them to the `agency`
  * variable; an alert rule counts each agency apart, or (the pipeline's own health) every row.
  */
+import { callFactsFrom, daysOf } from './facts.js';
 import { agencyFilter } from './panels.js';
 
 /** Raw event tables, one per family. */
@@ -15,6 +16,7 @@ export const RAW_TABLES = {
 
 /** A call presented longer ago than this and still open is taken as lost, not waiting. */
 export const WAITING_HORIZON = 'INTERVAL 1 HOUR';
+const HORIZON_DAYS = daysOf({ from: `$__toTime - ${WAITING_HORIZON}`, to: '$__toTime' });
 
 /**
  * Calls presented, not yet answered, abandoned or closed at the end of the range ("now"): of
@@ -31,7 +33,7 @@ export function callsWaitingSql(scope: 'variable' | 'per agency', groupByLine: b
     const line = groupByLine ? 'CAST(line AS String) AS line, ' : '';
     return `
 SELECT CAST(agency AS String) AS agency, ${line}countIf(${waiting.replaceAll('\n  ', ' ')}) AS waiting
-FROM call_facts FINAL
+FROM ${callFactsFrom(HORIZON_DAYS, 'per agency')}
 WHERE presented_at <= $__toTime
   AND presented_at > $__toTime - ${WAITING_HORIZON}
 GROUP BY agency${groupByLine ? ', line' : ''}
@@ -39,10 +41,9 @@ ORDER BY agency${groupByLine ? ', line' : ''}`;
   }
   return `
 SELECT ${groupByLine ? 'CAST(line AS String) AS line, ' : ''}count() AS waiting
-FROM call_facts FINAL
+FROM ${callFactsFrom(HORIZON_DAYS)}
 WHERE ${waiting}
-  AND presented_at > $__toTime - ${WAITING_HORIZON}
-  AND ${agencyFilter()}${groupByLine ? '\nGROUP BY line\nORDER BY line' : ''}`;
+  AND presented_at > $__toTime - ${WAITING_HORIZON}${groupByLine ? '\nGROUP BY line\nORDER BY line' : ''}`;
 }
 
 /** Seconds since the newest event of any family (and any agency) was ingested, at the end of the range. */

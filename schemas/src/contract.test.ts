@@ -142,7 +142,7 @@ describe('the earliest event time', () => {
 });
 
 describe('topic registry', () => {
-  it('puts every event type on exactly one topic, keyed by its entity id', () => {
+  it('puts every event type on exactly one topic, keyed by its agency and entity id', () => {
     const carried = topics.flatMap((topic) => topic.eventTypes);
     expect([...carried].sort()).toEqual(eventDefinitions.map((d) => d.type).sort());
     expect(new Set(carried).size).toBe(carried.length);
@@ -151,9 +151,11 @@ describe('topic registry', () => {
       if (!result.ok) continue;
       const topic = topicFor(result.event.event_type);
       const payload = result.event.payload as Record<string, unknown>;
-      expect(
-        `payload.${Object.keys(payload).find((k) => payload[k] === partitionKey(result.event))}`,
-      ).toBe(topic.key.field);
+      const [agency, id] = partitionKey(result.event).split('/');
+      expect(agency).toBe(result.event.agency);
+      expect(`agency/payload.${Object.keys(payload).find((k) => payload[k] === id)}`).toBe(
+        topic.key.field,
+      );
     }
   });
 
@@ -204,9 +206,9 @@ describe('topic registry', () => {
         const result = validateEvent(example.event);
         return result.ok && topicFor(result.event.event_type).family === 'incidents'
           ? partitionKey(result.event)
-          : 'SFRS-2024-000321';
+          : 'staffordshire-fire/SFRS-2024-000321';
       });
     expect(keys.length).toBeGreaterThan(3);
-    expect(new Set(keys)).toEqual(new Set(['SFRS-2024-000321']));
+    expect(new Set(keys)).toEqual(new Set(['staffordshire-fire/SFRS-2024-000321']));
   });
 });

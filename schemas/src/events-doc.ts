@@ -121,7 +121,7 @@ export function renderEventsDoc(): string {
     '|---|---|---|---|---|',
     ...eventDefinitions.map((definition) => {
       const topic = topics.find((candidate) => candidate.family === definition.family);
-      return `| [\`${definition.type}\`](#${definition.type.replaceAll('.', '')}) | \`${topic?.name}\` | \`payload.${definition.keyField}\` | ${cell(definition.description)} | ${cell(definition.figures.join('; '))} |`;
+      return `| [\`${definition.type}\`](#${definition.type.replaceAll('.', '')}) | \`${topic?.name}\` | \`agency/payload.${definition.keyField}\` | ${cell(definition.description)} | ${cell(definition.figures.join('; '))} |`;
     }),
     '',
   ];
@@ -132,7 +132,7 @@ export function renderEventsDoc(): string {
       '',
       definition.description,
       '',
-      `Partition key: \`payload.${definition.keyField}\`. Used by: ${definition.figures.join('; ')}.`,
+      `Partition key: \`agency/payload.${definition.keyField}\`. Used by: ${definition.figures.join('; ')}.`,
       '',
       '| field | type | required | meaning |',
       '|---|---|---|---|',

@@ -41,12 +41,15 @@ export function topicFor(type: EventType): TopicDefinition {
   return topic;
 }
 
-/** The Kafka key of a valid event: its entity id. */
+/**
+ * The Kafka key of a valid event: `agency/entity id`. One entity's events stay on one partition,
+ * in order, and two agencies' entities with the same id are two keys.
+ */
 export function partitionKey(event: BluelightEvent): string {
   const definition = definitionsByType.get(event.event_type);
   if (!definition) throw new Error(`unknown event type ${event.event_type}`);
   const payload = event.payload as Record<string, unknown>;
   const key = payload[definition.keyField];
   if (typeof key !== 'string') throw new Error(`${event.event_type} has no ${definition.keyField}`);
-  return key;
+  return `${event.agency}/${key}`;
 }

@@ -148,3 +148,4 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+export { ALL_FACTS, storedFigures } from './stored-figures.js';

@@ -51,7 +51,8 @@ export function applianceAvailability() {
       columnVariable(
         'station',
         'Station',
-        'SELECT CAST(home_station AS String) AS value FROM resource_intervals FINAL UNION ALL SELECT toString(station_ground) FROM incident_facts FINAL',
+        `SELECT DISTINCT profile.home_station AS value FROM resource_registry
+         UNION ALL SELECT DISTINCT placement.station_ground FROM incident_facts WHERE placement.station_ground != ''`,
       ),
     );
 

@@ -3,9 +3,9 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { chQuery } from '../clickhouse-query.js';
+import { callFactsFrom } from '../facts.js';
 import { callKpiSql, groupTimeSql, standard, statisticSql, targetShare } from '../kpi-sql.js';
 import {
-  agencyFilter,
   agencyVariable,
   columnVariable,
   gridPos,
@@ -18,13 +18,12 @@ import { answerBandsSql, standardFigureSql, warningLevel } from './control-room.
 
 const filters = { queue: 'queue' };
 
-/** A measure of calls_5min per line and Grafana interval (buckets are 5 minutes). */
-export function callVolumeSql(measure: string, name: string) {
+/** Calls presented in the range per line and Grafana interval: all of them, or those `where`. */
+export function callVolumeSql(name: string, where = '1') {
   return `
-SELECT $__timeInterval(bucket) AS time, CAST(line AS String) AS line, sum(${measure}) AS ${name}
-FROM calls_5min FINAL
-WHERE $__timeFilter(bucket)
-  AND ${agencyFilter()}
+SELECT $__timeInterval(presented_at) AS time, CAST(line AS String) AS line, countIf(${where}) AS ${name}
+FROM ${callFactsFrom()}
+WHERE $__timeFilter(presented_at)
   AND ${inVariable('queue', 'queue')}
 GROUP BY time, line
 ORDER BY time, line`;
@@ -43,13 +42,17 @@ export function callHandling() {
     .time({ from: 'now-7d', to: 'now' })
     .withVariable(agencyVariable())
     .withVariable(
-      columnVariable('queue', 'Queue', 'SELECT toString(queue) AS value FROM call_facts FINAL'),
+      columnVariable(
+        'queue',
+        'Queue',
+        `SELECT DISTINCT presentation.queue AS value FROM call_facts WHERE presentation.queue != ''`,
+      ),
     );
 
   builder.withPanel(
     new timeseries.PanelBuilder()
       .title('Calls presented, 999 and 101')
-      .withTarget(chQuery(callVolumeSql('presented', 'calls')).timeSeries())
+      .withTarget(chQuery(callVolumeSql('calls')).timeSeries())
       .interval('5m')
       .drawStyle(common.GraphDrawStyle.Bars)
       .fillOpacity(60)
@@ -58,7 +61,7 @@ export function callHandling() {
   builder.withPanel(
     new timeseries.PanelBuilder()
       .title('Abandoned calls')
-      .withTarget(chQuery(callVolumeSql('abandoned', 'abandoned')).timeSeries())
+      .withTarget(chQuery(callVolumeSql('abandoned', 'abandoned_at IS NOT NULL')).timeSeries())
       .interval('5m')
       .drawStyle(common.GraphDrawStyle.Bars)
       .fillOpacity(60)

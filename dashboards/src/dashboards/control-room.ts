@@ -4,6 +4,7 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import { chQuery } from '../clickhouse-query.js';
+import { daysOf, END_OF_RANGE, incidentFactsFrom, resourceIntervalsFrom } from '../facts.js';
 import {
   callKpiSql,
   currentVersion,
@@ -13,7 +14,6 @@ import {
   targetShare,
 } from '../kpi-sql.js';
 import {
-  agencyFilter,
   agencyVariable,
   gridPos,
   INCIDENT_KPI_FILTERS,
@@ -156,9 +156,8 @@ export function controlRoom() {
       .withTarget(
         chQuery(`
 SELECT CAST(category AS String) AS category, count() AS open
-FROM incident_facts FINAL
-WHERE event_count > 0
-  AND cancelled = 0
+FROM ${incidentFactsFrom(daysOf({ from: '$__toTime - INTERVAL 7 DAY', to: '$__toTime' }))}
+WHERE cancelled = 0
   AND ifNull(call_received_at, created_at) <= $__toTime
   AND ifNull(call_received_at, created_at) > $__toTime - INTERVAL 7 DAY
   AND ifNull(closed_at > $__toTime, 1)
@@ -179,9 +178,7 @@ ORDER BY category`),
       .withTarget(
         chQuery(`
 SELECT concat(CAST(home_station AS String), ' · ', CAST(crewing_model AS String)) AS appliances, countIf(available = 1) AS on_the_run
-FROM resource_intervals FINAL
-WHERE start_at <= $__toTime AND ifNull(end_at > $__toTime, 1)
-  AND ${agencyFilter()}
+FROM ${resourceIntervalsFrom({ from: END_OF_RANGE, to: END_OF_RANGE })}
 GROUP BY appliances
 ORDER BY appliances`),
       )
@@ -198,9 +195,7 @@ ORDER BY appliances`),
 SELECT greatest(start_at, toDateTime64($__fromTime, 3)) AS time,
   concat(resource_id, ' (', CAST(crewing_model AS String), ')') AS appliance,
   available AS on_the_run
-FROM resource_intervals FINAL
-WHERE start_at <= $__toTime AND ifNull(end_at > $__fromTime, 1)
-  AND ${agencyFilter()}
+FROM ${resourceIntervalsFrom({ from: 'toDateTime64($__fromTime, 3)', to: END_OF_RANGE })}
 ORDER BY time, appliance`).timeSeries(),
       )
       .mappings([

@@ -9,6 +9,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { chQuery } from '../clickhouse-query.js';
+import { incidentFactsFrom } from '../facts.js';
 import {
   groupTimeSql,
   incidentKpiSql,
@@ -78,9 +79,8 @@ export function demandGridSql() {
 SELECT
   ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][toDayOfWeek(${time}, 0, 'Europe/London')] AS day,
   ${hours.map((hour) => `countIf(toHour(${time}, 'Europe/London') = ${Number(hour)}) AS "${hour}"`).join(',\n  ')}
-FROM incident_facts FINAL
-WHERE event_count > 0
-  AND ${time} >= $__fromTime AND ${time} <= $__toTime
+FROM ${incidentFactsFrom()}
+WHERE ${time} >= $__fromTime AND ${time} <= $__toTime
   AND ${incidentVariableFilter()}
 GROUP BY toDayOfWeek(${time}, 0, 'Europe/London') AS weekday, day
 ORDER BY weekday`;

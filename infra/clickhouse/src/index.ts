@@ -1,4 +1,13 @@
 export { MigrationError } from './errors.js';
+export {
+  type AgenciesSql,
+  callFactsSql,
+  type DaysSql,
+  EVERY_AGENCY,
+  type InstantsSql,
+  incidentFactsSql,
+  resourceIntervalsSql,
+} from './facts.js';
 export { DEFAULT_MIGRATIONS_DIR, loadMigrations, sequenceProblems } from './load.js';
 export {
   checkClusterName,

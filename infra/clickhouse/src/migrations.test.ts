@@ -295,9 +295,10 @@ describe("the project's migrations in cluster mode", async () => {
   it('runs every DDL statement ON CLUSTER, and nothing on a single node', () => {
     for (const { where, sql } of ddl) {
       const clustered = fillPlaceholders(sql, 'bluelight');
-      // The clause follows the object's name: CREATE TABLE [IF NOT EXISTS] name ON CLUSTER …
+      // The clause follows the object's name: CREATE TABLE [IF NOT EXISTS] name ON CLUSTER …;
+      // a RENAME of several tables takes it after the last pair (RENAME TABLE a TO b, … ON CLUSTER).
       expect(clustered, `${where}: ${sql.slice(0, 80)}`).toMatch(
-        /^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE)\s+(OR\s+REPLACE\s+)?(TABLE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|DATABASE)\s+(IF\s+(NOT\s+)?EXISTS\s+)?[\w.`]+\s+ON CLUSTER 'bluelight'/i,
+        /^\s*(?:(CREATE|ALTER|DROP|RENAME|TRUNCATE)\s+(OR\s+REPLACE\s+)?(TABLE|VIEW|MATERIALIZED\s+VIEW|DICTIONARY|DATABASE)\s+(IF\s+(NOT\s+)?EXISTS\s+)?[\w.`]+\s+ON CLUSTER 'bluelight'|RENAME\s+TABLE\s+[\w.`]+\s+TO\s+[\w.`]+(\s*,\s*[\w.`]+\s+TO\s+[\w.`]+)*\s+ON CLUSTER 'bluelight'\s*$)/i,
       );
       expect(fillPlaceholders(sql, undefined), where).not.toMatch(/ON CLUSTER|\{\{/);
     }

@@ -7,7 +7,7 @@ export const callsTopic: TopicDefinition = {
   description:
     '999, 101 and online contacts as they are presented, answered, transferred and closed.',
   key: {
-    field: 'payload.call_id',
+    field: 'agency/payload.call_id',
     why: 'a call’s events stay in order, so presented comes before answered for the sink',
   },
   partitions: 12,

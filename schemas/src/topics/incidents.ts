@@ -7,7 +7,7 @@ export const incidentsTopic: TopicDefinition = {
   description:
     'Incident lifecycle from CAD: created, reclassified, resources mobilised / mobile / arrived / left, closed.',
   key: {
-    field: 'payload.incident_id',
+    field: 'agency/payload.incident_id',
     why: 'an incident’s events stay in order, so first and second arrivals are seen in sequence',
   },
   partitions: 12,

@@ -6,7 +6,7 @@ export const resourcesTopic: TopicDefinition = {
   family: 'resources',
   description: 'Appliance and unit status changes from station-end and CAD systems.',
   key: {
-    field: 'payload.resource_id',
+    field: 'agency/payload.resource_id',
     why: 'a resource’s status changes stay in order, so availability intervals are contiguous',
   },
   partitions: 6,

@@ -8,7 +8,10 @@ export interface TopicDefinition {
   name: string;
   family: EventFamily;
   description: string;
-  /** The Kafka key: a payload field, so one entity's events stay in order on one partition. */
+  /**
+   * The Kafka key: the agency and a payload field (`agency/id`), so one entity's events stay in
+   * order on one partition and two agencies' entities with the same id are different keys.
+   */
   key: { field: string; why: string };
   partitions: number;
   retentionMs: number;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerDlqCommands } from './commands/dlq.js';
+import { registerFactsCommands } from './commands/facts.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerMigrateCommand } from './commands/migrate.js';
@@ -20,6 +21,7 @@ const program = new Command('bluelight')
 registerStackCommands(program);
 registerRunCommand(program);
 registerMigrateCommand(program);
+registerFactsCommands(program);
 registerDlqCommands(program);
 registerSimulateCommand(program);
 registerGatewayKeyCommand(program);

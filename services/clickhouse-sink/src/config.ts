@@ -25,6 +25,11 @@ export const sinkConfigSchema = z.object({
   SINK_PROFILE: z.enum(['live', 'backfill']).default('live'),
   /** Rows per INSERT (default from SINK_PROFILE); only splits very large partition batches. */
   SINK_MAX_ROWS_PER_INSERT: optionalPositiveInt,
+  /**
+   * ClickHouse partitions one INSERT may write in any table (raw or a view's target); the server
+   * refuses more (max_partitions_per_insert_block, 100 by default), so keep this at or below it.
+   */
+  SINK_MAX_PARTITIONS_PER_INSERT: z.coerce.number().int().min(1).max(10_000).default(100),
   /** How long the broker may wait to fill a fetch (default from SINK_PROFILE). */
   SINK_FETCH_MAX_WAIT_MS: optionalPositiveInt,
   /**

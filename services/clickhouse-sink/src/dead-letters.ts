@@ -10,6 +10,9 @@ export interface Rejection {
   reason: string;
   eventId: string;
   eventType: string;
+  /** The agency and entity id the message claims, where it can be read ('' otherwise). */
+  agency: string;
+  entity: string;
 }
 
 /** Header names on dead-lettered messages (documented in docs/clickhouse-sink.md). */

@@ -1,16 +1,19 @@
-import type { ConsumedBatch, EventProducer } from '@bluelight/service-kit';
-import { createMetricsRegistry } from '@bluelight/service-kit';
+import type { ConsumedBatch } from '@bluelight/service-kit';
 import { migratedDatabase, uniqueName } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeadLetterGuard } from './dead-letters.js';
 import { familiesWithPrefix } from './families.js';
-import { createSinkMetrics } from './metrics.js';
-import { processBatches } from './processor.js';
+import { type BatchContext, processBatches } from './processor.js';
+import { testBatchContext } from './testing/batch-context.js';
 import { incidentScenario } from './testing/incident-scenario.js';
 
 let db: Awaited<ReturnType<typeof migratedDatabase>>;
+let context: BatchContext;
 beforeAll(async () => {
   db = await migratedDatabase('sink_dedup');
+  // Inserts of 4 rows at most, so one redelivered batch is several inserts.
+  context = await testBatchContext(db.client, family, {
+    limits: { maxRows: 4, maxPartitions: 100 },
+  });
   // No background merge may collapse duplicates behind the test's back: every row written stays
   // visible to a read without FINAL.
   await db.client.command({ query: 'SYSTEM STOP MERGES incidents_raw' });
@@ -43,19 +46,9 @@ function batch(partition: number, firstOffset: number, values: string[]): Consum
   };
 }
 
-/** The sink's own path for one unit: raw inserts (4 rows each at most), then the refresh. */
+/** The sink's own path for one unit: raw inserts (4 rows each at most); the views do the rest. */
 function deliver(batches: ConsumedBatch[], at: string) {
-  return processBatches(batches, {
-    family,
-    clickhouse: db.client,
-    producer: { send: async () => [] } as unknown as EventProducer,
-    guard: new DeadLetterGuard({ maxConsecutive: 10, maxRatio: 1, window: 10 }),
-    metrics: createSinkMetrics(createMetricsRegistry('test')),
-    service: 'clickhouse-sink',
-    maxRowsPerInsert: 4,
-    retry: (_step, work) => work(),
-    now: () => new Date(at),
-  });
+  return processBatches(batches, { ...context, now: () => new Date(at) });
 }
 
 async function rawCount(final = false): Promise<number> {

@@ -57,7 +57,12 @@ function networkCode(error: unknown): string | undefined {
  */
 export function isRetriable(error: unknown): boolean {
   if (error instanceof DeadLetterLimitExceeded) return false;
-  if (error instanceof ClickHouseError) return RETRIABLE_CLICKHOUSE_CODES.has(Number(error.code));
+  if (error instanceof ClickHouseError) {
+    // Code 252 is also "too many partitions for a single INSERT block": the same insert fails
+    // again however long the sink waits, so it must stop the sink rather than stall it.
+    if (/too many partitions for single INSERT block/i.test(error.message)) return false;
+    return RETRIABLE_CLICKHOUSE_CODES.has(Number(error.code));
+  }
   if (networkCode(error)) return true;
   // KafkaJS marks its own transient errors (leader moved, broker down).
   if ((error as { retriable?: unknown })?.retriable === true) return true;

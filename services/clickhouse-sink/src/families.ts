@@ -5,8 +5,7 @@ import {
   resourcesTopic,
   type TopicDefinition,
 } from '@bluelight/schemas';
-import type { ClickHouseClient } from '@bluelight/service-kit';
-import { refreshCalls, refreshIncidents, refreshResources } from './derived/index.js';
+import { REVISIONS, type RevisionSpec } from './revisions.js';
 import { callRow, incidentRow, type Lineage, type RawRow, resourceRow } from './rows.js';
 
 /** Everything the sink needs to know about one event family. */
@@ -15,11 +14,18 @@ export interface Family {
   topic: TopicDefinition;
   rawTable: string;
   toRow: (event: BluelightEvent, lineage: Lineage) => RawRow;
-  /** The raw column holding the entity id, whose derived facts are refreshed after an insert. */
+  /** The raw column holding the entity id; the entity is (agency, that id). */
   entityColumn: string;
-  /** Recomputes the derived facts of these entities, touched by these events. */
-  refresh: (client: ClickHouseClient, entityIds: string[], eventIds: string[]) => Promise<void>;
+  /**
+   * The instant whose Europe/London month anchors a new entity's facts, taken from its first
+   * event: the call time of an incident's creation, otherwise the event's own time.
+   */
+  anchorTime: (event: BluelightEvent) => string;
+  /** How a revised entity's facts are recomputed (a correction or retraction touched it). */
+  revisions: RevisionSpec;
 }
+
+const ownTime = (event: BluelightEvent) => event.occurred_at;
 
 const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
   calls: {
@@ -28,7 +34,8 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     rawTable: 'calls_raw',
     toRow: callRow,
     entityColumn: 'call_id',
-    refresh: refreshCalls,
+    anchorTime: ownTime,
+    revisions: REVISIONS.calls,
   },
   incidents: {
     name: 'incidents',
@@ -36,7 +43,9 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     rawTable: 'incidents_raw',
     toRow: incidentRow,
     entityColumn: 'incident_id',
-    refresh: refreshIncidents,
+    anchorTime: (event) =>
+      event.event_type === 'incident.created' ? event.payload.call_received_at : event.occurred_at,
+    revisions: REVISIONS.incidents,
   },
   resources: {
     name: 'resources',
@@ -44,9 +53,15 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     rawTable: 'resources_raw',
     toRow: resourceRow,
     entityColumn: 'resource_id',
-    refresh: refreshResources,
+    anchorTime: ownTime,
+    revisions: REVISIONS.resources,
   },
 };
+
+/** An event that removes another from the figures: a retraction, or a correction of it. */
+export function revisesEntity(event: BluelightEvent): boolean {
+  return event.corrects !== undefined || event.event_type.endsWith('.event_retracted');
+}
 
 /**
  * The families with their topic names under a prefix (KAFKA_TOPIC_PREFIX), so several

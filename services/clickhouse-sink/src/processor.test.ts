@@ -2,10 +2,12 @@ import type { ClickHouseClient, ConsumedBatch, EventProducer } from '@bluelight/
 import { createMetricsRegistry } from '@bluelight/service-kit';
 import { describe, expect, it } from 'vitest';
 import { DeadLetterGuard } from './dead-letters.js';
+import type { EntityDirectory } from './entities.js';
 import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
 import { decodeBatch, deduplicationToken, processBatches } from './processor.js';
-import { incidentScenario } from './testing/incident-scenario.js';
+import type { FactRevisions } from './revisions.js';
+import { incidentScenario, uuidV7 } from './testing/incident-scenario.js';
 
 const TOPIC = 'unit.bluelight.incidents.v1';
 const events = incidentScenario(3, Date.parse('2024-03-30T20:00:00Z'), 'INC-TOKEN').events.flat();
@@ -33,8 +35,17 @@ const valid = (from: number, count: number) =>
   events.slice(from, from + count).map((event) => JSON.stringify(event));
 
 /** processBatches against a ClickHouse that records inserts and a refresh that records calls. */
-function harness(options: { maxRowsPerInsert: number; failFirstInsertOf?: string }) {
-  const inserts: { table: string; token: string; offsets: string[] }[] = [];
+function harness(options: {
+  maxRowsPerInsert: number;
+  maxPartitions?: number;
+  failFirstInsertOf?: string;
+}) {
+  const inserts: {
+    table: string;
+    token: string;
+    offsets: string[];
+    rows: Record<string, unknown>[];
+  }[] = [];
   const refreshes: string[][] = [];
   let failed = false;
   const clickhouse = {
@@ -52,13 +63,21 @@ function harness(options: { maxRowsPerInsert: number; failFirstInsertOf?: string
         table: params.table,
         token,
         offsets: params.values.map((row) => String(row._offset ?? row.original_offset)),
+        rows: params.values,
       });
     },
   } as unknown as ClickHouseClient;
-  const family = {
-    ...familiesWithPrefix('unit.').incidents,
-    refresh: async (_client: ClickHouseClient, ids: string[]) => void refreshes.push(ids),
-  };
+  const family = familiesWithPrefix('unit.').incidents;
+  // No entity is known yet; recomputes are recorded (these events correct nothing).
+  const entities = {
+    lookup: async () => new Map(),
+    remember: () => {},
+    forget: () => {},
+  } as unknown as EntityDirectory;
+  const revisions = {
+    recompute: async (_client: ClickHouseClient, keys: { agency: string; id: string }[]) =>
+      void refreshes.push(keys.map((key) => key.id)),
+  } as unknown as FactRevisions;
   const retries: string[] = [];
   const metrics = createSinkMetrics(createMetricsRegistry('unit'));
   const run = (batches: ConsumedBatch[]) =>
@@ -69,7 +88,9 @@ function harness(options: { maxRowsPerInsert: number; failFirstInsertOf?: string
       guard: new DeadLetterGuard({ maxConsecutive: 100, maxRatio: 1, window: 100 }),
       metrics,
       service: 'clickhouse-sink',
-      maxRowsPerInsert: options.maxRowsPerInsert,
+      entities,
+      revisions,
+      limits: { maxRows: options.maxRowsPerInsert, maxPartitions: options.maxPartitions ?? 100 },
       retry: async (step, work) => {
         for (;;) {
           try {
@@ -98,7 +119,7 @@ describe('raw insert deduplication tokens', () => {
       batch(1, 100, [...valid(5, 1), 'not json', ...valid(6, 1)]),
       batch(2, 7, ['{}']),
     ]);
-    expect(sink.inserts).toEqual([
+    expect(sink.inserts.map(({ rows: _, ...insert }) => insert)).toEqual([
       { table: 'incidents_raw', token: `${TOPIC}-0-10-11`, offsets: ['10', '11'] },
       { table: 'incidents_raw', token: `${TOPIC}-0-12-13`, offsets: ['12', '13'] },
       { table: 'incidents_raw', token: `${TOPIC}-0-14-14`, offsets: ['14'] },
@@ -106,9 +127,8 @@ describe('raw insert deduplication tokens', () => {
       { table: 'dead_letters', token: `dlq-${TOPIC}-1-101-101`, offsets: ['101'] },
       { table: 'dead_letters', token: `dlq-${TOPIC}-2-7-7`, offsets: ['7'] },
     ]);
-    // The derived facts are refreshed once for the whole unit.
-    expect(sink.refreshes).toHaveLength(1);
-    expect(new Set(sink.refreshes[0])).toEqual(new Set(['INC-TOKEN-0000']));
+    // Nothing here corrects or retracts an event: no facts are recomputed.
+    expect(sink.refreshes).toHaveLength(0);
   });
 
   it('do not depend on which partitions a redelivered batch is coalesced with', async () => {
@@ -121,7 +141,6 @@ describe('raw insert deduplication tokens', () => {
       `${TOPIC}-4-0-2`,
       `${TOPIC}-3-40-47`,
     ]);
-    expect(together.refreshes).toHaveLength(1);
   });
 
   it('a retry re-sends only the inserts that failed, with the same token', async () => {
@@ -131,6 +150,108 @@ describe('raw insert deduplication tokens', () => {
     expect(sink.inserts.map((insert) => insert.token)).toEqual([
       `${TOPIC}-0-0-3`,
       `${TOPIC}-1-0-3`,
+    ]);
+  });
+});
+
+/** One incident's reclassification per month from January 2000, then a creation per month. */
+function monthly(count: number, type: 'reclassified' | 'created'): string[] {
+  return Array.from({ length: count }, (_, index) => {
+    const at = new Date(Date.UTC(2000, index, 15, 12)).toISOString();
+    const event = {
+      event_id: uuidV7(Date.parse(at)),
+      event_type: `incident.${type}`,
+      schema_version: 1,
+      occurred_at: at,
+      source: 'unit',
+      agency: 'staffordshire-fire',
+      payload: {
+        incident_id: type === 'created' ? `INC-M${index}` : 'INC-MONTHLY',
+        ...(type === 'created'
+          ? { call_received_at: at, location: { station_ground: 'HANLEY', area: 'Stoke' } }
+          : {}),
+        details: {
+          service: 'fire',
+          category: { type: 'secondary_fire' },
+          risk_band: 'low',
+          life_risk: false,
+        },
+      },
+    };
+    return JSON.stringify(event);
+  });
+}
+
+describe('raw inserts at the engine’s partition limit', () => {
+  const months = (rows: Record<string, unknown>[], column: string) =>
+    new Set(rows.map((row) => String(row[column]).slice(0, 7))).size;
+
+  it('split a batch whose events span more months than one insert may write', async () => {
+    const sink = harness({ maxRowsPerInsert: 1_000, maxPartitions: 100 });
+    await sink.run([batch(0, 500, monthly(150, 'reclassified'))]);
+    expect(sink.inserts.map(({ token, offsets }) => [token, offsets.length])).toEqual([
+      [`${TOPIC}-0-500-599`, 100],
+      [`${TOPIC}-0-600-649`, 50],
+    ]);
+    for (const insert of sink.inserts) {
+      expect(months(insert.rows, 'occurred_at')).toBeLessThanOrEqual(100);
+    }
+    // One incident: every row carries the anchor of its first event, January 2000.
+    expect(new Set(sink.inserts.flatMap(({ rows }) => rows.map((row) => row._anchor)))).toEqual(
+      new Set(['2000-01-01']),
+    );
+  });
+
+  it('split on the facts’ anchor months too: 150 incidents, one a month', async () => {
+    const sink = harness({ maxRowsPerInsert: 1_000, maxPartitions: 40 });
+    await sink.run([batch(2, 0, monthly(150, 'created'))]);
+    expect(sink.inserts.map(({ offsets }) => offsets.length)).toEqual([40, 40, 40, 30]);
+    for (const insert of sink.inserts) {
+      expect(months(insert.rows, '_anchor')).toBeLessThanOrEqual(40);
+      expect(months(insert.rows, 'occurred_at')).toBeLessThanOrEqual(40);
+    }
+    expect(sink.inserts.flatMap(({ rows }) => rows).length).toBe(150);
+  });
+
+  it('anchor an incident on the London month of its call, not of the event that created it', async () => {
+    const sink = harness({ maxRowsPerInsert: 100 });
+    // Called at 23:30 GMT on 31 January 2024 (still January in London), created after midnight.
+    const created = {
+      event_id: uuidV7(Date.parse('2024-02-01T00:02:00Z')),
+      event_type: 'incident.created',
+      schema_version: 1,
+      occurred_at: '2024-02-01T00:02:00Z',
+      source: 'unit',
+      agency: 'staffordshire-fire',
+      payload: {
+        incident_id: 'INC-EDGE',
+        call_received_at: '2024-01-31T23:30:00Z',
+        details: {
+          service: 'fire',
+          category: { type: 'chimney_fire' },
+          risk_band: 'low',
+          life_risk: true,
+        },
+        location: { station_ground: 'LEEK', area: 'Moorlands' },
+      },
+    };
+    // 23:30 UTC on 31 March 2024 is 00:30 BST on 1 April: April in London.
+    const april = {
+      ...created,
+      event_id: uuidV7(Date.parse('2024-03-31T23:40:00Z')),
+      occurred_at: '2024-03-31T23:40:00Z',
+      payload: {
+        ...created.payload,
+        incident_id: 'INC-BST',
+        call_received_at: '2024-03-31T23:30:00Z',
+      },
+    };
+    await sink.run([batch(0, 0, [JSON.stringify(created), JSON.stringify(april)])]);
+    expect(
+      sink.inserts[0]?.rows.map((row) => [row.incident_id, row._anchor, row._revised]),
+    ).toEqual([
+      ['INC-EDGE', '2024-01-01', 0],
+      ['INC-BST', '2024-04-01', 0],
     ]);
   });
 });
@@ -184,7 +305,7 @@ describe('decoding messages that are not UTF-8 text', () => {
       family,
       new Date(),
     );
-    expect(decoded.rows.map((row) => row._offset)).toEqual(['2']);
+    expect(decoded.rows.map(({ row }) => row._offset)).toEqual(['2']);
     expect(
       decoded.rejections.map(({ errorClass, reason, eventId }) => ({
         errorClass,
@@ -221,7 +342,7 @@ describe('decoding events dated before the earliest event time', () => {
     });
     const messages = [at('1900-01-01T00:00:00Z', '0'), at('2024-03-30T20:00:00Z', '1')];
     const byDefault = decodeBatch(messages, family, new Date());
-    expect(byDefault.rows.map((row) => row._offset)).toEqual(['1']);
+    expect(byDefault.rows.map(({ row }) => row._offset)).toEqual(['1']);
     expect(byDefault.rejections.map(({ errorClass }) => errorClass)).toEqual(['contract']);
     // (An incident created in 1900 from a call of 2024 also breaks the call-before-creation rule.)
     expect(JSON.parse(byDefault.rejections[0]?.reason ?? '[]')).toContainEqual({

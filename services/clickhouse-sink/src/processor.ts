@@ -1,4 +1,4 @@
-import { validateEvent } from '@bluelight/schemas';
+import { type BluelightEvent, validateEvent } from '@bluelight/schemas';
 import {
   type ClickHouseClient,
   type ConsumedBatch,
@@ -9,10 +9,28 @@ import {
   notUnicodePaths,
 } from '@bluelight/service-kit';
 import { type DeadLetterGuard, type Rejection, sendToDeadLetterTopic } from './dead-letters.js';
+import {
+  type EntityDirectory,
+  type EntityKey,
+  type EntityState,
+  entityKey,
+  londonMonthStart,
+} from './entities.js';
 import { isRetriable } from './errors.js';
-import type { Family } from './families.js';
+import { type Family, revisesEntity } from './families.js';
 import type { SinkMetrics } from './metrics.js';
+import type { FactRevisions } from './revisions.js';
 import { clickhouseTime, type RawRow } from './rows.js';
+
+export interface InsertLimits {
+  /** Rows per INSERT; a larger partition batch is split (each part with its own token). */
+  maxRows: number;
+  /**
+   * Distinct ClickHouse partitions one INSERT may write, in the raw table and in every view's
+   * target (the server refuses more: max_partitions_per_insert_block, 100 by default).
+   */
+  maxPartitions: number;
+}
 
 export interface BatchContext {
   family: Family;
@@ -21,8 +39,9 @@ export interface BatchContext {
   guard: DeadLetterGuard;
   metrics: SinkMetrics;
   service: string;
-  /** Rows per INSERT; a larger partition batch is split (each part with its own token). */
-  maxRowsPerInsert: number;
+  entities: EntityDirectory;
+  revisions: FactRevisions;
+  limits: InsertLimits;
   /** Runs a step, retrying infrastructure errors (the sink pauses the partition meanwhile). */
   retry: <T>(step: string, work: () => Promise<T>) => Promise<T>;
   now?: () => Date;
@@ -30,12 +49,31 @@ export interface BatchContext {
   earliestEventTime?: Date;
 }
 
+/** A valid event's raw row, with what the sink needs to place it. */
+export interface DecodedRow {
+  row: RawRow;
+  entity: EntityKey;
+  /** When its entity's anchor month is taken from this event (see Family.anchorTime). */
+  anchorTime: string;
+  revises: boolean;
+}
+
 export interface DecodedBatch {
-  rows: RawRow[];
+  rows: DecodedRow[];
   rejections: Rejection[];
-  entityIds: string[];
   /** Per message in order: true when it was rejected (for the dead-letter guard). */
   outcomes: boolean[];
+}
+
+/** The agency and entity a message names, as far as it can be read (for dead letters). */
+function claimedIdentity(parsed: unknown, key: Buffer | null): { agency: string; entity: string } {
+  const agency =
+    typeof (parsed as { agency?: unknown })?.agency === 'string'
+      ? (parsed as { agency: string }).agency
+      : '';
+  const keyText = key?.toString('utf8') ?? '';
+  const slash = keyText.indexOf('/');
+  return { agency, entity: slash >= 0 ? keyText.slice(slash + 1) : keyText };
 }
 
 /**
@@ -92,18 +130,26 @@ function decodeOne(
   family: Family,
   ingestedAt: Date,
   earliestEventTime: Date | undefined,
-): { row: RawRow; entityId: string } | Rejection {
+): DecodedRow | Rejection {
+  let parsed: unknown;
   const reject = (
     errorClass: Rejection['errorClass'],
     reason: string,
     eventId = '',
     eventType = '',
-  ): Rejection => ({ message, errorClass, reason, eventId, eventType });
+  ): Rejection => ({
+    message,
+    errorClass,
+    reason,
+    eventId,
+    eventType,
+    ...claimedIdentity(parsed, message.key),
+  });
   const decoded = decodeMessageValue(message.value);
   if (!decoded.ok) {
     return reject('undecodable', decoded.reason, decoded.eventId, decoded.eventType);
   }
-  const { parsed } = decoded;
+  parsed = decoded.parsed;
   const result = validateEvent(
     parsed,
     earliestEventTime === undefined ? {} : { earliestEventTime },
@@ -131,7 +177,12 @@ function decodeOne(
     offset: message.offset,
     ingestedAt,
   });
-  return { row, entityId: String(row[family.entityColumn]) };
+  return {
+    row,
+    entity: { agency: event.agency, id: String(row[family.entityColumn]) },
+    anchorTime: family.anchorTime(event as BluelightEvent),
+    revises: revisesEntity(event),
+  };
 }
 
 /** Decodes and validates a batch; never throws for bad input. */
@@ -141,22 +192,20 @@ export function decodeBatch(
   ingestedAt: Date,
   earliestEventTime?: Date,
 ): DecodedBatch {
-  const rows: RawRow[] = [];
+  const rows: DecodedRow[] = [];
   const rejections: Rejection[] = [];
-  const entityIds = new Set<string>();
   const outcomes: boolean[] = [];
   for (const message of messages) {
     const decoded = decodeOne(message, family, ingestedAt, earliestEventTime);
     if ('row' in decoded) {
-      rows.push(decoded.row);
-      entityIds.add(decoded.entityId);
+      rows.push(decoded);
       outcomes.push(false);
     } else {
       rejections.push(decoded);
       outcomes.push(true);
     }
   }
-  return { rows, rejections, entityIds: [...entityIds], outcomes };
+  return { rows, rejections, outcomes };
 }
 
 async function timed<T>(ctx: BatchContext, step: string, work: () => Promise<T>): Promise<T> {
@@ -187,19 +236,26 @@ export interface PartitionInsert<T> {
   items: T[];
 }
 
+export interface InsertSplit<T> {
+  place: (item: T) => { topic: string; partition: number; offset: string };
+  /** The ClickHouse partitions an item is written to (raw table and view targets). */
+  partitionsOf?: (item: T) => string[];
+}
+
 /**
- * Splits items into inserts of one partition each, in offset order, at most `maxPerInsert` each.
- * Tokens then depend only on offsets, never on which other partitions were coalesced with them,
- * so a redelivered range gets the same token however the retry groups it.
+ * Splits items into inserts of one Kafka partition each, in offset order: contiguous runs of at
+ * most `limits.maxRows` items touching at most `limits.maxPartitions` ClickHouse partitions in
+ * any one table. Tokens then depend only on offsets, never on which other partitions were
+ * coalesced with them, so a redelivered range gets the same token however the retry groups it.
  */
 export function partitionInserts<T>(
   items: T[],
-  placeOf: (item: T) => { topic: string; partition: number; offset: string },
-  maxPerInsert: number,
+  split: InsertSplit<T>,
+  limits: InsertLimits,
 ): PartitionInsert<T>[] {
   const groups = new Map<string, { topic: string; partition: number; items: T[] }>();
   for (const item of items) {
-    const { topic, partition } = placeOf(item);
+    const { topic, partition } = split.place(item);
     const key = `${topic}\u0000${partition}`;
     const group = groups.get(key) ?? { topic, partition, items: [] };
     group.items.push(item);
@@ -207,21 +263,43 @@ export function partitionInserts<T>(
   }
   const inserts: PartitionInsert<T>[] = [];
   for (const { topic, partition, items: own } of groups.values()) {
-    const offsetOf = (item: T) => BigInt(placeOf(item).offset);
+    const offsetOf = (item: T) => BigInt(split.place(item).offset);
     own.sort((a, b) => {
       const diff = offsetOf(a) - offsetOf(b);
       return diff < 0n ? -1 : diff > 0n ? 1 : 0;
     });
-    for (let start = 0; start < own.length; start += maxPerInsert) {
-      const part = own.slice(start, start + maxPerInsert);
+    let current: T[] = [];
+    let partitions: Set<string>[] = [];
+    const flush = () => {
+      if (current.length === 0) return;
       inserts.push({
         topic,
         partition,
-        minOffset: placeOf(part[0] as T).offset,
-        maxOffset: placeOf(part.at(-1) as T).offset,
-        items: part,
+        minOffset: split.place(current[0] as T).offset,
+        maxOffset: split.place(current.at(-1) as T).offset,
+        items: current,
+      });
+      current = [];
+      partitions = [];
+    };
+    for (const item of own) {
+      const touched = split.partitionsOf?.(item) ?? [];
+      const overflows =
+        current.length >= limits.maxRows ||
+        touched.some(
+          (name, index) =>
+            !(partitions[index]?.has(name) ?? false) &&
+            (partitions[index]?.size ?? 0) >= limits.maxPartitions,
+        );
+      if (overflows) flush();
+      current.push(item);
+      touched.forEach((name, index) => {
+        const seen = partitions[index] ?? new Set<string>();
+        seen.add(name);
+        partitions[index] = seen;
       });
     }
+    flush();
   }
   return inserts;
 }
@@ -232,15 +310,27 @@ const rowPlace = (row: RawRow) => ({
   offset: String(row._offset),
 });
 
+/**
+ * The partitions a raw row is written to: the raw table's (the UTC month of its event time) and
+ * the facts' (its entity's anchor month). View targets partitioned by event month share the
+ * raw table's.
+ */
+const rowPartitions = (row: RawRow) => [
+  String(row.occurred_at).slice(0, 7),
+  String(row._anchor).slice(0, 7),
+];
+
 /** The raw inserts of a unit's valid rows, each with its deduplication token. */
 export function rawInserts(
   rows: RawRow[],
-  maxRowsPerInsert: number,
+  limits: InsertLimits,
 ): { token: string; values: RawRow[] }[] {
-  return partitionInserts(rows, rowPlace, maxRowsPerInsert).map((insert) => ({
-    token: deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset),
-    values: insert.items,
-  }));
+  return partitionInserts(rows, { place: rowPlace, partitionsOf: rowPartitions }, limits).map(
+    (insert) => ({
+      token: deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset),
+      values: insert.items,
+    }),
+  );
 }
 
 /** Inserts in flight at once: overlaps requests on a real server without flooding a small one. */
@@ -268,7 +358,11 @@ async function insertAll(
           table,
           values,
           format: 'JSONEachRow',
-          clickhouse_settings: { insert_deduplication_token: token },
+          clickhouse_settings: {
+            insert_deduplication_token: token,
+            // A retried block is dropped by the views' targets too, not only by the raw table.
+            deduplicate_blocks_in_dependent_materialized_views: 1,
+          },
         });
         done.add(token);
       } catch (error) {
@@ -282,11 +376,44 @@ async function insertAll(
 }
 
 /**
+ * Each entity's state for this unit: as ClickHouse (or the directory) knows it, or — for an
+ * entity not seen before — anchored on its first event in offset order; revised when it was, or
+ * when an event of this unit corrects or retracts one of its events.
+ */
+async function entityStates(
+  ctx: BatchContext,
+  rows: DecodedRow[],
+): Promise<Map<string, EntityState>> {
+  const firstRows = new Map<string, DecodedRow>();
+  const revisedNow = new Set<string>();
+  for (const decoded of rows) {
+    const key = entityKey(decoded.entity);
+    if (!firstRows.has(key)) firstRows.set(key, decoded);
+    if (decoded.revises) revisedNow.add(key);
+  }
+  const known = await timed(ctx, 'entities', () =>
+    ctx.entities.lookup(
+      ctx.clickhouse,
+      [...firstRows.values()].map((decoded) => decoded.entity),
+    ),
+  );
+  const states = new Map<string, EntityState>();
+  for (const [key, first] of firstRows) {
+    const state = known.get(key) ?? {
+      anchor: londonMonthStart(first.anchorTime),
+      revised: false,
+    };
+    states.set(key, revisedNow.has(key) ? { ...state, revised: true } : state);
+  }
+  return states;
+}
+
+/**
  * Batches from one or more partitions of a family's topic, handled as one: valid events into the
- * raw table (one insert per partition's offset range, each with its own deduplication token),
- * invalid ones to the dead-letter topic and table, then the derived facts and rollups of every
- * entity touched — one refresh for the whole unit, which is what makes small live batches cheap.
- * It resolves only when all of that is durable; the caller then commits every batch's offsets.
+ * raw table (one insert per partition's offset range, each with its own deduplication token; the
+ * views keep the derived facts as the rows land), invalid ones to the dead-letter topic and
+ * table, then the recomputed facts of every revised entity touched. It resolves only when all of
+ * that is durable; the caller then commits every batch's offsets.
  */
 export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext): Promise<void> {
   const { family } = ctx;
@@ -302,7 +429,16 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
   ctx.guard.check(decoded.outcomes, where);
   ctx.metrics.batchRows.observe({ family: family.name }, messages.length);
 
-  const inserts = rawInserts(decoded.rows, ctx.maxRowsPerInsert);
+  const states = decoded.rows.length > 0 ? await entityStates(ctx, decoded.rows) : new Map();
+  for (const { row, entity } of decoded.rows) {
+    const state = states.get(entityKey(entity)) as EntityState;
+    row._anchor = state.anchor;
+    row._revised = state.revised ? 1 : 0;
+  }
+  const inserts = rawInserts(
+    decoded.rows.map((decodedRow) => decodedRow.row),
+    ctx.limits,
+  );
   if (inserts.length > 0) {
     const done = new Set<string>();
     await timed(ctx, 'raw_insert', () => insertAll(ctx.clickhouse, family.rawTable, inserts, done));
@@ -320,8 +456,8 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
     );
     const deadLetterInserts = partitionInserts(
       decoded.rejections,
-      ({ message }) => message,
-      ctx.maxRowsPerInsert,
+      { place: ({ message }) => message },
+      { ...ctx.limits, maxPartitions: Number.POSITIVE_INFINITY },
     ).map((insert) => ({
       token: `dlq-${deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset)}`,
       values: insert.items.map((rejection) => ({
@@ -335,6 +471,8 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
         reason: rejection.reason,
         event_id: rejection.eventId,
         event_type: rejection.eventType,
+        agency: rejection.agency,
+        entity_id: rejection.entity,
         message_key: rejection.message.key?.toString('utf8') ?? '',
         message_value: rejection.message.value?.toString('utf8') ?? '',
       })),
@@ -348,10 +486,17 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
     }
   }
 
-  if (decoded.entityIds.length > 0) {
-    const eventIds = decoded.rows.map((row) => String(row.event_id));
-    await timed(ctx, 'derived', () => family.refresh(ctx.clickhouse, decoded.entityIds, eventIds));
+  const revised = [...states]
+    .filter(([, state]) => state.revised)
+    .map(([key]) => {
+      const [agency, id] = key.split('\u0000') as [string, string];
+      return { agency, id };
+    });
+  if (revised.length > 0) {
+    await timed(ctx, 'revisions', () => ctx.revisions.recompute(ctx.clickhouse, revised));
   }
+  ctx.entities.remember(states);
+
   ctx.metrics.messages.inc({ family: family.name, outcome: 'inserted' }, decoded.rows.length);
   ctx.metrics.messages.inc(
     { family: family.name, outcome: 'dead_lettered' },
@@ -365,9 +510,4 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
       Math.max(lag, 0),
     );
   }
-}
-
-/** One batch from one partition (see processBatches). */
-export function processBatch(batch: ConsumedBatch, ctx: BatchContext): Promise<void> {
-  return processBatches([batch], ctx);
 }

@@ -82,7 +82,10 @@ export async function startSinkService(
       maxBytesPerPartition: batching.fetchMaxBytesPerPartition,
       partitionsConsumedConcurrently: config.SINK_PARTITIONS_AT_ONCE,
     },
-    maxRowsPerInsert: batching.maxRowsPerInsert,
+    insertLimits: {
+      maxRows: batching.maxRowsPerInsert,
+      maxPartitions: config.SINK_MAX_PARTITIONS_PER_INSERT,
+    },
     earliestEventTime: config.EARLIEST_EVENT_TIME,
     retry: { initialMs: config.SINK_RETRY_INITIAL_MS, maxMs: config.SINK_RETRY_MAX_MS },
     service: SERVICE_NAME,

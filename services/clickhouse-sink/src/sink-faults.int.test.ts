@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '@bluelight/local-stack';
 import {
+  ALL_FACTS,
   canControlEngines,
   startPrivateStack,
   testEndpoints,
@@ -28,14 +29,17 @@ async function expectExactlyOnce(sink: Sink, scenario: ReturnType<typeof inciden
   const total = scenario.events.flat().length;
   expect(await sink.count('SELECT count() AS n FROM incidents_raw FINAL')).toBe(total);
   expect(await sink.count('SELECT uniqExact(event_id) AS n FROM incidents_raw')).toBe(total);
-  expect(await sink.count('SELECT count() AS n FROM incident_facts FINAL')).toBe(
+  expect(await sink.count(`SELECT count() AS n FROM ${ALL_FACTS.incidents}`)).toBe(
     scenario.expected.size,
   );
   expect(await sink.count('SELECT count() AS n FROM dead_letters')).toBe(0);
   const rollup = await sink.db.client.query({
     query: `SELECT toString(day) AS day, station_ground, category, risk_band, police_grading,
-              incidents, first_attendance_histogram AS histogram
-            FROM incidents_daily FINAL`,
+              count() AS incidents,
+              sumMap(map(toUInt32(ceil(assumeNotNull(dateDiff('millisecond', call_received_at, first_arrival_at)) / 1000)), toUInt64(1))) AS histogram
+            FROM ${ALL_FACTS.incidents}
+            WHERE cancelled = 0
+            GROUP BY day, station_ground, category, risk_band, police_grading`,
     format: 'JSONEachRow',
   });
   // Summed per rollupKey: the rollup's finer keys (life risk, area type) are not compared here.

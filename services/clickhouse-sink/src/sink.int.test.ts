@@ -1,3 +1,4 @@
+import { ALL_FACTS } from '@bluelight/test/harness';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ExpectedIncident,
@@ -31,19 +32,26 @@ async function facts(sink: Sink) {
               first_arrival_resource_id, category, risk_band, station_ground, police_grading,
               excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle,
               toString(day) AS day
-            FROM incident_facts FINAL ORDER BY incident_id`,
+            FROM ${ALL_FACTS.incidents} ORDER BY incident_id`,
     format: 'JSONEachRow',
   });
   return result.json<ExpectedIncident>();
 }
 
-/** The rollup summed per rollupKey (its finer keys, e.g. life risk, are not compared here). */
+/**
+ * What a dashboard reads per London day, station, category, risk band and grading: incidents,
+ * those attended, the attendance seconds and their histogram in whole seconds (rounded up).
+ */
 async function rollup(sink: Sink) {
   const result = await sink.db.client.query({
     query: `SELECT toString(day) AS day, station_ground, category, risk_band, police_grading,
-              incidents, attended, first_attendance_seconds_sum AS seconds_sum,
-              first_attendance_histogram AS histogram
-            FROM incidents_daily FINAL`,
+              count() AS incidents,
+              countIf(first_arrival_at >= call_received_at) AS attended,
+              sum(dateDiff('millisecond', call_received_at, first_arrival_at) / 1000) AS seconds_sum,
+              sumMap(map(toUInt32(ceil(assumeNotNull(dateDiff('millisecond', call_received_at, first_arrival_at)) / 1000)), toUInt64(1))) AS histogram
+            FROM ${ALL_FACTS.incidents}
+            WHERE cancelled = 0
+            GROUP BY day, station_ground, category, risk_band, police_grading`,
     format: 'JSONEachRow',
   });
   const rows = await result.json<{
@@ -98,7 +106,7 @@ function expectRollupToEqual(
 }
 
 describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
-  it('stores each event once despite duplicates, and derives facts and rollups from out-of-order and late events', async () => {
+  it('stores each event once despite duplicates, and derives facts and daily figures from out-of-order and late events', async () => {
     const sink = await startTestSink({ families: 'incidents' });
     cleanups.push(sink.cleanup);
     const topic = sink.families.incidents.topic.name;
@@ -190,7 +198,7 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
     );
   });
 
-  it('lets a corrected arrival and a reclassification change facts and rollups', async () => {
+  it('lets a corrected arrival and a reclassification change facts and daily figures', async () => {
     const sink = await startTestSink({ families: 'incidents' });
     cleanups.push(sink.cleanup);
     const topic = sink.families.incidents.topic.name;
@@ -210,7 +218,7 @@ describe('clickhouse-sink (real Kafka and ClickHouse)', () => {
       occurred_at: new Date(realArrival).toISOString(),
       corrects: { event_id: wrongArrival.event_id, reason: 'arrival time taken from AVL' },
     };
-    // Incident 2 turns out to be a false alarm: it must leave its old rollup group.
+    // Incident 2 turns out to be a false alarm: it must leave its old daily group.
     const reclassified: TestEvent = {
       event_id: uuidV7(START + 10_000_000),
       event_type: 'incident.reclassified',

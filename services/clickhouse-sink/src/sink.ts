@@ -1,18 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type {
-  BatchConsumer,
-  ClickHouseClient,
-  ConsumedBatch,
-  ConsumerOptions,
-  EventProducer,
-  KafkaClients,
-  Logger,
+import {
+  type BatchConsumer,
+  type ClickHouseClient,
+  type ConsumedBatch,
+  type ConsumerOptions,
+  type EventProducer,
+  isGroupMembershipLost,
+  type KafkaClients,
+  type Logger,
 } from '@bluelight/service-kit';
 import { DeadLetterGuard, type DeadLetterLimits } from './dead-letters.js';
+import { EntityDirectory } from './entities.js';
 import { isRetriable } from './errors.js';
 import type { Family } from './families.js';
 import type { SinkMetrics } from './metrics.js';
-import { processBatches } from './processor.js';
+import { type InsertLimits, processBatches } from './processor.js';
+import { FactRevisions } from './revisions.js';
 
 const HEARTBEAT_EVERY_MS = 3_000;
 
@@ -26,7 +29,7 @@ export interface SinkOptions {
   metrics: SinkMetrics;
   limits: DeadLetterLimits;
   consumer: ConsumerOptions;
-  maxRowsPerInsert: number;
+  insertLimits: InsertLimits;
   /** EARLIEST_EVENT_TIME: earlier event times are dead-lettered as contract errors. */
   earliestEventTime?: Date;
   retry: { initialMs: number; maxMs: number };
@@ -37,13 +40,15 @@ export interface SinkOptions {
 
 /**
  * The Kafka → ClickHouse sink: one consumer group per event family. Offsets are committed only
- * after a batch's raw rows, dead letters and derived facts are all in ClickHouse (and dead letters
- * acknowledged by Kafka). Infrastructure errors pause the partition and retry with jittered
+ * after a batch's raw rows (whose views keep the derived facts), dead letters and recomputed
+ * facts of revised entities are all in ClickHouse (and dead letters acknowledged by Kafka). Infrastructure errors pause the partition and retry with jittered
  * backoff; anything else stops the sink with the batch uncommitted.
  */
 export class ClickHouseSink {
   readonly #options: SinkOptions;
   readonly #consumers: { family: Family; consumer: BatchConsumer }[] = [];
+  readonly #entities = new Map<string, EntityDirectory>();
+  readonly #revisions = new Map<string, FactRevisions>();
   #producer: EventProducer | undefined;
   #stopping = false;
   #fatal: Error | undefined;
@@ -57,10 +62,20 @@ export class ClickHouseSink {
     this.#producer = kafka.producer();
     await this.#producer.connect();
     for (const family of families) {
+      this.#revisions.set(
+        family.name,
+        await FactRevisions.prepare(this.#options.clickhouse, family.revisions),
+      );
+      const entities = new EntityDirectory(family.name);
+      this.#entities.set(family.name, entities);
       // Exported as 0 from the start: a series that first appears at the first outage gives
       // rate() and absence alerts nothing to compare with.
       this.#options.metrics.pausedSeconds.inc({ family: family.name }, 0);
-      const consumer = kafka.consumer(`${groupPrefix}-${family.name}`, this.#options.consumer);
+      const consumer = kafka.consumer(`${groupPrefix}-${family.name}`, {
+        ...this.#options.consumer,
+        // Partitions moved: another sink may have changed the entities this one remembers.
+        onAssignment: () => entities.forget(),
+      });
       await consumer.connect();
       await consumer.subscribe([family.topic.name], { fromBeginning: true });
       this.#consumers.push({ family, consumer });
@@ -137,7 +152,7 @@ export class ClickHouseSink {
         }
       }
     };
-    // Keep group membership during a long insert or rollup refresh (KafkaJS throttles heartbeats).
+    // Keep group membership during a long insert (KafkaJS throttles heartbeats).
     const heartbeats = setInterval(() => {
       heartbeat().catch(() => {});
     }, HEARTBEAT_EVERY_MS);
@@ -149,7 +164,9 @@ export class ClickHouseSink {
         guard,
         metrics,
         service: this.#options.service,
-        maxRowsPerInsert: this.#options.maxRowsPerInsert,
+        entities: this.#entities.get(family.name) as EntityDirectory,
+        revisions: this.#revisions.get(family.name) as FactRevisions,
+        limits: this.#options.insertLimits,
         ...(this.#options.earliestEventTime
           ? { earliestEventTime: this.#options.earliestEventTime }
           : {}),
@@ -157,6 +174,15 @@ export class ClickHouseSink {
       });
       metrics.lastBatch.set({ family: family.name }, Date.now() / 1000);
     } catch (error) {
+      if (isGroupMembershipLost(error)) {
+        // The group moved this unit's partitions (e.g. a rebalance while it was being written):
+        // what was written stays (idempotent), nothing is committed, the new owner reads it again.
+        logger.warn(
+          { family: family.name, partitions: batches.map((batch) => batch.partition), err: error },
+          'lost the partitions while writing; leaving the batch to their new owner',
+        );
+        throw error;
+      }
       if (!this.#stopping && !this.#fatal) {
         this.#fatal = error instanceof Error ? error : new Error(String(error));
         logger.error(

@@ -11,7 +11,7 @@ const events = validExamples()
   .flatMap((result) => (result.ok ? [result.event as BluelightEvent] : []));
 
 describe('event output', () => {
-  it('puts each event on its family topic under the prefix, keyed by its entity id, in order', () => {
+  it('puts each event on its family topic under the prefix, keyed agency/entity id, in order', () => {
     const batches = toTopicMessages(events, 'test.');
     expect(batches.map((batch) => batch.topic).sort()).toEqual([
       'test.bluelight.calls.v1',
@@ -21,7 +21,9 @@ describe('event output', () => {
     const incidents = batches.find((batch) => batch.topic === 'test.bluelight.incidents.v1');
     const expected = events.filter((event) => event.event_type.startsWith('incident.'));
     expect(incidents?.messages.map((message) => message.key)).toEqual(
-      expected.map((event) => (event.payload as { incident_id: string }).incident_id),
+      expected.map(
+        (event) => `${event.agency}/${(event.payload as { incident_id: string }).incident_id}`,
+      ),
     );
     expect(
       incidents?.messages.map((message) => JSON.parse(String(message.value)).event_id),

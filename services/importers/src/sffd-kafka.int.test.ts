@@ -14,7 +14,7 @@ import { outputTargetFor } from './output.js';
 import { readCsvText, SAMPLES } from './testing/samples.js';
 
 describe('importing into Kafka', () => {
-  it('writes the SFFD sample to the incidents topic, keyed by incident, and nothing elsewhere', async () => {
+  it('writes the SFFD sample to the incidents topic, keyed agency/incident, and nothing elsewhere', async () => {
     const brokers = testEndpoints().kafkaBrokers;
     const prefix = `${uniqueName('import')}.`;
     const topicNames = topics.map((topic) => `${prefix}${topic.name}`);
@@ -70,9 +70,9 @@ describe('importing into Kafka', () => {
       expect(messages).toHaveLength(expected);
       for (const message of messages) {
         const event = JSON.parse(message.value?.toString() ?? '{}');
-        expect(message.key?.toString()).toBe(event.payload.incident_id);
+        expect(message.key?.toString()).toBe(`${event.agency}/${event.payload.incident_id}`);
       }
-      const keys = new Set(messages.map((message) => message.key?.toString()));
+      const keys = new Set(messages.map((message) => message.key?.toString().split('/')[1]));
       expect(keys).toEqual(incidents);
     } finally {
       await admin.deleteTopics(topicNames);

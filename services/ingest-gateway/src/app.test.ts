@@ -142,7 +142,7 @@ describe('authentication and authorisation', () => {
     expect(producer.messages()).toEqual([
       {
         topic: 'unit.bluelight.incidents.v1',
-        key: 'SP-240305-0412',
+        key: 'staffordshire-police/SP-240305-0412',
         event: police,
         headers: { 'bluelight.gateway.key_id': 'police-cad' },
       },
@@ -231,8 +231,8 @@ describe('per-event results', () => {
       },
     ]);
     expect(producer.messages().map((message) => message.key)).toEqual([
-      'C-20240112-004211',
-      'C-20240112-004211',
+      'staffordshire-control/C-20240112-004211',
+      'staffordshire-control/C-20240112-004211',
     ]);
   });
 });

@@ -15,21 +15,26 @@ async function gateway(env: Record<string, string> = {}) {
   return started;
 }
 
-type AnyEvent = { event_id: string; event_type: string; payload: Record<string, unknown> };
+type AnyEvent = {
+  event_id: string;
+  event_type: string;
+  agency: string;
+  payload: Record<string, unknown>;
+};
 
 /** Every valid example under a new id: 25 events of 17 types across the three topics. */
 function freshValidEvents(): AnyEvent[] {
   return validExamples().map((example) => withNewId(example.event as AnyEvent));
 }
 
-/** The entity id the contract keys each type by, read straight from the example's payload. */
-function entityId(event: AnyEvent): string {
+/** The key the contract gives each type, `agency/entity id`, read straight from the example. */
+function entityKey(event: AnyEvent): string {
   const field = event.event_type.startsWith('call.')
     ? 'call_id'
     : event.event_type.startsWith('incident.')
       ? 'incident_id'
       : 'resource_id';
-  return String(event.payload[field]);
+  return `${event.agency}/${String(event.payload[field])}`;
 }
 
 /**
@@ -47,7 +52,7 @@ async function expectLandedExactlyOnce(gateway: Gateway, sent: AnyEvent[], keyId
     const message = byId.get(event.event_id);
     expect(message?.event).toEqual(event);
     expect(message?.topic).toBe(gateway.topic(topicFor(event.event_type as EventType).name));
-    expect(message?.key).toBe(entityId(event));
+    expect(message?.key).toBe(entityKey(event));
     expect(message?.keyId).toBe(keyId);
   }
   const partitionsByKey = new Map<string, Set<number>>();

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@bluelight/service-kit';
 import {
   INCIDENT_FILTERS,
+  incidentFactsSql,
   nextDay,
   SEGMENTS,
   type Segment,
@@ -69,12 +70,7 @@ export function incidentSearchQuery(search: IncidentSearch) {
     to: nextDay(search.to),
     limit: limit + 1,
   };
-  const where = [
-    'event_count > 0',
-    'agency IN {agencies:Array(String)}',
-    'day >= {from:Date}',
-    'day < {to:Date}',
-  ];
+  const where = ['day >= {from:Date}', 'day < {to:Date}'];
   for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
     const values = search.filters?.[name as keyof typeof INCIDENT_FILTERS];
     if (values === undefined) continue;
@@ -103,7 +99,7 @@ SELECT
   ${INCIDENT_TIMES.join(', ')},
   ${segments},
   toUnixTimestamp64Milli(assumeNotNull(coalesce(call_received_at, created_at))) AS sort_ms
-FROM incident_facts FINAL
+FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' }, '{agencies:Array(String)}')}) AS incident_facts
 WHERE ${where.join('\n  AND ')}
 ORDER BY sort_ms, incident_id
 LIMIT {limit:UInt32}`;

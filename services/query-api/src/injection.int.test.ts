@@ -175,7 +175,7 @@ describe('hostile query parameters (real ClickHouse)', () => {
     });
     const names = ((await tables.json()) as { name: string }[]).map((row) => row.name);
     expect(names).toEqual(
-      expect.arrayContaining(['call_facts', 'incident_facts', 'resource_intervals']),
+      expect.arrayContaining(['call_facts', 'incident_facts', 'resource_changes']),
     );
     expect(names).not.toContain('sneaky');
   });

@@ -200,7 +200,7 @@ describe('GET /v1/incidents (real ClickHouse)', () => {
       risk_band: 'high',
       life_risk: true,
       police_grading: '',
-      area_type: 'urban',
+      area_type: '',
       station: 'HANLEY',
       area: 'Stoke',
       cancelled: false,
@@ -272,8 +272,8 @@ describe('GET /v1/incidents (real ClickHouse)', () => {
     expect(response.headers['x-next-cursor']).toEqual(expect.any(String));
     expect(response.body).toBe(
       'incident_id,day,agency,service,category,category_subtype,risk_band,life_risk,police_grading,area_type,station,area,cancelled,stop_code,times.call_received_at,times.created_at,times.first_mobilised_at,times.first_mobile_at,times.first_arrival_at,times.second_arrival_at,times.closed_at,segments_seconds.call_handling,segments_seconds.turnout,segments_seconds.travel,segments_seconds.total\r\n' +
-        'SFR-0004,2024-03-10,staffordshire-fire,fire,primary_fire,dwelling,medium,true,,urban,LEEK,Moorlands,false,,2024-03-10T11:00:00.000Z,2024-03-10T11:00:20.000Z,2024-03-10T11:00:45.000Z,2024-03-10T11:01:45.000Z,2024-03-10T11:11:40.000Z,,,45,60,595,700\r\n' +
-        'SFR-0005,2024-03-10,staffordshire-fire,fire,primary_fire,dwelling,low,true,,urban,LEEK,Moorlands,false,,2024-03-10T12:00:00.000Z,2024-03-10T12:00:20.000Z,2024-03-10T12:00:50.000Z,2024-03-10T12:01:50.000Z,2024-03-10T12:15:00.000Z,,,50,60,790,900\r\n',
+        'SFR-0004,2024-03-10,staffordshire-fire,fire,primary_fire,dwelling,medium,true,,,LEEK,Moorlands,false,,2024-03-10T11:00:00.000Z,2024-03-10T11:00:20.000Z,2024-03-10T11:00:45.000Z,2024-03-10T11:01:45.000Z,2024-03-10T11:11:40.000Z,,,45,60,595,700\r\n' +
+        'SFR-0005,2024-03-10,staffordshire-fire,fire,primary_fire,dwelling,low,true,,,LEEK,Moorlands,false,,2024-03-10T12:00:00.000Z,2024-03-10T12:00:20.000Z,2024-03-10T12:00:50.000Z,2024-03-10T12:01:50.000Z,2024-03-10T12:15:00.000Z,,,50,60,790,900\r\n',
     );
     const rest = await api.get(
       `/v1/incidents?from=2024-03-10&to=2024-03-11&q=leek&limit=2&cursor=${response.headers['x-next-cursor']}`,
@@ -366,7 +366,7 @@ describe('GET /v1/reports/annual (real ClickHouse)', () => {
 describe('read-only ClickHouse access', () => {
   it('the API’s client cannot write, alter or drop, whatever SQL it is given', async () => {
     const attempts = [
-      `INSERT INTO incident_facts (incident_id, event_count) VALUES ('X-1', 1)`,
+      `INSERT INTO incident_facts (agency, incident_id) VALUES ('staffordshire-fire', 'X-1')`,
       'DROP TABLE incident_facts',
       'ALTER TABLE incident_facts DELETE WHERE 1',
       'CREATE TABLE sneaky (a UInt8) ENGINE = Memory',

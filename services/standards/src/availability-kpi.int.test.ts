@@ -1,3 +1,8 @@
+import {
+  landEvents,
+  type StatusFixture,
+  statusFixtureEvents,
+} from '@bluelight/clickhouse-sink/testing/events';
 import { migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,99 +18,58 @@ let db: Awaited<ReturnType<typeof migratedDatabase>>;
 const OURS = 'staffordshire-fire';
 const NEIGHBOUR = 'cheshire-fire';
 
-function interval(
+const iso = (utc: string) => `${utc.replace(' ', 'T')}Z`;
+
+/**
+ * One appliance's status changes for back-to-back intervals [start, end) (end null: still open);
+ * the last interval is closed by a change to `unavailable` (other) at its end. A neighbour's
+ * appliance may have the same id: identity is (agency, id).
+ */
+function intervals(
   resource: string,
-  crewing: string,
-  start: string,
-  end: string | null,
-  status: string,
-  reason = '',
+  crewing: 'wholetime' | 'on_call',
+  spans: [start: string, end: string | null, status: StatusFixture['status'], reason?: string][],
   agency = OURS,
 ) {
-  return {
-    // A neighbour's appliance has its own id (facts are keyed by entity id alone for now).
-    resource_id: agency === OURS ? resource : `${agency}/${resource}`,
-    start_at: start,
-    end_at: end,
-    agency,
-    home_station: resource.split('-')[0],
-    appliance_type: 'pump',
-    crewing_model: crewing,
+  const changes: StatusFixture[] = spans.map(([start, , status, reason]) => ({
+    at: iso(start),
     status,
-    unavailable_reason: reason,
-    available: status === 'unavailable' ? 0 : 1,
-    event_id: `${resource}-${start}`,
-    version: '2024-02-01 00:00:00.000000',
-    is_deleted: 0,
-  };
+    ...(reason ? { reason } : {}),
+  }));
+  const last = spans.at(-1)?.[1];
+  if (last) changes.push({ at: iso(last), status: 'unavailable', reason: 'other' });
+  return statusFixtureEvents(
+    { id: resource, agency, station: resource.split('-')[0] as string, crewing },
+    changes,
+  );
 }
 
 beforeAll(async () => {
   db = await migratedDatabase('availkpi');
-  await db.client.insert({
-    table: 'resource_intervals',
-    format: 'JSONEachRow',
-    values: [
-      // 10 January 2024 (GMT, so London midnight is UTC midnight); the first interval began the day before.
-      interval(
-        'LEEK-P1',
-        'on_call',
-        '2024-01-09 22:00:00.000',
-        '2024-01-10 06:00:00.000',
-        'available_at_station',
-      ),
-      interval(
-        'LEEK-P1',
-        'on_call',
-        '2024-01-10 06:00:00.000',
-        '2024-01-10 16:00:00.000',
-        'unavailable',
-        'crewing',
-      ),
-      interval(
-        'LEEK-P1',
-        'on_call',
-        '2024-01-10 16:00:00.000',
-        '2024-01-10 20:00:00.000',
-        'committed',
-      ),
-      interval(
-        'LEEK-P1',
-        'on_call',
-        '2024-01-10 20:00:00.000',
-        '2024-01-10 22:00:00.000',
-        'unavailable',
-        'driver',
-      ),
-      interval(
-        'LEEK-P1',
-        'on_call',
-        '2024-01-10 22:00:00.000',
-        '2024-01-11 03:00:00.000',
-        'available_at_station',
-      ),
-      interval('HANLEY-P1', 'wholetime', '2024-01-09 00:00:00.000', null, 'available_at_station'),
-      // A neighbour's on-call pump at a station of the same name, the same day: 18 h off, 6 h on.
-      interval(
-        'LEEK-P1',
-        'on_call',
-        '2024-01-10 00:00:00.000',
-        '2024-01-10 18:00:00.000',
-        'unavailable',
-        'training',
-        NEIGHBOUR,
-      ),
-      interval(
-        'LEEK-P1',
-        'on_call',
-        '2024-01-10 18:00:00.000',
-        null,
-        'available_at_station',
-        '',
-        NEIGHBOUR,
-      ),
-    ],
-  });
+  await landEvents(db.client, [
+    // 10 January 2024 (GMT, so London midnight is UTC midnight); the first interval began the day before.
+    ...intervals('LEEK-P1', 'on_call', [
+      ['2024-01-09 22:00:00.000', '2024-01-10 06:00:00.000', 'available_at_station'],
+      ['2024-01-10 06:00:00.000', '2024-01-10 16:00:00.000', 'unavailable', 'crewing'],
+      ['2024-01-10 16:00:00.000', '2024-01-10 20:00:00.000', 'committed'],
+      ['2024-01-10 20:00:00.000', '2024-01-10 22:00:00.000', 'unavailable', 'driver'],
+      ['2024-01-10 22:00:00.000', '2024-01-11 03:00:00.000', 'available_at_station'],
+    ]),
+    ...intervals('HANLEY-P1', 'wholetime', [
+      ['2024-01-09 00:00:00.000', null, 'available_at_station'],
+    ]),
+    // A neighbour's on-call pump of the same call sign at a station of the same name, the same
+    // day: 18 h off, 6 h on.
+    ...intervals(
+      'LEEK-P1',
+      'on_call',
+      [
+        ['2024-01-10 00:00:00.000', '2024-01-10 18:00:00.000', 'unavailable', 'training'],
+        ['2024-01-10 18:00:00.000', null, 'available_at_station'],
+      ],
+      NEIGHBOUR,
+    ),
+  ]);
 });
 afterAll(async () => {
   await db.drop();
@@ -168,35 +132,15 @@ describe('availability KPIs from the standards (real ClickHouse)', () => {
     );
     if (standard?.subject !== 'availability') throw new Error('no availability standard');
     const version = standard.versions[0] as AvailabilityStandardVersion;
-    await db.client.insert({
-      table: 'resource_intervals',
-      format: 'JSONEachRow',
-      values: [
-        // Off the run from 22:00 GMT on 30 March to 01:30 UTC (02:30 BST) on 31 March 2024.
-        interval(
-          'STONE-P1',
-          'wholetime',
-          '2024-03-30 00:00:00.000',
-          '2024-03-30 22:00:00.000',
-          'available_at_station',
-        ),
-        interval(
-          'STONE-P1',
-          'wholetime',
-          '2024-03-30 22:00:00.000',
-          '2024-03-31 01:30:00.000',
-          'unavailable',
-          'mechanical',
-        ),
-        interval(
-          'STONE-P1',
-          'wholetime',
-          '2024-03-31 01:30:00.000',
-          '2024-04-02 00:00:00.000',
-          'available_at_station',
-        ),
-      ],
-    });
+    await landEvents(
+      db.client,
+      // Off the run from 22:00 GMT on 30 March to 01:30 UTC (02:30 BST) on 31 March 2024.
+      intervals('STONE-P1', 'wholetime', [
+        ['2024-03-30 00:00:00.000', '2024-03-30 22:00:00.000', 'available_at_station'],
+        ['2024-03-30 22:00:00.000', '2024-03-31 01:30:00.000', 'unavailable', 'mechanical'],
+        ['2024-03-31 01:30:00.000', '2024-04-02 00:00:00.000', 'available_at_station'],
+      ]),
+    );
     const { query, params } = availabilityKpiQuery(
       version,
       { from: '2024-03-30', to: '2024-04-01' },

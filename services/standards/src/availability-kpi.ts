@@ -1,8 +1,10 @@
+import { resourceIntervalsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { availabilityVersion } from './definition.js';
 import {
-  agencyCondition,
   agencyLayout,
+  agencyList,
+  instantBounds,
   type KpiQuery,
   type KpiQueryOptions,
   parameterBinder,
@@ -41,15 +43,20 @@ function piecesSql(
   groupBy: AvailabilityGrouping,
   filters: AvailabilityFilters,
   params: Record<string, unknown>,
+  options: KpiQueryOptions,
 ): string {
   const p = parameterBinder(params, prefix);
-  const periodStart = `toDateTime64(${p('from', part.from, 'Date')}, 3, 'Europe/London')`;
-  const periodEnd = `toDateTime64(${p('to', part.to, 'Date')}, 3, 'Europe/London')`;
+  const dayStart = `toDateTime64(${p('from', part.from, 'Date')}, 3, 'Europe/London')`;
+  const dayEnd = `toDateTime64(${p('to', part.to, 'Date')}, 3, 'Europe/London')`;
+  // With instants, the part's London days clipped to them.
+  const instants = instantBounds(p, options);
+  const inLondon = (instant: string) => `toTimeZone(${instant}, 'Europe/London')`;
+  const periodStart = instants ? `greatest(${dayStart}, ${inLondon(instants.from)})` : dayStart;
+  const periodEnd = instants ? `least(${dayEnd}, ${inLondon(instants.to)})` : dayEnd;
   const where = [
     `crewing_model IN ${p('crewing', part.version.applies_to.crewing_models, 'Array(String)')}`,
     `start_at < ${periodEnd}`,
     `ifNull(end_at, now64(3)) > ${periodStart}`,
-    agencyCondition(p, agencies),
   ];
   for (const [name, column] of Object.entries(AVAILABILITY_FILTERS)) {
     const values = filters[name as keyof AvailabilityFilters];
@@ -76,7 +83,7 @@ function piecesSql(
         offset -> toDate(clipped_start, 'Europe/London') + offset,
         range(toUInt32(dateDiff('day', toDate(clipped_start, 'Europe/London'), toDate(clipped_end, 'Europe/London')) + 1))
       )) AS day
-    FROM resource_intervals FINAL
+    FROM (${resourceIntervalsSql({ from: periodStart, to: periodEnd }, agencyList(p, agencies))}) AS resource_intervals
     WHERE ${where.join('\n      AND ')}
   )`;
 }
@@ -97,7 +104,9 @@ export function availabilityKpiQueryOver(
     throw new Error('availabilityKpiQueryOver needs at least one version part');
   const params: Record<string, unknown> = {};
   const pieces = parts
-    .map((part, index) => piecesSql(part, `p${index}_`, agencies, groupBy, filters, params))
+    .map((part, index) =>
+      piecesSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
+    )
     .join('\n  UNION ALL');
   const layout = agencyLayout(options);
   const query = `

@@ -1,3 +1,4 @@
+import { callFixtureEvents, landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,43 +15,35 @@ let db: Awaited<ReturnType<typeof migratedDatabase>>;
 const OURS = 'staffordshire-control';
 const NEIGHBOUR = 'cheshire-control';
 
-const at = (iso: string, plusSeconds = 0) =>
-  new Date(Date.parse(iso) + plusSeconds * 1000).toISOString().replace('T', ' ').replace('Z', '');
-
-/** Hand-built call facts: presentation, answer after `wait` s, close after `triage` s more. */
+/** A hand-built call: presentation, answer after `wait` s (or abandoned after 30 s), close after `triage` s more. */
 function call(
   id: string,
-  line: string,
+  line: '999' | '101',
   presented: string,
   wait: number | null,
   triage?: number,
   outcome = '',
   agency = OURS,
 ) {
-  return {
-    call_id: id,
+  return callFixtureEvents({
+    id,
     agency,
+    presentedAt: presented,
     line,
     service: 'police',
     queue: `${line}-general`,
-    presented_at: at(presented),
-    answered_at: wait === null ? null : at(presented, wait),
-    abandoned_at: wait === null ? at(presented, 30) : null,
-    closed_at: wait === null || triage === undefined ? null : at(presented, wait + triage),
-    outcome,
-    event_count: 3,
-    last_event_at: at(presented),
-    version: '2024-04-01 00:00:00.000000',
-    is_deleted: 0,
-  };
+    answeredAfter: wait,
+    abandonedAfter: wait === null ? 30 : null,
+    closedAfter: wait === null || triage === undefined ? null : wait + triage,
+    ...(outcome ? { outcome } : {}),
+  });
 }
 
 beforeAll(async () => {
   db = await migratedDatabase('callkpi');
-  await db.client.insert({
-    table: 'call_facts',
-    format: 'JSONEachRow',
-    values: [
+  await landEvents(
+    db.client,
+    [
       call('c1', '999', '2024-03-31T08:00:00Z', 3),
       call('c2', '999', '2024-03-31T08:01:00Z', 9.5),
       call('c3', '999', '2024-03-31T08:02:00Z', 10),
@@ -69,8 +62,8 @@ beforeAll(async () => {
       ...[2, 4, 6, 8, 20].map((wait, index) =>
         call(`n${index + 1}`, '999', `2024-03-31T08:1${index}:00Z`, wait, undefined, '', NEIGHBOUR),
       ),
-    ],
-  });
+    ].flat(),
+  );
 });
 afterAll(async () => {
   await db.drop();

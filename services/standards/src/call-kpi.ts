@@ -1,8 +1,10 @@
+import { callFactsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { callVersion } from './definition.js';
 import {
-  agencyCondition,
   agencyLayout,
+  agencyList,
+  instantBounds,
   type KpiQuery,
   type KpiQueryOptions,
   parameterBinder,
@@ -44,6 +46,7 @@ function judgedCallsSql(
   groupBy: CallGrouping,
   filters: CallFilters,
   params: Record<string, unknown>,
+  options: KpiQueryOptions,
 ): string {
   const { version } = part;
   const p = parameterBinder(params, prefix);
@@ -52,12 +55,11 @@ function judgedCallsSql(
     statistic.kind === 'share_within' && typeof statistic.threshold_seconds === 'number'
       ? statistic.threshold_seconds
       : 0;
+  const days = { from: p('from', part.from, 'Date'), to: p('to', part.to, 'Date') };
   const where = [
-    'event_count > 0',
     'presented_at IS NOT NULL',
-    `${PRESENTED_DAY} >= ${p('from', part.from, 'Date')}`,
-    `${PRESENTED_DAY} < ${p('to', part.to, 'Date')}`,
-    agencyCondition(p, agencies),
+    `day >= ${days.from}`,
+    `day < ${days.to}`,
     `line IN ${p('lines', version.applies_to.lines, 'Array(String)')}`,
   ];
   if (version.applies_to.services) {
@@ -68,6 +70,8 @@ function judgedCallsSql(
     if (values !== undefined)
       where.push(`${column} IN ${p(`filter_${name}`, values, 'Array(String)')}`);
   }
+  const instants = instantBounds(p, options);
+  if (instants) where.push(`presented_at >= ${instants.from}`, `presented_at <= ${instants.to}`);
   const start = CALL_CLOCK_COLUMNS[version.clock.start];
   const stop = CALL_CLOCK_COLUMNS[version.clock.stop];
   return `
@@ -84,7 +88,7 @@ function judgedCallsSql(
       outcome,
       dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
       ifNull(seconds >= 0, 0) AS measured
-    FROM call_facts FINAL
+    FROM (${callFactsSql(days, agencyList(p, agencies))}) AS call_facts
     WHERE ${where.join('\n      AND ')}
   )`;
 }
@@ -110,7 +114,9 @@ export function callKpiQueryOver(
     bands: last.version.bands_seconds ?? [],
   };
   const judged = parts
-    .map((part, index) => judgedCallsSql(part, `p${index}_`, agencies, groupBy, filters, params))
+    .map((part, index) =>
+      judgedCallsSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
+    )
     .join('\n  UNION ALL');
   const layout = agencyLayout(options);
   const query = `

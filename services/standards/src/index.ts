@@ -1,3 +1,13 @@
+// Where every figure reads its facts from (the schema package owns the tables they read).
+export {
+  type AgenciesSql,
+  callFactsSql,
+  type DaysSql,
+  EVERY_AGENCY,
+  type InstantsSql,
+  incidentFactsSql,
+  resourceIntervalsSql,
+} from '@bluelight/clickhouse-schema';
 export * from './availability-kpi.js';
 export * from './call-kpi.js';
 export * from './days.js';

@@ -1,3 +1,4 @@
+import { incidentFixtureEvents, landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -76,47 +77,37 @@ const FACTS: Fact[] = [
   })),
 ];
 
-const utc = (iso: string) => iso.replace('T', ' ').replace('Z', '');
-
 beforeAll(async () => {
   db = await migratedDatabase('kpi');
-  await db.client.insert({
-    table: 'incident_facts',
-    format: 'JSONEachRow',
-    values: FACTS.map((fact) => {
-      const received = Date.parse(fact.receivedAt);
-      return {
-        incident_id: fact.id,
+  await landEvents(
+    db.client,
+    FACTS.flatMap((fact) =>
+      incidentFixtureEvents({
+        id: fact.id,
         agency: fact.agency ?? OURS,
-        service: fact.service ?? 'fire',
-        call_received_at: utc(fact.receivedAt),
-        created_at: utc(new Date(received + 60_000).toISOString()),
-        // Mobilised 90 s and mobile 150 s after the call, for the response segments.
-        first_mobilised_at:
-          fact.seconds === null ? null : utc(new Date(received + 90_000).toISOString()),
-        first_mobile_at:
-          fact.seconds === null ? null : utc(new Date(received + 150_000).toISOString()),
-        first_arrival_at:
+        receivedAt: fact.receivedAt,
+        service: fact.service === 'police' ? 'police' : 'fire',
+        category: fact.subtype ? 'special_service' : 'primary_fire',
+        subtype: fact.subtype ?? 'dwelling',
+        riskBand: (fact.band ?? 'high') as 'high' | 'medium' | 'low',
+        lifeRisk: (fact.lifeRisk ?? 1) === 1,
+        station: fact.station ?? 'HANLEY',
+        createdAfter: 60,
+        // Mobilised 90 s and mobile 150 s after the call (just before an earlier arrival), for
+        // the response segments; an out-of-sequence incident is mobilised after its arrival.
+        mobilisedAfter:
           fact.seconds === null
             ? null
-            : utc(new Date(received + fact.seconds * 1000).toISOString()),
-        category: fact.subtype ? 'special_service' : 'primary_fire',
-        category_subtype: fact.subtype ?? 'dwelling',
-        risk_band: fact.band ?? '',
-        life_risk: fact.lifeRisk ?? 1,
-        station_ground: fact.station ?? 'HANLEY',
-        excluded_late_call: fact.lateCall ?? 0,
-        out_of_sequence: fact.outOfSequence ?? 0,
-        event_count: 5,
-        last_event_at: utc(fact.receivedAt),
-        day: new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(
-          new Date(received),
-        ),
-        version: '2024-04-01 00:00:00.000000',
-        is_deleted: 0,
-      };
-    }),
-  });
+            : fact.outOfSequence
+              ? fact.seconds + 50
+              : Math.min(90, fact.seconds - 20),
+        mobileAfter: fact.seconds === null ? null : Math.min(150, fact.seconds - 10),
+        arrivalsAfter: [fact.seconds],
+        closedAfter: fact.lateCall ? 3_000 : null,
+        exclusions: { lateCall: fact.lateCall === 1 },
+      }),
+    ),
+  );
 });
 afterAll(async () => {
   await db.drop();
@@ -378,10 +369,17 @@ describe('incident KPIs of one agency among several (real ClickHouse)', () => {
       ],
       [NEIGHBOUR],
     );
-    expect(query.match(/agency IN \{p\d_agencies:Array\(String\)\}/g)).toEqual([
-      'agency IN {p0_agencies:Array(String)}',
-      'agency IN {p1_agencies:Array(String)}',
-    ]);
+    // Every read of a fact table in each part (aggregates, revisions, far-anchored ones, twice
+    // each) is narrowed to the part's agencies.
+    const reads = query.match(/agency IN \{p\d_agencies:Array\(String\)\}/g) ?? [];
+    expect(reads.filter((read) => read.includes('p0_')).length).toBeGreaterThanOrEqual(4);
+    expect(reads.filter((read) => read.includes('p1_')).length).toBe(
+      reads.filter((read) => read.includes('p0_')).length,
+    );
+    expect(reads.length).toBe(
+      query.match(/FROM (incident_facts|incident_fact_revisions|fact_anchor_exceptions)\b/g)
+        ?.length,
+    );
     expect(params.p0_agencies).toEqual([NEIGHBOUR]);
     expect(params.p1_agencies).toEqual([NEIGHBOUR]);
     expect(query).not.toContain(NEIGHBOUR);

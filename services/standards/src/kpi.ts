@@ -1,3 +1,4 @@
+import { incidentFactsSql } from '@bluelight/clickhouse-schema';
 import type { z } from 'zod';
 import type { incidentVersion } from './definition.js';
 
@@ -82,15 +83,16 @@ export function parameterBinder(params: Record<string, unknown>, prefix: string)
 }
 
 /**
- * `agency IN {…}` over the agencies a figure is read for, bound as a query parameter. Every KPI
- * query has it: several services share one deployment, and a figure without it would mix them.
+ * The agencies a figure is read for, bound as a query parameter (`{pN_agencies:Array(String)}`):
+ * the facts sources filter every read of a fact table by it. Every KPI query has it: several
+ * services share one deployment, and a figure without it would mix them.
  */
-export function agencyCondition(
+export function agencyList(
   bind: ReturnType<typeof parameterBinder>,
   agencies: readonly string[],
 ): string {
   if (agencies.length === 0) throw new Error('a KPI query needs at least one agency');
-  return `agency IN ${bind('agencies', [...agencies], 'Array(String)')}`;
+  return bind('agencies', [...agencies], 'Array(String)');
 }
 
 /** How a KPI query's rows are laid out beyond the grouping. */
@@ -100,6 +102,25 @@ export interface KpiQueryOptions {
    * agencies' rows counted together: for alert rules, one instance per agency.
    */
   byAgency?: boolean;
+  /**
+   * Narrow the facts to exact instants as well as London days (the last hour, the last 28 days):
+   * UTC instants `YYYY-MM-DD hh:mm:ss[.sss]`, bound as `pN_instant_from` / `pN_instant_to` of
+   * each version part (a dashboard renders them as its time-range macros). Incidents by the call
+   * time (creation without a call), calls by presentation, availability clipped to them.
+   */
+  instants?: { from: string; to: string };
+}
+
+/** The instants of `options`, bound for one version part, as SQL for DateTime64 values. */
+export function instantBounds(
+  bind: ReturnType<typeof parameterBinder>,
+  options: KpiQueryOptions,
+): { from: string; to: string } | undefined {
+  if (!options.instants) return undefined;
+  return {
+    from: bind('instant_from', options.instants.from, "DateTime64(3, 'UTC')"),
+    to: bind('instant_to', options.instants.to, "DateTime64(3, 'UTC')"),
+  };
 }
 
 /** The outer SELECT's leading columns, GROUP BY and ORDER BY for `byAgency` (the inner `row_agency`). */
@@ -132,16 +153,16 @@ function judgedIncidentsSql(
   groupBy: IncidentGrouping,
   filters: IncidentFilters,
   params: Record<string, unknown>,
+  options: KpiQueryOptions,
 ): string {
   const { version } = part;
   const scope = version.applies_to;
   const p = parameterBinder(params, prefix);
+  const days = { from: p('from', part.from, 'Date'), to: p('to', part.to, 'Date') };
   const where = [
-    'event_count > 0',
     'cancelled = 0',
-    `day >= ${p('from', part.from, 'Date')}`,
-    `day < ${p('to', part.to, 'Date')}`,
-    agencyCondition(p, agencies),
+    `day >= ${days.from}`,
+    `day < ${days.to}`,
     `service IN ${p('services', scope.services, 'Array(String)')}`,
   ];
   const inList = (column: string, name: string, values: string[] | undefined, negate = false) => {
@@ -163,6 +184,11 @@ function judgedIncidentsSql(
     where.push(`life_risk = ${p('life_risk', scope.life_risk ? 1 : 0, 'UInt8')}`);
   for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
     inList(column, `filter_${name}`, filters[name as keyof IncidentFilters]);
+  }
+  const instants = instantBounds(p, options);
+  if (instants) {
+    const time = 'ifNull(call_received_at, created_at)';
+    where.push(`${time} >= ${instants.from}`, `${time} <= ${instants.to}`);
   }
 
   const statistic = version.statistic;
@@ -221,7 +247,7 @@ function judgedIncidentsSql(
           ${segments},
           ${threshold} AS threshold,
           stop_code, excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle, out_of_sequence
-        FROM incident_facts FINAL
+        FROM (${incidentFactsSql(days, agencyList(p, agencies))}) AS incident_facts
         WHERE ${where.join('\n          AND ')}
       )
     )`;
@@ -250,7 +276,7 @@ export function incidentKpiQueryOver(
   };
   const judged = parts
     .map((part, index) =>
-      judgedIncidentsSql(part, `p${index}_`, agencies, groupBy, filters, params),
+      judgedIncidentsSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
     )
     .join('\n    UNION ALL\n');
   const segmentColumns = (Object.keys(SEGMENTS) as Segment[])

@@ -1,3 +1,4 @@
+import { incidentFactsSql } from '@bluelight/clickhouse-schema';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StandardDefinition, StandardVersion } from './definition.js';
 import { computeKpi, KpiRequestError, nextDay } from './engine.js';
@@ -76,10 +77,9 @@ SELECT
   countIf(category = 'special_service' AND category_subtype != 'road_traffic_collision') AS special_service,
   countIf(category = 'special_service' AND category_subtype = 'road_traffic_collision') AS road_traffic_collision,
   countIf(category = 'false_alarm') AS false_alarm
-FROM incident_facts FINAL
-WHERE event_count > 0 AND cancelled = 0 AND service = 'fire'
-  AND day >= {from:Date} AND day < {to:Date}
-  AND agency IN {agencies:Array(String)}`,
+FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' }, '{agencies:Array(String)}')}) AS incident_facts
+WHERE cancelled = 0 AND service = 'fire'
+  AND day >= {from:Date} AND day < {to:Date}`,
     query_params: { from: period.from, to: nextDay(period.to), agencies: [...agencies] },
     format: 'JSONEachRow',
   });

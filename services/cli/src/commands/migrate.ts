@@ -8,6 +8,7 @@ import {
   migrateUp,
   migrationStatus,
 } from '@bluelight/clickhouse-schema';
+import { recomputeRevised } from '@bluelight/clickhouse-sink';
 import {
   type ClickHouseClient,
   ClickHouseError,
@@ -17,8 +18,12 @@ import {
 } from '@bluelight/service-kit';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
+import { rebuildProgressReporter } from './facts.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Migrations that move raw rows: revised entities' facts are recomputed after them. */
+const RECOMPUTE_AFTER = new Set(['0007_move_raw_v1']);
 
 const clickhouseConfigSchema = platformConfigSchema.pick({
   CLICKHOUSE_URL: true,
@@ -177,6 +182,15 @@ export function registerMigrateCommand(program: Command): void {
         migrateUp(client, { ...upOptions, log: say }),
       );
       say(`applied ${migrations(steps.length)}; database ${database} is at ${steps.at(-1)?.name}.`);
+      if (steps.some((step) => RECOMPUTE_AFTER.has(step.name))) {
+        // Moved raw rows built their facts through the views; revised entities need the sink's
+        // recompute, which no SQL migration can run.
+        const progress = await rebuildProgressReporter();
+        const revised = await withClient(target, target.clientFor(database), (client) =>
+          recomputeRevised(client, (step) => progress.report(step)),
+        ).finally(() => progress.stop());
+        say(`recomputed the facts of ${revised} revised entities.`);
+      }
     });
 
   migrate

@@ -3,6 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callFixtureEvents, landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { SHIPPED_STANDARDS_DIR } from '@bluelight/standards';
 import { migratedDatabase, testEndpoints } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,55 +43,46 @@ function bluelight(args: string[], env: Record<string, string | undefined> = {})
   });
 }
 
-const at = (iso: string, plusSeconds = 0) =>
-  new Date(Date.parse(iso) + plusSeconds * 1000).toISOString().replace('T', ' ').replace('Z', '');
-
 /** A 999 call answered after `wait` seconds. */
-const call999 = (id: string, presented: string, wait: number, agency: string = OURS) => ({
-  call_id: id,
-  agency,
-  line: '999',
-  service: 'fire',
-  queue: '999-fire',
-  presented_at: at(presented),
-  answered_at: at(presented, wait),
-  event_count: 2,
-  last_event_at: at(presented, wait),
-  version: '2024-04-02 00:00:00.000000',
-  is_deleted: 0,
-});
+const call999 = (id: string, presented: string, wait: number, agency: string = OURS) =>
+  callFixtureEvents({
+    id,
+    agency,
+    presentedAt: presented,
+    line: '999',
+    service: 'fire',
+    queue: '999-fire',
+    answeredAfter: wait,
+  });
 
 /** Ours: 2023-24 4 of 5 within 10 s, mean 8 s; 2022-23 1 of 2, mean 11 s. */
-const OUR_CALLS = () => [
-  call999('a', '2023-04-01T08:00:00Z', 5),
-  call999('b', '2023-09-01T08:00:00Z', 6),
-  call999('c', '2023-12-01T08:00:00Z', 7),
-  call999('d', '2024-03-31T08:00:00Z', 10),
-  call999('e', '2024-03-31T22:59:59Z', 12),
-  // 00:00:01 BST on 1 April 2024: the next year in London.
-  call999('f', '2024-03-31T23:00:01Z', 60),
-  call999('g', '2022-06-01T08:00:00Z', 2),
-  call999('h', '2023-01-01T08:00:00Z', 20),
-];
+const OUR_CALLS = () =>
+  [
+    call999('a', '2023-04-01T08:00:00Z', 5),
+    call999('b', '2023-09-01T08:00:00Z', 6),
+    call999('c', '2023-12-01T08:00:00Z', 7),
+    call999('d', '2024-03-31T08:00:00Z', 10),
+    call999('e', '2024-03-31T22:59:59Z', 12),
+    // 00:00:01 BST on 1 April 2024: the next year in London.
+    call999('f', '2024-03-31T23:00:01Z', 60),
+    call999('g', '2022-06-01T08:00:00Z', 2),
+    call999('h', '2023-01-01T08:00:00Z', 20),
+  ].flat();
 
 /**
  * A neighbouring control room's 999 calls in the same year (their own ids): 3, 4, 15, 30, 40 and
  * 50 s → 2 of 6 within 10 s, mean 142 / 6 s; none the year before.
  */
 const THEIR_CALLS = () =>
-  [3, 4, 15, 30, 40, 50].map((wait, index) =>
+  [3, 4, 15, 30, 40, 50].flatMap((wait, index) =>
     call999(`n${index}`, `2023-0${index + 4}-15T12:00:00Z`, wait, THEIRS),
   );
 
 beforeAll(async () => {
   db = await migratedDatabase('report_cli');
-  await db.client.insert({
-    table: 'call_facts',
-    format: 'JSONEachRow',
-    values: [...OUR_CALLS(), ...THEIR_CALLS()],
-  });
+  await landEvents(db.client, [...OUR_CALLS(), ...THEIR_CALLS()]);
   single = await migratedDatabase('report_cli_one');
-  await single.client.insert({ table: 'call_facts', format: 'JSONEachRow', values: OUR_CALLS() });
+  await landEvents(single.client, OUR_CALLS());
 });
 afterAll(async () => {
   await db?.drop();

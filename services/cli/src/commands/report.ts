@@ -69,15 +69,9 @@ export function collectAgencies(value: string, previous: string[] = []): string[
 
 /** Every agency with facts in the database (incidents, calls or appliances), sorted. */
 async function agenciesInData(client: ClickHouseClient): Promise<string[]> {
-  // DISTINCT needs no FINAL: a row's agency is the same in all its versions.
+  // fact_entities has every entity of every family once (unmerged rows agree on the agency).
   const result = await client.query({
-    query: `
-SELECT DISTINCT toString(agency) AS agency FROM (
-  SELECT agency FROM incident_facts
-  UNION ALL SELECT agency FROM call_facts
-  UNION ALL SELECT agency FROM resource_intervals
-)
-ORDER BY agency`,
+    query: 'SELECT DISTINCT toString(agency) AS agency FROM fact_entities ORDER BY agency',
     format: 'JSONEachRow',
   });
   return (await result.json<{ agency: string }>()).map((row) => row.agency);

@@ -71,7 +71,7 @@ export async function startTestSink(
   const producer = kafka.producer();
   await producer.connect();
 
-  /** Produces events keyed by their entity id, in the order given (raw ones as given). */
+  /** Produces events keyed `agency/entity id` as producers do, in the order given (raw ones as given). */
   async function produce(
     topic: string,
     events: (TestEvent | { raw: string | Buffer; key: string; headers?: Record<string, string> })[],
@@ -83,9 +83,9 @@ export async function startTestSink(
           'raw' in event
             ? { key: event.key, value: event.raw, headers: event.headers }
             : {
-                key: String(
+                key: `${event.agency}/${String(
                   event.payload.incident_id ?? event.payload.call_id ?? event.payload.resource_id,
-                ),
+                )}`,
                 value: JSON.stringify(event),
               },
         ),

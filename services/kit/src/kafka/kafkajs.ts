@@ -77,6 +77,22 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string>
   return result;
 }
 
+const MEMBERSHIP_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+
+/**
+ * True when the consumer has lost (or is losing) its group membership, so the batch in hand is
+ * no longer its to commit: the handler should give it up and let the consumer rejoin, after
+ * which the partition's new owner reads it again. Not a fault of the data or of ClickHouse.
+ */
+export function isGroupMembershipLost(error: unknown): boolean {
+  return MEMBERSHIP_ERRORS.has(String((error as { type?: unknown })?.type));
+}
+
 class KafkaJsBatchConsumer implements BatchConsumer {
   readonly #consumer: Consumer;
   /** Batches being handled or committed right now; disconnect() lets them finish first. */
@@ -104,6 +120,8 @@ class KafkaJsBatchConsumer implements BatchConsumer {
     for (const event of [events.FETCH_START, events.HEARTBEAT, events.START_BATCH_PROCESS]) {
       this.#consumer.on(event, alive);
     }
+    const onAssignment = options.onAssignment;
+    if (onAssignment) this.#consumer.on(events.GROUP_JOIN, () => onAssignment());
   }
 
   lastActivityAt(): number {

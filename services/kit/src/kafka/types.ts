@@ -78,6 +78,8 @@ export interface ConsumerOptions {
   sessionTimeoutMs?: number;
   /** How many partitions' batches the handler may be given at once (default 1). */
   partitionsConsumedConcurrently?: number;
+  /** Called after every (re)join of the group: the partitions this consumer owns may have moved. */
+  onAssignment?: () => void;
 }
 
 /**

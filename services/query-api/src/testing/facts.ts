@@ -3,9 +3,16 @@
  * with known answer times, one whole-time appliance with known status intervals — of
  * Staffordshire's fire service (and one police incident), and of a neighbouring fire service in
  * the same database, the same March, at stations of the same names. Every expected figure in the
- * tests is worked out by hand from these rows.
+ * tests is worked out by hand from these rows. The tests land them as the events that give
+ * them, through the sink's own path.
  */
 
+import {
+  callFixtureEvents,
+  type IncidentFixture,
+  incidentFixtureEvents,
+  statusFixtureEvents,
+} from '@bluelight/clickhouse-sink/testing/events';
 import { AGENCIES } from './keys.js';
 
 export interface IncidentFact {
@@ -189,45 +196,30 @@ export const CALL_ANSWER_SECONDS: (number | null)[] = [5, 8, 10, 12, 30, null];
 /** The neighbouring fire service's 999 calls, the same morning, the same queue name. */
 export const NEIGHBOUR_CALL_ANSWER_SECONDS: (number | null)[] = [4, 6, 9, 9.5, 25, null];
 
-const utc = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-const after = (iso: string, seconds: number | null) =>
-  seconds === null ? null : utc(Date.parse(iso) + seconds * 1000);
-
-export function incidentRows() {
-  return INCIDENTS.map((fact) => ({
-    incident_id: fact.id,
-    agency: fact.agency ?? (fact.service === 'police' ? AGENCIES.police : AGENCIES.fire),
-    service: fact.service ?? 'fire',
-    call_received_at: after(fact.received, 0),
-    created_at: after(fact.received, 20),
-    first_mobilised_at: after(fact.received, fact.mobilised),
-    first_mobile_at: after(fact.received, fact.mobile),
-    first_arrival_at: after(fact.received, fact.arrival),
-    second_arrival_at: null,
-    closed_at: null,
-    cancelled: fact.cancelled ?? 0,
-    category: fact.category ?? 'primary_fire',
-    category_subtype: fact.category === 'secondary_fire' ? 'grassland' : 'dwelling',
-    risk_band: fact.band,
-    life_risk: fact.lifeRisk ?? 1,
-    police_grading: fact.service === 'police' ? 'emergency' : '',
-    area_type: 'urban',
-    station_ground: fact.station,
-    area: fact.area,
-    stop_code: '',
-    excluded_late_call: 0,
-    excluded_derelict_property: 0,
-    excluded_abandoned_road_vehicle: 0,
-    out_of_sequence: 0,
-    event_count: 4,
-    last_event_at: after(fact.received, 1000),
-    day: fact.received.slice(0, 10),
-    version: '2024-04-01 00:00:00.000000',
-    is_deleted: 0,
-  }));
+/** The events that give INCIDENTS: creation 20 s after the call, mobilised, mobile, arrival, cancellation. */
+export function incidentEvents() {
+  return INCIDENTS.flatMap((fact) =>
+    incidentFixtureEvents({
+      id: fact.id,
+      agency: fact.agency ?? (fact.service === 'police' ? AGENCIES.police : AGENCIES.fire),
+      receivedAt: fact.received,
+      service: fact.service === 'police' ? 'police' : 'fire',
+      category: (fact.category || 'primary_fire') as IncidentFixture['category'],
+      subtype: fact.category === 'secondary_fire' ? undefined : 'dwelling',
+      riskBand: (fact.band || 'high') as IncidentFixture['riskBand'],
+      lifeRisk: (fact.lifeRisk ?? 1) === 1,
+      station: fact.station,
+      area: fact.area,
+      mobilisedAfter: fact.mobilised,
+      mobileAfter: fact.mobile,
+      arrivalsAfter: [fact.arrival],
+      cancelledAfter: fact.cancelled ? 300 : null,
+    }),
+  );
 }
 
-export function callRows() {
+/** The events of both agencies' 999 calls presented on 10 March, closed after 300 s. */
+export function callEvents() {
   return [
     ...callsOf(CALL_ANSWER_SECONDS, AGENCIES.fire, 'CALL', ':00'),
     ...callsOf(NEIGHBOUR_CALL_ANSWER_SECONDS, AGENCIES.neighbour, 'CHS-CALL', ':30'),
@@ -235,73 +227,48 @@ export function callRows() {
 }
 
 function callsOf(waits: (number | null)[], agency: string, prefix: string, minute: string) {
-  return waits.map((seconds, index) => {
-    const presented = `2024-03-10T1${index}${minute}:00Z`;
-    return {
-      call_id: `${prefix}-${index + 1}`,
+  return waits.flatMap((seconds, index) =>
+    callFixtureEvents({
+      id: `${prefix}-${index + 1}`,
       agency,
+      presentedAt: `2024-03-10T1${index}${minute}:00Z`,
       line: '999',
       service: 'fire',
       queue: 'fire-999',
-      presented_at: after(presented, 0),
-      answered_at: after(presented, seconds),
-      abandoned_at: seconds === null ? after(presented, 40) : null,
-      closed_at: after(presented, 300),
-      answer_seconds: seconds,
-      outcome: seconds === null ? 'abandoned' : 'incident_created',
-      incident_id: '',
-      event_count: 3,
-      last_event_at: after(presented, 300),
-      bucket: after(presented, 0),
-      rolled_bucket: null,
-      version: '2024-04-01 00:00:00.000000',
-      is_deleted: 0,
-    };
-  });
-}
-
-function interval(
-  start: string,
-  end: string,
-  status: string,
-  reason = '',
-  agency: string = AGENCIES.fire,
-) {
-  // The neighbour's pump at its own HANLEY has its own id (facts are keyed by entity id alone).
-  const resource = agency === AGENCIES.fire ? 'HANLEY-P1' : 'CHS-HANLEY-P1';
-  return {
-    resource_id: resource,
-    start_at: start,
-    end_at: end,
-    agency,
-    home_station: 'HANLEY',
-    appliance_type: 'pump',
-    crewing_model: 'wholetime',
-    status,
-    unavailable_reason: reason,
-    available: status === 'unavailable' ? 0 : 1,
-    event_id: `${resource}-${start}`,
-    version: '2024-04-01 00:00:00.000000',
-    is_deleted: 0,
-  };
+      answeredAfter: seconds,
+      abandonedAfter: seconds === null ? 40 : null,
+      closedAfter: 300,
+      outcome: seconds === null ? 'no_further_action' : 'incident_created',
+    }),
+  );
 }
 
 /**
- * One whole-time pump over March 2024 (London: 1 March 00:00 GMT to 1 April 00:00 BST, which is
- * 31 March 23:00 UTC — 743 hours): on the run except 48 hours off for crewing, 11–13 March. The
- * neighbour's whole-time pump at its HANLEY: off 24 hours, 20–21 March, mechanical.
+ * One whole-time pump of each agency over March 2024 (London: 1 March 00:00 GMT to 1 April 00:00
+ * BST, which is 31 March 23:00 UTC — 743 hours). Staffordshire's is off the run for crewing
+ * 11–13 March (48 hours), the neighbour's for a mechanical fault on 20 March (24 hours); both go
+ * off the run again at 31 March 23:00 UTC, after the month.
  */
-export function intervalRows() {
+export function statusEvents() {
+  const pump = (agency: string, id: string) => ({
+    id,
+    agency,
+    station: 'HANLEY',
+    type: 'pump',
+    crewing: 'wholetime' as const,
+  });
   return [
-    interval('2024-03-01 00:00:00.000', '2024-03-11 00:00:00.000', 'available_at_station'),
-    interval('2024-03-11 00:00:00.000', '2024-03-13 00:00:00.000', 'unavailable', 'crewing'),
-    interval('2024-03-13 00:00:00.000', '2024-03-31 23:00:00.000', 'available_at_station'),
-    ...[
-      ['2024-03-01 00:00:00.000', '2024-03-20 00:00:00.000', 'available_at_station', ''],
-      ['2024-03-20 00:00:00.000', '2024-03-21 00:00:00.000', 'unavailable', 'mechanical'],
-      ['2024-03-21 00:00:00.000', '2024-03-31 23:00:00.000', 'available_at_station', ''],
-    ].map(([start, end, status, reason]) =>
-      interval(start as string, end as string, status as string, reason, AGENCIES.neighbour),
-    ),
+    ...statusFixtureEvents(pump(AGENCIES.fire, 'HANLEY-P1'), [
+      { at: '2024-03-01T00:00:00Z', status: 'available_at_station' },
+      { at: '2024-03-11T00:00:00Z', status: 'unavailable', reason: 'crewing' },
+      { at: '2024-03-13T00:00:00Z', status: 'available_at_station' },
+      { at: '2024-03-31T23:00:00Z', status: 'unavailable', reason: 'other' },
+    ]),
+    ...statusFixtureEvents(pump(AGENCIES.neighbour, 'CHS-HANLEY-P1'), [
+      { at: '2024-03-01T00:00:00Z', status: 'available_at_station' },
+      { at: '2024-03-20T00:00:00Z', status: 'unavailable', reason: 'mechanical' },
+      { at: '2024-03-21T00:00:00Z', status: 'available_at_station' },
+      { at: '2024-03-31T23:00:00Z', status: 'unavailable', reason: 'other' },
+    ]),
   ];
 }

@@ -1,10 +1,11 @@
+import { landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { loadConfig } from '@bluelight/service-kit';
 import { loadStandards, type StandardDefinition } from '@bluelight/standards';
 import { migratedDatabase, testEndpoints, testLogger } from '@bluelight/test/harness';
 import { queryApiConfigSchema } from '../config.js';
 import { createReadOnlyClickHouse, startQueryApiService } from '../service.js';
 import { recordingClickHouse } from './clickhouse.js';
-import { callRows, incidentRows, intervalRows } from './facts.js';
+import { callEvents, incidentEvents, statusEvents } from './facts.js';
 import { TEST_KEYS, type TestKey, testReaders } from './keys.js';
 
 /**
@@ -17,17 +18,7 @@ export async function startTestQueryApi(
   options: { standards?: StandardDefinition[] } = {},
 ) {
   const db = await migratedDatabase(prefix);
-  await db.client.insert({
-    table: 'incident_facts',
-    format: 'JSONEachRow',
-    values: incidentRows(),
-  });
-  await db.client.insert({ table: 'call_facts', format: 'JSONEachRow', values: callRows() });
-  await db.client.insert({
-    table: 'resource_intervals',
-    format: 'JSONEachRow',
-    values: intervalRows(),
-  });
+  await landEvents(db.client, [...incidentEvents(), ...callEvents(), ...statusEvents()]);
   const endpoints = testEndpoints();
   const config = loadConfig(queryApiConfigSchema, {
     CLICKHOUSE_URL: endpoints.clickhouseUrl,
