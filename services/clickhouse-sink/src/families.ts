@@ -6,7 +6,7 @@ import {
   type TopicDefinition,
 } from '@bluelight/schemas';
 import { REVISIONS, type RevisionSpec } from './revisions.js';
-import { callRow, incidentRow, type Lineage, type RawRow, resourceRow } from './rows.js';
+import { type Lineage, type RawRow, rawRow } from './rows.js';
 
 /** Everything the sink needs to know about one event family. */
 export interface Family {
@@ -32,7 +32,7 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     name: 'calls',
     topic: callsTopic,
     rawTable: 'calls_raw',
-    toRow: callRow,
+    toRow: (event, lineage) => rawRow(event, lineage, 'call_id'),
     entityColumn: 'call_id',
     anchorTime: ownTime,
     revisions: REVISIONS.calls,
@@ -41,7 +41,7 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     name: 'incidents',
     topic: incidentsTopic,
     rawTable: 'incidents_raw',
-    toRow: incidentRow,
+    toRow: (event, lineage) => rawRow(event, lineage, 'incident_id'),
     entityColumn: 'incident_id',
     anchorTime: (event) =>
       event.event_type === 'incident.created' ? event.payload.call_received_at : event.occurred_at,
@@ -51,7 +51,7 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     name: 'resources',
     topic: resourcesTopic,
     rawTable: 'resources_raw',
-    toRow: resourceRow,
+    toRow: (event, lineage) => rawRow(event, lineage, 'resource_id'),
     entityColumn: 'resource_id',
     anchorTime: ownTime,
     revisions: REVISIONS.resources,
