@@ -282,34 +282,39 @@ FROM resources_raw
 WHERE event_type = 'resource.status_changed'
 GROUP BY agency, resource_id;
 
--- Each entity's anchor and whether it is revised, for the sink to look up (small granules:
--- lookups are by key).
+-- Each entity's anchor and whether it is revised, by the Kafka partition its events are keyed
+-- to, for the sink: it loads the keys of each partition it is given (to know, without asking,
+-- which entities are new) and looks up the rest by key.
 CREATE TABLE IF NOT EXISTS fact_entities {{ON_CLUSTER}}
 (
     family LowCardinality(String),
+    kafka_partition UInt32,
     agency LowCardinality(String),
     entity_id String,
     anchor SimpleAggregateFunction(min, Date),
     revised SimpleAggregateFunction(max, UInt8)
 )
 ENGINE = {{REPLICATED}}AggregatingMergeTree
-ORDER BY (family, agency, entity_id)
+ORDER BY (family, kafka_partition, agency, entity_id)
 SETTINGS index_granularity = 1024, non_replicated_deduplication_window = 10000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_calls_mv {{ON_CLUSTER}} TO fact_entities AS
-SELECT 'calls' AS family, agency, call_id AS entity_id, min(_anchor) AS anchor, max(_revised) AS revised
+SELECT 'calls' AS family, _partition AS kafka_partition, agency, call_id AS entity_id,
+    min(_anchor) AS anchor, max(_revised) AS revised
 FROM calls_raw
-GROUP BY agency, call_id;
+GROUP BY kafka_partition, agency, call_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_incidents_mv {{ON_CLUSTER}} TO fact_entities AS
-SELECT 'incidents' AS family, agency, incident_id AS entity_id, min(_anchor) AS anchor, max(_revised) AS revised
+SELECT 'incidents' AS family, _partition AS kafka_partition, agency, incident_id AS entity_id,
+    min(_anchor) AS anchor, max(_revised) AS revised
 FROM incidents_raw
-GROUP BY agency, incident_id;
+GROUP BY kafka_partition, agency, incident_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_resources_mv {{ON_CLUSTER}} TO fact_entities AS
-SELECT 'resources' AS family, agency, resource_id AS entity_id, min(_anchor) AS anchor, max(_revised) AS revised
+SELECT 'resources' AS family, _partition AS kafka_partition, agency, resource_id AS entity_id,
+    min(_anchor) AS anchor, max(_revised) AS revised
 FROM resources_raw
-GROUP BY agency, resource_id;
+GROUP BY kafka_partition, agency, resource_id;
 
 -- Entities whose day (the call's London day) lies outside the anchor month or the month before
 -- it, which a period's read would otherwise miss: their first event came more than a month

@@ -51,7 +51,8 @@ function harness(options: {
   const clickhouse = {
     insert: async (params: {
       table: string;
-      values: Record<string, unknown>[];
+      columns: string[];
+      values: unknown[][];
       clickhouse_settings: { insert_deduplication_token: string };
     }) => {
       const token = params.clickhouse_settings.insert_deduplication_token;
@@ -59,11 +60,15 @@ function harness(options: {
         failed = true;
         throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       }
+      // JSONCompactEachRow: each row's values in the order of `columns`.
+      const rows = params.values.map((values) =>
+        Object.fromEntries(params.columns.map((column, index) => [column, values[index]])),
+      );
       inserts.push({
         table: params.table,
         token,
-        offsets: params.values.map((row) => String(row._offset ?? row.original_offset)),
-        rows: params.values,
+        offsets: rows.map((row) => String(row._offset ?? row.original_offset)),
+        rows,
       });
     },
   } as unknown as ClickHouseClient;
