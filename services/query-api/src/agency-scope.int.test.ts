@@ -1,3 +1,4 @@
+import { incidentFixtureEvents, landEvents } from '@bluelight/clickhouse-sink/testing/events';
 import { loadStandards, parseStandard } from '@bluelight/standards';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INCIDENTS } from './testing/facts.js';
@@ -348,9 +349,42 @@ describe('other keys (real ClickHouse)', () => {
 
   it('a cursor from one agency’s pages never opens another’s', async () => {
     const first = (await as('regional', `${withAgency(INCIDENTS_URL, BOTH)}&limit=3`)).json();
-    // SFR-0001, CFR-0001, SFR-0002: the cursor is a position (time, id), not an agency.
+    // SFR-0001, CFR-0001, SFR-0002: the cursor is a position (time, id, agency), not a permission.
     expect(idsOf(first)).toEqual(['SFR-0001', 'CFR-0001', 'SFR-0002']);
     const rest = await as('dashboards', `${INCIDENTS_URL}&cursor=${first.next_cursor}`);
     expect(idsOf(rest.json())).toEqual(marchIds([OURS]).slice(2));
+  });
+
+  it('pages through two agencies’ incidents of the same ids at the same instants, every one once', async () => {
+    // Both services import one joint control room's export: same numbers, same call times. A
+    // position of (time, id) alone ended a page between the two and skipped the second.
+    const shared = ['JC-1', 'JC-2', 'JC-3'].map((id, index) => ({
+      id,
+      receivedAt: `2022-06-15T1${index}:00:00Z`,
+      arrivalsAfter: [300],
+    }));
+    await landEvents(
+      api.db.client,
+      [OURS, THEIRS].flatMap((agency) =>
+        shared.flatMap((fixture) => incidentFixtureEvents({ ...fixture, agency })),
+      ),
+    );
+    const june = `/v1/incidents?from=2022-06-15&to=2022-06-15&agency=${BOTH}&limit=1`;
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: {
+        incidents: { agency: string; incident_id: string }[];
+        next_cursor: string | null;
+      } = (await as('regional', cursor ? `${june}&cursor=${cursor}` : june)).json();
+      seen.push(
+        ...page.incidents.map(
+          (row: { agency: string; incident_id: string }) => `${row.incident_id} ${row.agency}`,
+        ),
+      );
+      cursor = page.next_cursor;
+    } while (cursor !== null && seen.length <= 6);
+    // In call order, then id, then agency: each agency's incident of an id, one after the other.
+    expect(seen).toEqual(shared.flatMap(({ id }) => [`${id} ${THEIRS}`, `${id} ${OURS}`]));
   });
 });

@@ -110,7 +110,7 @@ const BAD_REQUESTS: [string, string][] = [
   [`${INCIDENTS}&limit=-1`, 'limit'],
   [`${INCIDENTS}&cursor=not-a-cursor`, 'cursor'],
   [`${INCIDENTS}&cursor=${Buffer.from('{"a":1}').toString('base64url')}`, 'cursor'],
-  [`${INCIDENTS}&cursor=${encodeCursor(1, 'A')}!`, 'cursor'],
+  [`${INCIDENTS}&cursor=${encodeCursor(1, 'A', 'staffordshire-fire')}!`, 'cursor'],
   [`${INCIDENTS}&standard=x`, 'standard'],
   [`${INCIDENTS}&agency=,`, 'agency'],
   [`${INCIDENTS}&agency=${LONG}`, 'agency'],
@@ -220,7 +220,7 @@ describe('query parameters', () => {
 
   it('passes the incident search values as query parameters, the cursor decoded', async () => {
     const { get, clickhouse } = await api();
-    const cursor = encodeCursor(1_711_879_200_000, 'INC-0042');
+    const cursor = encodeCursor(1_711_879_200_000, 'INC-0042', 'staffordshire-fire');
     const response = await get(
       `${INCIDENTS}&station=HANLEY&q=INC-00&limit=2&cursor=${cursor}&risk_band=high,medium`,
     );
@@ -236,7 +236,11 @@ describe('query parameters', () => {
       q: 'INC-00',
       after_ms: 1_711_879_200_000,
       after_id: 'INC-0042',
+      after_agency: 'staffordshire-fire',
     });
+    expect(sent?.query).toContain(
+      '(sort_ms, incident_id, row_agency) > ({after_ms:Int64}, {after_id:String}, {after_agency:String})',
+    );
     expect(sent?.query).not.toContain('INC-00');
     expect(response.json()).toEqual({
       period: { from: '2024-03-01', to: '2024-03-31' },
@@ -245,6 +249,31 @@ describe('query parameters', () => {
       incidents: [],
       next_cursor: null,
     });
+  });
+
+  it('takes a cursor of an earlier API (no agency) as a position after every agency’s incident there', async () => {
+    const { get, clickhouse } = await api();
+    const legacy = Buffer.from(JSON.stringify([1_711_879_200_000, 'INC-0042'])).toString(
+      'base64url',
+    );
+    const response = await get(`${INCIDENTS}&cursor=${legacy}`);
+    expect(response.statusCode, response.body).toBe(200);
+    const [sent] = clickhouse.sent;
+    expect(sent?.params).toMatchObject({ after_ms: 1_711_879_200_000, after_id: 'INC-0042' });
+    expect(sent?.params).not.toHaveProperty('after_agency');
+    expect(sent?.query).toContain('(sort_ms, incident_id) > ({after_ms:Int64}, {after_id:String})');
+    // A position naming something that is no agency code is not from this API.
+    const forged = Buffer.from(JSON.stringify([1, 'INC-0042', 'Not An Agency'])).toString(
+      'base64url',
+    );
+    const refused = await get(`${INCIDENTS}&cursor=${forged}`);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().problems).toEqual([
+      {
+        parameter: 'cursor',
+        message: 'not a cursor from this API: pass next_cursor from the previous page',
+      },
+    ]);
   });
 });
 

@@ -7,7 +7,12 @@ import {
   type Segment,
   segmentSql,
 } from '@bluelight/standards';
-import { DEFAULT_LIMIT, encodeCursor, type INCIDENT_SEARCH_FILTERS } from './params.js';
+import {
+  DEFAULT_LIMIT,
+  encodeCursor,
+  type INCIDENT_SEARCH_FILTERS,
+  type IncidentCursor,
+} from './params.js';
 
 export interface IncidentSearch {
   /** The agencies whose incidents are searched (at least one): never every agency's by default. */
@@ -19,7 +24,7 @@ export interface IncidentSearch {
   filters?: Partial<Record<(typeof INCIDENT_SEARCH_FILTERS)[number], string[]>>;
   q?: string;
   limit?: number;
-  cursor?: { afterMs: number; afterId: string };
+  cursor?: IncidentCursor;
 }
 
 /** The times an incident carries, in the order they happen. */
@@ -58,8 +63,10 @@ export const INCIDENT_CSV_COLUMNS = [
 /**
  * The search as SQL and parameters. The SQL is fixed text chosen by which filters are present;
  * every value from the request (agencies, dates, filter values, q, the cursor, the limit) is a
- * query parameter. Ordered by the call time (the creation time when there was no call), then the id,
- * so pages are stable; one row more than the limit is read to know whether a next page exists.
+ * query parameter. Ordered by the call time (the creation time when there was no call), then the
+ * id, then the agency — two agencies may have an incident of the same id at the same instant, and
+ * a page must not end between them and skip one — so pages are stable; one row more than the
+ * limit is read to know whether a next page exists.
  */
 export function incidentSearchQuery(search: IncidentSearch) {
   const limit = search.limit ?? DEFAULT_LIMIT;
@@ -86,7 +93,15 @@ export function incidentSearchQuery(search: IncidentSearch) {
   if (search.cursor !== undefined) {
     params.after_ms = search.cursor.afterMs;
     params.after_id = search.cursor.afterId;
-    where.push('(sort_ms, incident_id) > ({after_ms:Int64}, {after_id:String})');
+    if (search.cursor.afterAgency === undefined) {
+      // A position from an earlier API (no agency): after every agency's incident there.
+      where.push('(sort_ms, incident_id) > ({after_ms:Int64}, {after_id:String})');
+    } else {
+      params.after_agency = search.cursor.afterAgency;
+      where.push(
+        '(sort_ms, incident_id, row_agency) > ({after_ms:Int64}, {after_id:String}, {after_agency:String})',
+      );
+    }
   }
   const segments = SEGMENT_NAMES.map((segment) => `${segmentSql(segment)} AS seg_${segment}`).join(
     ',\n  ',
@@ -98,10 +113,11 @@ SELECT
   toString(day) AS day_text,
   ${INCIDENT_TIMES.join(', ')},
   ${segments},
-  toUnixTimestamp64Milli(assumeNotNull(coalesce(call_received_at, created_at))) AS sort_ms
+  toUnixTimestamp64Milli(assumeNotNull(coalesce(call_received_at, created_at))) AS sort_ms,
+  CAST(agency AS String) AS row_agency
 FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' }, '{agencies:Array(String)}')}) AS incident_facts
 WHERE ${where.join('\n  AND ')}
-ORDER BY sort_ms, incident_id
+ORDER BY sort_ms, incident_id, row_agency
 LIMIT {limit:UInt32}`;
   return { query, params, limit };
 }
@@ -171,6 +187,8 @@ export async function searchIncidents(client: ClickHouseClient, search: Incident
   return {
     incidents: page.map(incidentOf),
     next_cursor:
-      rows.length > limit && last ? encodeCursor(Number(last.sort_ms), last.incident_id) : null,
+      rows.length > limit && last
+        ? encodeCursor(Number(last.sort_ms), last.incident_id, last.agency)
+        : null,
   };
 }

@@ -139,16 +139,34 @@ export const INCIDENT_SEARCH_FILTERS = [
   'service',
 ] as const;
 
-/** A page position: base64url of JSON `[sortMillis, incidentId]`, as the previous page gave it. */
+/**
+ * A page position: base64url of JSON `[sortMillis, incidentId, agency]`, as the previous page
+ * gave it. The agency is part of the position because two agencies may have an incident of the
+ * same id at the same instant (identity is (agency, id)); a position without it (`[sortMillis,
+ * incidentId]`, from a query API before this one) still reads as "after every agency's incident
+ * there", so a client paging through an upgrade is not refused.
+ */
+export interface IncidentCursor {
+  afterMs: number;
+  afterId: string;
+  /** Absent in a position from an earlier query API. */
+  afterAgency?: string;
+}
+
 export const cursorParam = z
   .string({ error: textError('the next_cursor of the previous page') })
   .max(400, 'not a cursor from this API')
-  .transform((text, context) => {
+  .transform((text, context): IncidentCursor => {
     try {
       if (!/^[A-Za-z0-9_-]+$/.test(text)) throw new Error('not base64url');
       const decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
-      const parsed = z.tuple([z.int().min(0), z.string().max(MAX_VALUE_LENGTH)]).parse(decoded);
-      return { afterMs: parsed[0], afterId: parsed[1] };
+      const position = z.int().min(0);
+      const id = z.string().max(MAX_VALUE_LENGTH);
+      const parsed = z
+        .union([z.tuple([position, id, agencyCode]), z.tuple([position, id])])
+        .parse(decoded);
+      const [afterMs, afterId, afterAgency] = parsed;
+      return afterAgency === undefined ? { afterMs, afterId } : { afterMs, afterId, afterAgency };
     } catch {
       context.addIssue({
         code: 'custom',
@@ -158,8 +176,8 @@ export const cursorParam = z
     }
   });
 
-export function encodeCursor(sortMs: number, incidentId: string): string {
-  return Buffer.from(JSON.stringify([sortMs, incidentId]), 'utf8').toString('base64url');
+export function encodeCursor(sortMs: number, incidentId: string, agency: string): string {
+  return Buffer.from(JSON.stringify([sortMs, incidentId, agency]), 'utf8').toString('base64url');
 }
 
 /** The query-string schemas of every endpoint; unknown parameters are refused. */
@@ -234,7 +252,7 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
       to: string;
       q?: string;
       limit?: number;
-      cursor?: { afterMs: number; afterId: string };
+      cursor?: IncidentCursor;
     } & Partial<Record<(typeof INCIDENT_SEARCH_FILTERS)[number], string[]>>,
     Record<string, unknown>
   >;
