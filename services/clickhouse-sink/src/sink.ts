@@ -152,7 +152,7 @@ export class ClickHouseSink {
         }
       }
     };
-    // Keep group membership during a long insert (KafkaJS throttles heartbeats).
+    // Marks the consumer alive during a long insert (it heartbeats the group on its own).
     const heartbeats = setInterval(() => {
       heartbeat().catch(() => {});
     }, HEARTBEAT_EVERY_MS);
@@ -199,10 +199,12 @@ export class ClickHouseSink {
 }
 
 /**
- * Gathers the batches the consumer hands over at the same time (one per partition) and handles
- * them as one unit of work, one unit at a time: while a unit is being written, newly arriving
- * batches wait and then go together into the next. Each batch's promise settles with its unit,
- * so every batch is committed only after its unit is durable, and none if it fails.
+ * Gathers the batches the consumer hands over at the same time and handles them as one unit of
+ * work, one unit at a time: while a unit is being written, newly arriving batches (the consumer
+ * fetches ahead, so later batches of the same partitions too) wait and then go together into the
+ * next. Each batch's promise settles with its unit, so every batch is committed only after its
+ * unit is durable, and none if it fails; a failed unit also fails the waiting batches of its
+ * partitions, and batches the consumer has given up (`signal` aborted) are not written.
  */
 export class BatchCoalescer {
   readonly #work: (batches: ConsumedBatch[]) => Promise<void>;
@@ -231,12 +233,29 @@ export class BatchCoalescer {
 
   async #drain(): Promise<void> {
     while (this.#waiting.length > 0) {
-      const unit = this.#waiting.splice(0, this.#waiting.length);
+      const taken = this.#waiting.splice(0, this.#waiting.length);
+      // The consumer will not commit these (an earlier batch of their partition failed, or the
+      // partition was revoked) and delivers them again: writing them now would only run ahead.
+      const unit = taken.filter((entry) => !entry.batch.signal?.aborted);
+      for (const entry of taken) {
+        if (entry.batch.signal?.aborted)
+          entry.settle(entry.batch.signal.reason ?? new Error('batch given up'));
+      }
+      if (unit.length === 0) continue;
       try {
         await this.#work(unit.map((entry) => entry.batch));
         for (const entry of unit) entry.settle();
       } catch (error) {
-        for (const entry of unit) entry.settle(error ?? new Error('batch failed'));
+        const failure = error ?? new Error('batch failed');
+        for (const entry of unit) entry.settle(failure);
+        // Later batches of the failed partitions wait behind them: they are delivered again
+        // after the failed ones, so they are not written before them.
+        const failed = new Set(unit.map(({ batch }) => `${batch.topic}:${batch.partition}`));
+        this.#waiting = this.#waiting.filter((entry) => {
+          if (!failed.has(`${entry.batch.topic}:${entry.batch.partition}`)) return true;
+          entry.settle(failure);
+          return false;
+        });
       }
     }
     this.#busy = false;
