@@ -483,8 +483,9 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
           );
           if (!entry) continue;
           const { state, offset } = entry;
-          // Revoked, rewound or moved on meanwhile: what this fetch brought is not wanted.
+          // Stopping, revoked, rewound or moved on meanwhile: what this fetch brought is not wanted.
           if (
+            this.#stopping ||
             this.#generation !== generation ||
             this.#partitions.get(state.key) !== state ||
             state.position !== offset ||
@@ -1149,6 +1150,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
   }
 
   #warnFetch(error: unknown, message: string, leader?: number): void {
+    // disconnect() closes the connections under the last fetch: nothing to report.
+    if (this.#stopping) return;
     // A broker that is down fails every fetch: say so every few seconds, not every time.
     if (Date.now() - this.#lastFetchWarningAt < 5_000) return;
     this.#lastFetchWarningAt = Date.now();
