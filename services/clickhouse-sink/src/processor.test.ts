@@ -310,7 +310,7 @@ describe('decoding messages that are not UTF-8 text', () => {
       family,
       new Date(),
     );
-    expect(decoded.rows.map(({ row }) => row._offset)).toEqual(['2']);
+    expect(decoded.rows.map(({ offset }) => offset)).toEqual(['2']);
     expect(
       decoded.rejections.map(({ errorClass, reason, eventId }) => ({
         errorClass,
@@ -347,7 +347,7 @@ describe('decoding events dated before the earliest event time', () => {
     });
     const messages = [at('1900-01-01T00:00:00Z', '0'), at('2024-03-30T20:00:00Z', '1')];
     const byDefault = decodeBatch(messages, family, new Date());
-    expect(byDefault.rows.map(({ row }) => row._offset)).toEqual(['1']);
+    expect(byDefault.rows.map(({ offset }) => offset)).toEqual(['1']);
     expect(byDefault.rejections.map(({ errorClass }) => errorClass)).toEqual(['contract']);
     // (An incident created in 1900 from a call of 2024 also breaks the call-before-creation rule.)
     expect(JSON.parse(byDefault.rejections[0]?.reason ?? '[]')).toContainEqual({
