@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import { DEFAULT_EARLIEST_EVENT_TIME, withEarliestEventTime } from './common.js';
 import { acceptWithoutZod } from './fast-validate.js';
+
+export { prepareFastValidation } from './fast-validate.js';
+
 import { anyEvent, type BluelightEvent, eventDefinitions } from './registry.js';
 
 /** One reason an event was refused: where (a dotted field path) and what. */
