@@ -34,6 +34,8 @@ function ajvForTheContract(): Ajv2020 {
     // ajv-formats' date-time is looser (lower-case t and z, a space, a leap second, +0100), so
     // running it as well would only cost time.
     validateFormats: false,
+    // Unions are zod's discriminated unions: see withDiscriminators.
+    discriminator: true,
   });
   // Bluelight's annotations on the generated schemas: documentation, not constraints.
   ajv.addVocabulary([
@@ -126,27 +128,67 @@ function objectProjector(fields: (readonly [string, Project])[]): Project {
   return create(fields.map(([, project]) => project));
 }
 
+/** The values a union branch's discriminator property takes (its const or enum), if it has one. */
+function discriminatorValues(branch: JsonSchema, name: string): unknown[] | undefined {
+  const property = (branch.properties as Record<string, JsonSchema> | undefined)?.[name];
+  if (property === undefined || !(branch.required as string[] | undefined)?.includes(name)) {
+    return undefined;
+  }
+  if ('const' in property) return [property.const];
+  return Array.isArray(property.enum) ? property.enum : undefined;
+}
+
+/** The property that tells a union's branches apart (zod's discriminatedUnion key), if any. */
+function discriminatorOf(branches: JsonSchema[]): string | undefined {
+  if (branches.length === 0) return undefined;
+  const candidates = Object.keys((branches[0]?.properties ?? {}) as Record<string, unknown>);
+  return candidates.find((name) =>
+    branches.every((branch) => discriminatorValues(branch, name) !== undefined),
+  );
+}
+
+/**
+ * The schema with Ajv's `discriminator` keyword beside every union whose branches one property
+ * tells apart: Ajv then checks only the branch the value names instead of trying each in turn.
+ * The same verdict (the values are distinct, so at most one branch can match); the fuzz test
+ * holds the fast path to zod's verdict either way.
+ */
+function withDiscriminators(schema: JsonSchema): JsonSchema {
+  const copy: JsonSchema = {};
+  for (const [keyword, value] of Object.entries(schema)) {
+    if (keyword === 'properties') {
+      copy.properties = Object.fromEntries(
+        Object.entries(value as Record<string, JsonSchema>).map(([name, property]) => [
+          name,
+          withDiscriminators(property),
+        ]),
+      );
+    } else if (keyword === 'oneOf') {
+      copy.oneOf = (value as JsonSchema[]).map(withDiscriminators);
+    } else {
+      copy[keyword] = value;
+    }
+  }
+  const branches = Array.isArray(schema.oneOf) ? (schema.oneOf as JsonSchema[]) : [];
+  const propertyName = discriminatorOf(branches);
+  // Ajv's keyword needs the union itself typed: every branch is an object, so the union is.
+  if (propertyName !== undefined && branches.every((branch) => branch.type === 'object')) {
+    copy.type = 'object';
+    copy.discriminator = { propertyName };
+  }
+  return copy;
+}
+
 /** A union of objects told apart by one property's const or enum values (zod's discriminatedUnion). */
 function unionProjector(branches: JsonSchema[], where: string): Project {
-  const valuesOf = (branch: JsonSchema, name: string): unknown[] | undefined => {
-    const property = (branch.properties as Record<string, JsonSchema> | undefined)?.[name];
-    if (property === undefined || !(branch.required as string[] | undefined)?.includes(name)) {
-      return undefined;
-    }
-    if ('const' in property) return [property.const];
-    return Array.isArray(property.enum) ? property.enum : undefined;
-  };
-  const candidates = Object.keys((branches[0]?.properties ?? {}) as Record<string, unknown>);
-  const discriminator = candidates.find((name) =>
-    branches.every((branch) => valuesOf(branch, name) !== undefined),
-  );
+  const discriminator = discriminatorOf(branches);
   if (discriminator === undefined) {
     throw new Error(`${where}: a union without a discriminator: the fast path cannot copy it`);
   }
   const byValue = new Map<unknown, Project>();
   branches.forEach((branch, index) => {
     const project = projector(branch, `${where}[${index}]`);
-    for (const value of valuesOf(branch, discriminator) ?? []) {
+    for (const value of discriminatorValues(branch, discriminator) ?? []) {
       if (byValue.has(value)) throw new Error(`${where}: ${String(value)} in two branches`);
       byValue.set(value, project);
     }
@@ -168,7 +210,7 @@ function compile(type: string): CompiledType {
   if (!definition) throw new Error(`unknown event type ${type}`);
   ajv ??= ajvForTheContract();
   return {
-    validateShape: ajv.compile(schema),
+    validateShape: ajv.compile(withDiscriminators(schema)),
     instantPaths: instantPathsOf(schema),
     project: projector(schema, type),
     checkContextualRules: definition.checkContextualRules as CompiledType['checkContextualRules'],
