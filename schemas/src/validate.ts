@@ -64,8 +64,8 @@ const DEFAULT_EARLIEST = new Date(DEFAULT_EARLIEST_EVENT_TIME);
  * event time is passed in.
  *
  * The fast path (fast-validate.ts: Ajv on the generated JSON Schema, then the same contextual
- * rules) answers for a valid event, in about a third to a half of zod's time; whatever it does not vouch
- * for is parsed by zod, so a refusal is exactly validateEventWithZod's.
+ * rules) answers for a valid event in a third to a half of zod's time; whatever it does not
+ * vouch for is parsed by zod, so a refusal is exactly validateEventWithZod's.
  */
 export function validateEvent(input: unknown, options: ValidateOptions = {}): ValidationResult {
   const event = acceptWithoutZod(input, options.earliestEventTime ?? DEFAULT_EARLIEST);
