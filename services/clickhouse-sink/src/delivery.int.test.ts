@@ -1,9 +1,4 @@
-import {
-  callFactsSql,
-  EVERY_AGENCY,
-  incidentFactsSql,
-  resourceIntervalsSql,
-} from '@bluelight/clickhouse-schema';
+import { callFactsSql, incidentFactsSql, resourceIntervalsSql } from '@bluelight/clickhouse-schema';
 import { partitionKey } from '@bluelight/schemas';
 import type { ClickHouseClient, ConsumedBatch } from '@bluelight/service-kit';
 import { migratedDatabase } from '@bluelight/test/harness';
