@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDatabaseIfMissing, migrateUp } from '@bluelight/clickhouse-schema';
@@ -12,6 +13,7 @@ import {
   createKafkaClients,
   createLogger,
 } from '@bluelight/service-kit';
+import { round } from './stats.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const benchDir = path.join(repoRoot, 'test', 'bench');
@@ -72,10 +74,16 @@ export function startChild(
 ): ChildProcess {
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, mainFile)], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // BENCH_NODE_ARGS: extra Node options for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', path.join(repoRoot, mainFile)],
+    {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
@@ -131,3 +139,54 @@ export function topicByFamily(family: Family) {
   if (!topic) throw new Error(`no topic for ${family}`);
   return topic;
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux only). */
+export async function processCpuSeconds(pid: number): Promise<number | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+// USER_HZ: 100 on every Linux build this runs on (sysconf(_SC_CLK_TCK)).
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds used by the stack's engines and the given processes over a piece of work, so a
+ * benchmark can say where a 2-core machine's time went, not only how long it took.
+ */
+export async function cpuMeter(
+  stack: LocalStack,
+  others: Record<string, () => number | undefined>,
+) {
+  const engines = (await stack.status()).filter((component) => component.pid !== undefined);
+  const read = async () => {
+    const seconds: Record<string, number> = {};
+    for (const engine of engines) {
+      seconds[engine.id] = (await processCpuSeconds(engine.pid as number)) ?? 0;
+    }
+    for (const [name, pidOf] of Object.entries(others)) {
+      const pid = pidOf();
+      if (pid === undefined) continue;
+      seconds[name] =
+        pid === process.pid ? processSelfCpu() : ((await processCpuSeconds(pid)) ?? 0);
+    }
+    return seconds;
+  };
+  const before = await read();
+  return async () => {
+    const after = await read();
+    return Object.fromEntries(
+      Object.entries(after).map(([name, value]) => [name, round(value - (before[name] ?? 0))]),
+    );
+  };
+}
+
+const processSelfCpu = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};

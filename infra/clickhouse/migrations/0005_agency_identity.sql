@@ -1,14 +1,16 @@
 -- Identity is (agency, entity id): raw tables are re-keyed so two agencies may use the same
--- incident, call, resource and event ids and never collapse into each other. Every raw row also
--- records the entity's anchor — the Europe/London month its facts are partitioned by, chosen once
--- by the sink from the entity's first event — and whether the entity's facts are recomputed
--- (`_revised`: it has a correction or retraction; see 0005).
+-- incident, call, resource and event ids and never collapse into each other. A raw row is the
+-- event as received: its envelope, its entity id and its payload (JSON; the views of 0006 read
+-- the fields they need from it — the columns 0001 copied out of every payload are gone, which
+-- makes the raw insert, the sink's one write, about as cheap as a plain event store's). Every
+-- raw row also records the entity's anchor — the Europe/London month its facts are partitioned
+-- by, chosen once by the sink from the entity's first event — and whether the entity's facts
+-- are recomputed (`_revised`: it has a correction or retraction; see 0006).
 --
 -- 0004 renamed the old tables `*_v1`; 0007 moves their rows into these once the derived facts
 -- (0006) are in place to be built from them.
 
 -- migrate:up
-
 CREATE TABLE IF NOT EXISTS calls_raw {{ON_CLUSTER}}
 (
     event_id String,
@@ -22,15 +24,7 @@ CREATE TABLE IF NOT EXISTS calls_raw {{ON_CLUSTER}}
     corrects_event_id String,
     corrects_reason String,
     call_id String,
-    line LowCardinality(String),
-    service LowCardinality(String),
-    queue LowCardinality(String),
-    position LowCardinality(String),
-    abandon_stage LowCardinality(String),
-    to_service LowCardinality(String),
-    to_queue LowCardinality(String),
-    outcome LowCardinality(String),
-    outcome_incident_id String,
+    -- The event's payload exactly as the contract validated it (JSON); the views read it.
     payload String CODEC(ZSTD(3)),
     _topic LowCardinality(String),
     _partition UInt32,
@@ -57,25 +51,7 @@ CREATE TABLE IF NOT EXISTS incidents_raw {{ON_CLUSTER}}
     corrects_event_id String,
     corrects_reason String,
     incident_id String,
-    resource_id String,
-    call_received_at Nullable(DateTime64(3, 'UTC')),
-    service LowCardinality(String),
-    category LowCardinality(String),
-    category_subtype LowCardinality(String),
-    risk_band LowCardinality(String),
-    life_risk Nullable(UInt8),
-    police_grading LowCardinality(String),
-    area_type LowCardinality(String),
-    station_ground LowCardinality(String),
-    area LowCardinality(String),
-    lat Nullable(Float64),
-    lon Nullable(Float64),
-    stop_code LowCardinality(String),
-    excluded_late_call UInt8,
-    excluded_derelict_property UInt8,
-    excluded_abandoned_road_vehicle UInt8,
-    delay_reason LowCardinality(String),
-    cancel_reason LowCardinality(String),
+    -- The event's payload exactly as the contract validated it (JSON); the views read it.
     payload String CODEC(ZSTD(3)),
     _topic LowCardinality(String),
     _partition UInt32,
@@ -102,12 +78,7 @@ CREATE TABLE IF NOT EXISTS resources_raw {{ON_CLUSTER}}
     corrects_event_id String,
     corrects_reason String,
     resource_id String,
-    home_station LowCardinality(String),
-    appliance_type LowCardinality(String),
-    crewing_model LowCardinality(String),
-    status LowCardinality(String),
-    unavailable_reason LowCardinality(String),
-    committed_incident_id String,
+    -- The event's payload exactly as the contract validated it (JSON); the views read it.
     payload String CODEC(ZSTD(3)),
     _topic LowCardinality(String),
     _partition UInt32,

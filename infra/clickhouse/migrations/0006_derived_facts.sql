@@ -56,31 +56,49 @@ ORDER BY (agency, anchor, incident_id)
 SETTINGS non_replicated_deduplication_window = 10000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS incident_facts_mv {{ON_CLUSTER}} TO incident_facts AS
+WITH
+    -- Every payload field an incident's facts take, of whichever event type carries it ('' or 0
+    -- where the event has none).
+    JSONExtract(payload, 'Tuple(
+        call_received_at String,
+        resource_id String,
+        details Tuple(
+            service String,
+            category Tuple(type String, location_type String, special_service_type String, false_alarm_type String),
+            risk_band String, life_risk Bool, grading String, area_type String),
+        location Tuple(station_ground String, area String),
+        stop_code String,
+        exclusions Tuple(late_call Bool, derelict_property Bool, abandoned_road_vehicle Bool),
+        delay_reason String)') AS p,
+    p.details AS d,
+    multiIf(
+        d.category.type = 'primary_fire', d.category.location_type,
+        d.category.type = 'special_service', d.category.special_service_type,
+        d.category.type = 'false_alarm', d.category.false_alarm_type,
+        '') AS subtype
 SELECT
     agency,
     incident_id,
     _anchor AS anchor,
     max(incidents_raw._revised) AS revised,
-    minIf(incidents_raw.call_received_at, event_type = 'incident.created') AS call_received_at,
+    minIf(parseDateTime64BestEffortOrNull(p.call_received_at, 3, 'UTC'), event_type = 'incident.created') AS call_received_at,
     minIf(toNullable(occurred_at), event_type = 'incident.created') AS created_at,
     minIf(toNullable(occurred_at), event_type = 'incident.resource_mobilised') AS first_mobilised_at,
     minIf(toNullable(occurred_at), event_type = 'incident.resource_mobile') AS first_mobile_at,
-    minMapIf(map(resource_id, occurred_at), event_type = 'incident.resource_arrived') AS arrivals,
+    minMapIf(map(p.resource_id, occurred_at), event_type = 'incident.resource_arrived') AS arrivals,
     maxIf(toNullable(occurred_at), event_type = 'incident.closed') AS closed_at,
     max(toUInt8(event_type = 'incident.cancelled')) AS cancelled,
     maxIf(
-        (occurred_at, event_id, toString(incidents_raw.service), toString(incidents_raw.category),
-         toString(incidents_raw.category_subtype), toString(incidents_raw.risk_band),
-         ifNull(incidents_raw.life_risk, 0), toString(incidents_raw.police_grading),
-         toString(incidents_raw.area_type)),
+        (occurred_at, event_id, d.service, d.category.type, subtype, d.risk_band,
+         toUInt8(d.life_risk), d.grading, d.area_type),
         event_type IN ('incident.created', 'incident.reclassified')) AS details,
     maxIf(
-        (occurred_at, event_id, toString(incidents_raw.station_ground), toString(incidents_raw.area)),
+        (occurred_at, event_id, p.location.station_ground, p.location.area),
         event_type = 'incident.created') AS placement,
     maxIf(
-        (occurred_at, event_id, toString(incidents_raw.stop_code), incidents_raw.excluded_late_call,
-         incidents_raw.excluded_derelict_property, incidents_raw.excluded_abandoned_road_vehicle,
-         toString(incidents_raw.delay_reason)),
+        (occurred_at, event_id, p.stop_code, toUInt8(p.exclusions.late_call),
+         toUInt8(p.exclusions.derelict_property), toUInt8(p.exclusions.abandoned_road_vehicle),
+         p.delay_reason),
         event_type = 'incident.closed') AS closure,
     maxIf(occurred_at, event_type != 'incident.event_retracted') AS last_event_at,
     max(_ingested_at) AS last_ingested_at
@@ -146,6 +164,9 @@ ORDER BY (agency, anchor, call_id)
 SETTINGS non_replicated_deduplication_window = 10000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS call_facts_mv {{ON_CLUSTER}} TO call_facts AS
+WITH JSONExtract(payload, 'Tuple(
+        line String, service String, queue String,
+        resolution Tuple(outcome String, incident_id String))') AS p
 SELECT
     agency,
     call_id,
@@ -155,11 +176,9 @@ SELECT
     minIf(toNullable(occurred_at), event_type = 'call.answered') AS answered_at,
     minIf(toNullable(occurred_at), event_type = 'call.abandoned') AS abandoned_at,
     maxIf(toNullable(occurred_at), event_type = 'call.closed') AS closed_at,
+    maxIf((occurred_at, event_id, p.line, p.service, p.queue), event_type = 'call.presented') AS presentation,
     maxIf(
-        (occurred_at, event_id, toString(calls_raw.line), toString(calls_raw.service), toString(calls_raw.queue)),
-        event_type = 'call.presented') AS presentation,
-    maxIf(
-        (occurred_at, event_id, toString(calls_raw.outcome), calls_raw.outcome_incident_id),
+        (occurred_at, event_id, p.resolution.outcome, p.resolution.incident_id),
         event_type = 'call.closed') AS closure,
     maxIf(occurred_at, event_type != 'call.event_retracted') AS last_event_at,
     max(_ingested_at) AS last_ingested_at
@@ -215,17 +234,20 @@ ORDER BY (agency, resource_id, start_at)
 SETTINGS non_replicated_deduplication_window = 10000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS resource_changes_mv {{ON_CLUSTER}} TO resource_changes AS
+WITH JSONExtract(payload, 'Tuple(
+        home_station String, appliance_type String, crewing_model String,
+        state Tuple(status String, reason String, incident_id String))') AS p
 SELECT
     agency,
     resource_id,
     occurred_at AS start_at,
-    home_station,
-    appliance_type,
-    crewing_model,
-    status,
-    unavailable_reason,
-    committed_incident_id,
-    toUInt8(status != 'unavailable') AS available,
+    p.home_station AS home_station,
+    p.appliance_type AS appliance_type,
+    p.crewing_model AS crewing_model,
+    p.state.status AS status,
+    p.state.reason AS unavailable_reason,
+    p.state.incident_id AS committed_incident_id,
+    toUInt8(p.state.status != 'unavailable') AS available,
     event_id,
     bitShiftLeft(_offset, 16) AS version,
     toUInt8(0) AS is_deleted
@@ -249,45 +271,53 @@ ORDER BY (agency, resource_id)
 SETTINGS non_replicated_deduplication_window = 10000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS resource_registry_mv {{ON_CLUSTER}} TO resource_registry AS
+WITH JSONExtract(payload, 'Tuple(home_station String, appliance_type String, crewing_model String)') AS p
 SELECT
     agency,
     resource_id,
     min(occurred_at) AS first_change_at,
     max(occurred_at) AS last_change_at,
-    max((occurred_at, _offset, toString(resources_raw.home_station), toString(resources_raw.appliance_type),
-         toString(resources_raw.crewing_model))) AS profile
+    max((occurred_at, _offset, p.home_station, p.appliance_type, p.crewing_model)) AS profile
 FROM resources_raw
 WHERE event_type = 'resource.status_changed'
 GROUP BY agency, resource_id;
 
--- Each entity's anchor and whether it is revised, for the sink to look up (small granules:
--- lookups are by key).
+-- Each entity's anchor and whether it is revised, by the Kafka partition its events are keyed
+-- to, for the sink: it loads the keys of each partition it is given (to know, without asking,
+-- which entities are new) and looks up the rest by key.
 CREATE TABLE IF NOT EXISTS fact_entities {{ON_CLUSTER}}
 (
     family LowCardinality(String),
+    kafka_partition UInt32,
     agency LowCardinality(String),
     entity_id String,
     anchor SimpleAggregateFunction(min, Date),
-    revised SimpleAggregateFunction(max, UInt8)
+    revised SimpleAggregateFunction(max, UInt8),
+    -- The raw table's partitions (UTC months, YYYYMM) holding the entity's rows: a recompute
+    -- reads only these, so its cost does not grow with the years of history beside them.
+    raw_months SimpleAggregateFunction(groupUniqArrayArray, Array(UInt32))
 )
 ENGINE = {{REPLICATED}}AggregatingMergeTree
-ORDER BY (family, agency, entity_id)
+ORDER BY (family, kafka_partition, agency, entity_id)
 SETTINGS index_granularity = 1024, non_replicated_deduplication_window = 10000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_calls_mv {{ON_CLUSTER}} TO fact_entities AS
-SELECT 'calls' AS family, agency, call_id AS entity_id, min(_anchor) AS anchor, max(_revised) AS revised
+SELECT 'calls' AS family, _partition AS kafka_partition, agency, call_id AS entity_id,
+    min(_anchor) AS anchor, max(_revised) AS revised, groupUniqArray(toYYYYMM(occurred_at)) AS raw_months
 FROM calls_raw
-GROUP BY agency, call_id;
+GROUP BY kafka_partition, agency, call_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_incidents_mv {{ON_CLUSTER}} TO fact_entities AS
-SELECT 'incidents' AS family, agency, incident_id AS entity_id, min(_anchor) AS anchor, max(_revised) AS revised
+SELECT 'incidents' AS family, _partition AS kafka_partition, agency, incident_id AS entity_id,
+    min(_anchor) AS anchor, max(_revised) AS revised, groupUniqArray(toYYYYMM(occurred_at)) AS raw_months
 FROM incidents_raw
-GROUP BY agency, incident_id;
+GROUP BY kafka_partition, agency, incident_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_resources_mv {{ON_CLUSTER}} TO fact_entities AS
-SELECT 'resources' AS family, agency, resource_id AS entity_id, min(_anchor) AS anchor, max(_revised) AS revised
+SELECT 'resources' AS family, _partition AS kafka_partition, agency, resource_id AS entity_id,
+    min(_anchor) AS anchor, max(_revised) AS revised, groupUniqArray(toYYYYMM(occurred_at)) AS raw_months
 FROM resources_raw
-GROUP BY agency, resource_id;
+GROUP BY kafka_partition, agency, resource_id;
 
 -- Entities whose day (the call's London day) lies outside the anchor month or the month before
 -- it, which a period's read would otherwise miss: their first event came more than a month
@@ -311,10 +341,10 @@ WHERE event_type = 'call.presented'
   AND toStartOfMonth(toDate(occurred_at, 'Europe/London')) NOT IN (_anchor, _anchor - toIntervalMonth(1));
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_anchor_exceptions_incidents_mv {{ON_CLUSTER}} TO fact_anchor_exceptions AS
-SELECT 'incidents' AS family, agency, incident_id AS entity_id, _anchor AS anchor,
-    toDate(assumeNotNull(call_received_at), 'Europe/London') AS day
+WITH toDate(parseDateTime64BestEffort(JSONExtractString(payload, 'call_received_at'), 3, 'UTC'), 'Europe/London') AS call_day
+SELECT 'incidents' AS family, agency, incident_id AS entity_id, _anchor AS anchor, call_day AS day
 FROM incidents_raw
-WHERE event_type = 'incident.created' AND call_received_at IS NOT NULL
-  AND toStartOfMonth(toDate(assumeNotNull(call_received_at), 'Europe/London')) NOT IN (_anchor, _anchor - toIntervalMonth(1));
+WHERE event_type = 'incident.created'
+  AND toStartOfMonth(call_day) NOT IN (_anchor, _anchor - toIntervalMonth(1));
 
 -- migrate:down irreversible

@@ -10,5 +10,5 @@ export { FAMILIES, type Family, familiesWithPrefix } from './families.js';
 export { decodeBatch } from './processor.js';
 export { type RebuildProgress, rebuildFacts, recomputeRevised } from './rebuild.js';
 export { type ReplayPolicy, type ReplayResult, replayDeadLetters } from './replay.js';
-export { callRow, incidentRow, resourceRow } from './rows.js';
+export { type Lineage, type RawRow, rawRow } from './rows.js';
 export { SERVICE_NAME, type SinkService, startSinkService } from './service.js';

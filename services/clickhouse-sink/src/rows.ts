@@ -8,7 +8,7 @@ export interface Lineage {
   ingestedAt: Date;
 }
 
-export type RawRow = Record<string, string | number | null>;
+export type RawRow = Record<string, unknown>;
 
 /** ClickHouse DateTime64(3, 'UTC') text: UTC, milliseconds, no zone letter. */
 export function clickhouseTime(value: string | Date): string {
@@ -16,228 +16,99 @@ export function clickhouseTime(value: string | Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '');
 }
 
-function envelopeColumns(event: BluelightEvent): RawRow {
-  return {
-    event_id: event.event_id,
-    event_type: event.event_type,
-    schema_version: event.schema_version,
-    occurred_at: clickhouseTime(event.occurred_at),
-    source: event.source,
-    agency: event.agency,
-    correlation_call_id: event.correlation?.call_id ?? '',
-    correlation_incident_id: event.correlation?.incident_id ?? '',
-    corrects_event_id: event.corrects?.event_id ?? '',
-    corrects_reason: event.corrects?.reason ?? '',
-    payload: JSON.stringify(event.payload),
-  };
+/** The envelope columns of every raw table (migration 0005), in the order the sink sends them. */
+const ENVELOPE_COLUMNS = [
+  'event_id',
+  'event_type',
+  'schema_version',
+  'occurred_at',
+  'source',
+  'agency',
+  'correlation_call_id',
+  'correlation_incident_id',
+  'corrects_event_id',
+  'corrects_reason',
+] as const;
+
+const LINEAGE_COLUMNS = ['_topic', '_partition', '_offset', '_ingested_at'] as const;
+
+/**
+ * A raw table's columns in the order `rawValues` gives them: the envelope, the entity id
+ * (`idColumn`, the payload field the contract keys the family by), the payload, where the row
+ * came from in Kafka, and the anchor month and revised flag the processor stamps.
+ */
+export function rawColumns(idColumn: string): string[] {
+  return [...ENVELOPE_COLUMNS, idColumn, 'payload', ...LINEAGE_COLUMNS, '_anchor', '_revised'];
 }
 
-function lineageColumns(lineage: Lineage): RawRow {
+/** Where `rawValues` puts the entity id, and the anchor and revised flag the processor fills in. */
+export const ENTITY_ID_INDEX = ENVELOPE_COLUMNS.length;
+export const ANCHOR_INDEX = ENTITY_ID_INDEX + 2 + LINEAGE_COLUMNS.length;
+export const REVISED_INDEX = ANCHOR_INDEX + 1;
+
+/**
+ * How raw rows travel (JSONCompactEachRow): the payload as the JSON object it is, which
+ * ClickHouse stores as its text (`input_format_json_read_objects_as_strings`), and times as the
+ * ISO 8601 the contract guarantees, which ClickHouse reads itself. So the sink neither
+ * serialises the payload twice nor reformats a time per row.
+ */
+export const RAW_INSERT_SETTINGS = {
+  input_format_json_read_objects_as_strings: 1,
+  date_time_input_format: 'best_effort',
+} as const;
+
+/**
+ * A raw row (migration 0005) as the values of `rawColumns(idColumn)`: the event's envelope, its
+ * entity id, its payload — the views read the rest from there — and where it came from in Kafka.
+ * The anchor and revised slots are placeholders the processor fills in. `ingestedAt` is the
+ * batch's ingestion time, already as text (one per batch, not one per row).
+ */
+export function rawValues(
+  event: BluelightEvent,
+  lineage: { topic: string; partition: number; offset: string },
+  ingestedAt: string,
+  idColumn: string,
+): unknown[] {
+  const payload = event.payload as Record<string, unknown>;
+  const id = payload[idColumn];
+  if (typeof id !== 'string') throw new Error(`${event.event_type} carries no ${idColumn}`);
+  return [
+    event.event_id,
+    event.event_type,
+    event.schema_version,
+    event.occurred_at,
+    event.source,
+    event.agency,
+    event.correlation?.call_id ?? '',
+    event.correlation?.incident_id ?? '',
+    event.corrects?.event_id ?? '',
+    event.corrects?.reason ?? '',
+    id,
+    payload,
+    lineage.topic,
+    lineage.partition,
+    lineage.offset,
+    ingestedAt,
+    '',
+    0,
+  ];
+}
+
+/**
+ * The same row as an object with ClickHouse-formatted times and the payload as text, for tests
+ * and tools that insert rows as JSONEachRow without the settings above.
+ */
+export function rawRow(event: BluelightEvent, lineage: Lineage, idColumn: string): RawRow {
+  const values = rawValues(event, lineage, lineage.ingestedAt.toISOString(), idColumn);
+  const row: RawRow = {};
+  rawColumns(idColumn).forEach((column, index) => {
+    // The anchor and revised flag are the processor's to stamp.
+    if (index < ANCHOR_INDEX) row[column] = values[index];
+  });
   return {
-    _topic: lineage.topic,
-    _partition: lineage.partition,
-    _offset: lineage.offset,
+    ...row,
+    occurred_at: clickhouseTime(event.occurred_at),
+    payload: JSON.stringify(event.payload),
     _ingested_at: clickhouseTime(lineage.ingestedAt),
   };
-}
-
-/** A calls_raw row. Every column is present, empty where the event type has no such field. */
-export function callRow(event: BluelightEvent, lineage: Lineage): RawRow {
-  const row: RawRow = {
-    ...envelopeColumns(event),
-    call_id: '',
-    line: '',
-    service: '',
-    queue: '',
-    position: '',
-    abandon_stage: '',
-    to_service: '',
-    to_queue: '',
-    outcome: '',
-    outcome_incident_id: '',
-    ...lineageColumns(lineage),
-  };
-  switch (event.event_type) {
-    case 'call.presented':
-      Object.assign(row, event.payload);
-      break;
-    case 'call.answered':
-      Object.assign(row, { call_id: event.payload.call_id, position: event.payload.position });
-      break;
-    case 'call.abandoned':
-      Object.assign(row, { call_id: event.payload.call_id, abandon_stage: event.payload.stage });
-      break;
-    case 'call.transferred':
-      Object.assign(row, {
-        call_id: event.payload.call_id,
-        to_service: event.payload.to_service,
-        to_queue: event.payload.to_queue ?? '',
-      });
-      break;
-    case 'call.closed': {
-      const { resolution } = event.payload;
-      Object.assign(row, {
-        call_id: event.payload.call_id,
-        position: event.payload.position ?? '',
-        outcome: resolution.outcome,
-        outcome_incident_id:
-          resolution.outcome === 'incident_created' ? resolution.incident_id : '',
-      });
-      break;
-    }
-    case 'call.event_retracted':
-      row.call_id = event.payload.call_id;
-      break;
-    default:
-      throw new Error(`${event.event_type} is not a call event`);
-  }
-  return row;
-}
-
-type IncidentDetails = Extract<
-  BluelightEvent,
-  { event_type: 'incident.created' }
->['payload']['details'];
-
-function detailColumns(details: IncidentDetails): RawRow {
-  if (details.service === 'police') {
-    return {
-      service: 'police',
-      police_grading: details.grading,
-      area_type: details.area_type,
-    };
-  }
-  const { category } = details;
-  const subtype =
-    category.type === 'primary_fire'
-      ? category.location_type
-      : category.type === 'special_service'
-        ? category.special_service_type
-        : category.type === 'false_alarm'
-          ? category.false_alarm_type
-          : '';
-  return {
-    service: 'fire',
-    category: category.type,
-    category_subtype: subtype,
-    risk_band: details.risk_band,
-    life_risk: details.life_risk ? 1 : 0,
-  };
-}
-
-/** An incidents_raw row. */
-export function incidentRow(event: BluelightEvent, lineage: Lineage): RawRow {
-  const row: RawRow = {
-    ...envelopeColumns(event),
-    incident_id: '',
-    resource_id: '',
-    call_received_at: null,
-    service: '',
-    category: '',
-    category_subtype: '',
-    risk_band: '',
-    life_risk: null,
-    police_grading: '',
-    area_type: '',
-    station_ground: '',
-    area: '',
-    lat: null,
-    lon: null,
-    stop_code: '',
-    excluded_late_call: 0,
-    excluded_derelict_property: 0,
-    excluded_abandoned_road_vehicle: 0,
-    delay_reason: '',
-    cancel_reason: '',
-    ...lineageColumns(lineage),
-  };
-  switch (event.event_type) {
-    case 'incident.created': {
-      const { payload } = event;
-      Object.assign(row, detailColumns(payload.details), {
-        incident_id: payload.incident_id,
-        call_received_at: clickhouseTime(payload.call_received_at),
-        station_ground: payload.location.station_ground,
-        area: payload.location.area,
-        lat: payload.location.coordinates?.lat ?? null,
-        lon: payload.location.coordinates?.lon ?? null,
-      });
-      break;
-    }
-    case 'incident.reclassified':
-      Object.assign(row, detailColumns(event.payload.details), {
-        incident_id: event.payload.incident_id,
-      });
-      break;
-    case 'incident.resource_mobilised':
-    case 'incident.resource_mobile':
-    case 'incident.resource_arrived':
-    case 'incident.resource_left_scene':
-      Object.assign(row, {
-        incident_id: event.payload.incident_id,
-        resource_id: event.payload.resource_id,
-      });
-      break;
-    case 'incident.closed': {
-      const { payload } = event;
-      Object.assign(row, {
-        incident_id: payload.incident_id,
-        stop_code: payload.stop_code,
-        excluded_late_call: payload.exclusions.late_call ? 1 : 0,
-        excluded_derelict_property: payload.exclusions.derelict_property ? 1 : 0,
-        excluded_abandoned_road_vehicle: payload.exclusions.abandoned_road_vehicle ? 1 : 0,
-        delay_reason: payload.delay_reason ?? '',
-      });
-      break;
-    }
-    case 'incident.cancelled':
-      Object.assign(row, {
-        incident_id: event.payload.incident_id,
-        cancel_reason: event.payload.reason,
-      });
-      break;
-    case 'incident.event_retracted':
-      row.incident_id = event.payload.incident_id;
-      break;
-    default:
-      throw new Error(`${event.event_type} is not an incident event`);
-  }
-  return row;
-}
-
-/** A resources_raw row. */
-export function resourceRow(event: BluelightEvent, lineage: Lineage): RawRow {
-  const row: RawRow = {
-    ...envelopeColumns(event),
-    resource_id: '',
-    home_station: '',
-    appliance_type: '',
-    crewing_model: '',
-    status: '',
-    unavailable_reason: '',
-    committed_incident_id: '',
-    ...lineageColumns(lineage),
-  };
-  switch (event.event_type) {
-    case 'resource.status_changed': {
-      const { payload } = event;
-      const { state } = payload;
-      Object.assign(row, {
-        resource_id: payload.resource_id,
-        home_station: payload.home_station,
-        appliance_type: payload.appliance_type,
-        crewing_model: payload.crewing_model,
-        status: state.status,
-        unavailable_reason: state.status === 'unavailable' ? state.reason : '',
-        committed_incident_id: state.status === 'committed' ? (state.incident_id ?? '') : '',
-      });
-      break;
-    }
-    case 'resource.event_retracted':
-      row.resource_id = event.payload.resource_id;
-      break;
-    default:
-      throw new Error(`${event.event_type} is not a resource event`);
-  }
-  return row;
 }

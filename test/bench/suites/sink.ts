@@ -6,6 +6,7 @@ import { STAFFORDSHIRE_2023_24, simulate } from '@bluelight/simulator';
 import {
   clickhouse,
   committed,
+  cpuMeter,
   endOffsets,
   FAMILIES,
   type Family,
@@ -56,6 +57,11 @@ async function sinkStepSeconds(port: number) {
   )) {
     steps[match[1] as string] = (steps[match[1] as string] ?? 0) + Number(match[2]);
   }
+  for (const match of text.matchAll(
+    /^sink_batch_rows_(count|sum)\{[^}]*family="([a-z]+)"[^}]*\} (\S+)$/gm,
+  )) {
+    steps[`${match[2]}_${match[1] === 'count' ? 'units' : 'messages'}`] = Number(match[3]);
+  }
   return steps;
 }
 
@@ -76,6 +82,8 @@ export async function runBluelightSink(stack: LocalStack, prefix: string, events
     ),
   ) as Record<Family, number>;
   const started = performance.now();
+  let sinkPid: number | undefined;
+  const cpu = await cpuMeter(stack, { sink: () => sinkPid });
   const sink = startChild('sink', 'services/clickhouse-sink/src/main.ts', {
     KAFKA_BROKERS: stack.kafkaBrokers.join(','),
     CLICKHOUSE_URL: stack.clickhouseUrl,
@@ -84,6 +92,7 @@ export async function runBluelightSink(stack: LocalStack, prefix: string, events
     SINK_GROUP_PREFIX: groupPrefix,
     SINK_PORT: String(port),
   });
+  sinkPid = sink.pid;
   try {
     let lastReport = 0;
     await waitFor(
@@ -105,9 +114,17 @@ export async function runBluelightSink(stack: LocalStack, prefix: string, events
       500,
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = await cpu();
     const steps = await sinkStepSeconds(port);
     const stored = await countDistinct(client);
-    return { database, seconds, eventsPerSecond: round(events / seconds), steps, stored };
+    return {
+      database,
+      seconds,
+      eventsPerSecond: round(events / seconds),
+      steps,
+      cpuSeconds,
+      stored,
+    };
   } finally {
     await stopChild(sink);
     await admin.disconnect();
@@ -157,6 +174,7 @@ export async function runNodePeer(stack: LocalStack, prefix: string, events: num
     consumer: clients.consumer(`${group}-${family}`),
   }));
   const started = performance.now();
+  const cpu = await cpuMeter(stack, { peer: () => process.pid });
   try {
     for (const { family, consumer } of consumers) {
       await consumer.connect();
@@ -200,12 +218,13 @@ export async function runNodePeer(stack: LocalStack, prefix: string, events: num
       500,
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuSeconds = await cpu();
     const result = await client.query({
       query: `SELECT (SELECT count() FROM calls_raw) + (SELECT count() FROM incidents_raw) + (SELECT count() FROM resources_raw) AS n`,
       format: 'JSONEachRow',
     });
     const stored = Number((await result.json<{ n: number }>())[0]?.n ?? 0);
-    return { database, seconds, eventsPerSecond: round(events / seconds), stored };
+    return { database, seconds, eventsPerSecond: round(events / seconds), cpuSeconds, stored };
   } finally {
     await Promise.all(consumers.map(({ consumer }) => consumer.disconnect()));
     await admin.disconnect();

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { callRow, FAMILIES, incidentRow, resourceRow } from '@bluelight/clickhouse-sink';
+import { FAMILIES, rawRow } from '@bluelight/clickhouse-sink';
 import {
   callFixtureEvents,
   type FixtureEvent,
@@ -46,7 +46,10 @@ afterAll(async () => {
   await server.close();
 });
 
-/** Raw rows as the sink wrote them before 0004: no anchor, no revised flag. */
+/**
+ * Raw rows as the sink wrote them before 0004: no anchor, no revised flag (and columns copied out
+ * of the payload, of which the move needs only the incident's call time; the rest default).
+ */
 function oldRows(events: FixtureEvent[]) {
   return events.map((event, index) => {
     const result = validateEvent(event);
@@ -54,18 +57,21 @@ function oldRows(events: FixtureEvent[]) {
     const family = Object.values(FAMILIES).find((candidate) =>
       candidate.topic.eventTypes.includes(result.event.event_type),
     );
-    const toRow = { calls: callRow, incidents: incidentRow, resources: resourceRow }[
-      family?.name ?? 'calls'
-    ];
-    return {
-      table: family?.rawTable as string,
-      row: toRow(result.event, {
+    const row = rawRow(
+      result.event,
+      {
         topic: family?.topic.name as string,
         partition: 0,
         offset: String(index),
         ingestedAt: new Date('2024-06-01T00:00:00Z'),
-      }),
-    };
+      },
+      family?.entityColumn as string,
+    );
+    const payload = result.event.payload as { call_received_at?: string };
+    if (result.event.event_type === 'incident.created' && payload.call_received_at) {
+      row.call_received_at = payload.call_received_at.replace('T', ' ').replace('Z', '');
+    }
+    return { table: family?.rawTable as string, row };
   });
 }
 
