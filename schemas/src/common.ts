@@ -66,7 +66,65 @@ export function withEarliestEventTime<T>(earliest: Date, parse: () => T): T {
   }
 }
 
-/** An instant with an explicit UTC offset; a local time without offset is ambiguous and refused. */
+/** One issue a rule JSON Schema cannot state found: where (a path from the event's root) and what. */
+// A type, not an interface: zod's addIssue takes it only with an implicit index signature.
+export type ContextualIssue = {
+  code: 'custom';
+  path: (string | number)[];
+  message: string;
+};
+
+/**
+ * Where the contract's contextual rules report what they find: zod's refinement context when
+ * zod parses, the fast validator's collector otherwise (validate.ts). The rules are plain
+ * functions taking one, so both paths run the very same code.
+ */
+export interface RuleContext {
+  addIssue(issue: ContextualIssue): void;
+}
+
+/** The last instants parsed and their times: see instantTime. */
+const parsedInstants: { value: string; time: number }[] = [
+  { value: '', time: Number.NaN },
+  { value: '', time: Number.NaN },
+];
+let nextParsedSlot = 0;
+
+/**
+ * Date.parse of an event time. Several rules read each instant (the earliest event time, the
+ * clock skew, comparisons between fields) and parsing is the costliest step of checking a valid
+ * event, so the last two values parsed are remembered (an event has at most two instants).
+ */
+export function instantTime(value: string): number {
+  for (const slot of parsedInstants) if (slot.value === value) return slot.time;
+  const slot = parsedInstants[nextParsedSlot] as { value: string; time: number };
+  nextParsedSlot = (nextParsedSlot + 1) % parsedInstants.length;
+  slot.value = value;
+  slot.time = Date.parse(value);
+  return slot.time;
+}
+
+/** Adds an issue when `value` (a well-formed instant) lies before the earliest event time. */
+export function checkEarliestEventTime(
+  value: string,
+  earliest: Date,
+  path: (string | number)[],
+  context: RuleContext,
+): void {
+  if (instantTime(value) < earliest.getTime()) {
+    context.addIssue({
+      code: 'custom',
+      path,
+      message: `is before the earliest event time accepted, ${earliest.toISOString()} (${value}); check the producer's date parsing (EARLIEST_EVENT_TIME sets the bound)`,
+    });
+  }
+}
+
+/**
+ * An instant with an explicit UTC offset; a local time without offset is ambiguous and refused.
+ * In the generated JSON Schema every instant is a `format: date-time` string; the fast
+ * validator finds the instant fields by that format and runs checkEarliestEventTime on each.
+ */
 export const instant = z.iso
   .datetime({
     offset: true,
@@ -76,12 +134,7 @@ export const instant = z.iso
   .superRefine((value, context) => {
     // A malformed value has its own issue already.
     if (!DATE_TIME_WITH_OFFSET.safeParse(value).success) return;
-    if (Date.parse(value) < earliestInForce.getTime()) {
-      context.addIssue({
-        code: 'custom',
-        message: `is before the earliest event time accepted, ${earliestInForce.toISOString()} (${value}); check the producer's date parsing (EARLIEST_EVENT_TIME sets the bound)`,
-      });
-    }
+    checkEarliestEventTime(value, earliestInForce, [], context);
   })
   .describe('ISO 8601 date-time with an offset (Z or ±hh:mm); stored as UTC.');
 
@@ -116,10 +169,10 @@ export const service = z
 export function rejectFarFuture(
   value: string | undefined,
   path: (string | number)[],
-  context: z.RefinementCtx,
+  context: RuleContext,
 ): void {
   if (value === undefined) return;
-  const at = Date.parse(value);
+  const at = instantTime(value);
   if (Number.isFinite(at) && at > Date.now() + MAX_FUTURE_SKEW_MS) {
     context.addIssue({
       code: 'custom',

@@ -4,6 +4,7 @@ import {
   DEFAULT_EARLIEST_EVENT_TIME,
   incidentId,
   instant,
+  type RuleContext,
   rejectFarFuture,
 } from './common.js';
 
@@ -67,6 +68,12 @@ export interface EventDefinition<
   figures: string[];
   /** Rules the JSON Schema cannot state (checked by validateEvent only). */
   contextualRules: string[];
+  /**
+   * Runs those rules (the envelope's and the type's own) on an event of this type whose shape
+   * is valid, reporting each broken one with its field path. The zod schema's refinement calls
+   * it, and so does the fast validator after Ajv checked the shape: one implementation.
+   */
+  checkContextualRules: (event: z.output<Schema>, context: RuleContext) => void;
   payload: Payload;
   schema: Schema;
 }
@@ -77,6 +84,28 @@ export const ENVELOPE_CONTEXTUAL_RULES = [
   `occurred_at is not before the earliest event time (EARLIEST_EVENT_TIME, default ${DEFAULT_EARLIEST_EVENT_TIME})`,
   'corrects.event_id differs from event_id',
 ];
+
+/** The envelope fields its contextual rules read. */
+export interface EnvelopeRuleFields {
+  event_id: string;
+  occurred_at: string;
+  corrects?: { event_id: string } | undefined;
+}
+
+/**
+ * The envelope's rules JSON Schema cannot state (the earliest event time is the instant's own
+ * rule, common.ts): not far in the future, and no event corrects itself.
+ */
+export function checkEnvelopeRules(event: EnvelopeRuleFields, context: RuleContext): void {
+  rejectFarFuture(event.occurred_at, ['occurred_at'], context);
+  if (event.corrects && event.corrects.event_id.toLowerCase() === event.event_id.toLowerCase()) {
+    context.addIssue({
+      code: 'custom',
+      path: ['corrects', 'event_id'],
+      message: 'an event cannot correct itself',
+    });
+  }
+}
 
 interface DefineOptions<Type extends string, Payload extends z.ZodObject> {
   type: Type;
@@ -90,17 +119,14 @@ interface DefineOptions<Type extends string, Payload extends z.ZodObject> {
   /** Rules that a JSON Schema cannot state, in words (for the generated schema and docs). */
   contextualRules?: string[];
   /** Rules across fields that a type cannot express; each issue names its field path. */
-  rules?: (
-    event: { occurred_at: string; payload: z.infer<Payload> },
-    context: z.RefinementCtx,
-  ) => void;
+  rules?: (event: { occurred_at: string; payload: z.infer<Payload> }, context: RuleContext) => void;
 }
 
 /** One event type: the shared envelope around its payload, with the envelope's own rules. */
 export function defineEvent<Type extends string, Payload extends z.ZodObject>(
   options: DefineOptions<Type, Payload>,
 ) {
-  const schema = z
+  const shape = z
     .strictObject({
       event_id: eventId,
       event_type: z.literal(options.type).describe('What happened; selects the payload shape.'),
@@ -117,21 +143,12 @@ export function defineEvent<Type extends string, Payload extends z.ZodObject>(
         options.payload.description ?? `The facts of ${options.type}.`,
       ),
     })
-    .describe(options.description)
-    .superRefine((event, context) => {
-      rejectFarFuture(event.occurred_at, ['occurred_at'], context);
-      if (
-        event.corrects &&
-        event.corrects.event_id.toLowerCase() === event.event_id.toLowerCase()
-      ) {
-        context.addIssue({
-          code: 'custom',
-          path: ['corrects', 'event_id'],
-          message: 'an event cannot correct itself',
-        });
-      }
-      options.rules?.(event as { occurred_at: string; payload: z.infer<Payload> }, context);
-    });
+    .describe(options.description);
+  const checkContextualRules = (event: z.output<typeof shape>, context: RuleContext): void => {
+    checkEnvelopeRules(event, context);
+    options.rules?.(event as { occurred_at: string; payload: z.infer<Payload> }, context);
+  };
+  const schema = shape.superRefine(checkContextualRules);
   return {
     type: options.type,
     family: options.family,
@@ -139,6 +156,7 @@ export function defineEvent<Type extends string, Payload extends z.ZodObject>(
     keyField: options.keyField,
     figures: options.figures,
     contextualRules: [...ENVELOPE_CONTEXTUAL_RULES, ...(options.contextualRules ?? [])],
+    checkContextualRules,
     payload: options.payload,
     schema,
   } satisfies EventDefinition<Type, Payload, typeof schema>;

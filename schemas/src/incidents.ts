@@ -3,6 +3,7 @@ import {
   DEFAULT_EARLIEST_EVENT_TIME,
   incidentId,
   instant,
+  instantTime,
   MAX_FUTURE_SKEW_MS,
   rejectFarFuture,
   resourceId,
@@ -145,8 +146,8 @@ export const incidentCreated = defineEvent({
   ],
   rules: (event, context) => {
     rejectFarFuture(event.payload.call_received_at, ['payload', 'call_received_at'], context);
-    const received = Date.parse(event.payload.call_received_at);
-    const created = Date.parse(event.occurred_at);
+    const received = instantTime(event.payload.call_received_at);
+    const created = instantTime(event.occurred_at);
     if (received > created + MAX_FUTURE_SKEW_MS) {
       context.addIssue({
         code: 'custom',

@@ -1,5 +1,9 @@
 import type { z } from 'zod';
 import { DEFAULT_EARLIEST_EVENT_TIME, withEarliestEventTime } from './common.js';
+import { acceptWithoutZod } from './fast-validate.js';
+
+export { prepareFastValidation } from './fast-validate.js';
+
 import { anyEvent, type BluelightEvent, eventDefinitions } from './registry.js';
 
 /** One reason an event was refused: where (a dotted field path) and what. */
@@ -58,8 +62,22 @@ const DEFAULT_EARLIEST = new Date(DEFAULT_EARLIEST_EVENT_TIME);
  * with every problem found, each naming its field path, plus its id and type when they are known
  * (so a producer can match the answer to what it sent). Reads no configuration: the earliest
  * event time is passed in.
+ *
+ * The fast path (fast-validate.ts: Ajv on the generated JSON Schema, then the same contextual
+ * rules) answers for a valid event in a third to a half of zod's time; whatever it does not
+ * vouch for is parsed by zod, so a refusal is exactly validateEventWithZod's.
  */
 export function validateEvent(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  const event = acceptWithoutZod(input, options.earliestEventTime ?? DEFAULT_EARLIEST);
+  if (event !== undefined) return { ok: true, event };
+  return validateEventWithZod(input, options);
+}
+
+/** validateEvent by zod alone: the reference the fast path is tested against (and the refusals). */
+export function validateEventWithZod(
+  input: unknown,
+  options: ValidateOptions = {},
+): ValidationResult {
   const result = withEarliestEventTime(options.earliestEventTime ?? DEFAULT_EARLIEST, () =>
     anyEvent.safeParse(input),
   );

@@ -76,10 +76,14 @@ export function startChild(
   const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
   // BENCH_NODE_ARGS: extra Node options for the children, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p".
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(repoRoot, mainFile)], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', path.join(repoRoot, mainFile)],
+    {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
@@ -155,7 +159,10 @@ const CLOCK_TICKS_PER_SECOND = 100;
  * CPU seconds used by the stack's engines and the given processes over a piece of work, so a
  * benchmark can say where a 2-core machine's time went, not only how long it took.
  */
-export async function cpuMeter(stack: LocalStack, others: Record<string, () => number | undefined>) {
+export async function cpuMeter(
+  stack: LocalStack,
+  others: Record<string, () => number | undefined>,
+) {
   const engines = (await stack.status()).filter((component) => component.pid !== undefined);
   const read = async () => {
     const seconds: Record<string, number> = {};
@@ -165,7 +172,8 @@ export async function cpuMeter(stack: LocalStack, others: Record<string, () => n
     for (const [name, pidOf] of Object.entries(others)) {
       const pid = pidOf();
       if (pid === undefined) continue;
-      seconds[name] = pid === process.pid ? processSelfCpu() : ((await processCpuSeconds(pid)) ?? 0);
+      seconds[name] =
+        pid === process.pid ? processSelfCpu() : ((await processCpuSeconds(pid)) ?? 0);
     }
     return seconds;
   };

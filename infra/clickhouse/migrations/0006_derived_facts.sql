@@ -292,7 +292,10 @@ CREATE TABLE IF NOT EXISTS fact_entities {{ON_CLUSTER}}
     agency LowCardinality(String),
     entity_id String,
     anchor SimpleAggregateFunction(min, Date),
-    revised SimpleAggregateFunction(max, UInt8)
+    revised SimpleAggregateFunction(max, UInt8),
+    -- The raw table's partitions (UTC months, YYYYMM) holding the entity's rows: a recompute
+    -- reads only these, so its cost does not grow with the years of history beside them.
+    raw_months SimpleAggregateFunction(groupUniqArrayArray, Array(UInt32))
 )
 ENGINE = {{REPLICATED}}AggregatingMergeTree
 ORDER BY (family, kafka_partition, agency, entity_id)
@@ -300,19 +303,19 @@ SETTINGS index_granularity = 1024, non_replicated_deduplication_window = 10000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_calls_mv {{ON_CLUSTER}} TO fact_entities AS
 SELECT 'calls' AS family, _partition AS kafka_partition, agency, call_id AS entity_id,
-    min(_anchor) AS anchor, max(_revised) AS revised
+    min(_anchor) AS anchor, max(_revised) AS revised, groupUniqArray(toYYYYMM(occurred_at)) AS raw_months
 FROM calls_raw
 GROUP BY kafka_partition, agency, call_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_incidents_mv {{ON_CLUSTER}} TO fact_entities AS
 SELECT 'incidents' AS family, _partition AS kafka_partition, agency, incident_id AS entity_id,
-    min(_anchor) AS anchor, max(_revised) AS revised
+    min(_anchor) AS anchor, max(_revised) AS revised, groupUniqArray(toYYYYMM(occurred_at)) AS raw_months
 FROM incidents_raw
 GROUP BY kafka_partition, agency, incident_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS fact_entities_resources_mv {{ON_CLUSTER}} TO fact_entities AS
 SELECT 'resources' AS family, _partition AS kafka_partition, agency, resource_id AS entity_id,
-    min(_anchor) AS anchor, max(_revised) AS revised
+    min(_anchor) AS anchor, max(_revised) AS revised, groupUniqArray(toYYYYMM(occurred_at)) AS raw_months
 FROM resources_raw
 GROUP BY kafka_partition, agency, resource_id;
 

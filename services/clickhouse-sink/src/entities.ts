@@ -23,13 +23,23 @@ const LONDON_MONTH = new Intl.DateTimeFormat('en-GB', {
   month: '2-digit',
 });
 
+const HOUR_MS = 3_600_000;
+/** London months by UTC hour: London's offset is whole hours, so its months start on the hour. */
+const londonMonthByHour = new Map<number, string>();
+
 /** The first day of the Europe/London month an instant falls in, as YYYY-MM-01. */
 export function londonMonthStart(instant: string | Date): string {
   const date = typeof instant === 'string' ? new Date(instant) : instant;
+  const hour = Math.floor(date.getTime() / HOUR_MS);
+  const cached = londonMonthByHour.get(hour);
+  if (cached !== undefined) return cached;
   const parts = LONDON_MONTH.formatToParts(date);
   const year = parts.find((part) => part.type === 'year')?.value;
   const month = parts.find((part) => part.type === 'month')?.value;
-  return `${year}-${month}-01`;
+  const start = `${year}-${month}-01`;
+  if (londonMonthByHour.size >= 100_000) londonMonthByHour.clear();
+  londonMonthByHour.set(hour, start);
+  return start;
 }
 
 /** MurmurHash3 (x86, 32-bit) of a string's UTF-16 code units: fast, well mixed, seedable. */
@@ -71,26 +81,25 @@ export class KeyFilter {
     this.#bits = new Uint8Array(Math.ceil(this.#size / 8));
   }
 
-  /** Double hashing: position i is (a + i·b) mod size (Kirsch and Mitzenmacher). */
-  #positions(key: string): number[] {
+  // Double hashing: position i is (a + i·b) mod size (Kirsch and Mitzenmacher). Written out in
+  // both methods, with no array or closure per key: this runs for every entity of every batch.
+  add(key: string): void {
     const a = murmur3(key, 0x9747b28c);
     const b = murmur3(key, 0x5bd1e995) | 1;
-    return Array.from(
-      { length: KeyFilter.HASHES },
-      (_, i) => ((a + Math.imul(i, b)) >>> 0) % this.#size,
-    );
-  }
-
-  add(key: string): void {
-    for (const position of this.#positions(key)) {
+    for (let i = 0; i < KeyFilter.HASHES; i += 1) {
+      const position = ((a + Math.imul(i, b)) >>> 0) % this.#size;
       this.#bits[position >>> 3] = (this.#bits[position >>> 3] as number) | (1 << (position & 7));
     }
   }
 
   mightContain(key: string): boolean {
-    return this.#positions(key).every(
-      (position) => ((this.#bits[position >>> 3] as number) & (1 << (position & 7))) !== 0,
-    );
+    const a = murmur3(key, 0x9747b28c);
+    const b = murmur3(key, 0x5bd1e995) | 1;
+    for (let i = 0; i < KeyFilter.HASHES; i += 1) {
+      const position = ((a + Math.imul(i, b)) >>> 0) % this.#size;
+      if (((this.#bits[position >>> 3] as number) & (1 << (position & 7))) === 0) return false;
+    }
+    return true;
   }
 }
 
@@ -220,7 +229,12 @@ export class EntityDirectory {
     return found;
   }
 
-  /** Records states the caller has written to ClickHouse (raw rows carrying them). */
+  /**
+   * Records the states the caller is writing to ClickHouse (raw rows carrying them), before the
+   * write completes, so the next unit can be prepared meanwhile. A write that fails either stops
+   * the sink or leaves its partitions to be read again — by this sink, which then gives the same
+   * entities the same states, or by another after a rebalance, when `forget()` has run.
+   */
   async remember(
     client: ClickHouseClient,
     states: Map<string, EntityState & { partition: number }>,

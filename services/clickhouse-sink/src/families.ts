@@ -6,16 +6,17 @@ import {
   type TopicDefinition,
 } from '@bluelight/schemas';
 import { REVISIONS, type RevisionSpec } from './revisions.js';
-import { type Lineage, type RawRow, rawRow } from './rows.js';
+import { rawColumns } from './rows.js';
 
 /** Everything the sink needs to know about one event family. */
 export interface Family {
   name: TopicDefinition['family'];
   topic: TopicDefinition;
   rawTable: string;
-  toRow: (event: BluelightEvent, lineage: Lineage) => RawRow;
   /** The raw column holding the entity id; the entity is (agency, that id). */
   entityColumn: string;
+  /** The raw table's columns in the order the sink sends them (rows.ts). */
+  rawColumns: string[];
   /**
    * The instant whose Europe/London month anchors a new entity's facts, taken from its first
    * event: the call time of an incident's creation, otherwise the event's own time.
@@ -32,8 +33,8 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     name: 'calls',
     topic: callsTopic,
     rawTable: 'calls_raw',
-    toRow: (event, lineage) => rawRow(event, lineage, 'call_id'),
     entityColumn: 'call_id',
+    rawColumns: rawColumns('call_id'),
     anchorTime: ownTime,
     revisions: REVISIONS.calls,
   },
@@ -41,8 +42,8 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     name: 'incidents',
     topic: incidentsTopic,
     rawTable: 'incidents_raw',
-    toRow: (event, lineage) => rawRow(event, lineage, 'incident_id'),
     entityColumn: 'incident_id',
+    rawColumns: rawColumns('incident_id'),
     anchorTime: (event) =>
       event.event_type === 'incident.created' ? event.payload.call_received_at : event.occurred_at,
     revisions: REVISIONS.incidents,
@@ -51,8 +52,8 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     name: 'resources',
     topic: resourcesTopic,
     rawTable: 'resources_raw',
-    toRow: (event, lineage) => rawRow(event, lineage, 'resource_id'),
     entityColumn: 'resource_id',
+    rawColumns: rawColumns('resource_id'),
     anchorTime: ownTime,
     revisions: REVISIONS.resources,
   },

@@ -5,7 +5,7 @@ import { DeadLetterGuard } from './dead-letters.js';
 import type { EntityDirectory } from './entities.js';
 import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
-import { decodeBatch, deduplicationToken, processBatches } from './processor.js';
+import { decodeBatch, processBatches, unitToken } from './processor.js';
 import type { FactRevisions } from './revisions.js';
 import { incidentScenario, uuidV7 } from './testing/incident-scenario.js';
 
@@ -110,25 +110,33 @@ function harness(options: {
 }
 
 describe('raw insert deduplication tokens', () => {
-  it('are topic-partition-minOffset-maxOffset', () => {
-    expect(deduplicationToken('bluelight.incidents.v1', 7, '120', '345')).toBe(
-      'bluelight.incidents.v1-7-120-345',
-    );
+  it('name the offset ranges of exactly the rows an insert holds, partition by partition', async () => {
+    expect(
+      unitToken('bluelight.incidents.v1', [
+        { partition: 0, min: '120', max: '345' },
+        { partition: 3, min: '7', max: '99' },
+      ]),
+    ).toBe('bluelight.incidents.v1:0=120-345,3=7-99');
+    // Hundreds of partitions: hashed, still one per set of ranges.
+    const many = Array.from({ length: 300 }, (_, partition) => ({ partition, min: '0', max: '9' }));
+    expect(unitToken('t', many)).toMatch(/^t:sha256=[0-9a-f]{64}$/);
+    expect(unitToken('t', many)).not.toBe(unitToken('t', many.slice(1)));
   });
 
-  it('give each insert one partition and the offsets of exactly the rows it holds', async () => {
-    const sink = harness({ maxRowsPerInsert: 2 });
-    // Partition 1's middle message is refused: its insert still spans 100–102, the rows it holds.
+  it('put a whole unit in one insert when it fits, partitions in order, each in offset order', async () => {
+    const sink = harness({ maxRowsPerInsert: 100 });
+    // Partition 1's middle message is refused: its range still spans 100–102, the rows it holds.
     await sink.run([
-      batch(0, 10, valid(0, 5)),
       batch(1, 100, [...valid(5, 1), 'not json', ...valid(6, 1)]),
+      batch(0, 10, valid(0, 5)),
       batch(2, 7, ['{}']),
     ]);
     expect(sink.inserts.map(({ rows: _, ...insert }) => insert)).toEqual([
-      { table: 'incidents_raw', token: `${TOPIC}-0-10-11`, offsets: ['10', '11'] },
-      { table: 'incidents_raw', token: `${TOPIC}-0-12-13`, offsets: ['12', '13'] },
-      { table: 'incidents_raw', token: `${TOPIC}-0-14-14`, offsets: ['14'] },
-      { table: 'incidents_raw', token: `${TOPIC}-1-100-102`, offsets: ['100', '102'] },
+      {
+        table: 'incidents_raw',
+        token: `${TOPIC}:0=10-14,1=100-102`,
+        offsets: ['10', '11', '12', '13', '14', '100', '102'],
+      },
       { table: 'dead_letters', token: `dlq-${TOPIC}-1-101-101`, offsets: ['101'] },
       { table: 'dead_letters', token: `dlq-${TOPIC}-2-7-7`, offsets: ['7'] },
     ]);
@@ -136,25 +144,32 @@ describe('raw insert deduplication tokens', () => {
     expect(sink.refreshes).toHaveLength(0);
   });
 
-  it('do not depend on which partitions a redelivered batch is coalesced with', async () => {
-    const alone = harness({ maxRowsPerInsert: 100 });
-    await alone.run([batch(3, 40, valid(0, 8))]);
-    const together = harness({ maxRowsPerInsert: 100 });
-    await together.run([batch(4, 0, valid(8, 3)), batch(3, 40, valid(0, 8))]);
-    expect(alone.inserts.map((insert) => insert.token)).toEqual([`${TOPIC}-3-40-47`]);
-    expect(together.inserts.map((insert) => insert.token)).toEqual([
-      `${TOPIC}-4-0-2`,
-      `${TOPIC}-3-40-47`,
+  it('split a unit above the rows per insert, an insert spanning partitions where it falls', async () => {
+    const sink = harness({ maxRowsPerInsert: 2 });
+    await sink.run([batch(0, 10, valid(0, 3)), batch(1, 100, valid(3, 3))]);
+    expect(sink.inserts.map(({ token, offsets }) => [token, offsets])).toEqual([
+      [`${TOPIC}:0=10-11`, ['10', '11']],
+      [`${TOPIC}:0=12-12,1=100-100`, ['12', '100']],
+      [`${TOPIC}:1=101-102`, ['101', '102']],
     ]);
   });
 
+  it('are the same when the same unit is delivered again', async () => {
+    const first = harness({ maxRowsPerInsert: 100 });
+    await first.run([batch(4, 0, valid(8, 3)), batch(3, 40, valid(0, 8))]);
+    const again = harness({ maxRowsPerInsert: 100 });
+    await again.run([batch(3, 40, valid(0, 8)), batch(4, 0, valid(8, 3))]);
+    expect(first.inserts.map((insert) => insert.token)).toEqual([`${TOPIC}:3=40-47,4=0-2`]);
+    expect(again.inserts.map((insert) => insert.token)).toEqual([`${TOPIC}:3=40-47,4=0-2`]);
+  });
+
   it('a retry re-sends only the inserts that failed, with the same token', async () => {
-    const sink = harness({ maxRowsPerInsert: 100, failFirstInsertOf: `${TOPIC}-1-0-3` });
+    const sink = harness({ maxRowsPerInsert: 4, failFirstInsertOf: `${TOPIC}:1=0-3` });
     await sink.run([batch(0, 0, valid(0, 4)), batch(1, 0, valid(4, 4))]);
     expect(sink.retries).toEqual(['raw_insert']);
     expect(sink.inserts.map((insert) => insert.token)).toEqual([
-      `${TOPIC}-0-0-3`,
-      `${TOPIC}-1-0-3`,
+      `${TOPIC}:0=0-3`,
+      `${TOPIC}:1=0-3`,
     ]);
   });
 });
@@ -195,8 +210,8 @@ describe('raw inserts at the engine’s partition limit', () => {
     const sink = harness({ maxRowsPerInsert: 1_000, maxPartitions: 100 });
     await sink.run([batch(0, 500, monthly(150, 'reclassified'))]);
     expect(sink.inserts.map(({ token, offsets }) => [token, offsets.length])).toEqual([
-      [`${TOPIC}-0-500-599`, 100],
-      [`${TOPIC}-0-600-649`, 50],
+      [`${TOPIC}:0=500-599`, 100],
+      [`${TOPIC}:0=600-649`, 50],
     ]);
     for (const insert of sink.inserts) {
       expect(months(insert.rows, 'occurred_at')).toBeLessThanOrEqual(100);
@@ -310,7 +325,7 @@ describe('decoding messages that are not UTF-8 text', () => {
       family,
       new Date(),
     );
-    expect(decoded.rows.map(({ row }) => row._offset)).toEqual(['2']);
+    expect(decoded.rows.map(({ offset }) => offset)).toEqual(['2']);
     expect(
       decoded.rejections.map(({ errorClass, reason, eventId }) => ({
         errorClass,
@@ -347,7 +362,7 @@ describe('decoding events dated before the earliest event time', () => {
     });
     const messages = [at('1900-01-01T00:00:00Z', '0'), at('2024-03-30T20:00:00Z', '1')];
     const byDefault = decodeBatch(messages, family, new Date());
-    expect(byDefault.rows.map(({ row }) => row._offset)).toEqual(['1']);
+    expect(byDefault.rows.map(({ offset }) => offset)).toEqual(['1']);
     expect(byDefault.rejections.map(({ errorClass }) => errorClass)).toEqual(['contract']);
     // (An incident created in 1900 from a call of 2024 also breaks the call-before-creation rule.)
     expect(JSON.parse(byDefault.rejections[0]?.reason ?? '[]')).toContainEqual({

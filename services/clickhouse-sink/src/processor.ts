@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type BluelightEvent, validateEvent } from '@bluelight/schemas';
 import {
   type ClickHouseClient,
@@ -20,7 +21,14 @@ import { isRetriable } from './errors.js';
 import { type Family, revisesEntity } from './families.js';
 import type { SinkMetrics } from './metrics.js';
 import type { FactRevisions } from './revisions.js';
-import { clickhouseTime, type RawRow } from './rows.js';
+import {
+  ANCHOR_INDEX,
+  clickhouseTime,
+  ENTITY_ID_INDEX,
+  RAW_INSERT_SETTINGS,
+  REVISED_INDEX,
+  rawValues,
+} from './rows.js';
 
 export interface InsertLimits {
   /** Rows per INSERT; a larger partition batch is split (each part with its own token). */
@@ -51,8 +59,16 @@ export interface BatchContext {
 
 /** A valid event's raw row, with what the sink needs to place it. */
 export interface DecodedRow {
-  row: RawRow;
+  /** The row in the family's `rawColumns` order; the anchor and revised slots are filled later. */
+  values: unknown[];
   entity: EntityKey;
+  /** entityKey(entity), computed once. */
+  key: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  /** The UTC month of its event time, YYYY-MM: the raw table's partition. */
+  eventMonth: string;
   /** When its entity's anchor month is taken from this event (see Family.anchorTime). */
   anchorTime: string;
   revises: boolean;
@@ -103,6 +119,9 @@ export function decodeMessageValue(
       eventType: '',
     };
   }
+  // Well-formed UTF-8 never decodes to an unpaired surrogate; only a \u escape in the JSON can
+  // make one, so text without either needs no walk through the parsed value.
+  if (invalidOffsets.length === 0 && !text.includes('\\u')) return { ok: true, parsed };
   const notUnicode = notUnicodePaths(parsed);
   if (notUnicode.length === 0) return { ok: true, parsed };
   const record = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<
@@ -125,10 +144,15 @@ export function decodeMessageValue(
   };
 }
 
+/** The UTC month (YYYY-MM) of an ISO 8601 instant the contract accepted. */
+function utcMonth(instant: string): string {
+  return instant.endsWith('Z') ? instant.slice(0, 7) : new Date(instant).toISOString().slice(0, 7);
+}
+
 function decodeOne(
   message: ConsumedMessage,
   family: Family,
-  ingestedAt: Date,
+  ingestedAt: string,
   earliestEventTime: Date | undefined,
 ): DecodedRow | Rejection {
   let parsed: unknown;
@@ -171,15 +195,16 @@ function decodeOne(
       event.event_type,
     );
   }
-  const row = family.toRow(event, {
+  const values = rawValues(event, message, ingestedAt, family.entityColumn);
+  const entity = { agency: event.agency, id: values[ENTITY_ID_INDEX] as string };
+  return {
+    values,
+    entity,
+    key: entityKey(entity),
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,
-    ingestedAt,
-  });
-  return {
-    row,
-    entity: { agency: event.agency, id: String(row[family.entityColumn]) },
+    eventMonth: utcMonth(event.occurred_at),
     anchorTime: family.anchorTime(event as BluelightEvent),
     revises: revisesEntity(event),
   };
@@ -195,9 +220,10 @@ export function decodeBatch(
   const rows: DecodedRow[] = [];
   const rejections: Rejection[] = [];
   const outcomes: boolean[] = [];
+  const ingestedAtText = ingestedAt.toISOString();
   for (const message of messages) {
-    const decoded = decodeOne(message, family, ingestedAt, earliestEventTime);
-    if ('row' in decoded) {
+    const decoded = decodeOne(message, family, ingestedAtText, earliestEventTime);
+    if ('values' in decoded) {
       rows.push(decoded);
       outcomes.push(false);
     } else {
@@ -257,17 +283,16 @@ export function partitionInserts<T>(
   for (const item of items) {
     const { topic, partition } = split.place(item);
     const key = `${topic}\u0000${partition}`;
-    const group = groups.get(key) ?? { topic, partition, items: [] };
+    let group = groups.get(key);
+    if (!group) {
+      group = { topic, partition, items: [] };
+      groups.set(key, group);
+    }
     group.items.push(item);
-    groups.set(key, group);
   }
   const inserts: PartitionInsert<T>[] = [];
-  for (const { topic, partition, items: own } of groups.values()) {
-    const offsetOf = (item: T) => BigInt(split.place(item).offset);
-    own.sort((a, b) => {
-      const diff = offsetOf(a) - offsetOf(b);
-      return diff < 0n ? -1 : diff > 0n ? 1 : 0;
-    });
+  for (const { topic, partition, items: unordered } of groups.values()) {
+    const own = inOffsetOrder(unordered, split);
     let current: T[] = [];
     let partitions: Set<string>[] = [];
     const flush = () => {
@@ -304,33 +329,102 @@ export function partitionInserts<T>(
   return inserts;
 }
 
-const rowPlace = (row: RawRow) => ({
-  topic: String(row._topic),
-  partition: Number(row._partition),
-  offset: String(row._offset),
-});
+/** One partition's items by offset: as they come (a fetch is in order) unless they are not. */
+function inOffsetOrder<T>(items: T[], split: InsertSplit<T>): T[] {
+  const offsets = items.map((item) => BigInt(split.place(item).offset));
+  if (offsets.every((offset, index) => index === 0 || (offsets[index - 1] as bigint) < offset)) {
+    return items;
+  }
+  return items
+    .map((item, index) => ({ item, offset: offsets[index] as bigint }))
+    .sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0))
+    .map(({ item }) => item);
+}
 
 /**
  * The partitions a raw row is written to: the raw table's (the UTC month of its event time) and
  * the facts' (its entity's anchor month). View targets partitioned by event month share the
  * raw table's.
  */
-const rowPartitions = (row: RawRow) => [
-  String(row.occurred_at).slice(0, 7),
-  String(row._anchor).slice(0, 7),
+const rowPartitions = (row: DecodedRow): [string, string] => [
+  row.eventMonth,
+  (row.values[ANCHOR_INDEX] as string).slice(0, 7),
 ];
 
-/** The raw inserts of a unit's valid rows, each with its deduplication token. */
-export function rawInserts(
-  rows: RawRow[],
-  limits: InsertLimits,
-): { token: string; values: RawRow[] }[] {
-  return partitionInserts(rows, { place: rowPlace, partitionsOf: rowPartitions }, limits).map(
-    (insert) => ({
-      token: deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset),
-      values: insert.items,
-    }),
-  );
+/** A raw insert: rows of one or more partitions, with its deduplication token. */
+export interface RawInsert {
+  token: string;
+  values: unknown[][];
+}
+
+/** Tokens longer than this are hashed (ClickHouse keeps them in its deduplication log). */
+const LONGEST_READABLE_TOKEN = 512;
+
+/**
+ * The deduplication token of a raw insert: the offset ranges, partition by partition, of exactly
+ * the rows it holds — `topic:0=120-345,3=7-99`. The same unit retried (the sink's own retry, an
+ * unknown-status failure) sends the same inserts with the same tokens, which ClickHouse drops.
+ */
+export function unitToken(
+  topic: string,
+  ranges: { partition: number; min: string; max: string }[],
+) {
+  const token = `${topic}:${ranges.map(({ partition, min, max }) => `${partition}=${min}-${max}`).join(',')}`;
+  return token.length <= LONGEST_READABLE_TOKEN
+    ? token
+    : `${topic}:sha256=${createHash('sha256').update(token).digest('hex')}`;
+}
+
+/**
+ * The raw inserts of a unit's valid rows: as few as the limits allow — the whole unit in one
+ * when it fits, since every INSERT has a fixed cost in ClickHouse (a part per partition written,
+ * in the raw table and in each view's target; ~30 ms here, measured) that small inserts pay over
+ * and over. Rows go partition by partition, each in offset order, split where an insert would
+ * exceed `limits.maxRows` rows or `limits.maxPartitions` ClickHouse partitions of a table.
+ *
+ * A unit regrouped on redelivery (after a crash or a rebalance, the first fetch groups partitions
+ * its own way) has other tokens, so its rows may be written twice: harmless, as the raw tables
+ * are ReplacingMergeTree (read with FINAL) and every view keeps idempotent aggregates.
+ */
+export function rawInserts(rows: DecodedRow[], limits: InsertLimits): RawInsert[] {
+  const byPartition = partitionInserts(
+    rows,
+    { place: (row) => row },
+    { maxRows: Number.POSITIVE_INFINITY, maxPartitions: Number.POSITIVE_INFINITY },
+  ).sort((a, b) => a.partition - b.partition);
+  const ordered = byPartition.flatMap((insert) => insert.items);
+  const topic = ordered[0]?.topic ?? '';
+  const inserts: RawInsert[] = [];
+  let current: DecodedRow[] = [];
+  let months: [Set<string>, Set<string>] = [new Set(), new Set()];
+  const flush = () => {
+    if (current.length === 0) return;
+    const ranges: { partition: number; min: string; max: string }[] = [];
+    for (const row of current) {
+      const last = ranges.at(-1);
+      if (last?.partition === row.partition) last.max = row.offset;
+      else ranges.push({ partition: row.partition, min: row.offset, max: row.offset });
+    }
+    inserts.push({ token: unitToken(topic, ranges), values: current.map((row) => row.values) });
+    current = [];
+    months = [new Set(), new Set()];
+  };
+  for (const row of ordered) {
+    const touched = rowPartitions(row);
+    const overflows =
+      current.length >= limits.maxRows ||
+      touched.some(
+        (month, index) =>
+          !months[index]?.has(month) && (months[index]?.size ?? 0) >= limits.maxPartitions,
+      );
+    if (overflows) flush();
+    current.push(row);
+    touched.forEach((month, index) => {
+      months[index]?.add(month);
+    });
+  }
+  flush();
+  return inserts;
 }
 
 /** Inserts in flight at once: overlaps requests on a real server without flooding a small one. */
@@ -339,30 +433,31 @@ const INSERTS_AT_ONCE = 4;
 /**
  * Runs the inserts not yet in `done`, a few at a time, and fails only once all have settled, so
  * a retry never overlaps a request still running. A failed insert may still have been written
- * (unknown status): its retry carries the same token and is then a no-op.
+ * (unknown status): its retry carries the same token and is then a no-op. Rows are arrays of
+ * values in the order of `columns` (JSONCompactEachRow: no key in every row).
  */
 async function insertAll(
   clickhouse: ClickHouseClient,
   table: string,
-  inserts: { token: string; values: RawRow[] }[],
+  columns: string[],
+  inserts: RawInsert[],
   done: Set<string>,
+  settings: Record<string, string | number> = {},
 ): Promise<void> {
   const todo = inserts.filter((insert) => !done.has(insert.token));
   const errors: unknown[] = [];
   let next = 0;
   const worker = async () => {
     while (next < todo.length && errors.length === 0) {
-      const { token, values } = todo[next++] as (typeof todo)[number];
+      const { token, values } = todo[next++] as RawInsert;
       try {
-        // Arrays of values in the column order of the first row: half the bytes of JSON objects
-        // (no key in every row) for ClickHouse to read and this process to write.
-        const columns = Object.keys(values[0] ?? {});
         await clickhouse.insert({
           table,
           columns: columns as [string, ...string[]],
-          values: values.map((row) => columns.map((column) => row[column] ?? null)),
+          values,
           format: 'JSONCompactEachRow',
           clickhouse_settings: {
+            ...settings,
             insert_deduplication_token: token,
             // A retried block is dropped by the views' targets too, not only by the raw table.
             deduplicate_blocks_in_dependent_materialized_views: 1,
@@ -391,16 +486,15 @@ async function entityStates(
   const firstRows = new Map<string, DecodedRow>();
   const revisedNow = new Set<string>();
   for (const decoded of rows) {
-    const key = entityKey(decoded.entity);
-    if (!firstRows.has(key)) firstRows.set(key, decoded);
-    if (decoded.revises) revisedNow.add(key);
+    if (!firstRows.has(decoded.key)) firstRows.set(decoded.key, decoded);
+    if (decoded.revises) revisedNow.add(decoded.key);
   }
   const known = await timed(ctx, 'entities', () =>
     ctx.entities.lookup(
       ctx.clickhouse,
       [...firstRows.values()].map((decoded) => ({
         key: decoded.entity,
-        partition: Number(decoded.row._partition),
+        partition: decoded.partition,
       })),
     ),
   );
@@ -413,20 +507,50 @@ async function entityStates(
     states.set(key, {
       ...state,
       revised: state.revised || revisedNow.has(key),
-      partition: Number(first.row._partition),
+      partition: first.partition,
     });
   }
   return states;
 }
 
+const DEAD_LETTER_COLUMNS = [
+  'failed_at',
+  'service',
+  'original_topic',
+  'original_partition',
+  'original_offset',
+  'dead_letter_topic',
+  'error_class',
+  'reason',
+  'event_id',
+  'event_type',
+  'agency',
+  'entity_id',
+  'message_key',
+  'message_value',
+];
+
+/** A unit decoded, validated and placed, ready to be written (see prepareBatches). */
+export interface PreparedUnit {
+  batches: ConsumedBatch[];
+  now: Date;
+  inserts: RawInsert[];
+  rejections: Rejection[];
+  revised: EntityKey[];
+  inserted: number;
+}
+
 /**
- * Batches from one or more partitions of a family's topic, handled as one: valid events into the
- * raw table (one insert per partition's offset range, each with its own deduplication token; the
- * views keep the derived facts as the rows land), invalid ones to the dead-letter topic and
- * table, then the recomputed facts of every revised entity touched. It resolves only when all of
- * that is durable; the caller then commits every batch's offsets.
+ * The first half of a unit's handling, all in this process: decode and validate every message,
+ * check the dead-letter limits, give every entity its state (anchor, revised) and stamp it on
+ * its rows, and split the rows into inserts. The states are remembered at once, so the next
+ * unit can be prepared while this one is written (writePrepared); the sink prepares and writes
+ * units in the order they arrive.
  */
-export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext): Promise<void> {
+export async function prepareBatches(
+  batches: ConsumedBatch[],
+  ctx: BatchContext,
+): Promise<PreparedUnit> {
   const { family } = ctx;
   const now = ctx.now?.() ?? new Date();
   const messages = batches.flatMap((batch) => batch.messages);
@@ -441,79 +565,104 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
   ctx.metrics.batchRows.observe({ family: family.name }, messages.length);
 
   const states = decoded.rows.length > 0 ? await entityStates(ctx, decoded.rows) : new Map();
-  for (const { row, entity } of decoded.rows) {
-    const state = states.get(entityKey(entity)) as EntityState;
-    row._anchor = state.anchor;
-    row._revised = state.revised ? 1 : 0;
+  for (const row of decoded.rows) {
+    const state = states.get(row.key) as EntityState;
+    row.values[ANCHOR_INDEX] = state.anchor;
+    row.values[REVISED_INDEX] = state.revised ? 1 : 0;
   }
-  const inserts = rawInserts(
-    decoded.rows.map((decodedRow) => decodedRow.row),
-    ctx.limits,
-  );
-  if (inserts.length > 0) {
-    const done = new Set<string>();
-    await timed(ctx, 'raw_insert', () => insertAll(ctx.clickhouse, family.rawTable, inserts, done));
-  }
-
-  if (decoded.rejections.length > 0) {
-    await timed(ctx, 'dead_letter_topic', () =>
-      sendToDeadLetterTopic(
-        ctx.producer,
-        family.topic.deadLetter.name,
-        decoded.rejections,
-        ctx.service,
-        now,
-      ),
-    );
-    const deadLetterInserts = partitionInserts(
-      decoded.rejections,
-      { place: ({ message }) => message },
-      { ...ctx.limits, maxPartitions: Number.POSITIVE_INFINITY },
-    ).map((insert) => ({
-      token: `dlq-${deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset)}`,
-      values: insert.items.map((rejection) => ({
-        failed_at: clickhouseTime(now),
-        service: ctx.service,
-        original_topic: rejection.message.topic,
-        original_partition: rejection.message.partition,
-        original_offset: rejection.message.offset,
-        dead_letter_topic: family.topic.deadLetter.name,
-        error_class: rejection.errorClass,
-        reason: rejection.reason,
-        event_id: rejection.eventId,
-        event_type: rejection.eventType,
-        agency: rejection.agency,
-        entity_id: rejection.entity,
-        message_key: rejection.message.key?.toString('utf8') ?? '',
-        message_value: rejection.message.value?.toString('utf8') ?? '',
-      })),
-    }));
-    const done = new Set<string>();
-    await timed(ctx, 'dead_letter_table', () =>
-      insertAll(ctx.clickhouse, 'dead_letters', deadLetterInserts, done),
-    );
-    for (const rejection of decoded.rejections) {
-      ctx.metrics.deadLetters.inc({ family: family.name, error_class: rejection.errorClass });
-    }
-  }
-
+  await ctx.entities.remember(ctx.clickhouse, states);
   const revised = [...states]
     .filter(([, state]) => state.revised)
     .map(([key]) => {
       const [agency, id] = key.split('\u0000') as [string, string];
       return { agency, id };
     });
-  if (revised.length > 0) {
-    await timed(ctx, 'revisions', () => ctx.revisions.recompute(ctx.clickhouse, revised));
-  }
-  await ctx.entities.remember(ctx.clickhouse, states);
+  return {
+    batches,
+    now,
+    inserts: rawInserts(decoded.rows, ctx.limits),
+    rejections: decoded.rejections,
+    revised,
+    inserted: decoded.rows.length,
+  };
+}
 
-  ctx.metrics.messages.inc({ family: family.name, outcome: 'inserted' }, decoded.rows.length);
+/**
+ * The second half: valid events into the raw table (one insert per partition's offset range,
+ * each with its own deduplication token; the views keep the derived facts as the rows land),
+ * invalid ones to the dead-letter topic and table, then the recomputed facts of every revised
+ * entity touched. It resolves only when all of that is durable; the caller then commits every
+ * batch's offsets.
+ */
+export async function writePrepared(unit: PreparedUnit, ctx: BatchContext): Promise<void> {
+  const { family } = ctx;
+  if (unit.inserts.length > 0) {
+    const done = new Set<string>();
+    await timed(ctx, 'raw_insert', () =>
+      insertAll(
+        ctx.clickhouse,
+        family.rawTable,
+        family.rawColumns,
+        unit.inserts,
+        done,
+        RAW_INSERT_SETTINGS,
+      ),
+    );
+  }
+
+  if (unit.rejections.length > 0) {
+    await timed(ctx, 'dead_letter_topic', () =>
+      sendToDeadLetterTopic(
+        ctx.producer,
+        family.topic.deadLetter.name,
+        unit.rejections,
+        ctx.service,
+        unit.now,
+      ),
+    );
+    const failedAt = clickhouseTime(unit.now);
+    const deadLetterInserts = partitionInserts(
+      unit.rejections,
+      { place: ({ message }) => message },
+      { ...ctx.limits, maxPartitions: Number.POSITIVE_INFINITY },
+    ).map((insert) => ({
+      token: `dlq-${deduplicationToken(insert.topic, insert.partition, insert.minOffset, insert.maxOffset)}`,
+      values: insert.items.map((rejection) => [
+        failedAt,
+        ctx.service,
+        rejection.message.topic,
+        rejection.message.partition,
+        rejection.message.offset,
+        family.topic.deadLetter.name,
+        rejection.errorClass,
+        rejection.reason,
+        rejection.eventId,
+        rejection.eventType,
+        rejection.agency,
+        rejection.entity,
+        rejection.message.key?.toString('utf8') ?? '',
+        rejection.message.value?.toString('utf8') ?? '',
+      ]),
+    }));
+    const done = new Set<string>();
+    await timed(ctx, 'dead_letter_table', () =>
+      insertAll(ctx.clickhouse, 'dead_letters', DEAD_LETTER_COLUMNS, deadLetterInserts, done),
+    );
+    for (const rejection of unit.rejections) {
+      ctx.metrics.deadLetters.inc({ family: family.name, error_class: rejection.errorClass });
+    }
+  }
+
+  if (unit.revised.length > 0) {
+    await timed(ctx, 'revisions', () => ctx.revisions.recompute(ctx.clickhouse, unit.revised));
+  }
+
+  ctx.metrics.messages.inc({ family: family.name, outcome: 'inserted' }, unit.inserted);
   ctx.metrics.messages.inc(
     { family: family.name, outcome: 'dead_lettered' },
-    decoded.rejections.length,
+    unit.rejections.length,
   );
-  for (const batch of batches) {
+  for (const batch of unit.batches) {
     const last = batch.messages.at(-1)?.offset ?? '0';
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
     ctx.metrics.lag.set(
@@ -521,4 +670,9 @@ export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext
       Math.max(lag, 0),
     );
   }
+}
+
+/** Both halves, one after the other: a unit handled on its own (tests, tools). */
+export async function processBatches(batches: ConsumedBatch[], ctx: BatchContext): Promise<void> {
+  await writePrepared(await prepareBatches(batches, ctx), ctx);
 }

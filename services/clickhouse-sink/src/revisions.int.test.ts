@@ -236,6 +236,57 @@ describe('revised incidents and calls (real ClickHouse)', () => {
     expect(call).toEqual({ answer_seconds: 12 });
   });
 
+  it('read every month an entity has rows in, however far apart: a retraction years later', async () => {
+    // Incidents in 60 months around it, so the raw table has many partitions beside this one's.
+    const neighbours = Array.from({ length: 60 }, (_, month) =>
+      incidentFixtureEvents({
+        id: `INC-NEIGHBOUR-${month}`,
+        receivedAt: new Date(Date.UTC(2019, month, 10, 12)).toISOString(),
+        arrivalsAfter: [300],
+      }),
+    ).flat();
+    const events = incidentFixtureEvents({
+      id: 'INC-LONG',
+      receivedAt: '2020-11-30T23:50:00Z',
+      arrivalsAfter: [900, 1_200], // 00:05 and 00:10 on 1 December: the next month
+    });
+    await landEvents(db.client, [...neighbours, ...events]);
+    const arrival = events.find(
+      (event) =>
+        event.event_type === 'incident.resource_arrived' &&
+        event.payload.resource_id === 'INC-LONG-R1',
+    ) as FixtureEvent;
+    // Three years on, an audit moves the first arrival to after the second.
+    await landEvents(db.client, [
+      {
+        ...correction(arrival, Date.parse('2020-12-01T00:15:00Z')),
+        occurred_at: '2020-12-01T00:15:00Z',
+      },
+    ]);
+    // The correction's own time is the corrected arrival, so no new month: retract the second
+    // arrival from 2023 instead, which is one.
+    const second = events.find(
+      (event) =>
+        event.event_type === 'incident.resource_arrived' &&
+        event.payload.resource_id === 'INC-LONG-R2',
+    ) as FixtureEvent;
+    await landEvents(db.client, [retraction(second, Date.parse('2023-12-01T09:00:00Z'))]);
+    expect(await incident('INC-LONG')).toMatchObject({
+      first_arrival: '2020-12-01 00:15:00.000',
+      second_arrival: null,
+      first_arrival_resource_id: 'INC-LONG-R1',
+    });
+    const [months] = await rows<{ months: number[] }>(
+      `SELECT arraySort(groupUniqArrayArray(raw_months)) AS months FROM fact_entities
+       WHERE family = 'incidents' AND entity_id = 'INC-LONG'`,
+    );
+    expect(months).toEqual({ months: [202011, 202012, 202312] });
+    // The neighbours' facts are untouched by the recompute.
+    expect(await incident('INC-NEIGHBOUR-23')).toMatchObject({
+      first_arrival: '2020-12-10 12:05:00.000',
+    });
+  });
+
   it('are computed by the same definition as the views: a recompute of any entity changes nothing', async () => {
     await landEvents(
       db.client,

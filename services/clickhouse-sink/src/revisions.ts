@@ -10,6 +10,8 @@ import type { EntityKey } from './entities.js';
  * effective events instead of an inserted block.
  */
 export interface RevisionSpec {
+  /** The family's name in fact_entities. */
+  family: string;
   rawTable: string;
   idColumn: string;
   retractionType: string;
@@ -24,6 +26,7 @@ export interface RevisionSpec {
 
 export const REVISIONS = {
   incidents: {
+    family: 'incidents',
     rawTable: 'incidents_raw',
     idColumn: 'incident_id',
     retractionType: 'incident.event_retracted',
@@ -31,6 +34,7 @@ export const REVISIONS = {
     target: { kind: 'facts', table: 'incident_fact_revisions' },
   },
   calls: {
+    family: 'calls',
     rawTable: 'calls_raw',
     idColumn: 'call_id',
     retractionType: 'call.event_retracted',
@@ -38,6 +42,7 @@ export const REVISIONS = {
     target: { kind: 'facts', table: 'call_fact_revisions' },
   },
   resources: {
+    family: 'resources',
     rawTable: 'resources_raw',
     idColumn: 'resource_id',
     retractionType: 'resource.event_retracted',
@@ -49,14 +54,24 @@ export const REVISIONS = {
 /** Entities per statement: their keys travel as URL query parameters (capped at 1 MiB). */
 const KEYS_PER_STATEMENT = 2_000;
 
-function keyFilter(idColumn: string): string {
-  return `agency IN {agencies:Array(String)} AND ${idColumn} IN {ids:Array(String)}
+/**
+ * The rows of these entities, in the partitions that hold them (fact_entities.raw_months) and
+ * no others: FINAL does not prune partitions on a time filter, but it does on `_partition_id`,
+ * so a recompute reads the same few months whether the table holds one year or ten.
+ */
+function keyFilter(spec: RevisionSpec, idColumn = spec.idColumn): string {
+  return `_partition_id IN (
+      SELECT toString(arrayJoin(groupUniqArrayArray(raw_months))) FROM fact_entities
+      WHERE family = '${spec.family}' AND agency IN {agencies:Array(String)}
+        AND entity_id IN {ids:Array(String)}
+        AND (agency, entity_id) IN {keys:Array(Tuple(String, String))})
+    AND agency IN {agencies:Array(String)} AND ${idColumn} IN {ids:Array(String)}
     AND (agency, ${idColumn}) IN {keys:Array(Tuple(String, String))}`;
 }
 
 /** The raw events of these entities that count: no retractions, nothing a later event corrects. */
 function effectiveEventsSql(spec: RevisionSpec): string {
-  const keys = keyFilter(spec.idColumn);
+  const keys = keyFilter(spec);
   return `SELECT * FROM ${spec.rawTable} FINAL
     WHERE ${keys}
       AND event_type != '${spec.retractionType}'
@@ -71,7 +86,7 @@ function effectiveEventsSql(spec: RevisionSpec): string {
  * (two sinks during a rebalance) the one that saw more raw rows wins.
  */
 function generationsSql(spec: RevisionSpec): string {
-  const keys = keyFilter(spec.idColumn);
+  const keys = keyFilter(spec);
   return `SELECT
       seen.agency AS agency, seen.${spec.idColumn} AS ${spec.idColumn}, seen.anchor AS anchor,
       bitOr(bitShiftLeft(seen.max_offset, 16), least(events.n, 65535)) AS generation
@@ -129,7 +144,7 @@ export function revisionStatements(spec: RevisionSpec, viewSelect: string): stri
     // Instants whose every change was retracted or corrected away.
     `INSERT INTO ${table} (agency, ${id}, ${instant}, version, is_deleted)
     SELECT stored.agency, stored.${id}, stored.${instant}, g.generation, 1
-    FROM (SELECT agency, ${id}, ${instant} FROM ${table} FINAL WHERE ${keyFilter(id)}) AS stored
+    FROM (SELECT agency, ${id}, ${instant} FROM ${table} FINAL WHERE ${keyFilter(spec, id)}) AS stored
     INNER JOIN (${generations}) AS g ON g.agency = stored.agency AND g.${id} = stored.${id}
     WHERE (stored.agency, stored.${id}, stored.${instant}) NOT IN (
       SELECT agency, ${id}, ${instant} FROM (${facts})

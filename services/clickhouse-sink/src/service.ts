@@ -1,3 +1,4 @@
+import { prepareFastValidation } from '@bluelight/schemas';
 import {
   createClickHouse,
   createKafkaClients,
@@ -43,6 +44,11 @@ export async function startSinkService(
   });
   const byName = familiesWithPrefix(config.KAFKA_TOPIC_PREFIX);
   const families = config.SINK_FAMILIES.map((name) => byName[name]);
+  for (const { type, reason } of prepareFastValidation(
+    families.flatMap(({ topic }) => topic.eventTypes),
+  )) {
+    logger.warn({ eventType: type, reason }, 'contract fast path unavailable: zod validates it');
+  }
 
   const admin = kafka.admin();
   await admin.connect();

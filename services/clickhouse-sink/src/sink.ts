@@ -14,7 +14,13 @@ import { EntityDirectory } from './entities.js';
 import { isRetriable } from './errors.js';
 import type { Family } from './families.js';
 import type { SinkMetrics } from './metrics.js';
-import { type InsertLimits, processBatches } from './processor.js';
+import {
+  type BatchContext,
+  type InsertLimits,
+  type PreparedUnit,
+  prepareBatches,
+  writePrepared,
+} from './processor.js';
 import { FactRevisions } from './revisions.js';
 
 const HEARTBEAT_EVERY_MS = 3_000;
@@ -80,9 +86,11 @@ export class ClickHouseSink {
       await consumer.subscribe([family.topic.name], { fromBeginning: true });
       this.#consumers.push({ family, consumer });
       const guard = new DeadLetterGuard(this.#options.limits);
-      const coalescer = new BatchCoalescer((batches) =>
-        this.#handle(family, consumer, guard, batches),
-      );
+      const coalescer = new BatchCoalescer<PreparedUnit>({
+        prepare: (batches) => this.#handle(family, consumer, guard, batches, prepareBatches),
+        write: (unit) =>
+          this.#handle(family, consumer, guard, unit.batches, (_, ctx) => writePrepared(unit, ctx)),
+      });
       // Resolves once the consumer has joined its group and started fetching.
       await consumer.run((batch) => coalescer.submit(batch));
       logger.info({ family: family.name, topic: family.topic.name }, 'consuming');
@@ -109,12 +117,14 @@ export class ClickHouseSink {
     await this.#producer?.disconnect();
   }
 
-  async #handle(
+  /** Runs one half of a unit's handling (prepare or write) with retries, heartbeats and stops. */
+  async #handle<T>(
     family: Family,
     consumer: BatchConsumer,
     guard: DeadLetterGuard,
     batches: ConsumedBatch[],
-  ): Promise<void> {
+    step: (batches: ConsumedBatch[], ctx: BatchContext) => Promise<T>,
+  ): Promise<T> {
     const topic = (batches[0] as ConsumedBatch).topic;
     const heartbeat = () => Promise.all(batches.map((batch) => batch.heartbeat()));
     const { metrics, logger } = this.#options;
@@ -157,7 +167,7 @@ export class ClickHouseSink {
       heartbeat().catch(() => {});
     }, HEARTBEAT_EVERY_MS);
     try {
-      await processBatches(batches, {
+      const result = await step(batches, {
         family,
         clickhouse: this.#options.clickhouse,
         producer: this.#producer as EventProducer,
@@ -173,6 +183,7 @@ export class ClickHouseSink {
         retry,
       });
       metrics.lastBatch.set({ family: family.name }, Date.now() / 1000);
+      return result;
     } catch (error) {
       if (isGroupMembershipLost(error)) {
         // The group moved this unit's partitions (e.g. a rebalance while it was being written):
@@ -199,21 +210,34 @@ export class ClickHouseSink {
 }
 
 /**
- * Gathers the batches the consumer hands over at the same time and handles them as one unit of
- * work, one unit at a time: while a unit is being written, newly arriving batches (the consumer
- * fetches ahead, so later batches of the same partitions too) wait and then go together into the
- * next. Each batch's promise settles with its unit, so every batch is committed only after its
- * unit is durable, and none if it fails; a failed unit also fails the waiting batches of its
- * partitions, and batches the consumer has given up (`signal` aborted) are not written.
+ * Gathers the batches the consumer hands over at the same time (one per partition) into units
+ * of work, and handles each unit in two halves: `prepare` (decode, validate, place: this
+ * process's CPU) and `write` (ClickHouse and the dead-letter topic). Units are prepared one at a
+ * time and written one at a time, in arrival order, but the next unit is prepared while the one
+ * before is being written, so the sink's own work overlaps ClickHouse's. Each batch's promise
+ * settles with its unit's write, so a batch is committed only after its unit is durable, and
+ * not at all if either half fails. Batches the consumer has given up by the time their unit is
+ * taken (`signal` aborted: an earlier batch of their partition failed, or the partition was
+ * revoked) are not written: they are delivered again, after the failed ones.
  */
-export class BatchCoalescer {
-  readonly #work: (batches: ConsumedBatch[]) => Promise<void>;
+export class BatchCoalescer<Prepared> {
+  readonly #prepare: (batches: ConsumedBatch[]) => Promise<Prepared>;
+  readonly #write: (unit: Prepared) => Promise<void>;
   readonly #gatherMs: number;
   #waiting: { batch: ConsumedBatch; settle: (error?: unknown) => void }[] = [];
   #busy = false;
+  /** The last unit's write; the next unit's write waits for it to settle. */
+  #lastWrite: Promise<void> = Promise.resolve();
 
-  constructor(work: (batches: ConsumedBatch[]) => Promise<void>, gatherMs = 5) {
-    this.#work = work;
+  constructor(
+    handlers: {
+      prepare: (batches: ConsumedBatch[]) => Promise<Prepared>;
+      write: (unit: Prepared) => Promise<void>;
+    },
+    gatherMs = 5,
+  ) {
+    this.#prepare = handlers.prepare;
+    this.#write = handlers.write;
     this.#gatherMs = gatherMs;
   }
 
@@ -234,29 +258,36 @@ export class BatchCoalescer {
   async #drain(): Promise<void> {
     while (this.#waiting.length > 0) {
       const taken = this.#waiting.splice(0, this.#waiting.length);
-      // The consumer will not commit these (an earlier batch of their partition failed, or the
-      // partition was revoked) and delivers them again: writing them now would only run ahead.
       const unit = taken.filter((entry) => !entry.batch.signal?.aborted);
       for (const entry of taken) {
         if (entry.batch.signal?.aborted)
           entry.settle(entry.batch.signal.reason ?? new Error('batch given up'));
       }
       if (unit.length === 0) continue;
+      const previous = this.#lastWrite;
+      let written: Promise<void>;
       try {
-        await this.#work(unit.map((entry) => entry.batch));
-        for (const entry of unit) entry.settle();
+        const prepared = await this.#prepare(unit.map((entry) => entry.batch));
+        // Writes stay in order: a unit's rows may revise entities the unit before wrote.
+        written = previous.then(() => this.#write(prepared));
       } catch (error) {
-        const failure = error ?? new Error('batch failed');
-        for (const entry of unit) entry.settle(failure);
-        // Later batches of the failed partitions wait behind them: they are delivered again
-        // after the failed ones, so they are not written before them.
-        const failed = new Set(unit.map(({ batch }) => `${batch.topic}:${batch.partition}`));
-        this.#waiting = this.#waiting.filter((entry) => {
-          if (!failed.has(`${entry.batch.topic}:${entry.batch.partition}`)) return true;
-          entry.settle(failure);
-          return false;
-        });
+        written = Promise.reject(error ?? new Error('batch failed'));
       }
+      written.then(
+        () => {
+          for (const entry of unit) entry.settle();
+        },
+        (error) => {
+          for (const entry of unit) entry.settle(error ?? new Error('batch failed'));
+        },
+      );
+      // The next write waits for this one to settle, whatever its outcome: a failed write stops
+      // the sink or leaves its batches uncommitted, and the consumer commits no later offset of
+      // a partition past a batch that failed.
+      this.#lastWrite = written.catch(() => {});
+      // One unit being written while the next is prepared, no more: wait for the previous write
+      // before preparing another.
+      await previous;
     }
     this.#busy = false;
   }

@@ -1,4 +1,4 @@
-import { topics } from '@bluelight/schemas';
+import { prepareFastValidation, topics } from '@bluelight/schemas';
 import { createKafkaClients, type KafkaEventProducer, type Logger } from '@bluelight/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, SERVICE_NAME } from './app.js';
@@ -38,6 +38,9 @@ export async function startGatewayService(
   );
   const producer = kafka.producer();
   await producer.connect();
+  for (const { type, reason } of prepareFastValidation()) {
+    logger.warn({ eventType: type, reason }, 'contract fast path unavailable: zod validates it');
+  }
 
   let stopping = false;
   const app = await buildApp({

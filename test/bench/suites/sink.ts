@@ -57,7 +57,9 @@ async function sinkStepSeconds(port: number) {
   )) {
     steps[match[1] as string] = (steps[match[1] as string] ?? 0) + Number(match[2]);
   }
-  for (const match of text.matchAll(/^sink_batch_rows_(count|sum)\{family="([a-z]+)"\} (\S+)$/gm)) {
+  for (const match of text.matchAll(
+    /^sink_batch_rows_(count|sum)\{[^}]*family="([a-z]+)"[^}]*\} (\S+)$/gm,
+  )) {
     steps[`${match[2]}_${match[1] === 'count' ? 'units' : 'messages'}`] = Number(match[3]);
   }
   return steps;
