@@ -210,8 +210,8 @@ describe('query parameters', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json().filters).toEqual({ station: ['HANLEY', 'LEEK', 'BURTON'] });
     const [sent] = clickhouse.sent;
-    expect(sent?.params.p0_filter_station).toEqual(['HANLEY', 'LEEK', 'BURTON']);
-    expect(sent?.query).toContain('{p0_filter_station:Array(String)}');
+    expect(sent?.params.filter_station).toEqual(['HANLEY', 'LEEK', 'BURTON']);
+    expect(sent?.query).toContain('{filter_station:Array(String)}');
     expect(sent?.query).not.toContain('HANLEY');
     expect(sent?.params.p0_from).toBe('2024-03-01');
     // `to` is inclusive: the engine reads days before the next one.

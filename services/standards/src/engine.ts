@@ -108,15 +108,10 @@ async function rows<Row>(client: ClickHouseClient, { query, params }: KpiQuery):
 }
 
 /**
- * Computes one standard over London days [from, to] (inclusive) from the rows of the agencies
- * given, with the versions in force on each day, optionally grouped and filtered. Throws
- * KpiRequestError naming a bad parameter.
+ * A checked KPI request: its standard, the version parts over its days and the response header.
+ * Throws KpiRequestError naming a bad parameter.
  */
-export async function computeKpi(
-  client: ClickHouseClient,
-  standards: StandardDefinition[],
-  request: KpiRequest,
-) {
+export function planKpi(standards: StandardDefinition[], request: KpiRequest) {
   const standard = standards.find((candidate) => candidate.id === request.standard);
   if (!standard) {
     throw new KpiRequestError(
@@ -176,6 +171,20 @@ export async function computeKpi(
     target: targetOf(last.version),
     minimumSample: last.version.minimum_sample,
   };
+  return { standard, agencies, groupBy, filters, parts, last, header };
+}
+
+/**
+ * Computes one standard over London days [from, to] (inclusive) from the rows of the agencies
+ * given, with the versions in force on each day, optionally grouped and filtered. Throws
+ * KpiRequestError naming a bad parameter.
+ */
+export async function computeKpi(
+  client: ClickHouseClient,
+  standards: StandardDefinition[],
+  request: KpiRequest,
+) {
+  const { standard, agencies, groupBy, filters, parts, last, header } = planKpi(standards, request);
   switch (standard.subject) {
     case 'incidents': {
       const typed = parts as VersionPart<IncidentStandardVersion>[];

@@ -83,7 +83,7 @@ export function parameterBinder(params: Record<string, unknown>, prefix: string)
 }
 
 /**
- * The agencies a figure is read for, bound as a query parameter (`{pN_agencies:Array(String)}`):
+ * The agencies a figure is read for, bound as a query parameter (`{agencies:Array(String)}`):
  * the facts sources filter every read of a fact table by it. Every KPI query has it: several
  * services share one deployment, and a figure without it would mix them.
  */
@@ -104,14 +104,14 @@ export interface KpiQueryOptions {
   byAgency?: boolean;
   /**
    * Narrow the facts to exact instants as well as London days (the last hour, the last 28 days):
-   * UTC instants `YYYY-MM-DD hh:mm:ss[.sss]`, bound as `pN_instant_from` / `pN_instant_to` of
-   * each version part (a dashboard renders them as its time-range macros). Incidents by the call
-   * time (creation without a call), calls by presentation, availability clipped to them.
+   * UTC instants `YYYY-MM-DD hh:mm:ss[.sss]`, bound as `instant_from` / `instant_to` (a
+   * dashboard renders them as its time-range macros). Incidents by the call time (creation
+   * without a call), calls by presentation, availability clipped to them.
    */
   instants?: { from: string; to: string };
 }
 
-/** The instants of `options`, bound for one version part, as SQL for DateTime64 values. */
+/** The instants of `options`, bound as query parameters, as SQL for DateTime64 values. */
 export function instantBounds(
   bind: ReturnType<typeof parameterBinder>,
   options: KpiQueryOptions,
@@ -142,125 +142,311 @@ export interface VersionPart<Version> {
 }
 
 /**
- * The rows of one version part, judged: every incident in its scope and days with its measured
- * seconds, whether it is excluded (and why), whether it met the threshold and had the outcome.
- * Parameters are prefixed per part so that parts with different definitions can be combined.
+ * A standard's version parts in a query that computes several standards in one scan of their
+ * facts (the annual report: every incident standard in one query). `key` prefixes the
+ * standard's result columns and parameters; a query of one standard uses the key ''.
  */
-function judgedIncidentsSql(
-  part: VersionPart<IncidentStandardVersion>,
-  prefix: string,
-  agencies: readonly string[],
-  groupBy: IncidentGrouping,
-  filters: IncidentFilters,
-  params: Record<string, unknown>,
-  options: KpiQueryOptions,
-): string {
-  const { version } = part;
-  const scope = version.applies_to;
-  const p = parameterBinder(params, prefix);
-  const days = { from: p('from', part.from, 'Date'), to: p('to', part.to, 'Date') };
-  const where = [
-    'cancelled = 0',
-    `day >= ${days.from}`,
-    `day < ${days.to}`,
-    `service IN ${p('services', scope.services, 'Array(String)')}`,
-  ];
-  const inList = (column: string, name: string, values: string[] | undefined, negate = false) => {
-    if (values === undefined) return;
-    where.push(`${column} ${negate ? 'NOT IN' : 'IN'} ${p(name, values, 'Array(String)')}`);
+export interface KeyedParts<Version> {
+  key: string;
+  parts: VersionPart<Version>[];
+}
+
+/**
+ * The London days [from, to) that the parts of all the standards span (and `also`, when given):
+ * what the scan reads.
+ */
+export function spannedDays(
+  standards: KeyedParts<unknown>[],
+  also?: { from: string; to: string },
+): { from: string; to: string } {
+  const parts: { from: string; to: string }[] = standards.flatMap((standard) => standard.parts);
+  if (also) parts.push(also);
+  if (parts.length === 0) throw new Error('a KPI query needs at least one version part');
+  return {
+    from: parts.reduce(
+      (first, part) => (part.from < first ? part.from : first),
+      parts[0]?.from ?? '',
+    ),
+    to: parts.reduce((last, part) => (part.to > last ? part.to : last), parts[0]?.to ?? ''),
   };
-  inList('category', 'categories', scope.categories);
-  inList('category_subtype', 'special_service_types', scope.special_service_types);
-  inList(
-    'category_subtype',
-    'exclude_special_service_types',
-    scope.exclude_special_service_types,
-    true,
-  );
-  inList('risk_band', 'risk_bands', scope.risk_bands);
-  inList('police_grading', 'police_gradings', scope.police_gradings);
-  inList('area_type', 'area_types', scope.area_types);
-  if (scope.life_risk !== undefined)
-    where.push(`life_risk = ${p('life_risk', scope.life_risk ? 1 : 0, 'UInt8')}`);
+}
+
+/**
+ * Picks a per-version value for a row: with one part, that part's SQL; with several, the one of
+ * the part the row falls in (`<key>part_index`, its index; -1 in none), else `otherwise`.
+ */
+export function partPicker(key: string, count: number) {
+  return (values: string[], otherwise: string): string => {
+    if (count === 1) return values[0] as string;
+    const branches = values
+      .map((value, index) => `${key}part_index = ${index}, ${value}`)
+      .join(', ');
+    return `multiIf(${branches}, ${otherwise})`;
+  };
+}
+
+/**
+ * Which part a row belongs to and whether it is in the standard's scope at all: `<key>in_scope`
+ * (and `<key>part_index` when there are several parts), from each part's condition.
+ */
+export function partColumns(key: string, conditions: string[]): string[] {
+  if (conditions.length === 1) return [`${conditions[0]} AS ${key}in_scope`];
+  const branches = conditions.map((condition, index) => `${condition}, ${index}`).join(', ');
+  return [
+    `multiIf(${branches}, -1) AS ${key}part_index`,
+    `${key}part_index >= 0 AS ${key}in_scope`,
+  ];
+}
+
+/**
+ * An incident standard's columns in a scan of incident facts: which part a row is judged by,
+ * its measured seconds and threshold, whether it is measured and each exclusion.
+ */
+function judgedIncidentColumns(
+  standard: KeyedParts<IncidentStandardVersion>,
+  params: Record<string, unknown>,
+): { scope: string; judged: string[]; combined: string[] } {
+  const { key, parts } = standard;
+  const pick = partPicker(key, parts.length);
+  const conditions: string[] = [];
+  const seconds: string[] = [];
+  const thresholds: string[] = [];
+  const notMeasured: string[] = [];
+  const switches: Record<string, string[]> = {};
+  const switchOn = (name: string, sql: string) => {
+    switches[name] ??= [];
+    switches[name].push(sql);
+  };
+  const outcomes: string[] = [];
+  parts.forEach((part, index) => {
+    const { version } = part;
+    const scope = version.applies_to;
+    const p = parameterBinder(params, `${key}p${index}_`);
+    const where = [
+      `day >= ${p('from', part.from, 'Date')}`,
+      `day < ${p('to', part.to, 'Date')}`,
+      `service IN ${p('services', scope.services, 'Array(String)')}`,
+    ];
+    const inList = (column: string, name: string, values: string[] | undefined, negate = false) => {
+      if (values === undefined) return;
+      where.push(`${column} ${negate ? 'NOT IN' : 'IN'} ${p(name, values, 'Array(String)')}`);
+    };
+    inList('category', 'categories', scope.categories);
+    inList('category_subtype', 'special_service_types', scope.special_service_types);
+    inList(
+      'category_subtype',
+      'exclude_special_service_types',
+      scope.exclude_special_service_types,
+      true,
+    );
+    inList('risk_band', 'risk_bands', scope.risk_bands);
+    inList('police_grading', 'police_gradings', scope.police_gradings);
+    inList('area_type', 'area_types', scope.area_types);
+    if (scope.life_risk !== undefined)
+      where.push(`life_risk = ${p('life_risk', scope.life_risk ? 1 : 0, 'UInt8')}`);
+    conditions.push(`(${where.join(' AND ')})`);
+
+    const start = CLOCK_COLUMNS[version.clock.start];
+    const stop = CLOCK_COLUMNS[version.clock.stop];
+    seconds.push(`dateDiff('millisecond', ${start}, ${stop}) / 1000`);
+    const statistic = version.statistic;
+    let threshold = 'CAST(NULL AS Nullable(Float64))';
+    if (statistic.kind === 'share_within') {
+      const value = statistic.threshold_seconds;
+      if (typeof value === 'number') {
+        threshold = `toNullable(${p('threshold', value, 'Float64')})`;
+      } else if ('by_risk_band' in value) {
+        const bands = value.by_risk_band;
+        threshold = `multiIf(risk_band = 'high', ${p('t_high', bands.high, 'Float64')}, risk_band = 'medium', ${p('t_medium', bands.medium, 'Float64')}, risk_band = 'low', ${p('t_low', bands.low, 'Float64')}, NULL)`;
+      } else {
+        const areas = value.by_area_type;
+        threshold = `multiIf(area_type = 'urban', ${p('t_urban', areas.urban, 'Float64')}, area_type = 'rural', ${p('t_rural', areas.rural, 'Float64')}, NULL)`;
+      }
+    }
+    thresholds.push(threshold);
+    // An outcome is known once the incident is closed with a stop code; a time once both clocks ran.
+    notMeasured.push(
+      statistic.kind === 'share_with_outcome'
+        ? `stop_code = ''`
+        : statistic.kind === 'share_within'
+          ? `${key}seconds IS NULL OR ${key}threshold IS NULL`
+          : `${key}seconds IS NULL`,
+    );
+    const x = version.exclusions;
+    const on = (name: string, value: boolean) => `${p(`x_${name}`, value ? 1 : 0, 'UInt8')} = 1`;
+    switchOn('late_call', on('late_call', x.late_call));
+    switchOn('derelict_property', on('derelict_property', x.derelict_property));
+    switchOn('abandoned_road_vehicle', on('abandoned_road_vehicle', x.abandoned_road_vehicle));
+    switchOn('out_of_sequence', on('out_of_sequence', x.out_of_sequence));
+    switchOn(
+      'total_over',
+      `${on('total_over', x.total_over_seconds !== null)} AND ifNull(seg_total > ${p('total_over_seconds', x.total_over_seconds ?? 0, 'Float64')}, 0)`,
+    );
+    switchOn(
+      'total_under',
+      `${on('total_under', x.total_under_seconds !== null)} AND ifNull(seg_total >= 0 AND seg_total < ${p('total_under_seconds', x.total_under_seconds ?? 0, 'Float64')}, 0)`,
+    );
+    outcomes.push(
+      `${p('has_outcome', statistic.kind === 'share_with_outcome' ? 1 : 0, 'UInt8')} = 1
+        AND stop_code = ${p('outcome', statistic.kind === 'share_with_outcome' ? statistic.outcome : '', 'String')}`,
+    );
+  });
+  const switched = (name: string) => pick(switches[name] as string[], '0');
+  const judged = [
+    ...partColumns(key, conditions),
+    `${pick(seconds, 'NULL')} AS ${key}seconds`,
+    `${pick(thresholds, 'NULL')} AS ${key}threshold`,
+    `${key}in_scope AND (${pick(notMeasured, '1')}) AS ${key}not_measured`,
+    `${key}in_scope AND (${switched('late_call')}) AND excluded_late_call = 1 AS ${key}ex_late_call`,
+    `${key}in_scope AND (${switched('derelict_property')}) AND excluded_derelict_property = 1 AS ${key}ex_derelict_property`,
+    `${key}in_scope AND (${switched('abandoned_road_vehicle')}) AND excluded_abandoned_road_vehicle = 1 AS ${key}ex_abandoned_road_vehicle`,
+    `${key}in_scope AND (${switched('out_of_sequence')}) AND (out_of_sequence = 1 OR ifNull(${key}seconds < 0, 0)) AS ${key}ex_out_of_sequence`,
+    `${key}in_scope AND (${switched('total_over')}) AS ${key}ex_total_over`,
+    `${key}in_scope AND (${switched('total_under')}) AS ${key}ex_total_under`,
+    `${key}in_scope AND (${pick(outcomes, '0')}) AS ${key}has_outcome`,
+  ];
+  const combined = [
+    `${EXCLUSION_REASONS.map((reason) => `${key}ex_${reason}`).join(' OR ')} AS ${key}excluded`,
+    `${key}in_scope AND NOT ${key}not_measured AND NOT ${key}excluded AS ${key}included`,
+    `${key}included AND ifNull(${key}seconds <= ${key}threshold, 0) AS ${key}met`,
+    `${key}included AND ${key}has_outcome AS ${key}with_outcome`,
+  ];
+  return { scope: conditions.join(' OR '), judged, combined };
+}
+
+/** The aggregates of one incident standard's judged columns (the KpiRow columns, prefixed). */
+function incidentAggregates(key: string, percentile: string): string[] {
+  const k = key;
+  const segments = (Object.keys(SEGMENTS) as Segment[]).flatMap((segment) => {
+    const has = `${k}included AND seg_${segment} >= 0`;
+    return [
+      `countIf(${has}) AS ${k}seg_${segment}_n`,
+      `avgIf(seg_${segment}, ${has}) AS ${k}seg_${segment}_mean`,
+      `quantileExactIf(0.9)(assumeNotNull(seg_${segment}), ${has}) AS ${k}seg_${segment}_p90`,
+    ];
+  });
+  return [
+    `countIf(${k}in_scope) AS ${k}incidents`,
+    `countIf(${k}not_measured AND NOT ${k}excluded) AS ${k}not_measured_count`,
+    `countIf(${k}excluded) AS ${k}excluded_total`,
+    ...EXCLUSION_REASONS.map((reason) => `countIf(${k}ex_${reason}) AS ${k}excluded_${reason}`),
+    `countIf(${k}included) AS ${k}n`,
+    `countIf(${k}met) AS ${k}met`,
+    `countIf(${k}with_outcome) AS ${k}with_outcome`,
+    `avgIf(${k}seconds, ${k}included) AS ${k}mean_seconds`,
+    `quantileExactIf(${percentile})(assumeNotNull(${k}seconds), ${k}included) AS ${k}percentile_seconds`,
+    ...segments,
+  ];
+}
+
+/** The fact columns an incident standard is judged on (see judgedIncidentColumns). */
+const JUDGED_INCIDENT_FACTS = [
+  'day',
+  'service',
+  'category',
+  'category_subtype',
+  'risk_band',
+  'life_risk',
+  'police_grading',
+  'area_type',
+  'stop_code',
+  'excluded_late_call',
+  'excluded_derelict_property',
+  'excluded_abandoned_road_vehicle',
+  'out_of_sequence',
+  ...new Set(Object.values(CLOCK_COLUMNS)),
+];
+
+/** Extra columns a scan may compute beside the standards (fixed SQL over the facts, no values). */
+export interface ExtraColumns {
+  /** Aggregates over the scan's rows, e.g. `countIf(category = 'primary_fire') AS primary_fires`. */
+  aggregates: string[];
+  /** The fact columns they read. */
+  facts: string[];
+  /** London days [from, to) the scan must read besides the standards' parts. */
+  days?: { from: string; to: string };
+}
+
+/**
+ * The SQL that computes incident standards over their version parts in one scan of the facts,
+ * one row per group: each standard's columns prefixed by its key ('' for one standard). Each
+ * part is judged by its own version's scope, clock, threshold and exclusions (so a period across
+ * a change of standard is computed with the definitions in force on each day); the counts,
+ * means and exact percentiles are then taken over all parts together.
+ *
+ * Shape, and why: the facts of the days the parts span are read once (the sources read only
+ * their anchor months); each standard adds columns, not another read; the request's filters and
+ * instants apply to the scan. Without extra columns, the scan keeps only rows some standard's
+ * scope takes, so a group without any has no row, as for a single standard. Only fixed
+ * fragments chosen from the definitions are put together; every value (dates, scope,
+ * thresholds, switches, filters, agencies) is a query parameter.
+ */
+export function incidentKpisQuery(
+  standards: KeyedParts<IncidentStandardVersion>[],
+  agencies: readonly string[],
+  groupBy: IncidentGrouping = 'none',
+  filters: IncidentFilters = {},
+  options: KpiQueryOptions = {},
+  extra?: ExtraColumns,
+): KpiQuery {
+  const params: Record<string, unknown> = {};
+  const shared = parameterBinder(params, '');
+  const span = spannedDays(standards, extra?.days);
+  const days = {
+    from: shared('days_from', span.from, 'Date'),
+    to: shared('days_to', span.to, 'Date'),
+  };
+  const where = ['cancelled = 0', `day >= ${days.from}`, `day < ${days.to}`];
   for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
-    inList(column, `filter_${name}`, filters[name as keyof IncidentFilters]);
+    const values = filters[name as keyof IncidentFilters];
+    if (values !== undefined)
+      where.push(`${column} IN ${shared(`filter_${name}`, values, 'Array(String)')}`);
   }
-  const instants = instantBounds(p, options);
+  const instants = instantBounds(shared, options);
   if (instants) {
     const time = 'ifNull(call_received_at, created_at)';
     where.push(`${time} >= ${instants.from}`, `${time} <= ${instants.to}`);
   }
-
-  const statistic = version.statistic;
-  let threshold = 'CAST(NULL AS Nullable(Float64))';
-  if (statistic.kind === 'share_within') {
-    const value = statistic.threshold_seconds;
-    if (typeof value === 'number') {
-      threshold = `toNullable(${p('threshold', value, 'Float64')})`;
-    } else if ('by_risk_band' in value) {
-      const bands = value.by_risk_band;
-      threshold = `multiIf(risk_band = 'high', ${p('t_high', bands.high, 'Float64')}, risk_band = 'medium', ${p('t_medium', bands.medium, 'Float64')}, risk_band = 'low', ${p('t_low', bands.low, 'Float64')}, NULL)`;
-    } else {
-      const areas = value.by_area_type;
-      threshold = `multiIf(area_type = 'urban', ${p('t_urban', areas.urban, 'Float64')}, area_type = 'rural', ${p('t_rural', areas.rural, 'Float64')}, NULL)`;
-    }
-  }
-  const outcome = statistic.kind === 'share_with_outcome' ? statistic.outcome : '';
-  // An outcome is known once the incident is closed with a stop code; a time once both clocks ran.
-  const notMeasured =
-    statistic.kind === 'share_with_outcome'
-      ? `stop_code = ''`
-      : statistic.kind === 'share_within'
-        ? 'seconds IS NULL OR threshold IS NULL'
-        : 'seconds IS NULL';
-  const x = version.exclusions;
-  const on = (name: string, value: boolean) => `${p(`x_${name}`, value ? 1 : 0, 'UInt8')} = 1`;
-  const start = CLOCK_COLUMNS[version.clock.start];
-  const stop = CLOCK_COLUMNS[version.clock.stop];
-  const segments = (Object.keys(SEGMENTS) as Segment[])
-    .map((segment) => `${segmentSql(segment)} AS seg_${segment}`)
-    .join(',\n        ');
-  return `
-    SELECT
-      *,
-      ex_late_call OR ex_derelict_property OR ex_abandoned_road_vehicle OR ex_out_of_sequence
-        OR ex_total_over OR ex_total_under AS excluded,
-      NOT not_measured AND NOT excluded AS included,
-      included AND ifNull(seconds <= threshold, 0) AS met,
-      included AND ${p('has_outcome', statistic.kind === 'share_with_outcome' ? 1 : 0, 'UInt8')} = 1
-        AND stop_code = ${p('outcome', outcome, 'String')} AS with_outcome
+  const columns = standards.map((standard) => judgedIncidentColumns(standard, params));
+  if (!extra) where.push(`(${columns.map((column) => column.scope).join(' OR ')})`);
+  const aggregates = standards.flatMap((standard) => {
+    const last = standard.parts.at(-1)?.version as IncidentStandardVersion;
+    const percentile = shared(
+      `${standard.key}percentile`,
+      last.statistic.kind === 'percentile' ? last.statistic.percentile : 0.9,
+      'Float64',
+    );
+    return incidentAggregates(standard.key, percentile);
+  });
+  const facts = [...new Set([...JUDGED_INCIDENT_FACTS, ...(extra?.facts ?? [])])];
+  const segments = (Object.keys(SEGMENTS) as Segment[]).map(
+    (segment) => `${segmentSql(segment)} AS seg_${segment}`,
+  );
+  const layout = agencyLayout(options);
+  const query = `
+SELECT
+  ${layout.column}grp AS group,
+  ${[...(extra?.aggregates ?? []), ...aggregates].join(',\n  ')}
+FROM (
+  SELECT *, ${columns.flatMap((column) => column.combined).join(',\n    ')}
+  FROM (
+    SELECT *, ${columns.flatMap((column) => column.judged).join(',\n      ')}
     FROM (
       SELECT
-        *,
-        ${notMeasured} AS not_measured,
-        ${on('late_call', x.late_call)} AND excluded_late_call = 1 AS ex_late_call,
-        ${on('derelict_property', x.derelict_property)} AND excluded_derelict_property = 1 AS ex_derelict_property,
-        ${on('abandoned_road_vehicle', x.abandoned_road_vehicle)} AND excluded_abandoned_road_vehicle = 1 AS ex_abandoned_road_vehicle,
-        ${on('out_of_sequence', x.out_of_sequence)} AND (out_of_sequence = 1 OR ifNull(seconds < 0, 0)) AS ex_out_of_sequence,
-        ${on('total_over', x.total_over_seconds !== null)} AND ifNull(seg_total > ${p('total_over_seconds', x.total_over_seconds ?? 0, 'Float64')}, 0) AS ex_total_over,
-        ${on('total_under', x.total_under_seconds !== null)} AND ifNull(seg_total >= 0 AND seg_total < ${p('total_under_seconds', x.total_under_seconds ?? 0, 'Float64')}, 0) AS ex_total_under
-      FROM (
-        SELECT
-          ${INCIDENT_GROUPINGS[groupBy]} AS grp,
-          CAST(agency AS String) AS row_agency,
-          dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
-          ${segments},
-          ${threshold} AS threshold,
-          stop_code, excluded_late_call, excluded_derelict_property, excluded_abandoned_road_vehicle, out_of_sequence
-        FROM (${incidentFactsSql(days, agencyList(p, agencies))}) AS incident_facts
-        WHERE ${where.join('\n          AND ')}
-      )
-    )`;
+        ${INCIDENT_GROUPINGS[groupBy]} AS grp,
+        CAST(agency AS String) AS row_agency,
+        ${[...facts, ...segments].join(', ')}
+      FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts
+      WHERE ${where.join('\n        AND ')}
+    )
+  )
+)
+GROUP BY ${layout.groupBy}
+ORDER BY ${layout.orderBy}`;
+  return { query, params };
 }
 
-/**
- * The SQL that computes an incident standard over the given version parts, one row per group.
- * Each part is judged by its own version's scope, clock, threshold and exclusions (so a period
- * across a change of standard is computed with the definitions in force on each day); the
- * counts, means and the exact percentile are then taken over all parts together.
- * Only fixed fragments chosen from the definition are put together; every value (dates, scope,
- * thresholds, switches, filters) is a query parameter.
- */
+/** The SQL that computes an incident standard over the given version parts, one row per group. */
 export function incidentKpiQueryOver(
   parts: VersionPart<IncidentStandardVersion>[],
   agencies: readonly string[],
@@ -268,48 +454,8 @@ export function incidentKpiQueryOver(
   filters: IncidentFilters = {},
   options: KpiQueryOptions = {},
 ): KpiQuery {
-  const last = parts.at(-1);
-  if (!last) throw new Error('incidentKpiQueryOver needs at least one version part');
-  const params: Record<string, unknown> = {
-    percentile:
-      last.version.statistic.kind === 'percentile' ? last.version.statistic.percentile : 0.9,
-  };
-  const judged = parts
-    .map((part, index) =>
-      judgedIncidentsSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
-    )
-    .join('\n    UNION ALL\n');
-  const segmentColumns = (Object.keys(SEGMENTS) as Segment[])
-    .map(
-      (segment) => `
-  countIf(included AND seg_${segment} >= 0) AS seg_${segment}_n,
-  avgIf(seg_${segment}, included AND seg_${segment} >= 0) AS seg_${segment}_mean,
-  quantileExactIf(0.9)(assumeNotNull(seg_${segment}), included AND seg_${segment} >= 0) AS seg_${segment}_p90`,
-    )
-    .join(',');
-  const layout = agencyLayout(options);
-  const query = `
-SELECT
-  ${layout.column}grp AS group,
-  count() AS incidents,
-  countIf(not_measured AND NOT excluded) AS not_measured_count,
-  countIf(excluded) AS excluded_total,
-  countIf(ex_late_call) AS excluded_late_call,
-  countIf(ex_derelict_property) AS excluded_derelict_property,
-  countIf(ex_abandoned_road_vehicle) AS excluded_abandoned_road_vehicle,
-  countIf(ex_out_of_sequence) AS excluded_out_of_sequence,
-  countIf(ex_total_over) AS excluded_total_over,
-  countIf(ex_total_under) AS excluded_total_under,
-  countIf(included) AS n,
-  countIf(met) AS met,
-  countIf(with_outcome) AS with_outcome,
-  avgIf(seconds, included) AS mean_seconds,
-  quantileExactIf({percentile:Float64})(assumeNotNull(seconds), included) AS percentile_seconds,${segmentColumns}
-FROM (${judged}
-)
-GROUP BY ${layout.groupBy}
-ORDER BY ${layout.orderBy}`;
-  return { query, params };
+  if (parts.length === 0) throw new Error('incidentKpiQueryOver needs at least one version part');
+  return incidentKpisQuery([{ key: '', parts }], agencies, groupBy, filters, options);
 }
 
 /** The SQL for one version of an incident standard over London days [from, to). */
@@ -322,6 +468,20 @@ export function incidentKpiQuery(
   options: KpiQueryOptions = {},
 ): KpiQuery {
   return incidentKpiQueryOver([{ version, ...period }], agencies, groupBy, filters, options);
+}
+
+/** The columns of one standard (its key's prefix taken off) of a row of a query of several. */
+export function standardColumns(
+  row: Record<string, unknown>,
+  key: string,
+): Record<string, unknown> {
+  if (key === '') return row;
+  const own: Record<string, unknown> = { group: row.group };
+  if ('agency' in row) own.agency = row.agency;
+  for (const [column, value] of Object.entries(row)) {
+    if (column.startsWith(key)) own[column.slice(key.length)] = value;
+  }
+  return own;
 }
 
 export interface KpiRow {

@@ -1,7 +1,13 @@
-import { incidentFactsSql } from '@bluelight/clickhouse-schema';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StandardDefinition, StandardVersion } from './definition.js';
-import { computeKpi, KpiRequestError, nextDay } from './engine.js';
+import { computeKpi, KpiRequestError, type KpiResponse, nextDay, planKpi } from './engine.js';
+import {
+  type IncidentStandardVersion,
+  incidentKpisQuery,
+  type KpiRow,
+  kpiResult,
+  type VersionPart,
+} from './kpi.js';
 import { versionsDuring } from './load.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
@@ -61,33 +67,6 @@ interface CategoryCounts {
   false_alarm: number;
 }
 
-/** Fire incidents attended (not cancelled) by Home Office category; RTCs apart from other special services. */
-async function fireIncidentsByCategory(
-  client: ClickHouseClient,
-  period: ReportPeriod,
-  agencies: readonly string[],
-): Promise<CategoryCounts> {
-  const result = await client.query({
-    query: `
-SELECT
-  count() AS total,
-  countIf(category = 'primary_fire') AS primary_fire,
-  countIf(category = 'secondary_fire') AS secondary_fire,
-  countIf(category = 'chimney_fire') AS chimney_fire,
-  countIf(category = 'special_service' AND category_subtype != 'road_traffic_collision') AS special_service,
-  countIf(category = 'special_service' AND category_subtype = 'road_traffic_collision') AS road_traffic_collision,
-  countIf(category = 'false_alarm') AS false_alarm
-FROM (${incidentFactsSql({ from: '{from:Date}', to: '{to:Date}' }, '{agencies:Array(String)}')}) AS incident_facts
-WHERE cancelled = 0 AND service = 'fire'
-  AND day >= {from:Date} AND day < {to:Date}`,
-    query_params: { from: period.from, to: nextDay(period.to), agencies: [...agencies] },
-    format: 'JSONEachRow',
-  });
-  const [row] = await result.json<CategoryCounts>();
-  if (!row) throw new Error('the category count returned no row');
-  return row;
-}
-
 /** Days of a period a figure does not cover, and why. */
 export interface UncoveredDays {
   from: string;
@@ -144,6 +123,26 @@ export function standardCoverage(standard: StandardDefinition, period: ReportPer
   };
 }
 
+/** A report figure: a standard's single (ungrouped) result and the days it covers. */
+interface Figure {
+  id: string;
+  response: KpiResponse | undefined;
+  row: KpiResponse['rows'][number] | undefined;
+  versions: number[];
+  coverage: Coverage;
+}
+
+const standardOf = (standards: StandardDefinition[], id: string) =>
+  standards.find((candidate) => candidate.id === id) as StandardDefinition;
+
+const figureOf = (id: string, coverage: Coverage, response?: KpiResponse): Figure => ({
+  id,
+  response,
+  row: response?.rows[0],
+  versions: response?.versions.map((part) => part.version) ?? [],
+  coverage,
+});
+
 /**
  * The standard's single (ungrouped) result over the days a version of it was in force (none
  * when no day was: a period before the standard existed has no figure, and says so).
@@ -154,15 +153,90 @@ async function overall(
   id: string,
   period: ReportPeriod,
   agencies: readonly string[],
-) {
-  const standard = standards.find((candidate) => candidate.id === id) as StandardDefinition;
-  const coverage = standardCoverage(standard, period);
-  if (coverage.covers === null) {
-    return { id, response: undefined, row: undefined, versions: [] as number[], coverage };
-  }
-  const response = await computeKpi(client, standards, { standard: id, ...period, agencies });
-  const versions = response.versions.map((part) => part.version);
-  return { id, response, row: response.rows[0], versions, coverage };
+): Promise<Figure> {
+  const coverage = standardCoverage(standardOf(standards, id), period);
+  if (coverage.covers === null) return figureOf(id, coverage);
+  return figureOf(
+    id,
+    coverage,
+    await computeKpi(client, standards, { standard: id, ...period, agencies }),
+  );
+}
+
+/** Fire incidents attended (not cancelled: the scan's own condition) by Home Office category; RTCs apart from other special services. */
+const CATEGORY_COUNTS = {
+  aggregates: [
+    `countIf(service = 'fire') AS total`,
+    `countIf(service = 'fire' AND category = 'primary_fire') AS primary_fire`,
+    `countIf(service = 'fire' AND category = 'secondary_fire') AS secondary_fire`,
+    `countIf(service = 'fire' AND category = 'chimney_fire') AS chimney_fire`,
+    `countIf(service = 'fire' AND category = 'special_service' AND category_subtype != 'road_traffic_collision') AS special_service`,
+    `countIf(service = 'fire' AND category = 'special_service' AND category_subtype = 'road_traffic_collision') AS road_traffic_collision`,
+    `countIf(service = 'fire' AND category = 'false_alarm') AS false_alarm`,
+  ],
+  facts: ['service', 'category', 'category_subtype'],
+};
+
+/**
+ * The report's incident figures — the attended fire incidents by category and every incident
+ * standard of `ids` — in one scan of the period's incident facts: each standard adds columns
+ * (prefixed `s<i>_`), not a read. Each figure equals computeKpi's for its standard alone.
+ */
+async function incidentFigures(
+  client: ClickHouseClient,
+  standards: StandardDefinition[],
+  ids: string[],
+  period: ReportPeriod,
+  agencies: readonly string[],
+): Promise<{ categories: CategoryCounts; figures: Figure[] }> {
+  const planned = ids.map((id, index) => {
+    const coverage = standardCoverage(standardOf(standards, id), period);
+    const plan =
+      coverage.covers === null
+        ? undefined
+        : planKpi(standards, { standard: id, ...period, agencies });
+    return { id, key: `s${index}_`, coverage, plan };
+  });
+  const scanned = planned.flatMap(({ key, plan }) =>
+    plan ? [{ key, parts: plan.parts as VersionPart<IncidentStandardVersion>[] }] : [],
+  );
+  const { query, params } = incidentKpisQuery(
+    scanned,
+    [...new Set(agencies)].sort(),
+    'none',
+    {},
+    {},
+    { ...CATEGORY_COUNTS, days: { from: period.from, to: nextDay(period.to) } },
+  );
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
+  // No row when the period has no incident facts at all (the scan is grouped).
+  const [row] = await result.json<Record<string, string | number | null>>();
+  const count = (column: string) => Number(row?.[column] ?? 0);
+  const categories: CategoryCounts = {
+    total: count('total'),
+    primary_fire: count('primary_fire'),
+    secondary_fire: count('secondary_fire'),
+    chimney_fire: count('chimney_fire'),
+    special_service: count('special_service'),
+    road_traffic_collision: count('road_traffic_collision'),
+    false_alarm: count('false_alarm'),
+  };
+  const figures = planned.map(({ id, key, coverage, plan }) => {
+    if (!plan) return figureOf(id, coverage);
+    // As for the standard alone: a row only when some incident was in its scope.
+    const inScope = row !== undefined && count(`${key}incidents`) > 0;
+    const own = inScope
+      ? (Object.fromEntries(
+          Object.entries(row)
+            .filter(([column]) => column.startsWith(key))
+            .map(([column, value]) => [column.slice(key.length), value]),
+        ) as unknown as KpiRow)
+      : undefined;
+    const version = plan.last.version as IncidentStandardVersion;
+    const rows = own ? [kpiResult(version, { ...own, group: String(row?.group ?? '') })] : [];
+    return figureOf(id, coverage, { ...plan.header, rows });
+  });
+  return { categories, figures };
 }
 
 const minutes = (seconds: number | null | undefined) =>
@@ -188,18 +262,37 @@ export async function reportFigures(
     throw new KpiRequestError('agency', 'give at least one agency whose report to compute');
   }
   const figure = (id: string) => overall(client, standards, id, period, agencies);
-  const incidents = await fireIncidentsByCategory(client, period, agencies);
-  const sas = await figure(ids.attendanceStandard);
-  const average = await figure(ids.averageFireAttendance);
-  const wholetime = await figure(ids.wholetimeAvailability);
-  const onCall = await figure(ids.onCallAvailability);
-  const falls = await figure(ids.fallsAttendance);
-  const fallsOutcome = await figure(ids.fallsOutcome);
-  const police = await figure(ids.policeEmergency);
-  const calls999 = await figure(ids.calls999);
-  const calls101 = await figure(ids.calls101);
+  // One scan of the incident facts for every incident figure, beside the call and availability
+  // figures (the server answers several queries at once).
+  const [scan, wholetime, onCall, calls999, calls101] = await Promise.all([
+    incidentFigures(
+      client,
+      standards,
+      [
+        ids.attendanceStandard,
+        ids.averageFireAttendance,
+        ids.fallsAttendance,
+        ids.fallsOutcome,
+        ids.policeEmergency,
+      ],
+      period,
+      agencies,
+    ),
+    figure(ids.wholetimeAvailability),
+    figure(ids.onCallAvailability),
+    figure(ids.calls999),
+    figure(ids.calls101),
+  ]);
+  const incidents = scan.categories;
+  const [sas, average, falls, fallsOutcome, police] = scan.figures as [
+    Figure,
+    Figure,
+    Figure,
+    Figure,
+    Figure,
+  ];
 
-  const asIncident = (found: typeof sas) =>
+  const asIncident = (found: Figure) =>
     found.row as
       | {
           incidents: number;
@@ -213,7 +306,7 @@ export async function reportFigures(
           excluded: Record<string, number>;
         }
       | undefined;
-  const asCalls = (found: typeof calls999) =>
+  const asCalls = (found: Figure) =>
     found.row as
       | {
           calls: number;
@@ -225,7 +318,7 @@ export async function reportFigures(
           bands: number[];
         }
       | undefined;
-  const asAvailability = (found: typeof wholetime) =>
+  const asAvailability = (found: Figure) =>
     found.row as
       | { hours: number; value: number | null; offRunHoursByReason: Record<string, number> }
       | undefined;
@@ -237,9 +330,9 @@ export async function reportFigures(
   const policeRow = asIncident(police);
   const row999 = asCalls(calls999);
   const row101 = asCalls(calls101);
-  const targetShare = (found: typeof sas) =>
+  const targetShare = (found: Figure) =>
     (found.response?.target as { targetShare?: number | null } | undefined)?.targetShare ?? null;
-  const availability = (found: typeof wholetime) => {
+  const availability = (found: Figure) => {
     const row = asAvailability(found);
     return {
       standard: found.id,
@@ -355,10 +448,12 @@ export async function annualReport(
   agencies: readonly string[],
   options: { comparePrevious?: boolean } = {},
 ) {
-  const current = await reportFigures(client, standards, period, agencies);
-  const previous = options.comparePrevious
-    ? await reportFigures(client, standards, previousPeriod(period), agencies)
-    : null;
+  const [current, previous] = await Promise.all([
+    reportFigures(client, standards, period, agencies),
+    options.comparePrevious
+      ? reportFigures(client, standards, previousPeriod(period), agencies)
+      : null,
+  ]);
   return { agencies: current.agencies, current, previous };
 }
 
