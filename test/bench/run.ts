@@ -12,12 +12,13 @@ import { KAFKA_VERSION } from '@bluelight/local-stack';
 import { benchDir, benchStack, clickhouse, repoRoot, say } from './context.js';
 import { databaseExists, describeDataset, regionDataset } from './suites/dataset.js';
 import { gatewaySuite } from './suites/gateway.js';
+import { historySuite } from './suites/history.js';
 import { latencySuite } from './suites/latency.js';
 import { queriesSuite } from './suites/queries.js';
 import { sinkSuite } from './suites/sink.js';
 import { benchmarksMarkdown } from './summary.js';
 
-const SUITES = ['gateway', 'sink', 'latency', 'queries'] as const;
+const SUITES = ['gateway', 'sink', 'latency', 'queries', 'history'] as const;
 type Suite = (typeof SUITES)[number];
 
 const { values } = parseArgs({
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '20' },
     'base-db': { type: 'string' },
     'region-db': { type: 'string' },
+    histories: { type: 'string', default: '1,10' },
+    'history-trials': { type: 'string', default: '2' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -44,6 +47,8 @@ if (values.help) {
   --counties N --years N   the query dataset's size (10 × 10 county-years)
   --base-db NAME       a database holding one county-year from the pipeline (else the sink suite's)
   --region-db NAME     reuse a region dataset built by an earlier run
+  --histories A,B      history suite: years of stored history to compare (1,10)
+  --history-trials N   history suite: trials per history size (2)
 Results: test/bench/results/*.json; summary: docs/benchmarks.md.
 `);
   process.exit(0);
@@ -138,6 +143,26 @@ for (const suite of chosen) {
     const result = await sinkSuite(stack, { trials: Number(values['sink-trials']) });
     baseDatabase = result.trials[0]?.bluelight.database;
     save(suite, result);
+  } else if (suite === 'history') {
+    if (!baseDatabase) {
+      const sink = newestResult('sink') as
+        | { trials?: { bluelight: { database: string } }[] }
+        | undefined;
+      baseDatabase = sink?.trials?.[0]?.bluelight.database;
+    }
+    if (!baseDatabase || !(await databaseExists(stack, baseDatabase))) {
+      throw new Error(
+        'the history suite needs a county-year from the pipeline: run the sink suite or give --base-db',
+      );
+    }
+    save(
+      suite,
+      await historySuite(stack, {
+        baseDatabase,
+        histories: (values.histories as string).split(',').map(Number),
+        trials: Number(values['history-trials']),
+      }),
+    );
   } else if (suite === 'latency') {
     save(
       suite,

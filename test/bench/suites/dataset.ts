@@ -210,7 +210,7 @@ async function counts(client: ClickHouseClient) {
 export async function regionDataset(
   stack: LocalStack,
   baseDatabase: string,
-  options: { counties: number; years: number; mergeHistory?: boolean },
+  options: { counties: number; years: number; firstYear?: number; mergeHistory?: boolean },
 ): Promise<RegionDataset> {
   const { database, client } = await freshDatabase(stack, 'bench_region');
   const started = performance.now();
@@ -224,7 +224,9 @@ export async function regionDataset(
   };
   // One INSERT … SELECT per table and year: a year's raw rows span 13 months, its facts 14
   // anchor months, well under the engine's partitions-per-insert limit.
-  for (let year = 0; year < options.years; year += 1) {
+  // Copies of years firstYear … firstYear + years - 1 before the base year (0: the base year itself).
+  const firstYear = options.firstYear ?? 0;
+  for (let year = firstYear; year < firstYear + options.years; year += 1) {
     await step(`copy year ${year}`, async () => {
       for (const spec of RAW_TABLES) {
         await client.command({

@@ -70,8 +70,15 @@ async function sinkStepSeconds(port: number) {
  * already holding a simulated year: time until every message is committed (raw rows, facts and
  * rollups written), as events per second.
  */
-export async function runBluelightSink(stack: LocalStack, prefix: string, events: number) {
-  const { database, client } = await freshDatabase(stack, 'bench_sink');
+export async function runBluelightSink(
+  stack: LocalStack,
+  prefix: string,
+  events: number,
+  options: { database?: string } = {},
+) {
+  const { database, client } = options.database
+    ? { database: options.database, client: clickhouse(stack, options.database) }
+    : await freshDatabase(stack, 'bench_sink');
   const groupPrefix = runName('bench-sink');
   const port = await freePort();
   const admin = kafka(stack).admin();
