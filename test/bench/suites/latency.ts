@@ -19,7 +19,7 @@ import { simulatedEvents } from './gateway.js';
 /**
  * Produce → queryable at a live load: `rate` events per second, one event per produce request
  * (acks=all), for `seconds`. An event is queryable when the sink has committed its offset, which
- * it does only after ClickHouse has its raw row, its entity's facts and rollups. Committed offsets
+ * it does only after ClickHouse has its raw row, its entity's facts. Committed offsets
  * are polled every 25 ms, so each latency is late by at most that much.
  */
 export async function latencySuite(stack: LocalStack, options: { rate: number; seconds: number }) {
@@ -125,7 +125,7 @@ export async function latencySuite(stack: LocalStack, options: { rate: number; s
     ]);
     const result = {
       suite: 'latency',
-      what: `produce → committed by the sink (raw rows, facts and rollups in ClickHouse), ${options.rate} events/s for ${options.seconds} s, one event per produce request`,
+      what: `produce → committed by the sink (raw rows and the facts in ClickHouse), ${options.rate} events/s for ${options.seconds} s, one event per produce request`,
       events: latencies.length,
       achievedRate: round(events.length / sendSeconds),
       p50Ms: round(percentile(latencies, 0.5)),

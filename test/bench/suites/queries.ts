@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { freePort, type LocalStack } from '@bluelight/local-stack';
-import { loadStandards } from '@bluelight/standards';
+import { callFactsSql, incidentFactsSql, loadStandards } from '@bluelight/standards';
 import {
   allValues,
   evaluateRule,
@@ -11,7 +11,7 @@ import {
 import { clickhouse, runName, say, startChild, stopChild, waitFor } from '../context.js';
 import { percentile, round } from '../stats.js';
 
-interface Timing {
+export interface Timing {
   name: string;
   p50Ms: number;
   p95Ms: number;
@@ -84,6 +84,8 @@ async function apiTimings(stack: LocalStack, database: string, runs: number) {
     timings.push(await timeIt(`GET ${incidents}`, runs, () => get(incidents)));
     const report = `/v1/reports/annual?from=${YEAR.from}&to=${YEAR.to}&agency=${AGENCIES}`;
     timings.push(await timeIt(`GET ${report}`, runs, () => get(report)));
+    const compared = `${report}&comparePrevious=true`;
+    timings.push(await timeIt(`GET ${compared}`, runs, () => get(compared)));
     return timings;
   } finally {
     await stopChild(api);
@@ -129,11 +131,16 @@ async function panelTimings(stack: LocalStack, database: string, runs: number) {
 }
 
 /**
- * The same figure from the rollups (or facts) the product reads and from the raw events, to show
- * what the rollups save. Each pair returns the same numbers (checked).
+ * The same figure from the facts the product reads and from the raw events, to show what the
+ * facts save. Both read the county's agencies over the same year; each pair returns the same
+ * numbers (checked and recorded).
  */
 async function rawComparisons(stack: LocalStack, database: string, runs: number) {
   const client = clickhouse(stack, database);
+  const agencies = `[${AGENCIES.split(',')
+    .map((agency) => `'${agency}'`)
+    .join(', ')}]`;
+  const days = { from: `toDate('${YEAR.from}')`, to: `toDate('2024-04-01')` };
   const value = async (query: string) => {
     const result = await client.query({ query, format: 'JSONEachRow' });
     return result.json<Record<string, number | string>>();
@@ -141,42 +148,46 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
   const pairs = [
     {
       figure: '999 calls answered within 10 s, by London month, over a year',
-      rollup: `SELECT formatDateTime(toStartOfMonth(bucket, 'Europe/London'), '%Y-%m') AS month,
-          sum(answered_within_10s) AS within, sum(answered) AS answered
-        FROM calls_5min FINAL
-        WHERE line = '999' AND bucket >= toDateTime('2023-04-01', 'Europe/London') AND bucket < toDateTime('2024-04-01', 'Europe/London')
+      facts: `SELECT formatDateTime(toStartOfMonth(presented_at, 'Europe/London'), '%Y-%m') AS month,
+          countIf(answered_at IS NOT NULL AND dateDiff('millisecond', presented_at, answered_at) <= 10000) AS within,
+          countIf(answered_at IS NOT NULL) AS answered
+        FROM (${callFactsSql(days, agencies)})
+        WHERE line = '999' AND day >= ${days.from} AND day < ${days.to}
         GROUP BY month ORDER BY month`,
       raw: `SELECT formatDateTime(toStartOfMonth(presented, 'Europe/London'), '%Y-%m') AS month,
           countIf(answered_at IS NOT NULL AND dateDiff('millisecond', presented, answered_at) <= 10000) AS within,
           countIf(answered_at IS NOT NULL) AS answered
         FROM (
-          SELECT call_id, anyIf(line, event_type = 'call.presented') AS line,
+          SELECT agency, call_id, anyIf(line, event_type = 'call.presented') AS line,
             minIf(occurred_at, event_type = 'call.presented') AS presented,
             minOrNullIf(occurred_at, event_type = 'call.answered') AS answered_at
           FROM calls_raw FINAL
-          GROUP BY call_id
+          WHERE agency IN ${agencies}
+          GROUP BY agency, call_id
         )
-        WHERE line = '999' AND presented >= toDateTime('2023-04-01', 'Europe/London') AND presented < toDateTime('2024-04-01', 'Europe/London')
+        WHERE line = '999' AND toDate(presented, 'Europe/London') >= ${days.from} AND toDate(presented, 'Europe/London') < ${days.to}
         GROUP BY month ORDER BY month`,
     },
     {
       figure: 'fire incidents by London day and category, over a year',
-      rollup: `SELECT toString(day) AS d, category, sum(incidents) - sum(cancelled) AS n
-        FROM incidents_daily FINAL
-        WHERE service = 'fire' AND day >= '2023-04-01' AND day < '2024-04-01'
+      facts: `SELECT toString(day) AS d, category, count() AS n
+        FROM (${incidentFactsSql(days, agencies)})
+        WHERE service = 'fire' AND cancelled = 0 AND call_received_at IS NOT NULL
+          AND day >= ${days.from} AND day < ${days.to}
         GROUP BY d, category ORDER BY d, category`,
       raw: `SELECT toString(toDate(received, 'Europe/London')) AS d, category, count() AS n
         FROM (
-          SELECT incident_id,
+          SELECT agency, incident_id,
             argMaxIf(category, occurred_at, event_type IN ('incident.created', 'incident.reclassified')) AS category,
             anyIf(service, event_type = 'incident.created') AS service,
             minIf(call_received_at, event_type = 'incident.created') AS received,
             countIf(event_type = 'incident.cancelled') AS cancelled
           FROM incidents_raw FINAL
-          GROUP BY incident_id
+          WHERE agency IN ${agencies}
+          GROUP BY agency, incident_id
         )
         WHERE service = 'fire' AND cancelled = 0 AND received IS NOT NULL
-          AND toDate(received, 'Europe/London') >= '2023-04-01' AND toDate(received, 'Europe/London') < '2024-04-01'
+          AND toDate(received, 'Europe/London') >= ${days.from} AND toDate(received, 'Europe/London') < ${days.to}
         GROUP BY d, category ORDER BY d, category`,
     },
   ];
@@ -184,7 +195,7 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
   try {
     for (const pair of pairs) {
       // A failing pair is recorded, not allowed to lose the other results.
-      const failed = await Promise.all([value(pair.rollup), value(pair.raw)]).then(
+      const failed = await Promise.all([value(pair.facts), value(pair.raw)]).then(
         () => undefined,
         (error: Error) => error.message,
       );
@@ -193,16 +204,16 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
         results.push({ figure: pair.figure, error: failed });
         continue;
       }
-      const [fromRollup, fromRaw] = [await value(pair.rollup), await value(pair.raw)];
-      const same = JSON.stringify(fromRollup) === JSON.stringify(fromRaw);
-      const rollup = await timeIt(`${pair.figure} (rollup)`, runs, () => value(pair.rollup));
+      const [fromFacts, fromRaw] = [await value(pair.facts), await value(pair.raw)];
+      const same = JSON.stringify(fromFacts) === JSON.stringify(fromRaw);
+      const facts = await timeIt(`${pair.figure} (facts)`, runs, () => value(pair.facts));
       const raw = await timeIt(`${pair.figure} (raw events)`, runs, () => value(pair.raw));
       results.push({
         figure: pair.figure,
         sameAnswer: same,
-        rollup,
+        facts,
         raw,
-        ratio: round(raw.p50Ms / rollup.p50Ms),
+        ratio: round(raw.p50Ms / facts.p50Ms),
       });
     }
   } finally {
@@ -211,7 +222,11 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
   return results;
 }
 
-/** Query latency over the region dataset: API endpoints, panels and alerts, rollups vs raw. */
+/** The p95 each query must meet: the annual report (a dozen figures) 300 ms, the rest 100 ms. */
+export const targetMs = (timing: Timing) =>
+  timing.name.includes('/v1/reports/annual') ? 300 : 100;
+
+/** Query latency over the region dataset: API endpoints, panels and alerts; facts vs raw events. */
 export async function queriesSuite(
   stack: LocalStack,
   dataset: { database: string; events: number; counties: number; years: number },
@@ -233,9 +248,9 @@ export async function queriesSuite(
     api,
     panels,
     raw,
-    withinTarget: all.filter((timing) => timing.p95Ms <= 100).length,
+    withinTarget: all.filter((timing) => timing.p95Ms <= targetMs(timing)).length,
     total: all.length,
     slowest,
-    target: { p95Ms: 100 },
+    target: { p95Ms: 100, reportP95Ms: 300 },
   };
 }
