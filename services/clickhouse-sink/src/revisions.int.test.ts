@@ -130,6 +130,61 @@ describe('resource availability intervals (real ClickHouse)', () => {
   });
 });
 
+describe('recomputes wider than one INSERT may write (real ClickHouse)', () => {
+  // ClickHouse refuses an INSERT that writes more than 100 partitions; a recompute writes an
+  // entity's rows wherever they belong, so it must not be bound by that.
+  const month = (index: number) => new Date(Date.UTC(2010, index, 5, 9)).toISOString();
+
+  it('rewrites an appliance whose changes span 150 months after one is retracted', async () => {
+    const appliance = { id: 'DECADE-P1', station: 'LEEK', crewing: 'wholetime' as const };
+    const changes = statusFixtureEvents(
+      appliance,
+      Array.from({ length: 150 }, (_, index) => ({
+        at: month(index),
+        status: index % 2 === 0 ? ('available_at_station' as const) : ('unavailable' as const),
+      })),
+    );
+    await landEvents(db.client, changes);
+    const retracted = changes[75] as FixtureEvent;
+    await landEvents(db.client, [retraction(retracted, Date.parse('2023-01-10T09:00:00Z'))]);
+    const found = await rows<{ start: string }>(
+      `SELECT toString(start_at) AS start
+       FROM (${resourceIntervalsSql({ from: `toDateTime64('2009-01-01 00:00:00', 3, 'UTC')`, to: `toDateTime64('2023-01-01 00:00:00', 3, 'UTC')` }, EVERY_AGENCY)})
+       WHERE resource_id = 'DECADE-P1' ORDER BY start_at`,
+    );
+    const expected = Array.from({ length: 150 }, (_, index) => index)
+      .filter((index) => index !== 75)
+      .map((index) => month(index).replace('T', ' ').replace('Z', ''));
+    expect(found.map((row) => row.start)).toEqual(expected);
+  });
+
+  it('rewrites 150 incidents of 150 anchor months revised by one batch', async () => {
+    const incidents = Array.from({ length: 150 }, (_, index) =>
+      incidentFixtureEvents({
+        id: `INC-DECADE-${index}`,
+        receivedAt: month(index),
+        arrivalsAfter: [300],
+      }),
+    );
+    await landEvents(db.client, incidents.flat());
+    // One batch retracts every first arrival: 150 revised entities in 150 anchor months.
+    await landEvents(
+      db.client,
+      incidents.map((events) =>
+        retraction(
+          events.find((event) => event.event_type === 'incident.resource_arrived') as FixtureEvent,
+          Date.parse('2023-02-01T09:00:00Z'),
+        ),
+      ),
+    );
+    const [counted] = await rows<{ incidents: number; arrived: number }>(
+      `SELECT count() AS incidents, countIf(first_arrival_at IS NOT NULL) AS arrived
+       FROM ${ALL_FACTS.incidents} WHERE startsWith(incident_id, 'INC-DECADE-')`,
+    );
+    expect(counted).toEqual({ incidents: 150, arrived: 0 });
+  });
+});
+
 describe('revised incidents and calls (real ClickHouse)', () => {
   async function incident(id: string, agency = 'staffordshire-fire') {
     const [found] = await rows<Record<string, unknown>>(

@@ -152,6 +152,14 @@ export function revisionStatements(spec: RevisionSpec, viewSelect: string): stri
   ];
 }
 
+/**
+ * A recompute writes each entity's rows wherever they belong — an appliance's changes over ten
+ * years fall in 120 months, a unit's revised incidents in as many anchor months as they have —
+ * so ClickHouse's guard of 100 partitions per INSERT (meant for careless bulk loads) would stop
+ * the sink on a legitimate revision. The rows written are few: lift the guard for these only.
+ */
+const RECOMPUTE_SETTINGS = { max_partitions_per_insert_block: '0' } as const;
+
 /** The recompute of one family, prepared from its view's definition in ClickHouse. */
 export class FactRevisions {
   readonly #statements: string[];
@@ -185,7 +193,9 @@ export class FactRevisions {
         ids: [...new Set(chunk.map((key) => key.id))],
         keys: chunk.map((key) => new TupleParam([key.agency, key.id])),
       };
-      for (const query of this.#statements) await client.command({ query, query_params });
+      for (const query of this.#statements) {
+        await client.command({ query, query_params, clickhouse_settings: RECOMPUTE_SETTINGS });
+      }
     }
   }
 }
