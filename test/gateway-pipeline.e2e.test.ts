@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { startTestSink } from '@bluelight/clickhouse-sink/testing';
+import { startTestSink, uuidV7 } from '@bluelight/clickhouse-sink/testing';
 import { openEventOutput } from '@bluelight/event-output';
 import { gatewayConfigSchema, startGatewayService } from '@bluelight/ingest-gateway';
 import { freePort } from '@bluelight/local-stack';
@@ -78,5 +78,95 @@ describe('simulator → ingest gateway → Kafka → sink → ClickHouse', () =>
         { rows: distinct[family].size, ids: distinct[family].size },
       ]);
     }
+  });
+
+  it('stores every event of one request spread over 150 months, and refuses one before the earliest time, naming the field', {
+    timeout: 240_000,
+  }, async () => {
+    const sink = await startTestSink();
+    cleanups.push(sink.cleanup);
+    const key = randomBytes(24).toString('base64url');
+    const port = await freePort();
+    const config = loadConfig(gatewayConfigSchema, {
+      KAFKA_BROKERS: sink.config.KAFKA_BROKERS.join(','),
+      KAFKA_TOPIC_PREFIX: sink.config.KAFKA_TOPIC_PREFIX,
+      GATEWAY_PORT: String(port),
+      GATEWAY_API_KEYS: JSON.stringify([
+        {
+          id: 'backfill',
+          key_sha256: createHash('sha256').update(key).digest('hex'),
+          agencies: ['staffordshire-fire'],
+          sources: ['backfill'],
+        },
+      ]),
+    });
+    const gateway = await startGatewayService(config, testLogger('ingest-gateway'), {
+      listen: true,
+    });
+    cleanups.push(() => gateway.stop());
+    // One incident reclassified once a month for 150 months from January 2000, the earliest
+    // event time accepted by default: more months than ClickHouse takes in one INSERT (100).
+    const monthly = Array.from({ length: 150 }, (_, month) => {
+      const at = new Date(Date.UTC(2000, month, 15, 12)).toISOString();
+      return {
+        event_id: uuidV7(Date.parse(at)),
+        event_type: 'incident.reclassified',
+        schema_version: 1,
+        occurred_at: at,
+        source: 'backfill',
+        agency: 'staffordshire-fire',
+        payload: {
+          incident_id: 'INC-150-MONTHS',
+          details: {
+            service: 'fire',
+            category: { type: 'secondary_fire' },
+            risk_band: 'low',
+            life_risk: false,
+          },
+        },
+      };
+    });
+    const tooEarly = {
+      ...(monthly[0] as (typeof monthly)[number]),
+      event_id: uuidV7(Date.parse('1999-12-31T23:59:59Z')),
+      occurred_at: '1999-12-31T23:59:59Z',
+    };
+    const response = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify([...monthly, tooEarly]),
+    });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as {
+      summary: Record<string, number>;
+      rejected: { index: number; errors: { path: string }[] }[];
+    };
+    expect(answer.summary).toMatchObject({ received: 151, accepted: 150, rejected: 1 });
+    expect(answer.rejected).toMatchObject([
+      {
+        index: 150,
+        errors: expect.arrayContaining([expect.objectContaining({ path: 'occurred_at' })]),
+      },
+    ]);
+    await sink.waitUntilCommitted('incidents', 150, 180_000);
+    const stored = await sink.db.client.query({
+      query: `SELECT count() AS events, uniqExact(toYYYYMM(occurred_at)) AS months,
+                toString(min(occurred_at)) AS first, toString(max(occurred_at)) AS last
+              FROM incidents_raw FINAL WHERE incident_id = 'INC-150-MONTHS'`,
+      format: 'JSONEachRow',
+    });
+    expect(await stored.json()).toEqual([
+      {
+        events: 150,
+        months: 150,
+        first: '2000-01-15 12:00:00.000',
+        last: '2012-06-15 12:00:00.000',
+      },
+    ]);
+    const deadLetters = await sink.db.client.query({
+      query: 'SELECT count() AS n FROM dead_letters',
+      format: 'JSONEachRow',
+    });
+    expect(await deadLetters.json()).toEqual([{ n: 0 }]);
   });
 });

@@ -47,10 +47,7 @@ const PERIOD_END_MS = Date.parse('2024-04-01T23:00:00Z');
 /** The London day of the imported SFFD sample (the evening of 31 December 2016 in San Francisco). */
 const IMPORT_DAY = '2017-01-01';
 
-const SFFD_SAMPLE = path.join(
-  import.meta.dirname,
-  '../../shared/data/sffd-calls-for-service.sample.csv',
-);
+const SFFD_SAMPLE = path.join(import.meta.dirname, 'data/sffd-calls-for-service.sample.csv');
 
 const PRODUCER_KEYS: Record<string, string> = {
   [A]: 'pk_two_agencies_staffs_5d1c',

@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '@bluelight/local-stack';
-import { FAULT_KINDS, type FaultKind, type FaultRunResult } from './runner.js';
+import {
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultRunResult,
+  TWO_SINK_FAULT_KINDS,
+} from './runner.js';
 
 export interface Machine {
   cores: number;
@@ -20,6 +25,8 @@ export interface FaultReport {
   finishedAt: string;
   seed: number;
   kinds: string[];
+  /** Sink processes in the consumer groups (absent in series from before: 1). */
+  sinks?: number;
   machine: Machine;
   results: FaultRunResult[];
 }
@@ -67,6 +74,7 @@ export function runLine(result: FaultRunResult, of: number): string {
   return [
     `run ${String(result.run).padStart(String(of).length)}/${of}`,
     result.kind.padEnd(18),
+    ...((result.sinks ?? 1) > 1 ? [`${result.sinks} sinks`] : []),
     `via ${result.transport.padEnd(7)}`,
     `fault at ${seconds(result.fault.atMs)}: ${result.fault.description}`,
     `produced ${result.produced.distinct} distinct (${result.produced.events} sent by the feed, ${result.load.sent} on the wire)`,
@@ -108,7 +116,9 @@ export function printFailure(result: FaultRunResult, say: (line: string) => void
 
 const FAULT_DESCRIPTIONS: Record<FaultKind, string> = {
   'sink-kill':
-    'The sink child process is killed with SIGKILL (no shutdown hook runs; batches in hand are neither finished nor committed), stays down 0.5–8 s, and is started again. Its consumer groups rebalance and the uncommitted batches are delivered again.',
+    'The sink child process (with two sinks: one of them, at random) is killed with SIGKILL (no shutdown hook runs; batches in hand are neither finished nor committed), stays down 0.5–8 s, and is started again. Its consumer groups rebalance — with two sinks, once the killed member’s session expires, the other takes its partitions — and the uncommitted batches are delivered again.',
+  'sink-restart':
+    'Two-sink series: one of the two sinks, at random, is stopped with SIGTERM (it finishes and commits the batches in hand and leaves its consumer groups, so the other sink takes all the partitions at once), stays down 0.5–8 s, and is started again (the groups rebalance once more and split the partitions again).',
   'gateway-kill':
     'The ingest gateway child process is killed with SIGKILL while the producer is posting to it; requests in flight get no answer (some may already be on Kafka). It stays down 0.5–8 s and restarts with an empty duplicate window. The producer resends every request that did not get a 200 — the same events — after connection errors and 503s.',
   'broker-stop':
@@ -144,7 +154,7 @@ const CHECKS: [string, string][] = [
   ],
   [
     'services-stayed-up',
-    'Neither the sink nor the gateway exited by itself (only by the runner’s SIGKILL). Proves the services ride out the fault rather than crash (a crash is restarted, as a supervisor would, so the other checks still run, but it is reported).',
+    'Neither the sink(s) nor the gateway exited by themselves (only by the runner’s SIGKILL or SIGTERM). Proves the services ride out the fault rather than crash (a crash is restarted, as a supervisor would, so the other checks still run, but it is reported).',
   ],
 ];
 
@@ -161,11 +171,11 @@ function table(rows: string[][]): string {
   ].join('\n');
 }
 
-/** docs/reliability.md: how to run it, what each fault does, what each check proves, the results. */
-export function writeReliabilityDoc(report: FaultReport, resultsFile: string): string {
+/** One series' measured results: the summary per fault, every run, the failures. */
+function seriesSection(report: FaultReport, resultsFile: string): string {
   const { machine, results } = report;
-  const kinds = [...FAULT_KINDS, 'none' as const].filter((kind) =>
-    results.some((result) => result.kind === kind),
+  const kinds = [...new Set([...FAULT_KINDS, ...TWO_SINK_FAULT_KINDS, 'none' as const])].filter(
+    (kind) => results.some((result) => result.kind === kind),
   );
   const summary = [
     [
@@ -213,6 +223,7 @@ export function writeReliabilityDoc(report: FaultReport, resultsFile: string): s
     [
       'run',
       'fault',
+      'sinks',
       'via',
       'fault at',
       'what happened',
@@ -225,6 +236,7 @@ export function writeReliabilityDoc(report: FaultReport, resultsFile: string): s
     ...results.map((result) => [
       String(result.run),
       result.kind,
+      String(result.sinks ?? 1),
       result.transport,
       seconds(result.fault.atMs),
       result.fault.description,
@@ -258,6 +270,35 @@ export function writeReliabilityDoc(report: FaultReport, resultsFile: string): s
           })
           .join('\n');
   const date = report.startedAt.slice(0, 10);
+  return `${date}: ${results.length} runs, seed ${report.seed}, ${((Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 60_000).toFixed(0)} minutes
+(\`${resultsFile}\`). Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GB memory,
+${machine.os}, Node ${machine.node}, Java ${machine.java}; Kafka 4.4.0 (KRaft) and the ClickHouse
+engine chDB 4.4.0 from the local stack. The machine was shared with other work during the series.
+
+${table(summary)}
+
+Per run. On Kafka: messages on the three event topics at the end (more than the distinct events
+when the feed's repeats or resends reached Kafka twice). Stored: distinct event ids / rows after
+FINAL / physical rows (more than distinct when the sink wrote redelivered batches again and the
+copies are not merged away yet). Resends: requests or writes the producer made again.
+
+${table(perRun)}
+
+#### Failures in this series
+
+${failureText}
+`;
+}
+
+/** docs/reliability.md: how to run it, what each fault does, what each check proves, the results. */
+export function writeReliabilityDoc(series: { report: FaultReport; file: string }[]): string {
+  const ordered = [...series].sort((a, b) => (a.report.sinks ?? 1) - (b.report.sinks ?? 1));
+  const sections = ordered
+    .map(
+      ({ report, file: resultsFile }) =>
+        `### ${(report.sinks ?? 1) === 2 ? 'Two sinks in one consumer group' : 'One sink'}\n\n${seriesSection(report, resultsFile)}`,
+    )
+    .join('\n');
   const file = path.join(repoRoot, 'docs', 'reliability.md');
   // The analysis of findings is written by people; the runner keeps it between its markers.
   const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
@@ -272,7 +313,7 @@ lost and none is counted twice** when a service is killed, a broker dies or Clic
 in the middle of a stream — and the derived facts and figures come out as if nothing had happened.
 
 This page is written by the runner (\`test/faults/run.ts\`) at the end of each series; the
-measured results below are from the last series.
+measured results below are from the last series of each kind (one sink; two sinks in one group).
 
 ## Running it
 
@@ -281,7 +322,16 @@ npm run faults                                   # 20 runs, the four fault kinds
 npm run faults -- --runs 40 --seed 7             # more runs; the same seed gives the same choices
 npm run faults -- --runs 4 --kinds sink-kill,broker-stop
 npm run faults -- --runs 1 --kinds none          # a control run without a fault
+npm run faults -- --sinks 2                      # two sinks in one consumer group, forced rebalances
 \`\`\`
+
+\`--sinks 2\` runs **two sink processes in one consumer group** (the same \`SINK_GROUP_PREFIX\`), so
+each family topic's partitions are split between them, and every fault moves partitions while the
+load runs: \`sink-restart\` (one sink stopped with SIGTERM and started again: it leaves the groups,
+the other takes everything, then they split again), \`sink-kill\` (one SIGKILLed: the other takes its
+partitions once its session expires) and \`broker-stop\` (a broker of three stopped or killed: the
+group coordinator and partition leaders move). Its default kinds are those three; the checks are
+the same. \`test/faults/faults.int.test.ts\` runs one such run (next to a one-sink run) in the integration tier.
 
 Other options: \`--days D\` (simulated days per run, default 2, about 2,900 events a day),
 \`--load-seconds S\` (how long the events stream in, default 20), \`--verbose\` (each run's steps),
@@ -300,7 +350,7 @@ Each run:
    for broker faults, one otherwise, and the ClickHouse engine; a freshly migrated database and
    a unique topic prefix and consumer-group prefix;
 3. runs the real **sink** as a child process (\`node --import tsx services/clickhouse-sink/src/main.ts\`,
-   small fetches so there are many batches) and, when the load goes through it, the real
+   small fetches so there are many batches; with \`--sinks 2\` two of them in one consumer group) and, when the load goes through it, the real
    **ingest gateway** (\`services/ingest-gateway/src/main.ts\`, a random API key for the simulator's
    agencies and sources);
 4. streams the events in order over 20 s, in requests of 250 — through the gateway
@@ -324,7 +374,7 @@ code in the integration tier, so CI keeps the runner working.
 
 | fault | what it does |
 | ----- | ------------ |
-${FAULT_KINDS.map((kind) => `| \`${kind}\` | ${FAULT_DESCRIPTIONS[kind]} |`).join('\n')}
+${[...new Set([...FAULT_KINDS, ...TWO_SINK_FAULT_KINDS])].map((kind) => `| \`${kind}\` | ${FAULT_DESCRIPTIONS[kind]} |`).join('\n')}
 
 ## The checks, and what each proves
 
@@ -337,23 +387,10 @@ the runner produced (\`test/faults/expected.ts\`, and \`FigureCounter\`).
 
 ## Measured results
 
-${date}: ${results.length} runs, seed ${report.seed}, ${((Date.parse(report.finishedAt) - Date.parse(report.startedAt)) / 60_000).toFixed(0)} minutes
-(\`${resultsFile}\`). Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGb} GB memory,
-${machine.os}, Node ${machine.node}, Java ${machine.java}; Kafka 4.4.0 (KRaft) and the ClickHouse
-engine chDB 4.4.0 from the local stack. The machine was shared with other work during the series.
+The last series of each kind: one sink (\`npm run faults\`) and two sinks in one consumer group
+(\`npm run faults -- --sinks 2\`).
 
-${table(summary)}
-
-Per run. On Kafka: messages on the three event topics at the end (more than the distinct events
-when the feed's repeats or resends reached Kafka twice). Stored: distinct event ids / rows after
-FINAL / physical rows (more than distinct when the sink wrote redelivered batches again and the
-copies are not merged away yet). Resends: requests or writes the producer made again.
-
-${table(perRun)}
-
-### Failures in this series
-
-${failureText}
+${sections}
 
 ## Findings
 

@@ -22,6 +22,7 @@ import {
   runFaultRun,
   seededRandom,
   stopEverything,
+  TWO_SINK_FAULT_KINDS,
 } from './runner.js';
 import { faultStackName, removeLeftoverFaultStacks } from './stack.js';
 
@@ -29,7 +30,9 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '20' },
     seed: { type: 'string' },
-    kinds: { type: 'string', default: FAULT_KINDS.join(',') },
+    kinds: { type: 'string' },
+    /** 2: two sink processes in one consumer group (the two-sink series). */
+    sinks: { type: 'string', default: '1' },
     days: { type: 'string', default: '2' },
     'load-seconds': { type: 'string', default: '20' },
     'no-docs': { type: 'boolean', default: false },
@@ -39,10 +42,39 @@ const { values } = parseArgs({
   },
 });
 
+const resultsDir = path.join(repoRoot, 'test', 'faults', 'results');
+
+/** The newest saved series with this many sinks (the page shows the last of each). */
+function newestSeries(
+  sinks: number,
+  except?: string,
+): { report: FaultReport; file: string } | undefined {
+  if (!existsSync(resultsDir)) return undefined;
+  const files = readdirSync(resultsDir)
+    .filter((name) => /^\d{4}-.*\.json$/.test(name))
+    .sort()
+    .reverse();
+  for (const name of files) {
+    const file = path.join(resultsDir, name);
+    if (except && path.resolve(except) === file) continue;
+    const report = JSON.parse(readFileSync(file, 'utf8')) as FaultReport;
+    if ((report.sinks ?? 1) === sinks) return { report, file: path.relative(repoRoot, file) };
+  }
+  return undefined;
+}
+
+/** Both series on the page: the one just run (or given) and the newest of the other kind. */
+function seriesForDoc(current: { report: FaultReport; file: string }) {
+  const other = newestSeries((current.report.sinks ?? 1) === 2 ? 1 : 2, current.file);
+  return other ? [current, other] : [current];
+}
+
 if (values['docs-from']) {
   const file = path.resolve(values['docs-from']);
   const saved = JSON.parse(readFileSync(file, 'utf8')) as FaultReport;
-  const doc = writeReliabilityDoc(saved, path.relative(repoRoot, file));
+  const doc = writeReliabilityDoc(
+    seriesForDoc({ report: saved, file: path.relative(repoRoot, file) }),
+  );
   await formatWithBiome([doc]);
   console.log(`wrote ${path.relative(repoRoot, doc)}`);
   process.exit(0);
@@ -51,21 +83,23 @@ if (values['docs-from']) {
 const runs = Number(values.runs);
 const seed =
   values.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(values.seed);
-const kinds = (values.kinds ?? '')
+const sinks = Number(values.sinks);
+const kinds = (values.kinds ?? (sinks === 2 ? TWO_SINK_FAULT_KINDS : FAULT_KINDS).join(','))
   .split(',')
   .map((kind) => kind.trim())
   .filter(Boolean);
-const known: string[] = [...FAULT_KINDS, 'none'];
+const known: string[] = [...new Set([...FAULT_KINDS, ...TWO_SINK_FAULT_KINDS, 'none'])];
 const unknown = kinds.filter((kind) => !known.includes(kind));
 if (
   !Number.isInteger(runs) ||
   runs < 1 ||
   !Number.isInteger(seed) ||
+  (sinks !== 1 && sinks !== 2) ||
   kinds.length === 0 ||
   unknown.length > 0
 ) {
   console.error(
-    `usage: npm run faults -- [--runs N] [--seed S] [--kinds ${known.join(',')}] [--days D] [--load-seconds S] [--verbose] [--no-docs]\n       npm run faults -- --docs-from test/faults/results/<file>.json` +
+    `usage: npm run faults -- [--runs N] [--seed S] [--kinds ${known.join(',')}] [--sinks 1|2] [--days D] [--load-seconds S] [--verbose] [--no-docs]\n       npm run faults -- --docs-from test/faults/results/<file>.json` +
       (unknown.length > 0 ? `\nunknown kind(s): ${unknown.join(', ')}` : ''),
   );
   process.exit(2);
@@ -89,7 +123,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 await removeLeftoverFaultStacks(say);
 const machine = await machineInfo();
 say(
-  `fault injection: ${runs} run(s), seed ${seed}, kinds ${kinds.join(',')}; ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, Java ${machine.java}`,
+  `fault injection: ${runs} run(s), seed ${seed}, kinds ${kinds.join(',')}, ${sinks} sink(s); ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}, Java ${machine.java}`,
 );
 const chooser = seededRandom(seed);
 // Each kind equally often (shuffled), so every kind is covered even in a short series.
@@ -115,6 +149,7 @@ for (let index = 0; index < runs; index += 1) {
     logDir: path.join(logRoot, `run-${runNumber}`),
     simulatedDays: Number(values.days),
     loadSeconds: Number(values['load-seconds']),
+    sinks: sinks as 1 | 2,
     ...(values.verbose ? { say: (line: string) => say(`    ${line}`) } : {}),
   });
   results.push(result);
@@ -129,10 +164,10 @@ const report = {
   finishedAt: finishedAt.toISOString(),
   seed,
   kinds,
+  sinks,
   machine,
   results,
 };
-const resultsDir = path.join(repoRoot, 'test', 'faults', 'results');
 mkdirSync(resultsDir, { recursive: true });
 const resultsFile = path.join(resultsDir, `${stamp}.json`);
 writeFileSync(resultsFile, `${JSON.stringify(report, null, 2)}\n`);
@@ -142,7 +177,9 @@ say(
 );
 const written = [resultsFile];
 if (!values['no-docs']) {
-  const doc = writeReliabilityDoc(report, path.relative(repoRoot, resultsFile));
+  const doc = writeReliabilityDoc(
+    seriesForDoc({ report, file: path.relative(repoRoot, resultsFile) }),
+  );
   written.push(doc);
   say(`wrote ${path.relative(repoRoot, doc)}`);
 }

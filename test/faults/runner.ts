@@ -31,8 +31,18 @@ export const FAULT_KINDS = [
   'broker-stop',
   'clickhouse-restart',
 ] as const;
+/**
+ * The series with two sinks in one consumer group (`--sinks 2`): every fault moves partitions
+ * between the two while the load runs — one sink stopped gracefully (it leaves the group) and
+ * started again, one SIGKILLed (the group notices when its session expires), a broker stopped
+ * or killed (the group coordinator may move with it).
+ */
+export const TWO_SINK_FAULT_KINDS = ['sink-restart', 'sink-kill', 'broker-stop'] as const;
 /** `none` is a control run (the same load and checks, no fault); not in the random choice. */
-export type FaultKind = (typeof FAULT_KINDS)[number] | 'none';
+export type FaultKind =
+  | (typeof FAULT_KINDS)[number]
+  | (typeof TWO_SINK_FAULT_KINDS)[number]
+  | 'none';
 
 export interface RunOptions {
   kind: FaultKind;
@@ -47,6 +57,8 @@ export interface RunOptions {
   /** Over how many seconds the events are sent. */
   loadSeconds?: number;
   transport?: Transport;
+  /** Sink processes in the one consumer group (the same SINK_GROUP_PREFIX); default 1. */
+  sinks?: 1 | 2;
   say?: (line: string) => void;
 }
 
@@ -56,6 +68,8 @@ export interface FaultRunResult {
   seed: number;
   transport: Transport;
   brokers: 1 | 3;
+  /** Sink processes sharing the consumer groups (absent in results from before: 1). */
+  sinks?: 1 | 2;
   window: { from: string; to: string };
   fault: {
     atMs: number | null;
@@ -246,6 +260,7 @@ export async function runFaultRun(options: RunOptions): Promise<FaultRunResult> 
     say(line);
   };
   const { kind } = options;
+  const sinkCount = options.sinks ?? 1;
   const brokers: 1 | 3 = kind === 'broker-stop' ? 3 : 1;
   const transport: Transport =
     options.transport ??
@@ -261,6 +276,7 @@ export async function runFaultRun(options: RunOptions): Promise<FaultRunResult> 
     seed: options.seed,
     transport,
     brokers,
+    sinks: sinkCount,
     window: { from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString() },
     fault: { atMs: null, description: 'none', storedAtFault: null },
     produced: { events: 0, distinct: 0 },
@@ -332,31 +348,39 @@ export async function runFaultRun(options: RunOptions): Promise<FaultRunResult> 
       })),
     );
 
-    const sinkPort = await freePort();
-    const sink = new ServiceProcess(
-      'sink',
-      'clickhouse-sink/src/main.ts',
-      {
-        KAFKA_BROKERS: stack.kafkaBrokers.join(','),
-        CLICKHOUSE_URL: stack.clickhouseUrl,
-        CLICKHOUSE_USER: 'default',
-        CLICKHOUSE_PASSWORD: '',
-        CLICKHOUSE_DATABASE: db.database,
-        KAFKA_TOPIC_PREFIX: prefix,
-        SINK_GROUP_PREFIX: groupPrefix,
-        SINK_PORT: String(sinkPort),
-        // Small fetches: many batches, so a fault lands in the middle of the work.
-        SINK_FETCH_MAX_BYTES_PER_PARTITION: '65536',
-        SINK_RETRY_MAX_MS: '2000',
-        LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'info',
-      },
-      path.join(options.logDir, 'sink.log'),
-      `http://127.0.0.1:${sinkPort}/readyz`,
-      started,
-    );
-    services.push(sink);
-    await sink.start();
-    note(`sink pid ${sink.pid} ready`);
+    // One or two sink processes; two share the consumer groups (the same SINK_GROUP_PREFIX), so
+    // the family topics' partitions are split between them and move when one goes away.
+    const sinks: ServiceProcess[] = [];
+    for (let index = 1; index <= sinkCount; index += 1) {
+      const sinkPort = await freePort();
+      const name = sinkCount === 1 ? 'sink' : `sink-${index}`;
+      const sink = new ServiceProcess(
+        name,
+        'clickhouse-sink/src/main.ts',
+        {
+          KAFKA_BROKERS: stack.kafkaBrokers.join(','),
+          CLICKHOUSE_URL: stack.clickhouseUrl,
+          CLICKHOUSE_USER: 'default',
+          CLICKHOUSE_PASSWORD: '',
+          CLICKHOUSE_DATABASE: db.database,
+          KAFKA_TOPIC_PREFIX: prefix,
+          SINK_GROUP_PREFIX: groupPrefix,
+          SINK_PORT: String(sinkPort),
+          // Small fetches: many batches, so a fault lands in the middle of the work.
+          SINK_FETCH_MAX_BYTES_PER_PARTITION: '65536',
+          SINK_RETRY_MAX_MS: '2000',
+          LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'info',
+        },
+        path.join(options.logDir, `${name}.log`),
+        `http://127.0.0.1:${sinkPort}/readyz`,
+        started,
+      );
+      services.push(sink);
+      sinks.push(sink);
+    }
+    // Started together: each joins the groups while the other is joining or has joined.
+    await Promise.all(sinks.map((sink) => sink.start()));
+    note(`${sinks.map((sink) => `${sink.name} pid ${sink.pid}`).join(', ')} ready`);
 
     const stats: LoadStats = {
       transport,
@@ -412,6 +436,7 @@ export async function runFaultRun(options: RunOptions): Promise<FaultRunResult> 
     );
     const crash = random() < 0.5;
     const brokerId = 1 + Math.floor(random() * 3);
+    const targetSink = sinks[Math.floor(random() * sinks.length)] as ServiceProcess;
     const loadStarted = Date.now();
     const faultDone = (async () => {
       if (kind === 'none') return;
@@ -421,10 +446,17 @@ export async function runFaultRun(options: RunOptions): Promise<FaultRunResult> 
       const t0 = Date.now();
       const target = stack as LocalStack;
       if (kind === 'sink-kill') {
-        await sink.kill9();
+        await targetSink.kill9();
         await sleep(downMs);
-        await sink.start();
-        result.fault.description = `SIGKILL sink, restarted after ${(downMs / 1000).toFixed(1)} s, ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the kill`;
+        await targetSink.start();
+        result.fault.description = `SIGKILL ${targetSink.name}, restarted after ${(downMs / 1000).toFixed(1)} s, ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the kill`;
+      } else if (kind === 'sink-restart') {
+        // SIGTERM: the sink finishes and commits the batches in hand and leaves the groups.
+        await targetSink.stop();
+        const stoppedIn = Date.now() - t0;
+        await sleep(downMs);
+        await targetSink.start();
+        result.fault.description = `SIGTERM ${targetSink.name} (exited in ${(stoppedIn / 1000).toFixed(1)} s), started again after ${(downMs / 1000).toFixed(1)} s, ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the stop`;
       } else if (kind === 'gateway-kill') {
         // Aimed at a request in hand: its events may be on Kafka without the producer knowing.
         const aimUntil = Date.now() + 3_000;

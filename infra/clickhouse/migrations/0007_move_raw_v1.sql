@@ -2,7 +2,7 @@
 -- payload; the payload's copied-out columns are dropped), which builds their derived facts
 -- (0006's materialized views fire on these inserts), then drops the old tables.
 --
--- Each entity's anchor follows the sink's rule (services/clickhouse-sink/src/anchors.ts): the
+-- Each entity's anchor follows the sink's rule (entityStates in services/clickhouse-sink/src/processor.ts): the
 -- Europe/London month of its first event as received — the call time when that event is the
 -- incident's creation. Entities with a correction or a retraction are marked revised; `bluelight
 -- migrate` then recomputes their facts (and `bluelight facts rebuild` can redo everything).

@@ -9,7 +9,7 @@ import {
   startPrivateStack,
   uniqueName,
 } from '@bluelight/test/harness';
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { Admin, ConfigResourceTypes } from '@platformatic/kafka';
 import { describe, expect, it } from 'vitest';
 import { LocalStack, StackConfigurationError } from './stack.js';
 
@@ -122,30 +122,32 @@ describe.skipIf(!canControlEngines())('local stack lifecycle (real processes)', 
 
       // min.insync.replicas as the brokers report it (describeConfigs shows the effective value,
       // including the broker default a topic inherits): 2, so acks=all needs two replicas.
-      const raw = new Kafka({ brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
-      await raw.connect();
+      const raw = new Admin({ clientId: 'stack-test', bootstrapBrokers: stack.kafkaBrokers });
       try {
-        const { resources } = await raw.describeConfigs({
+        const resources = await raw.describeConfigs({
           includeSynonyms: false,
           resources: [
-            { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] },
+            {
+              resourceType: ConfigResourceTypes.TOPIC,
+              resourceName: topic,
+              configurationKeys: ['min.insync.replicas'],
+            },
             ...['1', '2', '3'].map((name) => ({
-              type: ConfigResourceTypes.BROKER,
-              name,
-              configNames: ['min.insync.replicas'],
+              resourceType: ConfigResourceTypes.BROKER,
+              resourceName: name,
+              configurationKeys: ['min.insync.replicas'],
             })),
           ],
         });
         const minIsr = Object.fromEntries(
           resources.map((resource) => [
             resource.resourceName,
-            resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')
-              ?.configValue,
+            resource.configs.find((entry) => entry.name === 'min.insync.replicas')?.value,
           ]),
         );
         expect(minIsr).toEqual({ [topic]: '2', '1': '2', '2': '2', '3': '2' });
       } finally {
-        await raw.disconnect();
+        await raw.close();
       }
 
       // A controlled shutdown: leadership moves to the other two brokers before kafka-2 exits.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Admin } from '@platformatic/kafka';
 import {
   clickhouseServerDir,
   ensureKafkaJars,
@@ -323,7 +323,8 @@ export class LocalStack {
       'num.partitions': '3',
       'default.replication.factor': String(replication),
       'min.insync.replicas': String(minIsr),
-      // Without these a one-broker cluster never finds a group coordinator (kafkajs issue 1752).
+      // Without these a one-broker cluster never finds a group coordinator (the offsets topic
+      // would need three replicas).
       'offsets.topic.replication.factor': String(replication),
       'transaction.state.log.replication.factor': String(replication),
       'transaction.state.log.min.isr': String(minIsr),
@@ -458,35 +459,33 @@ export class LocalStack {
   }
 
   private async waitForBrokersRegistered(): Promise<void> {
-    const kafka = new Kafka({
-      clientId: 'bluelight-stack',
-      brokers: this.kafkaBrokers,
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 0 },
-    });
-    const admin = kafka.admin();
     const expected = this.layout.brokers;
     let seen = 0;
-    try {
-      await waitUntil(
-        `kafka (waiting for ${expected} broker(s) to register)`,
-        async () => {
-          try {
-            await admin.connect();
-            seen = (await admin.describeCluster()).brokers.length;
-            if (seen !== expected) return false;
-            // Consumer groups need a group coordinator; asking about a group proves one answers.
-            await admin.describeGroups(['bluelight-stack-readiness']);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { timeoutMs: KAFKA_START_TIMEOUT_MS, intervalMs: 300 },
-      );
-    } finally {
-      await admin.disconnect().catch(() => {});
-    }
+    await waitUntil(
+      `kafka (waiting for ${expected} broker(s) to register)`,
+      async () => {
+        // A new client each time: one that failed against a broker still starting keeps nothing.
+        const admin = new Admin({
+          clientId: 'bluelight-stack',
+          bootstrapBrokers: this.kafkaBrokers,
+          retries: 0,
+          connectTimeout: 2_000,
+          requestTimeout: 5_000,
+        });
+        try {
+          seen = (await admin.metadata({ topics: [], forceUpdate: true })).brokers.size;
+          if (seen !== expected) return false;
+          // Consumer groups need a group coordinator; asking about a group proves one answers.
+          await admin.describeGroups({ groups: ['bluelight-stack-readiness'] });
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await admin.close().catch(() => {});
+        }
+      },
+      { timeoutMs: KAFKA_START_TIMEOUT_MS, intervalMs: 300 },
+    );
   }
 }
 

@@ -12,7 +12,8 @@ describe('servicePorts', () => {
       'ingest-gateway': 18088,
       'query-api': 8089,
     });
-  });
+    // The first call loads three services' module graphs: slow on a busy 2-core machine.
+  }, 30_000);
 
   it('leaves out a port the service would refuse (it stops itself, naming the variable)', async () => {
     expect((await servicePorts({ SINK_PORT: 'ninety' }))['clickhouse-sink']).toBeUndefined();

@@ -33,10 +33,11 @@ export const sinkConfigSchema = z.object({
   /** How long the broker may wait to fill a fetch (default from SINK_PROFILE). */
   SINK_FETCH_MAX_WAIT_MS: optionalPositiveInt,
   /**
-   * Partitions' batches handled at once; those that arrive together share one refresh of the
-   * derived facts (one insert per partition, for its deduplication token).
+   * Read-ahead per family: batches fetched and handed over but not yet committed. While one unit
+   * is being written the next batches are fetched and gathered into the next unit (those that
+   * arrive together share one refresh of the derived facts).
    */
-  SINK_PARTITIONS_AT_ONCE: envField.positiveInt(12),
+  SINK_BATCHES_IN_FLIGHT: envField.positiveInt(24),
   /** Bytes per partition per fetch (default from SINK_PROFILE). */
   SINK_FETCH_MAX_BYTES_PER_PARTITION: optionalPositiveInt,
   SINK_RETRY_INITIAL_MS: envField.positiveInt(200),

@@ -419,7 +419,9 @@ export function rawInserts(rows: DecodedRow[], limits: InsertLimits): RawInsert[
       );
     if (overflows) flush();
     current.push(row);
-    touched.forEach((month, index) => months[index]?.add(month));
+    touched.forEach((month, index) => {
+      months[index]?.add(month);
+    });
   }
   flush();
   return inserts;

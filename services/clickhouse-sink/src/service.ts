@@ -86,7 +86,7 @@ export async function startSinkService(
     consumer: {
       maxWaitTimeMs: batching.fetchMaxWaitMs,
       maxBytesPerPartition: batching.fetchMaxBytesPerPartition,
-      partitionsConsumedConcurrently: config.SINK_PARTITIONS_AT_ONCE,
+      maxBatchesInFlight: config.SINK_BATCHES_IN_FLIGHT,
     },
     insertLimits: {
       maxRows: batching.maxRowsPerInsert,

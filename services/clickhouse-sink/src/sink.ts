@@ -162,7 +162,7 @@ export class ClickHouseSink {
         }
       }
     };
-    // Keep group membership during a long insert (KafkaJS throttles heartbeats).
+    // Marks the consumer alive during a long insert (it heartbeats the group on its own).
     const heartbeats = setInterval(() => {
       heartbeat().catch(() => {});
     }, HEARTBEAT_EVERY_MS);
@@ -216,7 +216,9 @@ export class ClickHouseSink {
  * time and written one at a time, in arrival order, but the next unit is prepared while the one
  * before is being written, so the sink's own work overlaps ClickHouse's. Each batch's promise
  * settles with its unit's write, so a batch is committed only after its unit is durable, and
- * not at all if either half fails.
+ * not at all if either half fails. Batches the consumer has given up by the time their unit is
+ * taken (`signal` aborted: an earlier batch of their partition failed, or the partition was
+ * revoked) are not written: they are delivered again, after the failed ones.
  */
 export class BatchCoalescer<Prepared> {
   readonly #prepare: (batches: ConsumedBatch[]) => Promise<Prepared>;
@@ -255,7 +257,13 @@ export class BatchCoalescer<Prepared> {
 
   async #drain(): Promise<void> {
     while (this.#waiting.length > 0) {
-      const unit = this.#waiting.splice(0, this.#waiting.length);
+      const taken = this.#waiting.splice(0, this.#waiting.length);
+      const unit = taken.filter((entry) => !entry.batch.signal?.aborted);
+      for (const entry of taken) {
+        if (entry.batch.signal?.aborted)
+          entry.settle(entry.batch.signal.reason ?? new Error('batch given up'));
+      }
+      if (unit.length === 0) continue;
       const previous = this.#lastWrite;
       let written: Promise<void>;
       try {

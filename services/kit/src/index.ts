@@ -2,7 +2,7 @@ export * from './api-keys.js';
 export * from './clickhouse.js';
 export * from './config.js';
 export * from './csv.js';
-export * from './kafka/kafkajs.js';
+export * from './kafka/clients.js';
 export type { KafkaEventProducer } from './kafka/producer.js';
 export type * from './kafka/types.js';
 export * from './logger.js';

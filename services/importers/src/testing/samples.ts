@@ -3,17 +3,18 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The shared public samples (../shared/data beside the repository), read independently of the
- * importer under test: a plain quote-aware splitter (the samples have no line breaks in cells).
+ * The public samples kept in the repository (test/data, with their publishers and licences in
+ * its README), read independently of the importer under test: a plain quote-aware splitter (the
+ * samples have no line breaks in cells).
  */
 
 const repositoryRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const sharedData = path.join(repositoryRoot, '../shared/data');
+const publicData = path.join(repositoryRoot, 'test/data');
 
 export const SAMPLES = {
-  lfbIncidents: path.join(sharedData, 'lfb-incidents.sample.csv'),
-  lfbMobilisations: path.join(sharedData, 'lfb-mobilisations.sample.csv'),
-  sffd: path.join(sharedData, 'sffd-calls-for-service.sample.csv'),
+  lfbIncidents: path.join(publicData, 'lfb-incidents.sample.csv'),
+  lfbMobilisations: path.join(publicData, 'lfb-mobilisations.sample.csv'),
+  sffd: path.join(publicData, 'sffd-calls-for-service.sample.csv'),
 };
 
 function splitLine(line: string): string[] {

@@ -8,13 +8,11 @@ import {
   testLogger,
   uniqueName,
 } from '@bluelight/test/harness';
-import { Partitioners } from 'kafkajs';
+import { murmur2 } from '@platformatic/kafka';
 import { gatewayConfigSchema } from '../config.js';
 import { KEY_ID_HEADER } from '../ingest.js';
 import { startGatewayService } from '../service.js';
 import { TEST_KEYS, testProducers } from './events.js';
-
-const javaCompatiblePartitioner = Partitioners.DefaultPartitioner();
 
 /**
  * A gateway of the test's own — its own topic prefix, the test producers' keys — run in-process
@@ -80,23 +78,15 @@ export async function startTestGateway(
   }
 
   /**
-   * The partition Kafka's Java client would give this key (murmur2 of the key, modulo the
-   * partitions), computed by KafkaJS's DefaultPartitioner — an implementation independent of the
-   * kit producer's — so a gateway sending keyed events to the wrong partition is caught.
+   * The partition Kafka's Java client would give this key (murmur2 of the key's UTF-8 bytes, made
+   * positive, modulo the partitions), with @platformatic/kafka's murmur2 — an implementation
+   * independent of the kit producer's — so a gateway sending keyed events to the wrong partition
+   * is caught.
    */
   async function referencePartition(topic: string, key: string): Promise<number> {
     const partitions = (await admin.endOffsets(topic)).length;
-    return javaCompatiblePartitioner({
-      topic,
-      partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({
-        partitionErrorCode: 0,
-        partitionId,
-        leader: 0,
-        replicas: [0],
-        isr: [0],
-      })),
-      message: { key, value: null },
-    });
+    // Java's Utils.toPositive: the sign bit cleared, not the absolute value.
+    return (murmur2(Buffer.from(key, 'utf8'), false) & 0x7fffffff) % partitions;
   }
 
   return {

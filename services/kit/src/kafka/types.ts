@@ -1,8 +1,9 @@
 /**
  * Bluelight's own small view of a Kafka client. Services depend on these interfaces only, so the
- * client library can be replaced in one package: the producer is @platformatic/kafka
- * (producer.ts; KafkaJS lost acknowledged messages when leadership moved), the consumer and admin
- * KafkaJS (kafkajs.ts, no longer maintained).
+ * client library can be replaced in one package. All three are on @platformatic/kafka: the
+ * producer (producer.ts; KafkaJS lost acknowledged messages when leadership moved), the batch
+ * consumer (consumer.ts, which runs the consumer group itself on the library's protocol APIs)
+ * and the admin client (admin.ts).
  */
 
 export interface OutgoingMessage {
@@ -66,26 +67,75 @@ export interface ConsumedBatch {
   messages: ConsumedMessage[];
   /** The partition's high watermark when fetched: lag = highWatermark - last offset - 1. */
   highWatermark: string;
-  /** Keeps group membership alive during long work on one batch (e.g. a slow insert). */
+  /**
+   * Aborted when this consumer will not commit the batch whatever its handler does: an earlier
+   * batch of the same partition failed (or kept part of its messages), or the partition was
+   * revoked by a rebalance. The batch will be delivered again (here or to the partition's new
+   * owner), so a handler may give up early — or finish: its work must be idempotent anyway.
+   * (Always set by the kit's consumer; optional so that hand-made batches in tests need none.)
+   */
+  signal?: AbortSignal;
+  /**
+   * Kept for handlers written for a client that needed it: the consumer heartbeats on a timer of
+   * its own, whatever the handlers are doing, so a handler busy for longer than the session
+   * timeout keeps the group membership. This only marks the consumer as alive (lastActivityAt).
+   */
   heartbeat(): Promise<void>;
 }
 
-/** How much a consumer fetches at once: the broker accumulates a batch for up to maxWaitTimeMs. */
+/**
+ * How the consumer fetches and how far it reads ahead. The broker accumulates a partition's
+ * batch for up to maxWaitTimeMs (or until minBytes are there).
+ */
 export interface ConsumerOptions {
   maxWaitTimeMs?: number;
+  /** Bytes per partition per fetch (default 5 MiB). */
   maxBytesPerPartition?: number;
   minBytes?: number;
+  /** The group's session timeout (default 30 s): a member silent for this long is removed. */
   sessionTimeoutMs?: number;
-  /** How many partitions' batches the handler may be given at once (default 1). */
-  partitionsConsumedConcurrently?: number;
+  /** How long the group waits for its members to rejoin a rebalance (default 60 s). */
+  rebalanceTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /**
+   * Read-ahead: at most this many batches handed to the handler and not yet committed (or given
+   * up), across the consumer's partitions (default 16). Fetching pauses at the bound.
+   */
+  maxBatchesInFlight?: number;
+  /**
+   * Read-ahead in bytes (keys and values of the batches in flight, default 64 MiB); a fetch is
+   * only sent when its partitions' maxBytesPerPartition still fit (one at least, always).
+   */
+  maxBytesInFlight?: number;
+  /**
+   * At a rebalance, how long the batches in hand may take to finish and commit before the
+   * consumer gives their partitions up and rejoins (default half the rebalance timeout).
+   */
+  revokeTimeoutMs?: number;
   /** Called after every (re)join of the group: the partitions this consumer owns may have moved. */
   onAssignment?: () => void;
 }
 
 /**
- * Handles one batch from one partition. When it resolves, the batch's offsets are committed —
- * all of them, or only those before `commitOffset` when it returns one (the next offset to read);
- * when it rejects, nothing is committed and the batch is delivered again (at-least-once).
+ * Handles one batch from one partition. The consumer hands over a partition's batches in offset
+ * order as they are fetched, **without waiting for the previous batch's handler to resolve**:
+ * batch N+1 may arrive while batch N is still being handled (up to maxBatchesInFlight).
+ *
+ * - Committing: a batch's offsets are committed only after its handler resolved AND every
+ *   earlier batch of its partition was committed (commits go in order, never with a gap). The
+ *   committed offset is the next one to read — after the batch's last message, or the
+ *   `commitOffset` the handler returns (only the messages before it count as done; the rest and
+ *   every later batch are read again).
+ * - Failing: when a handler rejects, nothing of that batch or of any later batch of the same
+ *   partition is committed (their `signal` aborts); once the partition's handlers in flight have
+ *   settled, the consumer reads again from the first uncommitted offset (at-least-once).
+ * - So a handler must be prepared for: a batch delivered again (after a failure, a rebalance or
+ *   a crash), later batches of its partition already handed over while an earlier one failed
+ *   (they are redelivered too), and, after a rebalance, the partition's new owner handling the
+ *   same messages while a revoked batch still runs here (that one is never committed).
+ * - Rebalances: the consumer lets the batches in hand finish and commit (up to revokeTimeoutMs)
+ *   before it rejoins; a batch of a partition this consumer no longer owns is never committed by
+ *   it (commits carry the generation they were fetched in, and the broker refuses a stale one).
  */
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing must fit too.
 export type BatchHandler = (batch: ConsumedBatch) => Promise<void | { commitOffset: string }>;
@@ -97,13 +147,25 @@ export interface TopicPartitions {
 
 export interface BatchConsumer {
   connect(): Promise<void>;
+  /** fromBeginning (default true): where a partition without a committed offset starts. */
   subscribe(topics: string[], options?: { fromBeginning?: boolean }): Promise<void>;
+  /**
+   * Joins the group and starts fetching; resolves once this member has its partitions and
+   * knows where to start (the handler is then called as batches arrive, see BatchHandler).
+   */
   run(handler: BatchHandler): Promise<void>;
-  /** Backpressure: stop fetching from these partitions until resumed. */
+  /**
+   * Backpressure: stop fetching from these partitions (a topic without partitions: all of it)
+   * until resumed. Batches already fetched are still handed over.
+   */
   pause(partitions: TopicPartitions[]): void;
   resume(partitions: TopicPartitions[]): void;
-  /** When the consumer loop last showed life (a fetch, a heartbeat, a batch), in ms since epoch. */
+  /** When the consumer last showed life (a fetch, a heartbeat, a batch, a commit), ms since epoch. */
   lastActivityAt(): number;
+  /**
+   * Fetches nothing more, lets the batches in hand finish and commit, then leaves the group
+   * (its partitions move to the other members at once). Not to be awaited inside a handler.
+   */
   disconnect(): Promise<void>;
 }
 
