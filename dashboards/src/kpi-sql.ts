@@ -113,19 +113,26 @@ function instantsOf(options: KpiSqlOptions): Instants | undefined {
 const agencyOf = (options: KpiSqlOptions): AgencyScope =>
   options.agency ?? { variable: AGENCY_VARIABLE };
 
-/** The builders' own agency condition, one per version part (see `agencyCondition`). */
-const AGENCY_CONDITION = /agency IN \{(p\d+_agencies):Array\(String\)\}/g;
+/**
+ * The builders' own agency condition: one per version part (`pN_agencies`), or one for the whole
+ * scan (`agencies`) where a builder judges every part in one read (see `agencyCondition`).
+ */
+const AGENCY_CONDITION = /agency IN \{((?:p\d+_)?agencies):Array\(String\)\}/g;
+const AGENCY_PARAMETER = /^(?:p\d+_)?agencies$/;
 
 /**
- * The builder's agency condition of every version part as the scope says: the agency variable
- * as an array inside `$__conditionalAll` (like a filter), or — every agency, one row each —
- * `1=1`, since the rows are then grouped by agency and never added up across agencies.
+ * The builder's agency condition of every read as the scope says: the agency variable as an
+ * array inside `$__conditionalAll` (like a filter), or — every agency, one row each — `1=1`,
+ * since the rows are then grouped by agency and never added up across agencies.
  */
-function scopeAgencies(kpi: KpiQuery, parts: number, scope: AgencyScope): KpiQuery {
-  // Every read of a fact table in every version part carries one (see the facts sources).
+function scopeAgencies(kpi: KpiQuery, scope: AgencyScope): KpiQuery {
+  // Every agency parameter the builder bound is used, each in every read of a fact table.
   const found = new Set([...kpi.query.matchAll(AGENCY_CONDITION)].map((match) => match[1]));
-  if (found.size !== parts) {
-    throw new Error(`expected agency conditions of ${parts} version part(s), found ${found.size}`);
+  const bound = Object.keys(kpi.params).filter((name) => AGENCY_PARAMETER.test(name));
+  if (bound.length === 0 || bound.some((name) => !found.has(name)) || found.size !== bound.length) {
+    throw new Error(
+      `expected agency conditions on ${bound.join(', ') || 'an agency parameter'}, found ${[...found].join(', ') || 'none'}`,
+    );
   }
   if (scope !== 'per agency') return kpi;
   return { ...kpi, query: kpi.query.replace(AGENCY_CONDITION, '1=1') };
@@ -144,39 +151,60 @@ function render(
   const days = options.days ?? RANGE_DAYS;
   const instants = instantsOf(options);
   const scope = agencyOf(options);
-  const scoped = scopeAgencies(kpi, parts.length, scope);
+  const scoped = scopeAgencies(kpi, scope);
+  const variables: Record<string, string> = options.filters ?? {};
+  // Each parameter the builder bound that the dashboard decides: per version part (`pN_…`) or,
+  // where a builder judges every part in one scan, once (`days_from`, `agencies`, …).
   const expressions: Record<string, string> = {};
-  parts.forEach((part, index) => {
-    expressions[`p${index}_from`] = `greatest(toDate('${part.from}'), ${days.from})`;
-    expressions[`p${index}_to`] =
-      part.to === OPEN_END ? days.to : `least(toDate('${part.to}'), ${days.to})`;
-    if (scope !== 'per agency') {
-      expressions[`p${index}_agencies`] = `[\${${scope.variable}:singlequote}]`;
+  for (const name of Object.keys(scoped.params)) {
+    const part = /^p(\d+)_(from|to)$/.exec(name);
+    const shared = name.replace(/^p\d+_/, '');
+    if (part) {
+      const bounds = parts[Number(part[1])];
+      if (!bounds) throw new Error(`query parameter ${name} names no version part`);
+      expressions[name] =
+        part[2] === 'from'
+          ? `greatest(toDate('${bounds.from}'), ${days.from})`
+          : bounds.to === OPEN_END
+            ? days.to
+            : `least(toDate('${bounds.to}'), ${days.to})`;
+    } else if (name === 'days_from') {
+      expressions[name] = days.from;
+    } else if (name === 'days_to') {
+      expressions[name] = days.to;
+    } else if (shared === 'agencies') {
+      if (scope !== 'per agency') expressions[name] = `[\${${scope.variable}:singlequote}]`;
+    } else if (instants && shared === 'instant_from') {
+      expressions[name] = `toDateTime64(${instants.from}, 3)`;
+    } else if (instants && shared === 'instant_to') {
+      expressions[name] = `toDateTime64(${instants.to}, 3)`;
+    } else if (shared.startsWith('filter_') && shared.slice('filter_'.length) in variables) {
+      expressions[name] = `[\${${variables[shared.slice('filter_'.length)]}:singlequote}]`;
     }
-    if (instants) {
-      expressions[`p${index}_instant_from`] = `toDateTime64(${instants.from}, 3)`;
-      expressions[`p${index}_instant_to`] = `toDateTime64(${instants.to}, 3)`;
-    }
-    for (const [filter, variable] of Object.entries(options.filters ?? {})) {
-      expressions[`p${index}_filter_${filter}`] = `[\${${variable}:singlequote}]`;
-    }
-  });
+  }
   const sql = renderParameters(scoped.query, scoped.params, expressions);
-  const filtered = conditionalFilters(sql, Object.values(options.filters ?? {}), parts.length);
+  const filtered = conditionalFilters(sql, options.filters ?? {}, scoped.params);
   return scope === 'per agency' ? filtered : variableConditions(filtered, scope.variable);
 }
 
 /**
  * Each rendered filter `column IN [${variable:singlequote}]` wrapped in the plugin's
  * `$__conditionalAll`, so a variable at All filters nothing and sends no list of values (the
- * builder writes `column IN {pN_filter_name:Array(String)}`; one per filter and version part).
+ * builder writes `column IN {[pN_]filter_name:Array(String)}`: one per filter parameter it bound).
  */
-function conditionalFilters(sql: string, variables: string[], parts: number): string {
+function conditionalFilters(
+  sql: string,
+  filters: Record<string, string>,
+  params: Record<string, unknown>,
+): string {
   let out = sql;
-  for (const variable of variables) {
+  for (const [filter, variable] of Object.entries(filters)) {
+    const bound = Object.keys(params).filter(
+      (name) => name.replace(/^p\d+_/, '') === `filter_${filter}`,
+    ).length;
     const count = out.match(variableCondition(variable))?.length ?? 0;
-    if (count !== parts) {
-      throw new Error(`expected ${parts} filter(s) on $${variable}, found ${count}`);
+    if (count !== bound || bound === 0) {
+      throw new Error(`expected ${bound} filter(s) on $${variable}, found ${count}`);
     }
     out = variableConditions(out, variable);
   }

@@ -251,16 +251,18 @@ export function resourceIntervalsSql(instants: InstantsSql, agencies: AgenciesSq
     UNION ALL
     ${lastChangesSql(`start_at >= ${recentFrom} AND start_at < ${from}`, agencies)}
     UNION ALL
-    -- Appliances with no change in the weeks before the period but some before that.
+    -- Appliances with no change in the weeks before the period but some before that. The set
+    -- is chosen in the subquery, so that the read of older changes is narrowed by the primary
+    -- key to those appliances alone — usually none: a busy fleet changes every few days.
     ${lastChangesSql(
       `start_at < ${recentFrom}
         AND (agency, resource_id) IN (
           SELECT agency, resource_id FROM resource_registry
           WHERE first_change_at < ${recentFrom}${agency}
-        )
-        AND (agency, resource_id) NOT IN (
-          SELECT agency, resource_id FROM resource_changes FINAL
-          WHERE start_at >= ${recentFrom} AND start_at < ${from}${agency}
+            AND (agency, resource_id) NOT IN (
+              SELECT agency, resource_id FROM resource_changes FINAL
+              WHERE start_at >= ${recentFrom} AND start_at < ${from}${agency}
+            )
         )`,
       agencies,
     )}
