@@ -34,6 +34,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '20' },
     'base-db': { type: 'string' },
     'region-db': { type: 'string' },
+    'resume-region-db': { type: 'string' },
     histories: { type: 'string', default: '1,10' },
     'history-trials': { type: 'string', default: '2' },
     help: { type: 'boolean', default: false },
@@ -47,6 +48,7 @@ if (values.help) {
   --counties N --years N   the query dataset's size (10 × 10 county-years)
   --base-db NAME       a database holding one county-year from the pipeline (else the sink suite's)
   --region-db NAME     reuse a region dataset built by an earlier run
+  --resume-region-db NAME  finish a region dataset whose copies an interrupted run made
   --histories A,B      history suite: years of stored history to compare (1,10)
   --history-trials N   history suite: trials per history size (2)
 Results: test/bench/results/*.json; summary: docs/benchmarks.md.
@@ -193,7 +195,11 @@ for (const suite of chosen) {
         save('sink', sink);
         baseDatabase = sink.trials[0]?.bluelight.database as string;
       }
-      dataset = await regionDataset(stack, baseDatabase, { counties, years });
+      dataset = await regionDataset(stack, baseDatabase, {
+        counties,
+        years,
+        resume: values['resume-region-db'],
+      });
     }
     save(suite, await queriesSuite(stack, dataset, { runs: Number(values.runs) }));
   }

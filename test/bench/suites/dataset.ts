@@ -210,9 +210,18 @@ async function counts(client: ClickHouseClient) {
 export async function regionDataset(
   stack: LocalStack,
   baseDatabase: string,
-  options: { counties: number; years: number; firstYear?: number; mergeHistory?: boolean },
+  options: {
+    counties: number;
+    years: number;
+    firstYear?: number;
+    mergeHistory?: boolean;
+    /** A database whose copies an earlier build made but did not finish: recompute and merge it. */
+    resume?: string;
+  },
 ): Promise<RegionDataset> {
-  const { database, client } = await freshDatabase(stack, 'bench_region');
+  const { database, client } = options.resume
+    ? { database: options.resume, client: clickhouse(stack, options.resume) }
+    : await freshDatabase(stack, 'bench_region');
   const started = performance.now();
   const steps: Record<string, number> = {};
   const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -226,7 +235,7 @@ export async function regionDataset(
   // anchor months, well under the engine's partitions-per-insert limit.
   // Copies of years firstYear … firstYear + years - 1 before the base year (0: the base year itself).
   const firstYear = options.firstYear ?? 0;
-  for (let year = firstYear; year < firstYear + options.years; year += 1) {
+  for (let year = firstYear; !options.resume && year < firstYear + options.years; year += 1) {
     await step(`copy year ${year}`, async () => {
       for (const spec of RAW_TABLES) {
         await client.command({
