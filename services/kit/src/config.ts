@@ -231,6 +231,13 @@ export const envField = {
     return field;
   },
 
+  /** A secret that must be set (as the variable or its `_FILE`); `unsetMessage` says how to get one. */
+  requiredSecret: (unsetMessage: string) => {
+    const field = z.string({ error: unsetMessage }).min(1, unsetMessage);
+    secretFields.add(field);
+    return field;
+  },
+
   /**
    * The path of a PEM file (a CA bundle, a certificate or a private key), read once at start-up;
    * the value is the file's text. The error names the file, never what is in it.
@@ -353,7 +360,13 @@ registerCrossCheck({
   problems: (config) => kafkaSecurityProblems(config as KafkaSecurityVariables),
 });
 
-type KafkaSecurityVariables = { [K in keyof typeof kafkaEnv]: z.infer<(typeof kafkaEnv)[K]> };
+const kafkaEnvSchema = z.object(kafkaEnv);
+const clickhouseEnvSchema = z.object(clickhouseEnv);
+/** The parsed Kafka variables (kafkaEnv; platformEnv includes them). */
+export type KafkaEnvConfig = z.infer<typeof kafkaEnvSchema>;
+/** The parsed ClickHouse variables (clickhouseEnv; platformEnv includes them). */
+export type ClickHouseEnvConfig = z.infer<typeof clickhouseEnvSchema>;
+type KafkaSecurityVariables = KafkaEnvConfig;
 
 /** Settings that contradict the protocol chosen (silently ignoring them would be worse). */
 function kafkaSecurityProblems(config: KafkaSecurityVariables): ConfigProblem[] {

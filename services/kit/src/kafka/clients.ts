@@ -8,7 +8,6 @@ import type { BatchConsumer, ConsumerOptions, KafkaAdmin } from './types.js';
 export { isGroupMembershipLost } from './errors.js';
 export {
   describeKafkaSecurity,
-  type KafkaEnvConfig,
   type KafkaSecurity,
   KafkaSecurityError,
   kafkaConnectionFrom,

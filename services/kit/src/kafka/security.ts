@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SASLOptions } from '@platformatic/kafka';
-import type { KAFKA_SASL_MECHANISMS, KAFKA_SECURITY_PROTOCOLS, kafkaEnv } from '../config.js';
-import type { z } from 'zod';
+import type {
+  KAFKA_SASL_MECHANISMS,
+  KAFKA_SECURITY_PROTOCOLS,
+  KafkaEnvConfig,
+} from '../config.js';
 
 export type KafkaSecurityProtocol = (typeof KAFKA_SECURITY_PROTOCOLS)[number];
 export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
@@ -20,9 +23,6 @@ export interface KafkaSecurity {
     tokenFile?: string;
   };
 }
-
-/** The parsed Kafka variables of the kit's configuration (kafkaEnv; platformEnv includes them). */
-export type KafkaEnvConfig = { [K in keyof typeof kafkaEnv]: z.infer<(typeof kafkaEnv)[K]> };
 
 /** Where Kafka is and how to reach it, from the validated configuration: the one place it is read. */
 export function kafkaConnectionFrom(config: KafkaEnvConfig): {
