@@ -346,6 +346,9 @@ export const httpsEnv = {
   HTTP_REQUIRE_TLS: envField.boolean(false),
 };
 
+const httpsEnvSchema = z.object(httpsEnv);
+export type HttpsEnvConfig = z.infer<typeof httpsEnvSchema>;
+
 registerCrossCheck({
   needs: ['HTTPS_CERT_FILE', 'HTTPS_KEY_FILE'],
   problems: (config) => {
@@ -392,7 +395,8 @@ function kafkaSecurityProblems(config: KafkaSecurityVariables): ConfigProblem[] 
     'KAFKA_SSL_KEY_PASSWORD',
   ] as const;
   if (!usesSasl) {
-    for (const name of sasl) if (config[name] !== undefined) onlyWith(name, 'SASL_SSL or SASL_PLAINTEXT');
+    for (const name of sasl)
+      if (config[name] !== undefined) onlyWith(name, 'SASL_SSL or SASL_PLAINTEXT');
   } else if (config.KAFKA_SASL_MECHANISM === undefined) {
     problems.push({
       variable: 'KAFKA_SASL_MECHANISM',

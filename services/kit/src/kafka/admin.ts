@@ -3,8 +3,8 @@ import { Admin, ListOffsetTimestamps, TimeoutError } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { protocolErrorIds } from './errors.js';
 import {
-  type KafkaSecurity,
   explainKafkaSecurityFailure,
+  type KafkaSecurity,
   KafkaSecurityError,
   libraryConnectionOptions,
 } from './security.js';

@@ -18,12 +18,6 @@ import {
   protocolErrors,
   syncGroupV5,
 } from '@platformatic/kafka';
-import {
-  type KafkaSecurity,
-  explainKafkaSecurityFailure,
-  KafkaSecurityError,
-  libraryConnectionOptions,
-} from './security.js';
 import type { Logger } from 'pino';
 import {
   COORDINATOR_ERRORS,
@@ -40,6 +34,12 @@ import {
   encodeSubscription,
   type TopicAssignment,
 } from './group-protocol.js';
+import {
+  explainKafkaSecurityFailure,
+  type KafkaSecurity,
+  KafkaSecurityError,
+  libraryConnectionOptions,
+} from './security.js';
 import type {
   BatchConsumer,
   BatchHandler,

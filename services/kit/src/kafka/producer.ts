@@ -6,13 +6,13 @@ import {
   TimeoutError,
   type TopicWithPartitionAndOffset,
 } from '@platformatic/kafka';
-import {
-  type KafkaSecurity,
-  explainKafkaSecurityFailure,
-  libraryConnectionOptions,
-} from './security.js';
 import type { Logger } from 'pino';
 import { partitionForKey } from './murmur2.js';
+import {
+  explainKafkaSecurityFailure,
+  type KafkaSecurity,
+  libraryConnectionOptions,
+} from './security.js';
 import type {
   EventProducer,
   OutgoingMessage,

@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SASLOptions } from '@platformatic/kafka';
-import type {
-  KAFKA_SASL_MECHANISMS,
-  KAFKA_SECURITY_PROTOCOLS,
-  KafkaEnvConfig,
-} from '../config.js';
+import type { KAFKA_SASL_MECHANISMS, KAFKA_SECURITY_PROTOCOLS, KafkaEnvConfig } from '../config.js';
 
 export type KafkaSecurityProtocol = (typeof KAFKA_SECURITY_PROTOCOLS)[number];
 export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
