@@ -203,6 +203,15 @@ export class LocalStack {
     };
   }
 
+  /**
+   * Where ClickHouse's users are read from when it starts, if the file exists:
+   * `{"name": {"password": "...", "readonly": 0|1|2}}` (infra/local/clickhouse/server.py).
+   * Without it only `default`, without a password.
+   */
+  get clickhouseUsersFile(): string {
+    return path.join(this.componentDir('clickhouse'), 'users.json');
+  }
+
   private get tlsDir(): string {
     return path.join(this.dir, 'kafka-tls');
   }
@@ -571,7 +580,7 @@ export class LocalStack {
       '--data-dir',
       dataDir,
     ];
-    const usersFile = path.join(dir, 'users.json');
+    const usersFile = this.clickhouseUsersFile;
     if (existsSync(usersFile)) args.push('--users-file', usersFile);
     await startDetached(this.process('clickhouse'), venvPython(), args);
   }
