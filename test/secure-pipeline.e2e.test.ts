@@ -184,7 +184,8 @@ describe.skipIf(!canControlEngines())(
       passwordFile: string,
     ) => ({
       ...kafkaEnv,
-      CLICKHOUSE_URL: stack.clickhouseUrl,
+      // https://…, with the stack's CA as CLICKHOUSE_CA_FILE.
+      ...stack.clickhouseClientEnv(),
       CLICKHOUSE_USER: user,
       CLICKHOUSE_PASSWORD_FILE: passwordFile,
       CLICKHOUSE_DATABASE: database,
@@ -203,6 +204,7 @@ describe.skipIf(!canControlEngines())(
         name: `t-${testEndpoints().runId}-${randomBytes(4).toString('hex')}`,
         ...(await freeStackPorts(1)),
         kafkaSecurity: 'SASL_SSL',
+        clickhouseHttps: true,
       });
       // The local ClickHouse engine checks passwords and read-only levels (not table grants:
       // docs/security.md); the query API's user may only read.
@@ -367,6 +369,7 @@ describe.skipIf(!canControlEngines())(
           password,
           database,
           application: 'secure-test',
+          caCertificate: readFileSync(stack.caFile, 'utf8'),
         });
       const query = asUser('bluelight_query', passwords.query);
       await expect(
@@ -383,6 +386,19 @@ describe.skipIf(!canControlEngines())(
         /bluelight_sink: Authentication failed: password is incorrect, or there is no user with such name/,
       );
       await wrong.close();
+      // ClickHouse speaks only HTTPS here, and a client that does not trust its CA is refused.
+      expect(stack.clickhouseUrl).toMatch(/^https:/);
+      const untrusting = createClickHouse({
+        url: stack.clickhouseUrl,
+        username: 'bluelight_query',
+        password: passwords.query,
+        application: 'secure-test',
+        caCertificate: readFileSync(tls.ca, 'utf8'),
+      });
+      await expect(untrusting.query({ query: 'SELECT 1' })).rejects.toThrow(
+        /self[- ]signed certificate|unable to verify/,
+      );
+      await untrusting.close();
     });
 
     it('refuses to start with a wrong Kafka password, or a CA that did not sign the broker, saying what failed', {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { Admin } from '@platformatic/kafka';
 import {
@@ -45,6 +46,8 @@ export interface StackLayout {
    * TLS with a certificate from a CA made for the stack, and a SCRAM user (kafkaClientSecurity).
    */
   kafkaSecurity?: KafkaListenerSecurity;
+  /** ClickHouse serves HTTPS (a certificate from the stack's CA) instead of HTTP. */
+  clickhouseHttps?: boolean;
 }
 
 export type KafkaListenerSecurity = 'PLAINTEXT' | 'SASL_SSL';
@@ -68,6 +71,7 @@ export interface StackOptions {
   clickhousePort?: number;
   components?: ComponentKind[];
   kafkaSecurity?: KafkaListenerSecurity;
+  clickhouseHttps?: boolean;
 }
 
 export interface ComponentStatus {
@@ -79,7 +83,9 @@ export interface ComponentStatus {
   logFile: string;
 }
 
-export const DEFAULT_STACK: Required<Omit<StackOptions, 'controllerPort' | 'kafkaSecurity'>> = {
+export const DEFAULT_STACK: Required<
+  Omit<StackOptions, 'controllerPort' | 'kafkaSecurity' | 'clickhouseHttps'>
+> = {
   name: 'default',
   brokers: 1,
   kafkaPort: 9092,
@@ -137,15 +143,24 @@ export class LocalStack {
     const layoutFile = path.join(stackDir(name), 'stack.json');
     if (existsSync(layoutFile)) {
       const saved = JSON.parse(await readFile(layoutFile, 'utf8')) as StackLayout;
+      const savedValue = (key: keyof StackOptions & keyof StackLayout) =>
+        key === 'kafkaSecurity'
+          ? (saved.kafkaSecurity ?? 'PLAINTEXT')
+          : key === 'clickhouseHttps'
+            ? (saved.clickhouseHttps ?? false)
+            : saved[key];
       const conflicts = (
-        ['brokers', 'kafkaPort', 'controllerPort', 'clickhousePort', 'kafkaSecurity'] as const
+        [
+          'brokers',
+          'kafkaPort',
+          'controllerPort',
+          'clickhousePort',
+          'kafkaSecurity',
+          'clickhouseHttps',
+        ] as const
       )
-        .filter(
-          (key) =>
-            options[key] !== undefined &&
-            options[key] !== (key === 'kafkaSecurity' ? (saved[key] ?? 'PLAINTEXT') : saved[key]),
-        )
-        .map((key) => `${key} ${saved[key]} (asked for ${options[key]})`);
+        .filter((key) => options[key] !== undefined && options[key] !== savedValue(key))
+        .map((key) => `${key} ${savedValue(key)} (asked for ${options[key]})`);
       if (conflicts.length > 0) {
         throw new StackConfigurationError(
           `stack "${name}" was created with ${conflicts.join(', ')}; run \`bluelight stack reset${
@@ -166,6 +181,7 @@ export class LocalStack {
       clusterId: newClusterId(),
       kafkaVersion: KAFKA_VERSION,
       ...(options.kafkaSecurity === 'SASL_SSL' ? { kafkaSecurity: 'SASL_SSL' as const } : {}),
+      ...(options.clickhouseHttps ? { clickhouseHttps: true } : {}),
     };
     return new LocalStack(layout);
   }
@@ -179,7 +195,7 @@ export class LocalStack {
     if (this.layout.kafkaSecurity !== 'SASL_SSL') return undefined;
     return {
       protocol: 'SASL_SSL',
-      caFile: path.join(this.tlsDir, 'ca.crt'),
+      caFile: this.caFile,
       mechanism: 'SCRAM-SHA-512',
       username: KAFKA_CLIENT_USER,
       passwordFile: path.join(this.tlsDir, 'client.password'),
@@ -213,11 +229,25 @@ export class LocalStack {
   }
 
   private get tlsDir(): string {
-    return path.join(this.dir, 'kafka-tls');
+    return path.join(this.dir, 'tls');
+  }
+
+  /** The stack's own CA (SASL_SSL Kafka, HTTPS ClickHouse): what clients are told to trust. */
+  get caFile(): string {
+    return path.join(this.tlsDir, 'ca.crt');
   }
 
   get clickhouseUrl(): string {
-    return `http://127.0.0.1:${this.layout.clickhousePort}`;
+    const scheme = this.layout.clickhouseHttps ? 'https' : 'http';
+    return `${scheme}://127.0.0.1:${this.layout.clickhousePort}`;
+  }
+
+  /** CLICKHOUSE_URL, and CLICKHOUSE_CA_FILE when ClickHouse serves HTTPS. */
+  clickhouseClientEnv(): Record<string, string> {
+    return {
+      CLICKHOUSE_URL: this.clickhouseUrl,
+      ...(this.layout.clickhouseHttps ? { CLICKHOUSE_CA_FILE: this.caFile } : {}),
+    };
   }
 
   has(kind: ComponentKind): boolean {
@@ -443,10 +473,18 @@ export class LocalStack {
    * A CA and a broker certificate for 127.0.0.1/localhost (openssl), and the SCRAM passwords,
    * made once per stack; kept under the stack's folder, readable by its owner only.
    */
-  private async ensureKafkaTls(report: ProgressReporter): Promise<void> {
+  private ensureTls(report: ProgressReporter): Promise<void> {
+    // Brokers and ClickHouse start at once; they share one CA and one certificate.
+    this.tlsReady ??= this.makeTls(report);
+    return this.tlsReady;
+  }
+
+  private tlsReady: Promise<void> | undefined;
+
+  private async makeTls(report: ProgressReporter): Promise<void> {
     const dir = this.tlsDir;
     if (existsSync(path.join(dir, 'broker.pem'))) return;
-    report('kafka: making a CA, a broker certificate and SCRAM users for the SASL_SSL listener');
+    report('tls: making a CA, a server certificate for 127.0.0.1 and SCRAM passwords');
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = (name: string) => path.join(dir, name);
@@ -519,7 +557,7 @@ export class LocalStack {
     const propertiesFile = path.join(dir, 'server.properties');
     await this.assertPortsFree(componentId, [this.brokerPort(id), this.controllerPort(id)]);
     await mkdir(dataDir, { recursive: true });
-    if (this.layout.kafkaSecurity === 'SASL_SSL') await this.ensureKafkaTls(report);
+    if (this.layout.kafkaSecurity === 'SASL_SSL') await this.ensureTls(report);
     await writeFile(propertiesFile, this.brokerProperties(id));
     const classpath = `${kafkaLibsDir(this.layout.kafkaVersion)}/*`;
     const jvm = [
@@ -582,6 +620,15 @@ export class LocalStack {
     ];
     const usersFile = this.clickhouseUsersFile;
     if (existsSync(usersFile)) args.push('--users-file', usersFile);
+    if (this.layout.clickhouseHttps) {
+      await this.ensureTls(report);
+      args.push(
+        '--tls-cert-file',
+        path.join(this.tlsDir, 'broker.crt'),
+        '--tls-key-file',
+        path.join(this.tlsDir, 'broker.key'),
+      );
+    }
     await startDetached(this.process('clickhouse'), venvPython(), args);
   }
 
@@ -613,8 +660,7 @@ export class LocalStack {
           'clickhouse',
           async () => {
             try {
-              const response = await fetch(`${this.clickhouseUrl}/ping`);
-              return response.ok;
+              return await this.clickhousePings();
             } catch {
               return false;
             }
@@ -658,6 +704,22 @@ export class LocalStack {
         password: this.secret('client.password'),
       },
     };
+  }
+
+  /** GET /ping answers 200 (over HTTPS trusting only the stack's CA, when it serves HTTPS). */
+  private clickhousePings(): Promise<boolean> {
+    if (!this.layout.clickhouseHttps) {
+      return fetch(`${this.clickhouseUrl}/ping`).then((response) => response.ok);
+    }
+    return new Promise((resolve, reject) => {
+      const ping = httpsRequest(`${this.clickhouseUrl}/ping`, { ca: readFileSync(this.caFile) });
+      ping.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      });
+      ping.on('error', reject);
+      ping.end();
+    });
   }
 
   private async waitForBrokersRegistered(): Promise<void> {
