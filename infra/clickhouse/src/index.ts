@@ -8,6 +8,7 @@ export {
   incidentFactsSql,
   resourceIntervalsSql,
 } from './facts.js';
+export { CLICKHOUSE_ROLES, type ClickHouseRole, roleStatements } from './roles.js';
 export { DEFAULT_MIGRATIONS_DIR, loadMigrations, sequenceProblems } from './load.js';
 export {
   checkClusterName,
