@@ -117,12 +117,12 @@ describe('docker-compose.yml', () => {
     );
     expect(map).toEqual({ INTERNAL: 'SASL_SSL', EXTERNAL: 'SASL_SSL', CONTROLLER: 'PLAINTEXT' });
     expect(kafka.KAFKA_SASL_ENABLED_MECHANISMS).toBe('PLAIN');
+    // Compose's interpolation of the services' Kafka password, with its default.
+    const clientPassword = `\${KAFKA_CLIENT_PASSWORD:-bluelight-kafka}`;
     // Every listener clients use knows the services' user, with the password they are given.
     for (const listener of ['INTERNAL', 'EXTERNAL']) {
       const jaas = String(kafka[`KAFKA_LISTENER_NAME_${listener}_PLAIN_SASL_JAAS_CONFIG`]);
-      expect(jaas, listener).toContain(
-        'user_bluelight="${KAFKA_CLIENT_PASSWORD:-bluelight-kafka}"',
-      );
+      expect(jaas, listener).toContain(`user_bluelight="${clientPassword}"`);
     }
     const bluelight = Object.entries(compose.services).filter(
       ([name, service]) => service.image === 'bluelight/node-services:dev' && name !== 'migrate',
@@ -132,7 +132,7 @@ describe('docker-compose.yml', () => {
       expect(env.KAFKA_SECURITY_PROTOCOL, name).toBe('SASL_SSL');
       expect(env.KAFKA_SASL_MECHANISM, name).toBe('PLAIN');
       expect(env.KAFKA_SASL_USERNAME, name).toBe('bluelight');
-      expect(env.KAFKA_SASL_PASSWORD, name).toBe('${KAFKA_CLIENT_PASSWORD:-bluelight-kafka}');
+      expect(env.KAFKA_SASL_PASSWORD, name).toBe(clientPassword);
       // The CA the certificate step made, mounted where KAFKA_SSL_CA_FILE says.
       const mount = service.volumes?.find((volume) => volume.startsWith('kafka-ca:'));
       expect(mount, name).toBe('kafka-ca:/run/kafka-ca:ro');

@@ -8,7 +8,6 @@ export {
   incidentFactsSql,
   resourceIntervalsSql,
 } from './facts.js';
-export { CLICKHOUSE_ROLES, type ClickHouseRole, roleStatements } from './roles.js';
 export { DEFAULT_MIGRATIONS_DIR, loadMigrations, sequenceProblems } from './load.js';
 export {
   checkClusterName,
@@ -19,6 +18,7 @@ export {
   parseMigration,
   type Statement,
 } from './migration-file.js';
+export { CLICKHOUSE_ROLES, type ClickHouseRole, roleStatements } from './roles.js';
 export {
   createDatabaseIfMissing,
   type MigrateDownOptions,

@@ -34,9 +34,10 @@ export function refusePlainHttpHook(
     const peer = request.socket.remoteAddress;
     if (isLoopbackAddress(peer)) return;
     request.log.warn({ peer }, 'plain HTTP refused (HTTP_REQUIRE_TLS)');
+    // The services' error shape: a stable code and the reason in words.
     await reply.code(403).send({
-      error:
-        'plain HTTP is refused from other machines: connect through the TLS endpoint (HTTP_REQUIRE_TLS)',
+      error: 'tls_required',
+      message: 'plain HTTP is refused from other machines: connect over HTTPS (HTTP_REQUIRE_TLS)',
     });
   };
 }
