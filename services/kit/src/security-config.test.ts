@@ -99,10 +99,15 @@ describe('Kafka security settings', () => {
       KAFKA_SSL_CERT_FILE: file('client.pem', CERT),
       KAFKA_SSL_KEY_FILE: file('client.key', KEY),
     });
-    expect(libraryConnectionOptions(kafkaConnectionFrom(config).security)).toEqual({
+    const { brokers, security } = kafkaConnectionFrom(config);
+    expect(libraryConnectionOptions(security, brokers)).toEqual({
       tls: { ca: CA, cert: CERT, key: KEY, rejectUnauthorized: true },
+      // kafka-1 is a host name: it goes out as SNI.
+      tlsServerName: true,
       sasl: { mechanism: 'SCRAM-SHA-512', username: 'bluelight-sink', password: 's3cret' },
     });
+    // Brokers given as IP addresses: no SNI (it may not carry an address).
+    expect(libraryConnectionOptions(security, ['10.0.0.7:9093']).tlsServerName).toBeUndefined();
   });
 
   it('read an OAUTHBEARER token from its file at every authentication', async () => {

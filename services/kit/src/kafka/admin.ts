@@ -74,7 +74,7 @@ export class PlatformaticKafkaAdmin implements KafkaAdmin {
       retryDelay: 250,
       metadataMaxAge: 5_000,
       autocreateTopics: false,
-      ...libraryConnectionOptions(this.#settings.security),
+      ...libraryConnectionOptions(this.#settings.security, this.#settings.brokers),
     });
     const log = this.#settings.logger.child({ component: 'kafka-admin' });
     admin.on('client:broker:failed', ({ broker }) =>

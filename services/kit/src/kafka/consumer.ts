@@ -241,7 +241,7 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
     const connectTimeout = this.#settings.connectionTimeoutMs ?? 3_000;
     const requestTimeout = this.#settings.requestTimeoutMs ?? 30_000;
     // Every connection, the client's and the pools', is made with the same TLS and SASL.
-    const security = libraryConnectionOptions(this.#settings.security);
+    const security = libraryConnectionOptions(this.#settings.security, brokers);
     const client = new Consumer({
       clientId,
       bootstrapBrokers: brokers,

@@ -181,7 +181,7 @@ function platformaticClient(settings: ProducerSettings): ProduceClient {
     connectTimeout: settings.connectionTimeoutMs ?? 3_000,
     metadataMaxAge: 5_000,
     autocreateTopics: false,
-    ...libraryConnectionOptions(settings.security),
+    ...libraryConnectionOptions(settings.security, settings.brokers),
   });
   return {
     metadata: (options) => producer.metadata(options),

@@ -110,6 +110,16 @@ describe.skipIf(!canControlEngines())('the kit’s Kafka clients over SASL_SSL (
     },
   );
 
+  it('reaches the broker by host name (sent as SNI and checked against the certificate) as by address', {
+    timeout: 30_000,
+  }, async () => {
+    const byName = (env.KAFKA_BROKERS as string).replace('127.0.0.1', 'localhost');
+    const admin = clientsFor({ ...env, KAFKA_BROKERS: byName }).admin();
+    await admin.connect();
+    expect(await admin.brokerCount()).toBe(1);
+    await admin.disconnect();
+  });
+
   it('refuses a wrong password at once, saying SASL authentication failed and which variables to check', {
     timeout: 60_000,
   }, async () => {

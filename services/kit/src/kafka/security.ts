@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { SASLOptions } from '@platformatic/kafka';
 import type { KAFKA_SASL_MECHANISMS, KAFKA_SECURITY_PROTOCOLS, KafkaEnvConfig } from '../config.js';
@@ -47,11 +48,15 @@ export function kafkaConnectionFrom(config: KafkaEnvConfig): {
 }
 
 /** The connection options @platformatic/kafka takes, for every client and connection pool. */
-export function libraryConnectionOptions(security: KafkaSecurity | undefined): {
+export function libraryConnectionOptions(
+  security: KafkaSecurity | undefined,
+  brokers: string[] = [],
+): {
   tls?: TlsOptions;
+  tlsServerName?: boolean;
   sasl?: SASLOptions;
 } {
-  const options: { tls?: TlsOptions; sasl?: SASLOptions } = {};
+  const options: { tls?: TlsOptions; tlsServerName?: boolean; sasl?: SASLOptions } = {};
   if (security?.tls) {
     const { ca, cert, key, keyPassword } = security.tls;
     options.tls = {
@@ -63,6 +68,11 @@ export function libraryConnectionOptions(security: KafkaSecurity | undefined): {
       ...(keyPassword ? { passphrase: keyPassword } : {}),
       rejectUnauthorized: true,
     };
+    // Send each broker's host name as SNI (Node does not by itself here), which brokers behind
+    // a TLS router need; not for IP addresses, which SNI may not carry (RFC 6066).
+    if (brokers.some((broker) => isIP(broker.slice(0, broker.lastIndexOf(':'))) === 0)) {
+      options.tlsServerName = true;
+    }
   }
   if (security?.sasl) {
     const { mechanism, username, password, tokenFile } = security.sasl;
