@@ -1,11 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CLICKHOUSE_ROLES } from '@bluelight/clickhouse-schema';
 import { KAFKA_VERSION, repoRoot } from '@bluelight/local-stack';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 interface ComposeService {
   image: string;
+  volumes?: string[];
   restart?: string;
   command?: string[];
   environment?: Record<string, string | number>;
@@ -102,5 +106,103 @@ describe('docker-compose.yml', () => {
     expect(clickhouse.environment?.CLICKHOUSE_GRAFANA_PASSWORD).toBe(
       grafana.CLICKHOUSE_GRAFANA_PASSWORD,
     );
+  });
+
+  it('runs Kafka on SASL_SSL listeners only, and gives every service the TLS and SASL settings to reach them', () => {
+    const kafka = compose.services.kafka?.environment ?? {};
+    const map = Object.fromEntries(
+      String(kafka.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)
+        .split(',')
+        .map((entry) => entry.split(':') as [string, string]),
+    );
+    expect(map).toEqual({ INTERNAL: 'SASL_SSL', EXTERNAL: 'SASL_SSL', CONTROLLER: 'PLAINTEXT' });
+    expect(kafka.KAFKA_SASL_ENABLED_MECHANISMS).toBe('PLAIN');
+    // Compose's interpolation of the services' Kafka password, with its default.
+    const clientPassword = `\${KAFKA_CLIENT_PASSWORD:-bluelight-kafka}`;
+    // Every listener clients use knows the services' user, with the password they are given.
+    for (const listener of ['INTERNAL', 'EXTERNAL']) {
+      const jaas = String(kafka[`KAFKA_LISTENER_NAME_${listener}_PLAIN_SASL_JAAS_CONFIG`]);
+      expect(jaas, listener).toContain(`user_bluelight="${clientPassword}"`);
+    }
+    const bluelight = Object.entries(compose.services).filter(
+      ([name, service]) => service.image === 'bluelight/node-services:dev' && name !== 'migrate',
+    );
+    for (const [name, service] of bluelight) {
+      const env = service.environment ?? {};
+      expect(env.KAFKA_SECURITY_PROTOCOL, name).toBe('SASL_SSL');
+      expect(env.KAFKA_SASL_MECHANISM, name).toBe('PLAIN');
+      expect(env.KAFKA_SASL_USERNAME, name).toBe('bluelight');
+      expect(env.KAFKA_SASL_PASSWORD, name).toBe(clientPassword);
+      // The CA the certificate step made, mounted where KAFKA_SSL_CA_FILE says.
+      const mount = service.volumes?.find((volume) => volume.startsWith('kafka-ca:'));
+      expect(mount, name).toBe('kafka-ca:/run/kafka-ca:ro');
+      expect(env.KAFKA_SSL_CA_FILE, name).toBe('/run/kafka-ca/ca.crt');
+    }
+    expect(compose.services['kafka-certs']?.command).toEqual([
+      'sh',
+      '/scripts/make-certs.sh',
+      '/etc/kafka/secrets',
+      '/ca',
+    ]);
+  });
+
+  it("makes, with keytool alone, a broker certificate for kafka, localhost and 127.0.0.1 that the clients' CA file verifies", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'compose-certs-'));
+    try {
+      execFileSync(
+        'sh',
+        [path.join(repoRoot, 'infra/kafka/docker/make-certs.sh'), `${dir}/secrets`, `${dir}/ca`],
+        { stdio: 'ignore', env: { ...process.env, KAFKA_CLIENT_PASSWORD: 'pw' } },
+      );
+      for (const file of ['broker.p12', 'truststore.p12', 'store.password', 'client.properties']) {
+        expect(existsSync(path.join(dir, 'secrets', file)), file).toBe(true);
+      }
+      const verified = execFileSync('openssl', [
+        'verify',
+        '-CAfile',
+        `${dir}/ca/ca.crt`,
+        `${dir}/secrets/broker.crt`,
+      ]).toString();
+      expect(verified.trim()).toBe(`${dir}/secrets/broker.crt: OK`);
+      const names = execFileSync('openssl', [
+        'x509',
+        '-in',
+        `${dir}/secrets/broker.crt`,
+        '-noout',
+        '-ext',
+        'subjectAltName',
+      ]).toString();
+      expect(names).toContain('DNS:kafka, DNS:localhost, IP Address:127.0.0.1');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives the sink and the query API ClickHouse users of their own, with the grants of their roles', () => {
+    const users = readFileSync(
+      path.join(repoRoot, 'infra/clickhouse/docker/users.d/bluelight.xml'),
+      'utf8',
+    );
+    const grantsOf = (user: string) => {
+      const block = new RegExp(`<${user}>([\\s\\S]*?)</${user}>`).exec(users)?.[1] ?? '';
+      return [...block.matchAll(/<query>([^<]+)<\/query>/g)].map((match) => match[1]);
+    };
+    const role = (name: string) =>
+      CLICKHOUSE_ROLES.find((candidate) => candidate.name === name)?.grants('bluelight');
+    expect(grantsOf('bluelight_sink')).toEqual(role('bluelight_sink'));
+    expect(grantsOf('bluelight_query')).toEqual(role('bluelight_reader'));
+    const clickhouse = compose.services.clickhouse?.environment ?? {};
+    for (const [service, user, variable] of [
+      ['clickhouse-sink', 'bluelight_sink', 'CLICKHOUSE_SINK_PASSWORD'],
+      ['query-api', 'bluelight_query', 'CLICKHOUSE_QUERY_PASSWORD'],
+    ] as const) {
+      const env = compose.services[service]?.environment ?? {};
+      expect(env.CLICKHOUSE_USER, service).toBe(user);
+      expect(users).toContain(`<password from_env="${variable}"/>`);
+      expect(env.CLICKHOUSE_PASSWORD, service).toBe(clickhouse[variable]);
+    }
+    // The gateway uses no ClickHouse, so it holds no ClickHouse password.
+    expect(compose.services['ingest-gateway']?.environment?.CLICKHOUSE_PASSWORD).toBeUndefined();
+    expect(compose.services.migrate?.environment?.CLICKHOUSE_USER).toBe('default');
   });
 });

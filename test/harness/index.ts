@@ -113,7 +113,7 @@ export async function migratedDatabase(prefix: string, endpoints: TestEndpoints 
  * same time are not disturbed. Only the local stack can do this; elsewhere the test is skipped.
  */
 export async function startPrivateStack(
-  options: Pick<StackOptions, 'components' | 'brokers'>,
+  options: Pick<StackOptions, 'components' | 'brokers' | 'kafkaSecurity'>,
 ): Promise<{ stack: LocalStack; cleanup: () => Promise<void> }> {
   const stack = await LocalStack.open({
     name: `t-${testEndpoints().runId}-${randomBytes(4).toString('hex')}`,

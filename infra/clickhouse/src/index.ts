@@ -18,6 +18,7 @@ export {
   parseMigration,
   type Statement,
 } from './migration-file.js';
+export { CLICKHOUSE_ROLES, type ClickHouseRole, roleStatements } from './roles.js';
 export {
   createDatabaseIfMissing,
   type MigrateDownOptions,

@@ -29,6 +29,7 @@ What it adds around the engine, and why:
 * Users come from an optional JSON file; chDB has no access control of its own.
 
 Run: python server.py --port 8123 --host 127.0.0.1 --data-dir DIR [--users-file FILE] [--max-concurrent N]
+     [--tls-cert-file CERT --tls-key-file KEY]   (HTTPS instead of HTTP)
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import sys
 import tempfile
 import time
@@ -1025,6 +1027,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8123, help="0 picks a free port")
     parser.add_argument("--data-dir", required=True, help="where the database lives on disk")
     parser.add_argument("--users-file", help='JSON: {"name": {"password": "...", "readonly": 0}}')
+    parser.add_argument("--tls-cert-file", help="PEM certificate (chain): serve HTTPS instead of HTTP")
+    parser.add_argument("--tls-key-file", help="PEM private key of --tls-cert-file")
     parser.add_argument("--ready-file", help="written with the server's URL once it listens")
     parser.add_argument("--max-body-size", type=int, default=1 << 30, help="largest request body, bytes")
     parser.add_argument(
@@ -1036,7 +1040,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--shutdown-timeout", type=float, default=60.0, help="seconds to let running requests finish on SIGTERM"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if bool(args.tls_cert_file) != bool(args.tls_key_file):
+        parser.error("--tls-cert-file and --tls-key-file go together")
+    return args
 
 
 def _positive_int(value: str) -> int:
@@ -1076,9 +1083,15 @@ async def serve(args: argparse.Namespace, users: dict[str, User]) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         listener = socket.create_server((args.host, args.port))
-        await web.SockSite(runner, listener).start()
+        tls = None
+        if args.tls_cert_file:
+            # HTTPS, as clickhouse-server's https_port: TLS 1.2 or later, the certificate given.
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.minimum_version = ssl.TLSVersion.TLSv1_2
+            tls.load_cert_chain(args.tls_cert_file, args.tls_key_file)
+        await web.SockSite(runner, listener, ssl_context=tls).start()
         host, port = listener.getsockname()[:2]
-        url = f"http://{host}:{port}"
+        url = f"{'https' if tls else 'http'}://{host}:{port}"
         print(f"listening on {url}", flush=True)
         if args.ready_file:
             write_ready_file(args.ready_file, url)

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { Admin } from '@platformatic/kafka';
 import {
@@ -40,6 +41,26 @@ export interface StackLayout {
   /** Kafka cluster id, generated once; every broker's storage is formatted with it. */
   clusterId: string;
   kafkaVersion: string;
+  /**
+   * How clients reach the brokers: PLAINTEXT (absent, as stacks made before it), or SASL_SSL —
+   * TLS with a certificate from a CA made for the stack, and a SCRAM user (kafkaClientSecurity).
+   */
+  kafkaSecurity?: KafkaListenerSecurity;
+  /** ClickHouse serves HTTPS (a certificate from the stack's CA) instead of HTTP. */
+  clickhouseHttps?: boolean;
+}
+
+export type KafkaListenerSecurity = 'PLAINTEXT' | 'SASL_SSL';
+
+/** What a client needs to reach a SASL_SSL stack: files, not secrets inline. */
+export interface KafkaClientSecurity {
+  protocol: 'SASL_SSL';
+  /** The stack's own CA, which signed the brokers' certificates. */
+  caFile: string;
+  /** SCRAM-SHA-512 and SCRAM-SHA-256 users both exist; PLAIN and OAUTHBEARER (unsecured JWS) are enabled too. */
+  mechanism: 'SCRAM-SHA-512';
+  username: string;
+  passwordFile: string;
 }
 
 export interface StackOptions {
@@ -49,6 +70,8 @@ export interface StackOptions {
   controllerPort?: number;
   clickhousePort?: number;
   components?: ComponentKind[];
+  kafkaSecurity?: KafkaListenerSecurity;
+  clickhouseHttps?: boolean;
 }
 
 export interface ComponentStatus {
@@ -60,7 +83,9 @@ export interface ComponentStatus {
   logFile: string;
 }
 
-export const DEFAULT_STACK: Required<Omit<StackOptions, 'controllerPort'>> = {
+export const DEFAULT_STACK: Required<
+  Omit<StackOptions, 'controllerPort' | 'kafkaSecurity' | 'clickhouseHttps'>
+> = {
   name: 'default',
   brokers: 1,
   kafkaPort: 9092,
@@ -118,9 +143,24 @@ export class LocalStack {
     const layoutFile = path.join(stackDir(name), 'stack.json');
     if (existsSync(layoutFile)) {
       const saved = JSON.parse(await readFile(layoutFile, 'utf8')) as StackLayout;
-      const conflicts = (['brokers', 'kafkaPort', 'controllerPort', 'clickhousePort'] as const)
-        .filter((key) => options[key] !== undefined && options[key] !== saved[key])
-        .map((key) => `${key} ${saved[key]} (asked for ${options[key]})`);
+      const savedValue = (key: keyof StackOptions & keyof StackLayout) =>
+        key === 'kafkaSecurity'
+          ? (saved.kafkaSecurity ?? 'PLAINTEXT')
+          : key === 'clickhouseHttps'
+            ? (saved.clickhouseHttps ?? false)
+            : saved[key];
+      const conflicts = (
+        [
+          'brokers',
+          'kafkaPort',
+          'controllerPort',
+          'clickhousePort',
+          'kafkaSecurity',
+          'clickhouseHttps',
+        ] as const
+      )
+        .filter((key) => options[key] !== undefined && options[key] !== savedValue(key))
+        .map((key) => `${key} ${savedValue(key)} (asked for ${options[key]})`);
       if (conflicts.length > 0) {
         throw new StackConfigurationError(
           `stack "${name}" was created with ${conflicts.join(', ')}; run \`bluelight stack reset${
@@ -140,6 +180,8 @@ export class LocalStack {
       components: options.components ?? DEFAULT_STACK.components,
       clusterId: newClusterId(),
       kafkaVersion: KAFKA_VERSION,
+      ...(options.kafkaSecurity === 'SASL_SSL' ? { kafkaSecurity: 'SASL_SSL' as const } : {}),
+      ...(options.clickhouseHttps ? { clickhouseHttps: true } : {}),
     };
     return new LocalStack(layout);
   }
@@ -148,8 +190,64 @@ export class LocalStack {
     return this.brokerIds().map((id) => `127.0.0.1:${this.brokerPort(id)}`);
   }
 
+  /** How to reach a SASL_SSL stack's brokers (undefined for PLAINTEXT). */
+  get kafkaClientSecurity(): KafkaClientSecurity | undefined {
+    if (this.layout.kafkaSecurity !== 'SASL_SSL') return undefined;
+    return {
+      protocol: 'SASL_SSL',
+      caFile: this.caFile,
+      mechanism: 'SCRAM-SHA-512',
+      username: KAFKA_CLIENT_USER,
+      passwordFile: path.join(this.tlsDir, 'client.password'),
+    };
+  }
+
+  /** The Bluelight variables that reach this stack's Kafka (docs/security.md), brokers included. */
+  kafkaClientEnv(): Record<string, string> {
+    const security = this.kafkaClientSecurity;
+    return {
+      KAFKA_BROKERS: this.kafkaBrokers.join(','),
+      ...(security
+        ? {
+            KAFKA_SECURITY_PROTOCOL: security.protocol,
+            KAFKA_SASL_MECHANISM: security.mechanism,
+            KAFKA_SASL_USERNAME: security.username,
+            KAFKA_SASL_PASSWORD_FILE: security.passwordFile,
+            KAFKA_SSL_CA_FILE: security.caFile,
+          }
+        : {}),
+    };
+  }
+
+  /**
+   * Where ClickHouse's users are read from when it starts, if the file exists:
+   * `{"name": {"password": "...", "readonly": 0|1|2}}` (infra/local/clickhouse/server.py).
+   * Without it only `default`, without a password.
+   */
+  get clickhouseUsersFile(): string {
+    return path.join(this.componentDir('clickhouse'), 'users.json');
+  }
+
+  private get tlsDir(): string {
+    return path.join(this.dir, 'tls');
+  }
+
+  /** The stack's own CA (SASL_SSL Kafka, HTTPS ClickHouse): what clients are told to trust. */
+  get caFile(): string {
+    return path.join(this.tlsDir, 'ca.crt');
+  }
+
   get clickhouseUrl(): string {
-    return `http://127.0.0.1:${this.layout.clickhousePort}`;
+    const scheme = this.layout.clickhouseHttps ? 'https' : 'http';
+    return `${scheme}://127.0.0.1:${this.layout.clickhousePort}`;
+  }
+
+  /** CLICKHOUSE_URL, and CLICKHOUSE_CA_FILE when ClickHouse serves HTTPS. */
+  clickhouseClientEnv(): Record<string, string> {
+    return {
+      CLICKHOUSE_URL: this.clickhouseUrl,
+      ...(this.layout.clickhouseHttps ? { CLICKHOUSE_CA_FILE: this.caFile } : {}),
+    };
   }
 
   has(kind: ComponentKind): boolean {
@@ -308,15 +406,17 @@ export class LocalStack {
     const voters = this.brokerIds()
       .map((voter) => `${voter}@127.0.0.1:${this.controllerPort(voter)}`)
       .join(',');
+    const listener = this.layout.kafkaSecurity === 'SASL_SSL' ? 'SASL_SSL' : 'PLAINTEXT';
     const lines = {
       'process.roles': 'broker,controller',
       'node.id': String(id),
       'controller.quorum.voters': voters,
-      listeners: `PLAINTEXT://127.0.0.1:${this.brokerPort(id)},CONTROLLER://127.0.0.1:${this.controllerPort(id)}`,
-      'advertised.listeners': `PLAINTEXT://127.0.0.1:${this.brokerPort(id)}`,
+      listeners: `${listener}://127.0.0.1:${this.brokerPort(id)},CONTROLLER://127.0.0.1:${this.controllerPort(id)}`,
+      'advertised.listeners': `${listener}://127.0.0.1:${this.brokerPort(id)}`,
       'controller.listener.names': 'CONTROLLER',
-      'inter.broker.listener.name': 'PLAINTEXT',
-      'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'inter.broker.listener.name': listener,
+      'listener.security.protocol.map': `${listener}:${listener},CONTROLLER:PLAINTEXT`,
+      ...(listener === 'SASL_SSL' ? this.saslSslProperties() : {}),
       'log.dirs': path.join(this.componentDir(`kafka-${id}`), 'data'),
       // Topics are created on purpose, from the topic registry: a typo must fail, not make a topic.
       'auto.create.topics.enable': 'false',
@@ -339,6 +439,117 @@ export class LocalStack {
       .join('\n')}\n`;
   }
 
+  /**
+   * The SASL_SSL listener: the broker's certificate (signed by the stack's CA) and SCRAM users
+   * (made when the storage is formatted); brokers talk to each other the same way. PLAIN and
+   * OAUTHBEARER (unsecured tokens, for tests only) are enabled as well. The KRaft controller
+   * listener stays PLAINTEXT on 127.0.0.1 (it serves no client requests).
+   */
+  private saslSslProperties(): Record<string, string> {
+    const tls = this.tlsDir;
+    const scram = 'org.apache.kafka.common.security.scram.ScramLoginModule required';
+    return {
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER',
+      'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
+      'ssl.keystore.type': 'PEM',
+      'ssl.keystore.location': path.join(tls, 'broker.pem'),
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.location': path.join(tls, 'ca.crt'),
+      'ssl.endpoint.identification.algorithm': 'https',
+      'ssl.client.auth': 'none',
+      'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': `${scram} username="${KAFKA_BROKER_USER}" password="${this.secret('broker.password')}";`,
+      'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': `${scram};`,
+      'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required user_${KAFKA_CLIENT_USER}="${this.secret('client.password')}";`,
+      'listener.name.sasl_ssl.oauthbearer.sasl.jaas.config':
+        'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker";',
+    };
+  }
+
+  private secret(name: 'broker.password' | 'client.password'): string {
+    return readFileSync(path.join(this.tlsDir, name), 'utf8').trim();
+  }
+
+  /**
+   * A CA and a broker certificate for 127.0.0.1/localhost (openssl), and the SCRAM passwords,
+   * made once per stack; kept under the stack's folder, readable by its owner only.
+   */
+  private ensureTls(report: ProgressReporter): Promise<void> {
+    // Brokers and ClickHouse start at once; they share one CA and one certificate.
+    this.tlsReady ??= this.makeTls(report);
+    return this.tlsReady;
+  }
+
+  private tlsReady: Promise<void> | undefined;
+
+  private async makeTls(report: ProgressReporter): Promise<void> {
+    const dir = this.tlsDir;
+    if (existsSync(path.join(dir, 'broker.pem'))) return;
+    report('tls: making a CA, a server certificate for 127.0.0.1 and SCRAM passwords');
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const file = (name: string) => path.join(dir, name);
+    await runCommand('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '365',
+      '-subj',
+      `/CN=Bluelight local stack ${this.layout.name} CA`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-keyout',
+      file('ca.key'),
+      '-out',
+      file('ca.crt'),
+    ]);
+    await runCommand('openssl', [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-keyout',
+      file('broker.key'),
+      '-out',
+      file('broker.csr'),
+    ]);
+    await writeFile(
+      file('broker.ext'),
+      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n',
+    );
+    await runCommand('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      file('broker.csr'),
+      '-CA',
+      file('ca.crt'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '365',
+      '-extfile',
+      file('broker.ext'),
+      '-out',
+      file('broker.crt'),
+    ]);
+    const [key, cert] = await Promise.all([
+      readFile(file('broker.key'), 'utf8'),
+      readFile(file('broker.crt'), 'utf8'),
+    ]);
+    await writeFile(file('broker.pem'), `${key.trim()}\n${cert.trim()}\n`, { mode: 0o600 });
+    for (const name of ['broker.password', 'client.password']) {
+      await writeFile(file(name), `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+    }
+  }
+
   private async launchBroker(id: number, report: ProgressReporter): Promise<void> {
     const componentId = `kafka-${id}`;
     const dir = this.componentDir(componentId);
@@ -346,6 +557,7 @@ export class LocalStack {
     const propertiesFile = path.join(dir, 'server.properties');
     await this.assertPortsFree(componentId, [this.brokerPort(id), this.controllerPort(id)]);
     await mkdir(dataDir, { recursive: true });
+    if (this.layout.kafkaSecurity === 'SASL_SSL') await this.ensureTls(report);
     await writeFile(propertiesFile, this.brokerProperties(id));
     const classpath = `${kafkaLibsDir(this.layout.kafkaVersion)}/*`;
     const jvm = [
@@ -368,12 +580,27 @@ export class LocalStack {
         '--config',
         propertiesFile,
         '--ignore-formatted',
+        ...(this.layout.kafkaSecurity === 'SASL_SSL' ? this.scramUsers() : []),
       ]);
     }
     report(
       `${componentId}: starting Kafka ${this.layout.kafkaVersion} on 127.0.0.1:${this.brokerPort(id)}`,
     );
     await startDetached(this.process(componentId), 'java', [...jvm, 'kafka.Kafka', propertiesFile]);
+  }
+
+  /** SCRAM credentials live in the cluster metadata: KRaft writes them when storage is formatted. */
+  private scramUsers(): string[] {
+    const broker = this.secret('broker.password');
+    const client = this.secret('client.password');
+    return [
+      '--add-scram',
+      `SCRAM-SHA-512=[name=${KAFKA_BROKER_USER},password=${broker}]`,
+      '--add-scram',
+      `SCRAM-SHA-512=[name=${KAFKA_CLIENT_USER},password=${client}]`,
+      '--add-scram',
+      `SCRAM-SHA-256=[name=${KAFKA_CLIENT_USER},password=${client}]`,
+    ];
   }
 
   private async launchClickHouse(report: ProgressReporter): Promise<void> {
@@ -391,8 +618,17 @@ export class LocalStack {
       '--data-dir',
       dataDir,
     ];
-    const usersFile = path.join(dir, 'users.json');
+    const usersFile = this.clickhouseUsersFile;
     if (existsSync(usersFile)) args.push('--users-file', usersFile);
+    if (this.layout.clickhouseHttps) {
+      await this.ensureTls(report);
+      args.push(
+        '--tls-cert-file',
+        path.join(this.tlsDir, 'broker.crt'),
+        '--tls-key-file',
+        path.join(this.tlsDir, 'broker.key'),
+      );
+    }
     await startDetached(this.process('clickhouse'), venvPython(), args);
   }
 
@@ -424,8 +660,7 @@ export class LocalStack {
           'clickhouse',
           async () => {
             try {
-              const response = await fetch(`${this.clickhouseUrl}/ping`);
-              return response.ok;
+              return await this.clickhousePings();
             } catch {
               return false;
             }
@@ -458,6 +693,35 @@ export class LocalStack {
     }
   }
 
+  private readinessClientSecurity() {
+    const security = this.kafkaClientSecurity;
+    if (!security) return {};
+    return {
+      tls: { ca: readFileSync(security.caFile, 'utf8') },
+      sasl: {
+        mechanism: security.mechanism,
+        username: security.username,
+        password: this.secret('client.password'),
+      },
+    };
+  }
+
+  /** GET /ping answers 200 (over HTTPS trusting only the stack's CA, when it serves HTTPS). */
+  private clickhousePings(): Promise<boolean> {
+    if (!this.layout.clickhouseHttps) {
+      return fetch(`${this.clickhouseUrl}/ping`).then((response) => response.ok);
+    }
+    return new Promise((resolve, reject) => {
+      const ping = httpsRequest(`${this.clickhouseUrl}/ping`, { ca: readFileSync(this.caFile) });
+      ping.on('response', (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      });
+      ping.on('error', reject);
+      ping.end();
+    });
+  }
+
   private async waitForBrokersRegistered(): Promise<void> {
     const expected = this.layout.brokers;
     let seen = 0;
@@ -468,6 +732,7 @@ export class LocalStack {
         const admin = new Admin({
           clientId: 'bluelight-stack',
           bootstrapBrokers: this.kafkaBrokers,
+          ...this.readinessClientSecurity(),
           retries: 0,
           connectTimeout: 2_000,
           requestTimeout: 5_000,
@@ -488,6 +753,9 @@ export class LocalStack {
     );
   }
 }
+
+const KAFKA_BROKER_USER = 'bluelight-broker';
+const KAFKA_CLIENT_USER = 'bluelight';
 
 function brokerNumber(componentId: string): number {
   return Number.parseInt(componentId.replace('kafka-', ''), 10);

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerClickHouseCommands } from './commands/clickhouse.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerFactsCommands } from './commands/facts.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
@@ -21,6 +22,7 @@ const program = new Command('bluelight')
 registerStackCommands(program);
 registerRunCommand(program);
 registerMigrateCommand(program);
+registerClickHouseCommands(program);
 registerFactsCommands(program);
 registerDlqCommands(program);
 registerSimulateCommand(program);

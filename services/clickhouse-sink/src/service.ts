@@ -1,8 +1,10 @@
 import { prepareFastValidation } from '@bluelight/schemas';
 import {
+  clickhouseConnectionFrom,
   createClickHouse,
   createKafkaClients,
   createMetricsRegistry,
+  kafkaConnectionFrom,
   type Logger,
   observability,
 } from '@bluelight/service-kit';
@@ -31,15 +33,12 @@ export async function startSinkService(
   options: { onFatal: (error: Error) => void; listen?: boolean },
 ): Promise<SinkService> {
   const kafka = createKafkaClients({
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConnectionFrom(config),
     clientId: SERVICE_NAME,
     logger,
   });
   const clickhouse = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
+    ...clickhouseConnectionFrom(config),
     application: SERVICE_NAME,
   });
   const byName = familiesWithPrefix(config.KAFKA_TOPIC_PREFIX);

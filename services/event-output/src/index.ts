@@ -5,9 +5,11 @@ import {
   createKafkaClients,
   type EventProducer,
   envField,
+  type KafkaSecurity,
+  kafkaConnectionFrom,
+  kafkaEnv,
   type Logger,
   loadConfig,
-  platformEnv,
   type TopicMessages,
 } from '@bluelight/service-kit';
 import { z } from 'zod';
@@ -24,7 +26,7 @@ export interface EventOutput {
 }
 
 export type OutputTarget =
-  | { kind: 'kafka'; brokers: string[]; topicPrefix: string }
+  | { kind: 'kafka'; brokers: string[]; security?: KafkaSecurity; topicPrefix: string }
   | { kind: 'gateway'; url: string; apiKey: string }
   | { kind: 'file'; path: string };
 
@@ -37,13 +39,15 @@ export class OutputChoiceError extends Error {
 }
 
 const kafkaEnvironment = z.object({
-  KAFKA_BROKERS: platformEnv.KAFKA_BROKERS,
+  ...kafkaEnv,
   KAFKA_TOPIC_PREFIX: z.string().default(''),
 });
 
 const gatewayEnvironment = z.object({
   GATEWAY_URL: envField.httpUrl('http://127.0.0.1:8088'),
-  GATEWAY_API_KEY: z.string().min(1, 'set it to a producer key (npx bluelight gateway-key)'),
+  GATEWAY_API_KEY: envField.requiredSecret(
+    'set it (or GATEWAY_API_KEY_FILE) to a producer key (npx bluelight gateway-key)',
+  ),
 });
 
 /**
@@ -54,7 +58,11 @@ const gatewayEnvironment = z.object({
 export function outputTargetFor(out: string, env: NodeJS.ProcessEnv = process.env): OutputTarget {
   if (out === 'kafka') {
     const config = loadConfig(kafkaEnvironment, env);
-    return { kind: 'kafka', brokers: config.KAFKA_BROKERS, topicPrefix: config.KAFKA_TOPIC_PREFIX };
+    return {
+      kind: 'kafka',
+      ...kafkaConnectionFrom(config),
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    };
   }
   if (out === 'gateway') {
     const config = loadConfig(gatewayEnvironment, env);
@@ -200,6 +208,7 @@ export async function openEventOutput(target: OutputTarget, logger: Logger): Pro
   if (target.kind === 'gateway') return new GatewayOutput(target.url, target.apiKey);
   const clients = createKafkaClients({
     brokers: target.brokers,
+    security: target.security,
     clientId: 'bluelight-events',
     logger,
   });

@@ -4,9 +4,11 @@ import {
   createMetricsRegistry,
   decodeUtf8,
   type EventProducer,
+  httpsServerOptions,
   type Logger,
   observability,
   type ReadinessCheck,
+  refusePlainHttpHook,
   TokenBucketLimiter,
 } from '@bluelight/service-kit';
 import fastifySwagger from '@fastify/swagger';
@@ -200,11 +202,15 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const contexts = new WeakMap<FastifyRequest, RequestContext>();
 
   const app = Fastify({
+    // HTTPS when the service has a certificate of its own (HTTPS_CERT_FILE, HTTPS_KEY_FILE).
+    ...(httpsServerOptions(config) as object),
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: config.GATEWAY_MAX_BYTES,
     // One line per ingest request (below), with the key id; probes and docs are not logged.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
+  const refusePlainHttp = refusePlainHttpHook(config);
+  if (refusePlainHttp) app.addHook('onRequest', refusePlainHttp);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -1,5 +1,5 @@
 import { earliestEventTimeSetting } from '@bluelight/schemas';
-import { envField, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
+import { envField, httpsEnv, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
 import { z } from 'zod';
 import { type ProducerEntry, producerList } from './api-keys.js';
 
@@ -13,6 +13,8 @@ export const gatewayConfigSchema = z
   .object({
     ...platformEnv,
     GATEWAY_PORT: envField.port(8088),
+    /** HTTPS in the service (certificate and key files), or refuse plain HTTP from elsewhere. */
+    ...httpsEnv,
     /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
     BIND_HOST: envField.bindHost(),
     /** Events per request (JSON array items or NDJSON lines). */

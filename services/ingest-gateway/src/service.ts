@@ -1,5 +1,10 @@
 import { prepareFastValidation, topics } from '@bluelight/schemas';
-import { createKafkaClients, type KafkaEventProducer, type Logger } from '@bluelight/service-kit';
+import {
+  createKafkaClients,
+  type KafkaEventProducer,
+  kafkaConnectionFrom,
+  type Logger,
+} from '@bluelight/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, SERVICE_NAME } from './app.js';
 import type { GatewayConfig } from './config.js';
@@ -22,7 +27,7 @@ export async function startGatewayService(
   options: { listen?: boolean } = {},
 ): Promise<GatewayService> {
   const kafka = createKafkaClients({
-    brokers: config.KAFKA_BROKERS,
+    ...kafkaConnectionFrom(config),
     clientId: SERVICE_NAME,
     logger,
   });

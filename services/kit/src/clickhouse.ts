@@ -5,6 +5,8 @@ import {
   createClient,
 } from '@clickhouse/client';
 
+import type { ClickHouseEnvConfig } from './config.js';
+
 export type { ClickHouseClient } from '@clickhouse/client';
 export { ClickHouseError } from '@clickhouse/client';
 
@@ -17,6 +19,21 @@ export interface ClickHouseSettingsInput {
   application: string;
   requestTimeoutMs?: number;
   settings?: ClickHouseSettings;
+  /** PEM CA bundle the server's certificate is checked against (an https:// URL). */
+  caCertificate?: string;
+}
+
+/** Where ClickHouse is and who to be there, from the validated configuration. */
+export function clickhouseConnectionFrom(
+  config: ClickHouseEnvConfig,
+): Pick<ClickHouseSettingsInput, 'url' | 'username' | 'password' | 'database' | 'caCertificate'> {
+  return {
+    url: config.CLICKHOUSE_URL,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    caCertificate: config.CLICKHOUSE_CA_FILE,
+  };
 }
 
 /**
@@ -32,6 +49,7 @@ export function createClickHouse(input: ClickHouseSettingsInput): ClickHouseClie
     database: input.database ?? 'default',
     application: input.application,
     request_timeout: input.requestTimeoutMs ?? 60_000,
+    ...(input.caCertificate ? { tls: { ca_cert: Buffer.from(input.caCertificate) } } : {}),
     // The client would print every failed request to stderr; callers get the error and log it
     // in their own structured logs instead.
     log: { level: ClickHouseLogLevel.OFF },

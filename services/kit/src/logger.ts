@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { SECRET_VARIABLES } from './config.js';
 
 export type { Logger } from 'pino';
 
@@ -21,7 +22,19 @@ export function createLogger(settings: LoggerSettings): Logger {
     formatters: { level: (label) => ({ level: label }) },
     // A credential must never reach a log line, whatever object a caller passes in.
     redact: {
-      paths: ['password', '*.password', 'apiKey', '*.apiKey', 'headers.authorization'],
+      paths: [
+        'password',
+        '*.password',
+        'apiKey',
+        '*.apiKey',
+        'headers.authorization',
+        // A configuration object logged whole, or one level down ({ config }).
+        ...SECRET_VARIABLES.flatMap((name) => [name, `*.${name}`]),
+        'sasl.password',
+        '*.sasl.password',
+        'tls.key',
+        '*.tls.key',
+      ],
       censor: '[redacted]',
     },
   };

@@ -3,10 +3,12 @@ import {
   type ClickHouseClient,
   ClickHouseError,
   createMetricsRegistry,
+  httpsServerOptions,
   type Logger,
   observability,
   presentedKey,
   type ReadinessCheck,
+  refusePlainHttpHook,
   TokenBucketLimiter,
 } from '@bluelight/service-kit';
 import {
@@ -337,10 +339,14 @@ export async function buildApp(deps: QueryApiDeps): Promise<FastifyInstance> {
   const contexts = new WeakMap<FastifyRequest, RequestContext>();
 
   const app = Fastify({
+    // HTTPS when the service has a certificate of its own (HTTPS_CERT_FILE, HTTPS_KEY_FILE).
+    ...(httpsServerOptions(config) as object),
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // One line per /v1 request (below), with the reader's key id; probes and docs are not logged.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
+  const refusePlainHttp = refusePlainHttpHook(config);
+  if (refusePlainHttp) app.addHook('onRequest', refusePlainHttp);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { envField, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
+import { envField, httpsEnv, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
 import { z } from 'zod';
 import { type ReaderEntry, readerList } from './api-keys.js';
 
@@ -7,6 +7,8 @@ export const queryApiConfigSchema = z
   .object({
     ...platformEnv,
     QUERY_API_PORT: envField.port(8089),
+    /** HTTPS in the service (certificate and key files), or refuse plain HTTP from elsewhere. */
+    ...httpsEnv,
     /** The address to listen on: this machine only by default; 0.0.0.0 in containers. */
     BIND_HOST: envField.bindHost(),
     /** A JSON file of readers `[{ id, key_sha256, agencies }]`, read once at start-up. */

@@ -1,4 +1,9 @@
-import { type ClickHouseClient, createClickHouse, type Logger } from '@bluelight/service-kit';
+import {
+  type ClickHouseClient,
+  clickhouseConnectionFrom,
+  createClickHouse,
+  type Logger,
+} from '@bluelight/service-kit';
 import type { StandardDefinition } from '@bluelight/standards';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, SERVICE_NAME } from './app.js';
@@ -10,10 +15,7 @@ import type { QueryApiConfig } from './config.js';
  */
 export function createReadOnlyClickHouse(config: QueryApiConfig): ClickHouseClient {
   return createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
+    ...clickhouseConnectionFrom(config),
     application: SERVICE_NAME,
     requestTimeoutMs: config.QUERY_API_QUERY_TIMEOUT_MS,
     settings: { readonly: '1' },

@@ -1,8 +1,10 @@
 import type { ReplayPolicy } from '@bluelight/clickhouse-sink';
 import {
+  clickhouseConnectionFrom,
   createClickHouse,
   createKafkaClients,
   createLogger,
+  kafkaConnectionFrom,
   platformConfigSchema,
 } from '@bluelight/service-kit';
 import { type Command, Option } from 'commander';
@@ -40,10 +42,7 @@ export function registerDlqCommands(program: Command): void {
       // Loaded on use: the sink's module graph would slow every other CLI command's start.
       const { familiesWithPrefix } = await import('@bluelight/clickhouse-sink');
       const client = createClickHouse({
-        url: config.CLICKHOUSE_URL,
-        username: config.CLICKHOUSE_USER,
-        password: config.CLICKHOUSE_PASSWORD,
-        database: config.CLICKHOUSE_DATABASE,
+        ...clickhouseConnectionFrom(config),
         application: 'bluelight-dlq',
       });
       try {
@@ -98,7 +97,7 @@ export function registerDlqCommands(program: Command): void {
       );
       const family = familiesWithPrefix(config.KAFKA_TOPIC_PREFIX)[options.family as 'calls'];
       const kafka = createKafkaClients({
-        brokers: config.KAFKA_BROKERS,
+        ...kafkaConnectionFrom(config),
         clientId: 'bluelight-dlq',
         logger: createLogger({ service: 'bluelight-dlq', level: 'warn' }),
       });

@@ -2,6 +2,7 @@ import { type RebuildProgress, rebuildFacts } from '@bluelight/clickhouse-sink';
 import {
   type ClickHouseClient,
   ClickHouseError,
+  clickhouseConnectionFrom,
   createClickHouse,
   platformConfigSchema,
 } from '@bluelight/service-kit';
@@ -15,6 +16,7 @@ const clickhouseConfigSchema = platformConfigSchema.pick({
   CLICKHOUSE_USER: true,
   CLICKHOUSE_PASSWORD: true,
   CLICKHOUSE_DATABASE: true,
+  CLICKHOUSE_CA_FILE: true,
 });
 
 const STEP_NAMES: Record<RebuildProgress['step'], string> = {
@@ -62,10 +64,7 @@ export async function rebuildProgressReporter() {
 export async function withDatabase<T>(work: (client: ClickHouseClient) => Promise<T>): Promise<T> {
   const config = loadCommandConfig(clickhouseConfigSchema);
   const client = createClickHouse({
-    url: config.CLICKHOUSE_URL,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
+    ...clickhouseConnectionFrom(config),
     application: 'bluelight-facts',
     // A rebuild's statements each read a whole raw month.
     requestTimeoutMs: 3_600_000,

@@ -12,6 +12,7 @@ import { recomputeRevised } from '@bluelight/clickhouse-sink';
 import {
   type ClickHouseClient,
   ClickHouseError,
+  clickhouseConnectionFrom,
   createClickHouse,
   EXIT_CONFIG,
   platformConfigSchema,
@@ -30,6 +31,7 @@ const clickhouseConfigSchema = platformConfigSchema.pick({
   CLICKHOUSE_USER: true,
   CLICKHOUSE_PASSWORD: true,
   CLICKHOUSE_DATABASE: true,
+  CLICKHOUSE_CA_FILE: true,
 });
 
 function parseVersion(value: string): number {
@@ -70,9 +72,7 @@ function migrationTarget(clusterFromOption: string | undefined) {
   // The kit's client never logs failures itself; this command reports each one.
   const clientFor = (database?: string) =>
     createClickHouse({
-      url: config.CLICKHOUSE_URL,
-      username: config.CLICKHOUSE_USER,
-      password: config.CLICKHOUSE_PASSWORD,
+      ...clickhouseConnectionFrom(config),
       database,
       application: 'bluelight-migrate',
     });

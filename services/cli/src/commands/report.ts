@@ -18,7 +18,7 @@ import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
  * database, and (CLICKHOUSE_URL unset) the ClickHouse of its local stack, wherever that listens.
  */
 const clickhouseConfigSchema = platformConfigSchema
-  .pick({ CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true })
+  .pick({ CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true, CLICKHOUSE_CA_FILE: true })
   .extend({
     CLICKHOUSE_URL: platformEnv.CLICKHOUSE_URL.unwrap().optional(),
     CLICKHOUSE_DATABASE: platformEnv.CLICKHOUSE_DATABASE.unwrap().default(MAIN_JOB_DATABASE),
@@ -263,6 +263,7 @@ export function registerReportCommand(program: Command): void {
         username: config.CLICKHOUSE_USER,
         password: config.CLICKHOUSE_PASSWORD,
         database: config.CLICKHOUSE_DATABASE,
+        caCertificate: config.CLICKHOUSE_CA_FILE,
         application: 'bluelight-report',
         settings: { readonly: '1' },
       });

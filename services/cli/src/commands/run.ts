@@ -84,8 +84,9 @@ export function registerRunCommand(program: Command): void {
 
       const env: NodeJS.ProcessEnv = {
         ...process.env,
-        KAFKA_BROKERS: engineEnv.KAFKA_BROKERS ?? stack?.kafkaBrokers.join(','),
-        CLICKHOUSE_URL: engineEnv.CLICKHOUSE_URL ?? stack?.clickhouseUrl,
+        // The stack's engines, with its TLS and SASL settings when it was made with them.
+        ...(engineEnv.KAFKA_BROKERS ? {} : stack?.kafkaClientEnv()),
+        ...(engineEnv.CLICKHOUSE_URL ? {} : stack?.clickhouseClientEnv()),
         CLICKHOUSE_DATABASE: process.env.CLICKHOUSE_DATABASE ?? MAIN_JOB_DATABASE,
       };
       const keys = await localKeysUnlessConfigured(runDir, env);

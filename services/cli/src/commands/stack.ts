@@ -34,11 +34,11 @@ function describe(status: ComponentStatus[]): string {
     .join('\n');
 }
 
+/** Export lines for the stack's engines: brokers and URL, and the TLS/SASL files when it has them. */
 export function envLines(stack: LocalStack): string[] {
-  return [
-    `export KAFKA_BROKERS=${stack.kafkaBrokers.join(',')}`,
-    `export CLICKHOUSE_URL=${stack.clickhouseUrl}`,
-  ];
+  return Object.entries({ ...stack.kafkaClientEnv(), ...stack.clickhouseClientEnv() }).map(
+    ([name, value]) => `export ${name}=${value}`,
+  );
 }
 
 export function registerStackCommands(program: Command): void {
@@ -64,6 +64,13 @@ export function registerStackCommands(program: Command): void {
     )
     .option('--kafka-port <port>', 'client port of broker 1 (default 9092)', parsePort)
     .option('--clickhouse-port <port>', 'ClickHouse HTTP port (default 8123)', parsePort)
+    .addOption(
+      new Option(
+        '--kafka-security <protocol>',
+        "the brokers' listener: PLAINTEXT (default) or SASL_SSL (a CA and SCRAM users made for the stack)",
+      ).choices(['PLAINTEXT', 'SASL_SSL']),
+    )
+    .option('--clickhouse-https', "ClickHouse serves HTTPS with a certificate from the stack's CA")
     .action(async (options: StackOptions & { name: string }) => {
       const local = await LocalStack.open(options);
       const { started, alreadyRunning } = await local.up(say);

@@ -2,6 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, ListOffsetTimestamps, TimeoutError } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { protocolErrorIds } from './errors.js';
+import {
+  explainKafkaSecurityFailure,
+  type KafkaSecurity,
+  KafkaSecurityError,
+  libraryConnectionOptions,
+} from './security.js';
 import type { KafkaAdmin, PartitionOffsets, PartitionReplicas, TopicSpec } from './types.js';
 
 export interface AdminSettings {
@@ -10,10 +16,13 @@ export interface AdminSettings {
   logger: Logger;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** TLS and SASL (unset: PLAINTEXT). */
+  security?: KafkaSecurity;
 }
 
 /** Errors worth asking again: a broker restarting, a coordinator loading, metadata spreading. */
 function isRetriable(error: unknown): boolean {
+  if (error instanceof KafkaSecurityError) return false;
   if (error instanceof TimeoutError) return true;
   const info = error as { code?: unknown; findBy?: (key: string, value: unknown) => unknown };
   if (info?.code === 'PLT_KFK_NETWORK') return true;
@@ -65,13 +74,30 @@ export class PlatformaticKafkaAdmin implements KafkaAdmin {
       retryDelay: 250,
       metadataMaxAge: 5_000,
       autocreateTopics: false,
+      ...libraryConnectionOptions(this.#settings.security, this.#settings.brokers),
     });
     const log = this.#settings.logger.child({ component: 'kafka-admin' });
     admin.on('client:broker:failed', ({ broker }) =>
       log.debug({ broker: `${broker.host}:${broker.port}` }, 'Kafka broker connection failed'),
     );
     this.#admin = admin;
-    await retryRetriable(() => admin.metadata({ topics: [] }), 40);
+    try {
+      await retryRetriable(async () => {
+        try {
+          return await admin.metadata({ topics: [] });
+        } catch (error) {
+          // A refused certificate or password will not pass on a retry: say so at once.
+          throw (
+            explainKafkaSecurityFailure(error, this.#settings.brokers, this.#settings.security) ??
+            error
+          );
+        }
+      }, 40);
+    } catch (error) {
+      this.#admin = undefined;
+      await admin.close().catch(() => {});
+      throw error;
+    }
   }
 
   async #partitionCount(topic: string): Promise<number> {

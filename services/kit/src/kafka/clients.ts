@@ -2,9 +2,16 @@ import type { Logger } from 'pino';
 import { PlatformaticKafkaAdmin } from './admin.js';
 import { PlatformaticBatchConsumer } from './consumer.js';
 import { KafkaEventProducer } from './producer.js';
+import type { KafkaSecurity } from './security.js';
 import type { BatchConsumer, ConsumerOptions, KafkaAdmin } from './types.js';
 
 export { isGroupMembershipLost } from './errors.js';
+export {
+  describeKafkaSecurity,
+  type KafkaSecurity,
+  KafkaSecurityError,
+  kafkaConnectionFrom,
+} from './security.js';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -15,6 +22,11 @@ export interface KafkaSettings {
   requestTimeoutMs?: number;
   /** How long a producer's send may take, retries included, before it rejects (default 60 s). */
   deliveryTimeoutMs?: number;
+  /**
+   * TLS and SASL for every connection of every client (unset: PLAINTEXT). Services take it, with
+   * the brokers, from kafkaConnectionFrom(config): the one place the variables are read.
+   */
+  security?: KafkaSecurity;
 }
 
 /**
@@ -32,6 +44,7 @@ export function createKafkaClients(settings: KafkaSettings) {
         connectionTimeoutMs: settings.connectionTimeoutMs,
         requestTimeoutMs: settings.requestTimeoutMs,
         deliveryTimeoutMs: settings.deliveryTimeoutMs,
+        security: settings.security,
       }),
     consumer: (groupId: string, options?: ConsumerOptions): BatchConsumer =>
       new PlatformaticBatchConsumer(settings, groupId, options),

@@ -34,6 +34,12 @@ import {
   encodeSubscription,
   type TopicAssignment,
 } from './group-protocol.js';
+import {
+  explainKafkaSecurityFailure,
+  type KafkaSecurity,
+  KafkaSecurityError,
+  libraryConnectionOptions,
+} from './security.js';
 import type {
   BatchConsumer,
   BatchHandler,
@@ -68,6 +74,8 @@ export interface ConsumerSettings {
   logger: Logger;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** TLS and SASL (unset: PLAINTEXT). */
+  security?: KafkaSecurity;
 }
 
 interface Generation {
@@ -232,6 +240,8 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
     const { clientId, brokers } = this.#settings;
     const connectTimeout = this.#settings.connectionTimeoutMs ?? 3_000;
     const requestTimeout = this.#settings.requestTimeoutMs ?? 30_000;
+    // Every connection, the client's and the pools', is made with the same TLS and SASL.
+    const security = libraryConnectionOptions(this.#settings.security, brokers);
     const client = new Consumer({
       clientId,
       bootstrapBrokers: brokers,
@@ -251,6 +261,7 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
       sessionTimeout: this.#options.sessionTimeoutMs,
       rebalanceTimeout: this.#options.rebalanceTimeoutMs,
       heartbeatInterval: this.#options.heartbeatIntervalMs,
+      ...security,
     });
     const log = this.#logger;
     client.on('error', (error: Error) => log.warn({ err: error }, 'Kafka client error'));
@@ -261,9 +272,10 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
       log.debug({ broker: `${broker.host}:${broker.port}` }, 'Kafka broker disconnected'),
     );
     this.#client = client;
-    this.#fetchPool = new ConnectionPool(clientId, { connectTimeout, requestTimeout });
-    this.#groupPool = new ConnectionPool(clientId, { connectTimeout, requestTimeout });
+    this.#fetchPool = new ConnectionPool(clientId, { connectTimeout, requestTimeout, ...security });
+    this.#groupPool = new ConnectionPool(clientId, { connectTimeout, requestTimeout, ...security });
     this.#joinPool = new ConnectionPool(clientId, {
+      ...security,
       connectTimeout,
       requestTimeout: this.#options.rebalanceTimeoutMs + requestTimeout,
     });
@@ -273,7 +285,18 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
       );
     }
     // Fails here, not in run(), when no broker answers.
-    await this.#retry('connect', () => client.metadata({ topics: [] }), 10);
+    await this.#retry(
+      'connect',
+      async () => {
+        try {
+          return await client.metadata({ topics: [] });
+        } catch (error) {
+          // A refused certificate or password will not pass on a retry: say so at once.
+          throw explainKafkaSecurityFailure(error, brokers, this.#settings.security) ?? error;
+        }
+      },
+      10,
+    );
   }
 
   async subscribe(topics: string[], options: { fromBeginning?: boolean } = {}): Promise<void> {
@@ -1142,7 +1165,7 @@ export class PlatformaticBatchConsumer implements BatchConsumer {
         return await work();
       } catch (error) {
         if (attempt >= attempts || this.#closed) throw error;
-        if (this.#isMembershipError(error)) throw error;
+        if (this.#isMembershipError(error) || error instanceof KafkaSecurityError) throw error;
         this.#logger.debug({ err: error, attempt }, `${what} failed; retrying`);
         await sleep(Math.min(200 * attempt, 2_000));
       }

@@ -8,6 +8,11 @@ import {
 } from '@platformatic/kafka';
 import type { Logger } from 'pino';
 import { partitionForKey } from './murmur2.js';
+import {
+  explainKafkaSecurityFailure,
+  type KafkaSecurity,
+  libraryConnectionOptions,
+} from './security.js';
 import type {
   EventProducer,
   OutgoingMessage,
@@ -64,6 +69,8 @@ export interface ProducerSettings {
   deliveryTimeoutMs?: number;
   /** How long `disconnect` lets the sends in hand finish; default 10 s. */
   disconnectTimeoutMs?: number;
+  /** TLS and SASL (unset: PLAINTEXT). */
+  security?: KafkaSecurity;
   /** How long `connect` keeps trying to reach a broker; default 30 s. */
   connectRetryMs?: number;
   /** The client under the producer; @platformatic/kafka's Producer unless a test gives one. */
@@ -174,6 +181,7 @@ function platformaticClient(settings: ProducerSettings): ProduceClient {
     connectTimeout: settings.connectionTimeoutMs ?? 3_000,
     metadataMaxAge: 5_000,
     autocreateTopics: false,
+    ...libraryConnectionOptions(settings.security, settings.brokers),
   });
   return {
     metadata: (options) => producer.metadata(options),
@@ -263,6 +271,16 @@ export class KafkaEventProducer implements EventProducer {
         await client.initIdempotentProducer();
         break;
       } catch (error) {
+        // A refused certificate or password will not pass on a retry: say so at once.
+        const refused = explainKafkaSecurityFailure(
+          error,
+          this.#settings.brokers,
+          this.#settings.security,
+        );
+        if (refused) {
+          await client.close().catch(() => {});
+          throw refused;
+        }
         if (classifyProduceError(error) === 'fatal' || Date.now() >= deadline) {
           await client.close().catch(() => {});
           throw new KafkaProduceError(
