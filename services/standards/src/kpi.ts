@@ -161,14 +161,15 @@ export function spannedDays(
 ): { from: string; to: string } {
   const parts: { from: string; to: string }[] = standards.flatMap((standard) => standard.parts);
   if (also) parts.push(also);
-  if (parts.length === 0) throw new Error('a KPI query needs at least one version part');
-  return {
-    from: parts.reduce(
-      (first, part) => (part.from < first ? part.from : first),
-      parts[0]?.from ?? '',
-    ),
-    to: parts.reduce((last, part) => (part.to > last ? part.to : last), parts[0]?.to ?? ''),
-  };
+  // ISO dates order as text.
+  const froms = parts.map((part) => part.from).sort();
+  const tos = parts.map((part) => part.to).sort();
+  const from = froms[0];
+  const to = tos.at(-1);
+  if (from === undefined || to === undefined) {
+    throw new Error('a KPI query needs at least one version part');
+  }
+  return { from, to };
 }
 
 /**
