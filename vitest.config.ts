@@ -14,8 +14,8 @@ export default defineConfig({
           include: [
             'schemas/src/**/*.test.ts',
             'services/*/src/**/*.test.ts',
-            'infra/local/src/**/*.test.ts',
-            'infra/clickhouse/src/**/*.test.ts',
+            'infra/local-stack/src/**/*.test.ts',
+            'infra/clickhouse-schema/src/**/*.test.ts',
             'dashboards/src/**/*.test.ts',
             'test/harness/**/*.test.ts',
           ],

@@ -110,7 +110,7 @@ async function test() {
         '-m',
         'pytest',
         '-q',
-        'infra/local/clickhouse',
+        'infra/local-stack/clickhouse',
         `--junitxml=${path.join(resultsDir, 'pytest.xml')}`,
       ],
     );
