@@ -20,7 +20,7 @@ export function registerGatewayKeyCommand(program: Command): void {
     .description(
       'make an API key for an ingest-gateway producer and print it with its keys-file entry (see docs/ingest-gateway.md)',
     )
-    .requiredOption('--id <id>', 'the producer id the gateway logs, e.g. sfrs-cad')
+    .requiredOption('--id <id>', 'the sender id the gateway logs, e.g. sfrs-cad')
     .requiredOption('--agencies <codes>', 'comma-separated agencies it may write for', list)
     .requiredOption('--sources <ids>', 'comma-separated sources it may write from', list)
     .action((options: { id: string; agencies: string[]; sources: string[] }) => {
