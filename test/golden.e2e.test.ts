@@ -17,7 +17,7 @@ import {
   provisionedDashboards,
   provisionedRules,
   runPanel,
-} from '../dashboards/src/grafana-run.js';
+} from '@bluelight/dashboards/testing';
 import { runBluelight } from '../services/cli/src/testing/run-cli.js';
 import { testEndpoints, testLogger } from './harness/index.js';
 

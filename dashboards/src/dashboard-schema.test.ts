@@ -7,7 +7,7 @@ import {
   SCHEMA_TYPES,
   type SchemaError,
   validateDashboard,
-} from './dashboard-schema.js';
+} from './testing/dashboard-schema.js';
 import { generatedFiles } from './output.js';
 
 // Generated from the SDK's .d.ts files once for this file (about a second).

@@ -7,7 +7,7 @@ import {
   provisionedDashboards,
   provisionedRules,
   runPanel,
-} from '../../../dashboards/src/grafana-run.js';
+} from '@bluelight/dashboards/testing';
 import { clickhouse, runName, say, startChild, stopChild, waitFor } from '../context.js';
 import { percentile, round } from '../stats.js';
 
