@@ -20,7 +20,7 @@ export const KEY_ID_HEADER = 'bluelight.gateway.key_id';
  */
 const SEND_CHUNK_BYTES = 512 * 1024;
 
-export interface AcceptedItem {
+interface AcceptedItem {
   index: number;
   line?: number;
   event_id: string;

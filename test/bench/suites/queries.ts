@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { freePort, type LocalStack } from '@bluelight/local-stack';
-import { callFactsSql, incidentFactsSql, loadStandards } from '@bluelight/standards';
 import {
   allValues,
   evaluateRule,
@@ -8,6 +6,8 @@ import {
   provisionedRules,
   runPanel,
 } from '@bluelight/dashboards/testing';
+import { freePort, type LocalStack } from '@bluelight/local-stack';
+import { callFactsSql, incidentFactsSql, loadStandards } from '@bluelight/standards';
 import { clickhouse, runName, say, startChild, stopChild, waitFor } from '../context.js';
 import { percentile, round } from '../stats.js';
 
@@ -223,8 +223,7 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
 }
 
 /** The p95 each query must meet: the annual report (a dozen figures) 300 ms, the rest 100 ms. */
-export const targetMs = (timing: Timing) =>
-  timing.name.includes('/v1/reports/annual') ? 300 : 100;
+const targetMs = (timing: Timing) => (timing.name.includes('/v1/reports/annual') ? 300 : 100);
 
 /** Query latency over the region dataset: API endpoints, panels and alerts; facts vs raw events. */
 export async function queriesSuite(

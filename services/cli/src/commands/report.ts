@@ -117,7 +117,7 @@ export function formatValue(unit: ReportLine['unit'], value: number | null): str
  * The report as an aligned text table: the agencies it covers, then figure, this period,
  * previous period, target.
  */
-export function reportTable(report: AnnualReport, lines: ReportLine[]): string {
+function reportTable(report: AnnualReport, lines: ReportLine[]): string {
   const { current, previous } = report;
   const header = [
     'figure',

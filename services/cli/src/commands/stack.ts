@@ -34,7 +34,7 @@ function describe(status: ComponentStatus[]): string {
     .join('\n');
 }
 
-export function envLines(stack: LocalStack): string[] {
+function envLines(stack: LocalStack): string[] {
   return [
     `export KAFKA_BROKERS=${stack.kafkaBrokers.join(',')}`,
     `export CLICKHOUSE_URL=${stack.clickhouseUrl}`,
