@@ -18,6 +18,7 @@ export default defineConfig({
             'infra/clickhouse-schema/src/**/*.test.ts',
             'dashboards/src/**/*.test.ts',
             'test/harness/**/*.test.ts',
+            'infra/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
