@@ -113,8 +113,16 @@ function instantsOf(options: KpiSqlOptions): Instants | undefined {
 const agencyOf = (options: KpiSqlOptions): AgencyScope =>
   options.agency ?? { variable: AGENCY_VARIABLE };
 
-/** The builders' own agency condition, one per version part (see `agencyCondition`). */
-const AGENCY_CONDITION = /agency IN \{(p\d+_agencies):Array\(String\)\}/g;
+/**
+ * The builders' own agency condition: one per version part (`pN_agencies`, the call and
+ * availability builders) or one for all parts (`agencies`, the incident builder, which judges
+ * every part in one scan).
+ */
+const AGENCY_CONDITION = /agency IN \{((?:p\d+_)?agencies):Array\(String\)\}/g;
+
+/** The names of a builder query's `{name:Type}` placeholders. */
+const placeholderNames = (query: string) =>
+  new Set([...query.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*):/g)].map((match) => match[1] as string));
 
 /**
  * The builder's agency condition of every version part as the scope says: the agency variable
@@ -124,7 +132,8 @@ const AGENCY_CONDITION = /agency IN \{(p\d+_agencies):Array\(String\)\}/g;
 function scopeAgencies(kpi: KpiQuery, parts: number, scope: AgencyScope): KpiQuery {
   // Every read of a fact table in every version part carries one (see the facts sources).
   const found = new Set([...kpi.query.matchAll(AGENCY_CONDITION)].map((match) => match[1]));
-  if (found.size !== parts) {
+  const expected = found.has('agencies') ? 1 : parts;
+  if (found.size !== expected) {
     throw new Error(`expected agency conditions of ${parts} version part(s), found ${found.size}`);
   }
   if (scope !== 'per agency') return kpi;
@@ -161,22 +170,42 @@ function render(
       expressions[`p${index}_filter_${filter}`] = `[\${${variable}:singlequote}]`;
     }
   });
-  const sql = renderParameters(scoped.query, scoped.params, expressions);
-  const filtered = conditionalFilters(sql, Object.values(options.filters ?? {}), parts.length);
+  // What the incident builder binds once for all parts: the scan's days (the dashboard's; each
+  // part's own days stay bounded above), the agencies, the instants and the filters.
+  const shared: Record<string, string> = { days_from: days.from, days_to: days.to };
+  if (scope !== 'per agency') shared.agencies = `[\${${scope.variable}:singlequote}]`;
+  if (instants) {
+    shared.instant_from = `toDateTime64(${instants.from}, 3)`;
+    shared.instant_to = `toDateTime64(${instants.to}, 3)`;
+  }
+  for (const [filter, variable] of Object.entries(options.filters ?? {})) {
+    shared[`filter_${filter}`] = `[\${${variable}:singlequote}]`;
+  }
+  const names = placeholderNames(scoped.query);
+  const bound = Object.fromEntries(
+    Object.entries({ ...expressions, ...shared }).filter(([name]) => names.has(name)),
+  );
+  const filterCounts = Object.entries(options.filters ?? {}).map(([filter, variable]) => {
+    const count = [...names].filter((name) => new RegExp(`^(p\\d+_)?filter_${filter}$`).test(name));
+    return { variable, count: count.length };
+  });
+  const sql = renderParameters(scoped.query, scoped.params, bound);
+  const filtered = conditionalFilters(sql, filterCounts);
   return scope === 'per agency' ? filtered : variableConditions(filtered, scope.variable);
 }
 
 /**
  * Each rendered filter `column IN [${variable:singlequote}]` wrapped in the plugin's
  * `$__conditionalAll`, so a variable at All filters nothing and sends no list of values (the
- * builder writes `column IN {pN_filter_name:Array(String)}`; one per filter and version part).
+ * builder writes `column IN {pN_filter_name:Array(String)}`, one per filter and version part, or
+ * `{filter_name:Array(String)}` once for all parts).
  */
-function conditionalFilters(sql: string, variables: string[], parts: number): string {
+function conditionalFilters(sql: string, filters: { variable: string; count: number }[]): string {
   let out = sql;
-  for (const variable of variables) {
+  for (const { variable, count: expected } of filters) {
     const count = out.match(variableCondition(variable))?.length ?? 0;
-    if (count !== parts) {
-      throw new Error(`expected ${parts} filter(s) on $${variable}, found ${count}`);
+    if (expected === 0 || count !== expected) {
+      throw new Error(`expected ${expected || 'a'} filter(s) on $${variable}, found ${count}`);
     }
     out = variableConditions(out, variable);
   }
