@@ -14,10 +14,11 @@ export default defineConfig({
           include: [
             'schemas/src/**/*.test.ts',
             'services/*/src/**/*.test.ts',
-            'infra/local/src/**/*.test.ts',
-            'infra/clickhouse/src/**/*.test.ts',
+            'infra/local-stack/src/**/*.test.ts',
+            'infra/clickhouse-schema/src/**/*.test.ts',
             'dashboards/src/**/*.test.ts',
             'test/harness/**/*.test.ts',
+            'infra/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },

@@ -97,6 +97,9 @@ async function test() {
 
   await step('Lint and format (Biome)', bin('biome'), ['ci', '--colors=off', '.']);
   await step('Typecheck (tsc)', bin('tsc'), ['-p', 'tsconfig.json']);
+  await step('Build (services/*/dist, as the images run them)', process.execPath, [
+    path.join(root, 'infra', 'build.mjs'),
+  ]);
   const prepared = await step(
     'Local stack prerequisites (Kafka jars, chDB virtualenv)',
     bin('bluelight'),
@@ -110,7 +113,7 @@ async function test() {
         '-m',
         'pytest',
         '-q',
-        'infra/local/clickhouse',
+        'infra/local-stack/clickhouse',
         `--junitxml=${path.join(resultsDir, 'pytest.xml')}`,
       ],
     );

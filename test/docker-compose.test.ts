@@ -48,11 +48,27 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs every Bluelight service entry point that exists in the repository', () => {
-    for (const [name, service] of Object.entries(compose.services)) {
-      const file = service.command?.find((part) => part.endsWith('.ts') || part.endsWith('.mjs'));
-      if (file) expect(existsSync(path.join(repoRoot, file)), `${name}: ${file}`).toBe(true);
+  it('runs every Bluelight service compiled (node dist/main.js, not tsx), from a source that exists', () => {
+    const bluelight = Object.entries(compose.services).filter(
+      ([, service]) => service.image === 'bluelight/node-services:dev',
+    );
+    expect(bluelight.length).toBeGreaterThan(0);
+    for (const [name, service] of bluelight) {
+      expect(service.command?.[0], name).toBe('node');
+      expect(service.command, name).not.toContain('tsx');
+      const file = service.command?.find((part) => part.endsWith('.js')) ?? '';
+      // What infra/build.mjs compiles to dist/main.js: services/<name>/src/main.ts.
+      const source = /^services\/([a-z-]+)\/dist\/main\.js$/.exec(file);
+      expect(source, `${name}: ${file}`).not.toBeNull();
+      const main = path.join(repoRoot, 'services', source?.[1] ?? '', 'src/main.ts');
+      expect(existsSync(main), `${name}: ${main}`).toBe(true);
     }
+    // The image builds them.
+    const dockerfile = readFileSync(
+      path.join(repoRoot, 'infra/docker/node-service.Dockerfile'),
+      'utf8',
+    );
+    expect(dockerfile).toContain('npm run build');
   });
 
   it('runs the query API on its documented port, after the migrations', () => {
@@ -60,7 +76,11 @@ describe('docker-compose.yml', () => {
       ports?: string[];
       depends_on?: Record<string, { condition: string }>;
     };
-    expect(api?.command).toEqual(['node', '--import', 'tsx', 'services/query-api/src/main.ts']);
+    expect(api?.command).toEqual([
+      'node',
+      '--enable-source-maps',
+      'services/query-api/dist/main.js',
+    ]);
     expect(api?.environment?.QUERY_API_PORT).toBe(8089);
     expect(api?.ports).toEqual(['8089:8089']);
     expect(api?.depends_on?.migrate?.condition).toBe('service_completed_successfully');
@@ -180,7 +200,7 @@ describe('docker-compose.yml', () => {
 
   it('gives the sink and the query API ClickHouse users of their own, with the grants of their roles', () => {
     const users = readFileSync(
-      path.join(repoRoot, 'infra/clickhouse/docker/users.d/bluelight.xml'),
+      path.join(repoRoot, 'infra/clickhouse-schema/docker/users.d/bluelight.xml'),
       'utf8',
     );
     const grantsOf = (user: string) => {

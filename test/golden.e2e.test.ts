@@ -4,11 +4,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { startTestSink } from '@bluelight/clickhouse-sink/testing';
-import { queryApiConfigSchema, startQueryApiService } from '@bluelight/query-api';
-import { type ClickHouseClient, loadConfig, sha256Hex } from '@bluelight/service-kit';
-import { loadStandards } from '@bluelight/standards';
-import { parse as parseCsv } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allValues,
   type Dashboard,
@@ -17,7 +12,12 @@ import {
   provisionedDashboards,
   provisionedRules,
   runPanel,
-} from '../dashboards/src/grafana-run.js';
+} from '@bluelight/dashboards/testing';
+import { queryApiConfigSchema, startQueryApiService } from '@bluelight/query-api';
+import { type ClickHouseClient, loadConfig, sha256Hex } from '@bluelight/service-kit';
+import { loadStandards } from '@bluelight/standards';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBluelight } from '../services/cli/src/testing/run-cli.js';
 import { testEndpoints, testLogger } from './harness/index.js';
 

@@ -1,5 +1,6 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import { describe, expect, it } from 'vitest';
+import { generatedFiles } from './output.js';
 import {
   DATAQUERY_AS_GENERATED,
   generateSchemas,
@@ -7,8 +8,7 @@ import {
   SCHEMA_TYPES,
   type SchemaError,
   validateDashboard,
-} from './dashboard-schema.js';
-import { generatedFiles } from './output.js';
+} from './testing/dashboard-schema.js';
 
 // Generated from the SDK's .d.ts files once for this file (about a second).
 const generated = generateSchemas();

@@ -14,7 +14,7 @@ import {
   T2,
   T3,
   THEIRS,
-} from './fixtures.js';
+} from './testing/fixtures.js';
 import {
   allValues,
   type Dashboard,
@@ -25,7 +25,7 @@ import {
   provisionedRules,
   type Result,
   runPanel,
-} from './grafana-run.js';
+} from './testing/grafana-run.js';
 
 type Database = Awaited<ReturnType<typeof migratedDatabase>>;
 /** Both services' rows in one database, as one deployment serves them. */

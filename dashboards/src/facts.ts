@@ -37,7 +37,7 @@ export const callFactsFrom = (days: DaysSql = RANGE_DAYS, reach: AgencyReach = '
   sourced((agencies) => callFactsSql(days, agencies), reach);
 
 /** The dashboard's range as DateTime64 instants. */
-export const RANGE_INSTANTS: InstantsSql = {
+const RANGE_INSTANTS: InstantsSql = {
   from: 'toDateTime64($__fromTime, 3)',
   to: 'toDateTime64($__toTime, 3)',
 };

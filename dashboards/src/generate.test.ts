@@ -3,8 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { headingAnchor, RUNBOOK_DOC } from './alerts.js';
-import { applyConditionalAll } from './grafana-emulator.js';
 import { GENERATE_COMMAND, generatedFiles, PROVISIONING, REPO_ROOT } from './output.js';
+import { applyConditionalAll } from './testing/grafana-emulator.js';
 
 const files = generatedFiles();
 

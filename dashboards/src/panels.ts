@@ -69,14 +69,14 @@ export function agencyVariable() {
 export const agencyFilter = (column = 'agency') => inVariable(column, AGENCY_VARIABLE);
 
 /** The incident variables: service, station, category, risk band (over incident_facts). */
-export const INCIDENT_VARIABLES = {
+const INCIDENT_VARIABLES = {
   service: 'service',
   station: 'station_ground',
   category: 'category',
   risk_band: 'risk_band',
 } as const;
 
-export const INCIDENT_VARIABLE_LABELS: Record<keyof typeof INCIDENT_VARIABLES, string> = {
+const INCIDENT_VARIABLE_LABELS: Record<keyof typeof INCIDENT_VARIABLES, string> = {
   service: 'Service',
   station: 'Station',
   category: 'Category',
@@ -107,7 +107,7 @@ export function incidentVariables() {
  * A filter on a multi-value variable, wrapped in the plugin's `$__conditionalAll`: `1=1` when the
  * variable is at All (so All does not send every value to ClickHouse), otherwise `condition`.
  */
-export const conditionalAll = (condition: string, variable: string) =>
+const conditionalAll = (condition: string, variable: string) =>
   `$__conditionalAll(${condition}, $${variable})`;
 
 /** A rendered `column IN [${variable:singlequote}]` (a builder's Array(String) parameter). */

@@ -8,14 +8,14 @@ import { callFactsFrom, daysOf } from './facts.js';
 import { agencyFilter } from './panels.js';
 
 /** Raw event tables, one per family. */
-export const RAW_TABLES = {
+const RAW_TABLES = {
   calls: 'calls_raw',
   incidents: 'incidents_raw',
   resources: 'resources_raw',
 };
 
 /** A call presented longer ago than this and still open is taken as lost, not waiting. */
-export const WAITING_HORIZON = 'INTERVAL 1 HOUR';
+const WAITING_HORIZON = 'INTERVAL 1 HOUR';
 const HORIZON_DAYS = daysOf({ from: `$__toTime - ${WAITING_HORIZON}`, to: '$__toTime' });
 
 /**

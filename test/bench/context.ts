@@ -17,7 +17,7 @@ import { round } from './stats.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const benchDir = path.join(repoRoot, 'test', 'bench');
-export const logDir = path.join(repoRoot, '.local', 'bench-logs');
+const logDir = path.join(repoRoot, '.local', 'bench-logs');
 
 export const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -141,7 +141,7 @@ export function topicByFamily(family: Family) {
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux only). */
-export async function processCpuSeconds(pid: number): Promise<number | undefined> {
+async function processCpuSeconds(pid: number): Promise<number | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.

@@ -86,6 +86,14 @@ function newestResult(suite: Suite): Record<string, unknown> | undefined {
   return newest ? JSON.parse(readFileSync(path.join(resultsDir, newest), 'utf8')) : undefined;
 }
 
+/** The database of the newest sink run's first trial (a county-year to build on), if any. */
+function newestSinkDatabase(): string | undefined {
+  const sink = newestResult('sink') as
+    | { trials?: { bluelight: { database: string } }[] }
+    | undefined;
+  return sink?.trials?.[0]?.bluelight.database;
+}
+
 function writeDocs() {
   const newest = Object.fromEntries(SUITES.map((suite) => [suite, newestResult(suite)]));
   const docs = path.join(repoRoot, 'docs', 'benchmarks.md');
@@ -146,12 +154,7 @@ for (const suite of chosen) {
     baseDatabase = result.trials[0]?.bluelight.database;
     save(suite, result);
   } else if (suite === 'history') {
-    if (!baseDatabase) {
-      const sink = newestResult('sink') as
-        | { trials?: { bluelight: { database: string } }[] }
-        | undefined;
-      baseDatabase = sink?.trials?.[0]?.bluelight.database;
-    }
+    baseDatabase ??= newestSinkDatabase();
     if (!baseDatabase || !(await databaseExists(stack, baseDatabase))) {
       throw new Error(
         'the history suite needs a county-year from the pipeline: run the sink suite or give --base-db',
@@ -183,12 +186,7 @@ for (const suite of chosen) {
           : await describeDataset(stack, reuse, { counties, years });
       say(`reusing the region dataset ${reuse}`);
     } else {
-      if (!baseDatabase) {
-        const sink = newestResult('sink') as
-          | { trials?: { bluelight: { database: string } }[] }
-          | undefined;
-        baseDatabase = sink?.trials?.[0]?.bluelight.database;
-      }
+      baseDatabase ??= newestSinkDatabase();
       if (!baseDatabase || !(await databaseExists(stack, baseDatabase))) {
         say('no county-year from the pipeline to build on: running the sink suite first');
         const sink = await sinkSuite(stack, { trials: 1 });

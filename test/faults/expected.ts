@@ -10,7 +10,7 @@ import { type BluelightEvent, topicFor } from '@bluelight/schemas';
 export type FamilyName = 'calls' | 'incidents' | 'resources';
 export const FAMILY_NAMES: FamilyName[] = ['calls', 'incidents', 'resources'];
 
-export interface ExpectedIncident {
+interface ExpectedIncident {
   service: string;
   category: string;
   call_received_at: number | null;
@@ -24,7 +24,7 @@ export interface ExpectedIncident {
   event_count: number;
 }
 
-export interface ExpectedCall {
+interface ExpectedCall {
   line: string;
   presented_at: number | null;
   answered_at: number | null;
@@ -34,7 +34,7 @@ export interface ExpectedCall {
   event_count: number;
 }
 
-export interface ExpectedInterval {
+interface ExpectedInterval {
   resource_id: string;
   start_at: number;
   end_at: number | null;

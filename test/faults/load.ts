@@ -22,7 +22,7 @@ export interface LoadStats {
 }
 
 /** A send that cannot succeed by being repeated (a refused event, a bad key): the run is broken. */
-export class LoadError extends Error {}
+class LoadError extends Error {}
 
 export interface Sender {
   send(events: BluelightEvent[]): Promise<void>;

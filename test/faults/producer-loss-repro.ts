@@ -76,7 +76,7 @@ try {
       requestTimeout: 30_000,
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
-  // The kit's producer before the change, as services/kit/src/kafka/kafkajs.ts configured it.
+  // The kit's producer before the change, as services/service-kit/src/kafka/kafkajs.ts configured it.
   const kafkajs = kafkajsClient('repro-kafkajs').producer({
     idempotent: true,
     maxInFlightRequests: 5,

@@ -33,7 +33,7 @@ export async function distinctFreePorts(count: number): Promise<number[]> {
 }
 
 /** A run of `count` consecutive free ports (brokers 1…n listen on consecutive ports). */
-export async function freePortRun(count: number): Promise<number> {
+async function freePortRun(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
     const ports = Array.from({ length: count }, (_, index) => base + index);
@@ -103,7 +103,7 @@ async function fromTestcontainers(): Promise<ResolvedEndpoints> {
  * so two runs on one machine never touch each other's engines, and a run can tell the leftovers
  * of an interrupted run (whose process is gone) from a stack in use.
  */
-export function testRunId(): number {
+function testRunId(): number {
   return process.pid;
 }
 

@@ -30,7 +30,7 @@ const NAMES = { wholetime: 'Whole-time', on_call: 'On-call' } as const;
 const filters = { station: 'station' };
 
 /** An availability standard's figure over the range, one row. */
-export function availabilityFigureSql(id: string, options: KpiSqlOptions = {}) {
+function availabilityFigureSql(id: string, options: KpiSqlOptions = {}) {
   const definition = standard(id);
   return `
 SELECT ${statisticSql(definition)} AS value, total_ms / 3600000 AS hours

@@ -19,7 +19,7 @@ import { answerBandsSql, standardFigureSql, warningLevel } from './control-room.
 const filters = { queue: 'queue' };
 
 /** Calls presented in the range per line and Grafana interval: all of them, or those `where`. */
-export function callVolumeSql(name: string, where = '1') {
+function callVolumeSql(name: string, where = '1') {
   return `
 SELECT $__timeInterval(presented_at) AS time, CAST(line AS String) AS line, countIf(${where}) AS ${name}
 FROM ${callFactsFrom()}

@@ -26,7 +26,7 @@ import { callsWaitingSql, ingestionDelayByFamilySql } from '../queries.js';
 import { bandLabels, bluelightDashboard, label } from './common.js';
 
 /** 999 answering is "about to be missed" this far above its target (alert and colours). */
-export const ANSWER_WARNING_MARGIN = 0.02;
+const ANSWER_WARNING_MARGIN = 0.02;
 export const warningLevel = (target: number) =>
   Math.round((target + ANSWER_WARNING_MARGIN) * 10_000) / 10_000;
 

@@ -7,7 +7,7 @@ import { deadLettersSql, ingestionDelayByFamilySql, rawEventsSql } from '../quer
 import { bluelightDashboard } from './common.js';
 
 /** An event ingested this long after it happened is "late" (out of the live flow). */
-export const LATE_AFTER_SECONDS = 300;
+const LATE_AFTER_SECONDS = 300;
 
 export function pipelineHealth() {
   const builder = bluelightDashboard(

@@ -33,7 +33,7 @@ import { bluelightDashboard, ident, label } from './common.js';
 const filters = INCIDENT_KPI_FILTERS;
 
 /** A standard's figure per London month, as a time series (London midnight of the 1st). */
-export function monthlyFigureSql(id: string, name: string, shiftYears = 0) {
+function monthlyFigureSql(id: string, name: string, shiftYears = 0) {
   const definition = standard(id);
   const sql = incidentKpiSql(definition, 'month', {
     filters,
@@ -47,7 +47,7 @@ ORDER BY time`;
 }
 
 /** A standard's figure per station, category or risk band over the range. */
-export function figureBySql(id: string, groupBy: IncidentGrouping, column: string) {
+function figureBySql(id: string, groupBy: IncidentGrouping, column: string) {
   const definition = standard(id);
   return `
 SELECT CAST(group AS String) AS ${column}, ${statisticSql(definition)} AS met_share, n
@@ -56,13 +56,13 @@ FROM (${incidentKpiSql(definition, groupBy, { filters })}
 ORDER BY ${column}`;
 }
 
-export const SEGMENT_LABELS: Record<Exclude<Segment, 'total'>, string> = {
+const SEGMENT_LABELS: Record<Exclude<Segment, 'total'>, string> = {
   call_handling: 'Call handling',
   turnout: 'Turnout',
   travel: 'Travel',
 };
 
-export const EXCLUSION_LABELS: Record<(typeof EXCLUSION_REASONS)[number], string> = {
+const EXCLUSION_LABELS: Record<(typeof EXCLUSION_REASONS)[number], string> = {
   late_call: 'Late call',
   derelict_property: 'Derelict property',
   abandoned_road_vehicle: 'Abandoned road vehicle',
@@ -72,7 +72,7 @@ export const EXCLUSION_LABELS: Record<(typeof EXCLUSION_REASONS)[number], string
 };
 
 /** Day-of-week × hour counts of incidents (London), one row per day, one column per hour. */
-export function demandGridSql() {
+function demandGridSql() {
   const time = 'assumeNotNull(ifNull(call_received_at, created_at))';
   const hours = Array.from({ length: 24 }, (_, hour) => String(hour).padStart(2, '0'));
   return `

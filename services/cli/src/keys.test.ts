@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { producerList } from '@bluelight/ingest-gateway';
+import { senderKeyList } from '@bluelight/ingest-gateway';
 import { readerList } from '@bluelight/query-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureLocalKeys } from './keys.js';
@@ -26,7 +26,7 @@ describe('ensureLocalKeys', () => {
     expect(keys.created).toBe(true);
 
     const gatewayKey = (await readFile(keys.gatewayKeyFile, 'utf8')).trim();
-    const gatewayEntries = producerList.parse(await json(keys.gatewayKeysFile));
+    const gatewayEntries = senderKeyList.parse(await json(keys.gatewayKeysFile));
     expect(gatewayEntries).toEqual([
       { id: 'local-producer', key_sha256: hashOf(gatewayKey), ...producer },
     ]);

@@ -60,7 +60,7 @@ export const sinkConfigSchema = z.object({
 
 export type SinkConfig = z.infer<typeof sinkConfigSchema>;
 
-export type SinkProfile = SinkConfig['SINK_PROFILE'];
+type SinkProfile = SinkConfig['SINK_PROFILE'];
 
 export interface SinkBatching {
   profile: SinkProfile;

@@ -1,7 +1,7 @@
 import type { ConsumedMessage, EventProducer } from '@bluelight/service-kit';
 import { DeadLetterLimitExceeded } from './errors.js';
 
-export type DeadLetterClass = 'undecodable' | 'contract' | 'wrong_topic';
+type DeadLetterClass = 'undecodable' | 'contract' | 'wrong_topic';
 
 /** A message the sink cannot accept, and why. */
 export interface Rejection {

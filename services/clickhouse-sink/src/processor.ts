@@ -58,7 +58,7 @@ export interface BatchContext {
 }
 
 /** A valid event's raw row, with what the sink needs to place it. */
-export interface DecodedRow {
+interface DecodedRow {
   /** The row in the family's `rawColumns` order; the anchor and revised slots are filled later. */
   values: unknown[];
   entity: EntityKey;
@@ -244,7 +244,7 @@ async function timed<T>(ctx: BatchContext, step: string, work: () => Promise<T>)
 }
 
 /** The deduplication token of a raw insert: exactly the partition offsets of the rows it holds. */
-export function deduplicationToken(
+function deduplicationToken(
   topic: string,
   partition: number,
   minOffset: string,
@@ -254,7 +254,7 @@ export function deduplicationToken(
 }
 
 /** One INSERT: rows of one partition, a contiguous run of its offsets. */
-export interface PartitionInsert<T> {
+interface PartitionInsert<T> {
   topic: string;
   partition: number;
   minOffset: string;
@@ -262,7 +262,7 @@ export interface PartitionInsert<T> {
   items: T[];
 }
 
-export interface InsertSplit<T> {
+interface InsertSplit<T> {
   place: (item: T) => { topic: string; partition: number; offset: string };
   /** The ClickHouse partitions an item is written to (raw table and view targets). */
   partitionsOf?: (item: T) => string[];
@@ -274,7 +274,7 @@ export interface InsertSplit<T> {
  * any one table. Tokens then depend only on offsets, never on which other partitions were
  * coalesced with them, so a redelivered range gets the same token however the retry groups it.
  */
-export function partitionInserts<T>(
+function partitionInserts<T>(
   items: T[],
   split: InsertSplit<T>,
   limits: InsertLimits,
@@ -352,7 +352,7 @@ const rowPartitions = (row: DecodedRow): [string, string] => [
 ];
 
 /** A raw insert: rows of one or more partitions, with its deduplication token. */
-export interface RawInsert {
+interface RawInsert {
   token: string;
   values: unknown[][];
 }
@@ -386,7 +386,7 @@ export function unitToken(
  * its own way) has other tokens, so its rows may be written twice: harmless, as the raw tables
  * are ReplacingMergeTree (read with FINAL) and every view keeps idempotent aggregates.
  */
-export function rawInserts(rows: DecodedRow[], limits: InsertLimits): RawInsert[] {
+function rawInserts(rows: DecodedRow[], limits: InsertLimits): RawInsert[] {
   const byPartition = partitionInserts(
     rows,
     { place: (row) => row },

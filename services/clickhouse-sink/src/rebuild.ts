@@ -58,10 +58,7 @@ async function rawPartitions(client: ClickHouseClient, table: string): Promise<n
 }
 
 /** Every revised entity of a family (a correction or retraction touched it). */
-export async function revisedEntities(
-  client: ClickHouseClient,
-  family: Family,
-): Promise<EntityKey[]> {
+async function revisedEntities(client: ClickHouseClient, family: Family): Promise<EntityKey[]> {
   const result = await client.query({
     query: `SELECT agency, entity_id FROM fact_entities WHERE family = {family:String}
             GROUP BY agency, entity_id HAVING max(revised) = 1 ORDER BY agency, entity_id`,

@@ -111,7 +111,7 @@ export function overSource(viewSelect: string, rawTable: string, source: string)
 }
 
 /** The statements that rewrite the given entities' facts, run in order. */
-export function revisionStatements(spec: RevisionSpec, viewSelect: string): string[] {
+function revisionStatements(spec: RevisionSpec, viewSelect: string): string[] {
   const facts = overSource(viewSelect, spec.rawTable, effectiveEventsSql(spec));
   const id = spec.idColumn;
   const generations = generationsSql(spec);

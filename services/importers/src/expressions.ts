@@ -108,7 +108,7 @@ const operators = {
 };
 
 type OperatorName = keyof typeof operators;
-export const operatorNames = Object.keys(operators) as OperatorName[];
+const operatorNames = Object.keys(operators) as OperatorName[];
 
 /** The operator of an expression node, or undefined for a constant or a nested object. */
 export function operatorOf(node: unknown): OperatorName | undefined {
@@ -232,7 +232,7 @@ function describeFormat(name: string, format: WallTimeFormat): string {
 }
 
 /** Upper case, runs of anything else than A–Z and 0–9 made one "-", at most 16 characters. */
-export function toStationCode(text: string): string {
+function toStationCode(text: string): string {
   return text
     .toUpperCase()
     .replace(/[^A-Z0-9]+/g, '-')

@@ -33,7 +33,7 @@ export class MappingError extends Error {
 }
 
 /** `records.incidents.events[0].payload["Call Type"]` */
-export function formatPath(path: readonly PathPart[]): string {
+function formatPath(path: readonly PathPart[]): string {
   if (path.length === 0) return '(mapping)';
   return path
     .map((part, index) => {
@@ -94,7 +94,7 @@ const csvSpec = z.strictObject({
 
 const formatPatterns = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
-export const mappingSpecSchema = z.strictObject({
+const mappingSpecSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be lower-case letters, digits and -'),
   description: z.string().optional(),
   source: sourceId,
@@ -110,10 +110,8 @@ export const mappingSpecSchema = z.strictObject({
     .refine((records) => Object.keys(records).length > 0, 'a mapping needs at least one record'),
 });
 
-export type MappingSpec = z.infer<typeof mappingSpecSchema>;
+type MappingSpec = z.infer<typeof mappingSpecSchema>;
 export type CsvOptionsSpec = MappingSpec['csv'];
-export type RecordSpec = MappingSpec['records'][string];
-export type EventSpec = RecordSpec['events'][number];
 
 /** Finds the line of a path in the YAML source (the deepest part of the path that exists). */
 export type Locate = (path: readonly PathPart[]) => { line: number; column: number } | undefined;

@@ -75,7 +75,7 @@ function checkOverrides(overrides: MappingOverrides): void {
 }
 
 /** Why a row was not imported: which event and field, from which column, and what is wrong. */
-export interface RowProblem {
+interface RowProblem {
   eventType?: string;
   field?: string;
   column?: string;

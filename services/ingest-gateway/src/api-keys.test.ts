@@ -3,7 +3,7 @@ import {
   ApiKeys,
   authorisationErrors,
   presentedKey,
-  producerEntry,
+  senderKeyEntry,
   sha256Hex,
 } from './api-keys.js';
 
@@ -25,7 +25,7 @@ describe('sha256Hex', () => {
 describe('ApiKeys.identify', () => {
   const keys = new ApiKeys([entry('cad', 'key-one'), entry('station-end', 'key-two')]);
 
-  it('recognises each producer by its key', () => {
+  it('recognises each sender by its key', () => {
     expect(keys.identify('key-one')?.id).toBe('cad');
     expect(keys.identify('key-two')?.id).toBe('station-end');
   });
@@ -38,7 +38,7 @@ describe('ApiKeys.identify', () => {
   });
 
   it('accepts upper-case hashes in the keys file', () => {
-    const parsed = producerEntry.parse({
+    const parsed = senderKeyEntry.parse({
       ...entry('cad', 'key-one'),
       key_sha256: sha256Hex('key-one').toUpperCase(),
     });
@@ -74,18 +74,18 @@ describe('presentedKey', () => {
 });
 
 describe('authorisationErrors', () => {
-  const producer = new ApiKeys([entry('cad', 'k')]).identify('k');
-  if (!producer) throw new Error('test key not recognised');
+  const sender = new ApiKeys([entry('cad', 'k')]).identify('k');
+  if (!sender) throw new Error('test key not recognised');
 
-  it('allows the producer’s own agency and source', () => {
+  it('allows the sender’s own agency and source', () => {
     expect(
-      authorisationErrors(producer, { agency: 'staffordshire-fire', source: 'sfrs-cad' }),
+      authorisationErrors(sender, { agency: 'staffordshire-fire', source: 'sfrs-cad' }),
     ).toEqual([]);
   });
 
-  it('names agency and source when they are not the producer’s', () => {
+  it('names agency and source when they are not the sender’s', () => {
     expect(
-      authorisationErrors(producer, { agency: 'west-midlands-fire', source: 'wmfs-cad' }),
+      authorisationErrors(sender, { agency: 'west-midlands-fire', source: 'wmfs-cad' }),
     ).toEqual([
       { path: 'agency', message: 'key "cad" may not write events for agency "west-midlands-fire"' },
       { path: 'source', message: 'key "cad" may not write events from source "wmfs-cad"' },

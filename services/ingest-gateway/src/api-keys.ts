@@ -4,8 +4,8 @@ import { z } from 'zod';
 
 export { presentedKey, sha256Hex } from '@bluelight/service-kit';
 
-/** One producing system and what it may write; only the SHA-256 of its key is ever stored. */
-export const producerEntry = z.strictObject({
+/** One sending system's key and what it may write; only the SHA-256 of the key is ever stored. */
+export const senderKeyEntry = z.strictObject({
   id: z
     .string()
     .regex(
@@ -17,20 +17,20 @@ export const producerEntry = z.strictObject({
   sources: z.array(sourceId).min(1, 'list at least one source'),
 });
 
-export type ProducerEntry = z.infer<typeof producerEntry>;
+export type SenderKeyEntry = z.infer<typeof senderKeyEntry>;
 
-export const producerList = z.array(producerEntry);
+export const senderKeyList = z.array(senderKeyEntry);
 
-/** A producer whose key was presented and recognised. */
-export interface Producer {
+/** A sending system whose key was presented and recognised (not the Kafka producer). */
+export interface SenderKey {
   id: string;
   agencies: ReadonlySet<string>;
   sources: ReadonlySet<string>;
 }
 
-/** The producers' keys, as hashes (the comparison is the service kit's `HashedKeys`). */
-export class ApiKeys extends HashedKeys<Producer> {
-  constructor(entries: ProducerEntry[]) {
+/** The sending systems' keys, as hashes (the comparison is the service kit's `HashedKeys`). */
+export class ApiKeys extends HashedKeys<SenderKey> {
+  constructor(entries: SenderKeyEntry[]) {
     super(
       entries.map((entry) => ({
         holder: {
@@ -44,22 +44,22 @@ export class ApiKeys extends HashedKeys<Producer> {
   }
 }
 
-/** Why this producer may not write this event (field path and message), or [] when it may. */
+/** Why this sender may not write this event (field path and message), or [] when it may. */
 export function authorisationErrors(
-  producer: Producer,
+  sender: SenderKey,
   event: { agency: string; source: string },
 ): { path: string; message: string }[] {
   const errors: { path: string; message: string }[] = [];
-  if (!producer.agencies.has(event.agency)) {
+  if (!sender.agencies.has(event.agency)) {
     errors.push({
       path: 'agency',
-      message: `key "${producer.id}" may not write events for agency "${event.agency}"`,
+      message: `key "${sender.id}" may not write events for agency "${event.agency}"`,
     });
   }
-  if (!producer.sources.has(event.source)) {
+  if (!sender.sources.has(event.source)) {
     errors.push({
       path: 'source',
-      message: `key "${producer.id}" may not write events from source "${event.source}"`,
+      message: `key "${sender.id}" may not write events from source "${event.source}"`,
     });
   }
   return errors;

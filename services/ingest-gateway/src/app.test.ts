@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { gatewayConfigSchema } from './config.js';
-import { TEST_KEYS, testProducers, withNewId } from './testing/events.js';
+import { TEST_KEYS, testSenderKeys, withNewId } from './testing/events.js';
 
 /** Stands in for Kafka at the EventProducer interface: records each send; a test can hold or fail sends. */
 class RecordingProducer implements EventProducer {
@@ -55,7 +55,7 @@ async function gateway(env: Record<string, string> = {}) {
     logText += String(chunk);
   });
   const config = loadConfig(gatewayConfigSchema, {
-    GATEWAY_API_KEYS: JSON.stringify(testProducers()),
+    GATEWAY_API_KEYS: JSON.stringify(testSenderKeys()),
     KAFKA_TOPIC_PREFIX: 'unit.',
     ...env,
   });
@@ -131,7 +131,7 @@ describe('authentication and authorisation', () => {
     expect(producer.sends).toEqual([]);
   });
 
-  it('accepts the producer’s own events with either header', async () => {
+  it('accepts the sender’s own events with either header', async () => {
     const { post, producer } = await gateway();
     const police = withNewId(example('incident.created', 'police-emergency-rural'));
     const response = await post(JSON.stringify([police]), {

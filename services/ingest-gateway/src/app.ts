@@ -30,7 +30,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AcceptedEventIds } from './accepted-ids.js';
-import { ApiKeys, type Producer, presentedKey } from './api-keys.js';
+import { ApiKeys, presentedKey, type SenderKey } from './api-keys.js';
 import {
   decodeItems,
   EMPTY_BODY_MESSAGE,
@@ -42,13 +42,13 @@ import {
   RequestError,
   splitNdjsonBody,
 } from './body.js';
-import { configuredProducers, type GatewayConfig } from './config.js';
+import { configuredSenderKeys, type GatewayConfig } from './config.js';
 import { EventIngestor } from './ingest.js';
 import { createGatewayMetrics } from './metrics.js';
 
 export const SERVICE_NAME = 'ingest-gateway';
 
-/** Seconds a producer should wait before retrying when Kafka is unavailable. */
+/** Seconds a sender should wait before retrying when Kafka is unavailable. */
 export const KAFKA_RETRY_AFTER_SECONDS = 5;
 
 export interface GatewayDeps {
@@ -170,7 +170,7 @@ function describeError(
 }
 
 interface RequestContext {
-  producer?: Producer;
+  sender?: SenderKey;
   summary?: { received: number; accepted: number; duplicates: number; rejected: number };
 }
 
@@ -182,7 +182,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
   const { config, producer: kafkaProducer } = deps;
   const registry = createMetricsRegistry(SERVICE_NAME);
   const metrics = createGatewayMetrics(registry);
-  const apiKeys = new ApiKeys(configuredProducers(config));
+  const apiKeys = new ApiKeys(configuredSenderKeys(config));
   // Tokens are events, not requests: a batch of 5,000 costs 5,000.
   const limiter = new TokenBucketLimiter({
     perSecond: config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND,
@@ -280,15 +280,15 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         'no API key: send it as Authorization: Bearer <key> or X-API-Key: <key>',
       );
     }
-    const producer = apiKeys.identify(key);
-    if (!producer) throw new RequestError(401, 'unauthenticated', 'the API key is not recognised');
-    contexts.set(request, { producer });
+    const sender = apiKeys.identify(key);
+    if (!sender) throw new RequestError(401, 'unauthenticated', 'the API key is not recognised');
+    contexts.set(request, { sender });
   }
 
   async function ingestEvents(request: FastifyRequest, reply: FastifyReply) {
     const context = contexts.get(request);
-    const producer = context?.producer;
-    if (!context || !producer) throw new Error('authentication did not run');
+    const sender = context?.sender;
+    if (!context || !sender) throw new Error('authentication did not run');
     // No body at all (and so no Content-Type): fastify leaves it null.
     const body = request.body as ParsedBody | null | undefined;
     if (body == null) throw new RequestError(400, 'bad_request', EMPTY_BODY_MESSAGE);
@@ -300,27 +300,27 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         `${received} events; at most ${config.GATEWAY_MAX_EVENTS} per request: split the batch`,
       );
     }
-    const decision = limiter.take(producer.id, received);
+    const decision = limiter.take(sender.id, received);
     if (!decision.allowed) {
       metrics.events.inc({ outcome: 'rejected', reason: 'rate_limited' }, received);
       throw new RequestError(
         429,
         'rate_limited',
-        `key "${producer.id}" may send ${config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND} events a second (bursts of ${config.GATEWAY_RATE_LIMIT_BURST}); nothing from this request was accepted, retry after ${decision.retryAfterSeconds} s`,
+        `key "${sender.id}" may send ${config.GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND} events a second (bursts of ${config.GATEWAY_RATE_LIMIT_BURST}); nothing from this request was accepted, retry after ${decision.retryAfterSeconds} s`,
         { 'retry-after': String(decision.retryAfterSeconds) },
       );
     }
 
-    const outcome = await ingestor.ingest(decodeItems(body), producer);
+    const outcome = await ingestor.ingest(decodeItems(body), sender);
     if (outcome.kind === 'forbidden') {
       return reply.code(403).send({
         error: 'forbidden',
-        message: `key "${producer.id}" may not write ${outcome.rejected.length} of these events (see rejected); nothing from this request was accepted`,
+        message: `key "${sender.id}" may not write ${outcome.rejected.length} of these events (see rejected); nothing from this request was accepted`,
         rejected: outcome.rejected,
       });
     }
     if (outcome.kind === 'kafka_unavailable') {
-      request.log.warn({ key_id: producer.id, reason: outcome.message }, 'Kafka unavailable');
+      request.log.warn({ key_id: sender.id, reason: outcome.message }, 'Kafka unavailable');
       return reply
         .code(503)
         .header('retry-after', String(KAFKA_RETRY_AFTER_SECONDS))
@@ -376,7 +376,7 @@ export async function buildApp(deps: GatewayDeps): Promise<FastifyInstance> {
         const level = reply.statusCode >= 500 ? 'warn' : 'info';
         request.log[level](
           {
-            key_id: context?.producer?.id,
+            key_id: context?.sender?.id,
             status: reply.statusCode,
             ms: Math.round(reply.elapsedTime),
             ...context?.summary,

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '@bluelight/service-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from './api-keys.js';
-import { configuredProducers, gatewayConfigSchema } from './config.js';
+import { configuredSenderKeys, gatewayConfigSchema } from './config.js';
 
-const producer = (id: string) => ({
+const senderKey = (id: string) => ({
   id,
   key_sha256: sha256Hex(`key-of-${id}`),
   agencies: ['staffordshire-fire'],
@@ -37,7 +37,7 @@ function keysFile(content: string): string {
 }
 
 describe('gateway configuration', () => {
-  it('has the documented defaults and no producers', () => {
+  it('has the documented defaults and no sender keys', () => {
     const config = loadConfig(gatewayConfigSchema, {});
     expect({
       port: config.GATEWAY_PORT,
@@ -64,21 +64,21 @@ describe('gateway configuration', () => {
       prefix: '',
       replication: -1,
     });
-    expect(configuredProducers(config)).toEqual([]);
+    expect(configuredSenderKeys(config)).toEqual([]);
   });
 
-  it('reads producers from the keys file and the inline variable together', () => {
+  it('reads sender keys from the keys file and the inline variable together', () => {
     const config = loadConfig(gatewayConfigSchema, {
-      GATEWAY_API_KEYS_FILE: keysFile(JSON.stringify([producer('cad')])),
-      GATEWAY_API_KEYS: JSON.stringify([producer('telephony')]),
+      GATEWAY_API_KEYS_FILE: keysFile(JSON.stringify([senderKey('cad')])),
+      GATEWAY_API_KEYS: JSON.stringify([senderKey('telephony')]),
     });
-    expect(configuredProducers(config).map((entry) => entry.id)).toEqual(['cad', 'telephony']);
+    expect(configuredSenderKeys(config).map((entry) => entry.id)).toEqual(['cad', 'telephony']);
   });
 
-  it('names the variable and the field of a bad producer entry', () => {
+  it('names the variable and the field of a bad sender key entry', () => {
     expect(
       problems({
-        GATEWAY_API_KEYS: JSON.stringify([{ ...producer('cad'), key_sha256: 'not-a-hash' }]),
+        GATEWAY_API_KEYS: JSON.stringify([{ ...senderKey('cad'), key_sha256: 'not-a-hash' }]),
       }),
     ).toEqual([
       {
@@ -87,7 +87,7 @@ describe('gateway configuration', () => {
       },
     ]);
     expect(
-      problems({ GATEWAY_API_KEYS: JSON.stringify([{ ...producer('cad'), agencies: [] }]) }),
+      problems({ GATEWAY_API_KEYS: JSON.stringify([{ ...senderKey('cad'), agencies: [] }]) }),
     ).toEqual([{ variable: 'GATEWAY_API_KEYS.0.agencies', message: 'list at least one agency' }]);
   });
 
@@ -116,14 +116,14 @@ describe('gateway configuration', () => {
     }
   });
 
-  it('refuses a producer id given twice', () => {
+  it('refuses a sender id given twice', () => {
     expect(
       problems({
-        GATEWAY_API_KEYS_FILE: keysFile(JSON.stringify([producer('cad')])),
-        GATEWAY_API_KEYS: JSON.stringify([producer('cad')]),
+        GATEWAY_API_KEYS_FILE: keysFile(JSON.stringify([senderKey('cad')])),
+        GATEWAY_API_KEYS: JSON.stringify([senderKey('cad')]),
       }),
     ).toEqual([
-      { variable: 'GATEWAY_API_KEYS', message: 'producer id "cad" appears more than once' },
+      { variable: 'GATEWAY_API_KEYS', message: 'sender id "cad" appears more than once' },
     ]);
   });
 

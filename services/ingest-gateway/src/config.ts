@@ -1,13 +1,13 @@
 import { earliestEventTimeSetting } from '@bluelight/schemas';
 import { envField, httpsEnv, platformEnv, reportRepeatedKeyHolders } from '@bluelight/service-kit';
 import { z } from 'zod';
-import { type ProducerEntry, producerList } from './api-keys.js';
+import { type SenderKeyEntry, senderKeyList } from './api-keys.js';
 
-/** Inline JSON: a list of producers `{ id, key_sha256, agencies, sources }`. */
-const inlineProducers = envField.json(producerList);
+/** Inline JSON: a list of sender keys `{ id, key_sha256, agencies, sources }`. */
+const inlineSenderKeys = envField.json(senderKeyList);
 
 /** A JSON file holding the same list, read once at start-up. */
-const producersFile = envField.jsonFile(producerList);
+const senderKeysFile = envField.jsonFile(senderKeyList);
 
 export const gatewayConfigSchema = z
   .object({
@@ -21,8 +21,8 @@ export const gatewayConfigSchema = z
     GATEWAY_MAX_EVENTS: envField.positiveInt(5_000),
     /** Bytes per request body. */
     GATEWAY_MAX_BYTES: envField.positiveInt(5 * 1024 * 1024),
-    GATEWAY_API_KEYS_FILE: producersFile,
-    GATEWAY_API_KEYS: inlineProducers,
+    GATEWAY_API_KEYS_FILE: senderKeysFile,
+    GATEWAY_API_KEYS: inlineSenderKeys,
     /** Per key: a token bucket refilled at this many events a second … */
     GATEWAY_RATE_LIMIT_EVENTS_PER_SECOND: envField.positiveInt(1_000),
     /** … holding at most this many (a burst; at least GATEWAY_MAX_EVENTS, or a full request could never pass). */
@@ -51,7 +51,7 @@ export const gatewayConfigSchema = z
         message: `must be at least GATEWAY_MAX_EVENTS (${config.GATEWAY_MAX_EVENTS}), or a full request could never pass`,
       });
     }
-    reportRepeatedKeyHolders(context, 'producer', [
+    reportRepeatedKeyHolders(context, 'sender', [
       ['GATEWAY_API_KEYS_FILE', config.GATEWAY_API_KEYS_FILE],
       ['GATEWAY_API_KEYS', config.GATEWAY_API_KEYS],
     ]);
@@ -59,7 +59,7 @@ export const gatewayConfigSchema = z
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-/** Every producer from the keys file and the inline variable together. */
-export function configuredProducers(config: GatewayConfig): ProducerEntry[] {
+/** Every sender key from the keys file and the inline variable together. */
+export function configuredSenderKeys(config: GatewayConfig): SenderKeyEntry[] {
   return [...(config.GATEWAY_API_KEYS_FILE ?? []), ...(config.GATEWAY_API_KEYS ?? [])];
 }

@@ -1,6 +1,6 @@
 export { AcceptedEventIds } from './accepted-ids.js';
-export { ApiKeys, presentedKey, producerEntry, producerList, sha256Hex } from './api-keys.js';
+export { ApiKeys, presentedKey, senderKeyEntry, senderKeyList, sha256Hex } from './api-keys.js';
 export { buildApp, type GatewayDeps, KAFKA_RETRY_AFTER_SECONDS, SERVICE_NAME } from './app.js';
-export { configuredProducers, type GatewayConfig, gatewayConfigSchema } from './config.js';
+export { configuredSenderKeys, type GatewayConfig, gatewayConfigSchema } from './config.js';
 export { KEY_ID_HEADER } from './ingest.js';
 export { type GatewayService, startGatewayService } from './service.js';

@@ -7,7 +7,7 @@ import {
 } from '@bluelight/schemas';
 import type { EventProducer, TopicMessages } from '@bluelight/service-kit';
 import type { AcceptedEventIds } from './accepted-ids.js';
-import { authorisationErrors, type Producer } from './api-keys.js';
+import { authorisationErrors, type SenderKey } from './api-keys.js';
 import type { DecodedItem } from './body.js';
 import type { GatewayMetrics, RejectionReason } from './metrics.js';
 
@@ -20,7 +20,7 @@ export const KEY_ID_HEADER = 'bluelight.gateway.key_id';
  */
 const SEND_CHUNK_BYTES = 512 * 1024;
 
-export interface AcceptedItem {
+interface AcceptedItem {
   index: number;
   line?: number;
   event_id: string;
@@ -76,7 +76,7 @@ export class EventIngestor {
     this.#options = options;
   }
 
-  async ingest(items: DecodedItem[], producer: Producer): Promise<IngestOutcome> {
+  async ingest(items: DecodedItem[], sender: SenderKey): Promise<IngestOutcome> {
     const { metrics } = this.#options;
     const rejected: { item: RejectedItem; reason: RejectionReason }[] = [];
     const valid: ValidEvent[] = [];
@@ -87,7 +87,7 @@ export class EventIngestor {
     }
 
     const forbidden = valid.flatMap(({ index, line, event }) => {
-      const errors = authorisationErrors(producer, event);
+      const errors = authorisationErrors(sender, event);
       return errors.length === 0
         ? []
         : [withLine({ index, event_id: event.event_id, errors }, line)];
@@ -120,7 +120,7 @@ export class EventIngestor {
       return withLine({ index, event_id: id, duplicate }, line);
     });
 
-    const failure = await this.#send(toSend, producer.id);
+    const failure = await this.#send(toSend, sender.id);
     const earlierOutcomes = await Promise.all(sentEarlier);
     const message =
       failure ??

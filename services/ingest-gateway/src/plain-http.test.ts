@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
 import { gatewayConfigSchema } from './config.js';
-import { TEST_KEYS, testProducers, withNewId } from './testing/events.js';
+import { TEST_KEYS, testSenderKeys, withNewId } from './testing/events.js';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -29,7 +29,7 @@ async function gateway(env: Record<string, string>) {
   };
   const app = await buildApp({
     config: loadConfig(gatewayConfigSchema, {
-      GATEWAY_API_KEYS: JSON.stringify(testProducers()),
+      GATEWAY_API_KEYS: JSON.stringify(testSenderKeys()),
       ...env,
     }),
     producer,

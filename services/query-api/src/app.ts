@@ -47,7 +47,7 @@ import { INCIDENT_SEARCH_FILTERS, type Problem, querySchemas } from './params.js
 export const SERVICE_NAME = 'query-api';
 
 /** Seconds a client should wait before retrying when ClickHouse is unavailable. */
-export const CLICKHOUSE_RETRY_AFTER_SECONDS = 5;
+const CLICKHOUSE_RETRY_AFTER_SECONDS = 5;
 
 export interface QueryApiDeps {
   config: QueryApiConfig;

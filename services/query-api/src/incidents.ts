@@ -28,7 +28,7 @@ export interface IncidentSearch {
 }
 
 /** The times an incident carries, in the order they happen. */
-export const INCIDENT_TIMES = [
+const INCIDENT_TIMES = [
   'call_received_at',
   'created_at',
   'first_mobilised_at',
@@ -174,8 +174,6 @@ function incidentOf(row: IncidentRow) {
     ) as Record<Segment, number | null>,
   };
 }
-
-export type Incident = ReturnType<typeof incidentOf>;
 
 /** One page of incidents and the cursor of the next (null on the last page). */
 export async function searchIncidents(client: ClickHouseClient, search: IncidentSearch) {

@@ -17,10 +17,10 @@ export interface Problem {
 }
 
 /** At most this many characters in one value, and this many values in one list parameter. */
-export const MAX_VALUE_LENGTH = 200;
-export const MAX_LIST_VALUES = 100;
+const MAX_VALUE_LENGTH = 200;
+const MAX_LIST_VALUES = 100;
 export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 1_000;
+const MAX_LIMIT = 1_000;
 
 const given = (input: unknown) => input !== undefined;
 
@@ -46,7 +46,7 @@ const textError = (what: string) => (issue: { input?: unknown }) =>
  * A London calendar date, YYYY-MM-DD: a real date (2023-02-29 is refused) that ClickHouse's Date
  * can hold (9999-12-31 is refused), so no request fails in ClickHouse for its dates.
  */
-export const londonDate = z.iso
+const londonDate = z.iso
   .date({ error: textError('a London date YYYY-MM-DD') })
   .refine(isPeriodDay, PERIOD_DAY_RANGE_MESSAGE);
 
@@ -74,7 +74,7 @@ const listOf = <Value extends z.ZodType<string, string>>(value: Value) =>
  * A list filter: repeated (`station=A&station=B`) and/or comma-separated (`station=A,B`); blank
  * entries are dropped. Values are data: they reach ClickHouse only as query parameters.
  */
-export const listParam = listOf(
+const listParam = listOf(
   z
     .string()
     .max(MAX_VALUE_LENGTH, `each value at most ${MAX_VALUE_LENGTH} characters`)
@@ -86,12 +86,12 @@ export const listParam = listOf(
  * key may read is decided after validation (403 `forbidden_agency`); a code that cannot exist
  * is a 400 like any malformed value.
  */
-export const agencyParam = listOf(agencyCode).describe(
+const agencyParam = listOf(agencyCode).describe(
   'The agencies whose rows to read (repeat or comma-separate), each one the key may read. Optional for a key of one agency (it reads that one); a key of several must say which.',
 );
 
 /** Days from `from` to `to`, both counted. */
-export function periodDays(from: string, to: string): number {
+function periodDays(from: string, to: string): number {
   return (
     Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1
   );
@@ -123,10 +123,10 @@ const period = {
 };
 
 /** Filters a KPI request may pass on to the standard (each applies to some subjects only). */
-export const KPI_FILTERS = [
+const KPI_FILTERS = [
   ...new Set([...FILTERS.incidents, ...FILTERS.calls, ...FILTERS.availability]),
 ] as const;
-export const KPI_GROUPINGS = [
+const KPI_GROUPINGS = [
   ...new Set([...GROUPINGS.incidents, ...GROUPINGS.calls, ...GROUPINGS.availability]),
 ] as [string, ...string[]];
 
@@ -153,7 +153,7 @@ export interface IncidentCursor {
   afterAgency?: string;
 }
 
-export const cursorParam = z
+const cursorParam = z
   .string({ error: textError('the next_cursor of the previous page') })
   .max(400, 'not a cursor from this API')
   .transform((text, context): IncidentCursor => {

@@ -4,7 +4,7 @@
  * no number (call volumes, police incidents, risk-band mix) the profile says what it assumes.
  */
 
-export type Crewing = 'wholetime' | 'on_call';
+type Crewing = 'wholetime' | 'on_call';
 
 export interface Station {
   code: string;

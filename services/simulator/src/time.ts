@@ -4,7 +4,7 @@ const offsetFormat = new Intl.DateTimeFormat('en-GB', {
 });
 
 /** London's offset from UTC at `ms`, in ms (0 in winter, 3,600,000 in summer time). */
-export function londonOffsetMs(ms: number): number {
+function londonOffsetMs(ms: number): number {
   const name = offsetFormat
     .formatToParts(new Date(ms))
     .find((part) => part.type === 'timeZoneName');

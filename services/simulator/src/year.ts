@@ -1,7 +1,7 @@
 import { DemandCurve } from './demand.js';
 import type { Profile, Station } from './profile.js';
 import { exactQuota, Random, rescaleToMean } from './random.js';
-import { compactDate, DAY, HOUR, iso, londonMidnights, MINUTE, SECOND } from './time.js';
+import { compactDate, DAY, HOUR, londonMidnights, MINUTE, SECOND } from './time.js';
 
 /**
  * One simulated profile year, planned up front (who, what, when — small records) and expanded
@@ -623,5 +623,3 @@ const monthFormat = new Intl.DateTimeFormat('en-CA', {
 function londonMonth(ms: number): string {
   return monthFormat.format(new Date(ms));
 }
-
-export { iso };

@@ -9,7 +9,7 @@ import {
   type KpiQueryOptions,
   parameterBinder,
   type VersionPart,
-} from './kpi.js';
+} from './kpi-common.js';
 
 export type AvailabilityStandardVersion = z.infer<typeof availabilityVersion>;
 

@@ -10,7 +10,7 @@ import {
   parameterBinder,
   statisticValue,
   type VersionPart,
-} from './kpi.js';
+} from './kpi-common.js';
 
 export type CallStandardVersion = z.infer<typeof callVersion>;
 

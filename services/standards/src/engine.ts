@@ -21,11 +21,10 @@ import {
   INCIDENT_GROUPINGS,
   type IncidentStandardVersion,
   incidentKpiQueryOver,
-  type KpiQuery,
   type KpiRow,
   kpiResult,
-  type VersionPart,
-} from './kpi.js';
+} from './incident-kpi.js';
+import type { KpiQuery, VersionPart } from './kpi-common.js';
 import { versionsDuring } from './load.js';
 
 /** The groupings and filters each kind of standard can be broken down and narrowed by. */

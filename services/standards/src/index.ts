@@ -13,6 +13,7 @@ export * from './call-kpi.js';
 export * from './days.js';
 export * from './definition.js';
 export * from './engine.js';
-export * from './kpi.js';
+export * from './incident-kpi.js';
+export * from './kpi-common.js';
 export * from './load.js';
 export * from './report.js';

@@ -6,8 +6,8 @@ import {
   incidentKpisQuery,
   type KpiRow,
   kpiResult,
-  type VersionPart,
-} from './kpi.js';
+} from './incident-kpi.js';
+import type { VersionPart } from './kpi-common.js';
 import { versionsDuring } from './load.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */

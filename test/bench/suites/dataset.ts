@@ -79,7 +79,7 @@ function copySql(base: string, spec: (typeof RAW_TABLES)[number]): string {
 }
 
 /** Partitions, active parts and rows of every table the queries read. */
-export async function partSummary(client: ClickHouseClient, database: string) {
+async function partSummary(client: ClickHouseClient, database: string) {
   const result = await client.query({
     query: `SELECT table, uniqExact(partition) AS partitions, count() AS parts, sum(rows) AS rows,
         max(parts_in_partition) AS max_parts_in_a_partition

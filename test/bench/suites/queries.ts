@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { freePort, type LocalStack } from '@bluelight/local-stack';
-import { callFactsSql, incidentFactsSql, loadStandards } from '@bluelight/standards';
 import {
   allValues,
   evaluateRule,
   provisionedDashboards,
   provisionedRules,
   runPanel,
-} from '../../../dashboards/src/grafana-run.js';
+} from '@bluelight/dashboards/testing';
+import { freePort, type LocalStack } from '@bluelight/local-stack';
+import { callFactsSql, incidentFactsSql, loadStandards } from '@bluelight/standards';
 import { clickhouse, runName, say, startChild, stopChild, waitFor } from '../context.js';
 import { percentile, round } from '../stats.js';
 
@@ -224,8 +224,7 @@ async function rawComparisons(stack: LocalStack, database: string, runs: number)
 }
 
 /** The p95 each query must meet: the annual report (a dozen figures) 300 ms, the rest 100 ms. */
-export const targetMs = (timing: Timing) =>
-  timing.name.includes('/v1/reports/annual') ? 300 : 100;
+const targetMs = (timing: Timing) => (timing.name.includes('/v1/reports/annual') ? 300 : 100);
 
 /** Query latency over the region dataset: API endpoints, panels and alerts; facts vs raw events. */
 export async function queriesSuite(

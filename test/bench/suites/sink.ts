@@ -158,7 +158,7 @@ async function countDistinct(client: ClickHouseClient) {
  * first read, so neither could run here.) It keeps no derived facts, no dead letters
  * and does not validate events.
  */
-export async function runNodePeer(stack: LocalStack, prefix: string, events: number) {
+async function runNodePeer(stack: LocalStack, prefix: string, events: number) {
   const database = runName('bench_peer');
   const server = clickhouse(stack);
   await server.command({ query: `CREATE DATABASE ${database}` });

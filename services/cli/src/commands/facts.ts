@@ -61,7 +61,7 @@ export async function rebuildProgressReporter() {
 }
 
 /** Runs `work` against $CLICKHOUSE_DATABASE, turning connection and server failures into messages. */
-export async function withDatabase<T>(work: (client: ClickHouseClient) => Promise<T>): Promise<T> {
+async function withDatabase<T>(work: (client: ClickHouseClient) => Promise<T>): Promise<T> {
   const config = loadCommandConfig(clickhouseConfigSchema);
   const client = createClickHouse({
     ...clickhouseConnectionFrom(config),

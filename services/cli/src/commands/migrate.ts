@@ -137,7 +137,7 @@ export function registerMigrateCommand(program: Command): void {
   const migrate = program
     .command('migrate')
     .description(
-      'apply the ClickHouse schema migrations (infra/clickhouse/migrations) to $CLICKHOUSE_DATABASE; see docs/migrations.md',
+      'apply the ClickHouse schema migrations (infra/clickhouse-schema/migrations) to $CLICKHOUSE_DATABASE; see docs/migrations.md',
     )
     .addHelpText(
       'after',

@@ -1,15 +1,10 @@
 import { EVERY_AGENCY, readableAgencies } from '@bluelight/query-api';
 import type { Command } from 'commander';
+import { commaList } from '../arguments.js';
 import { ExitCode, UserFacingError } from '../exit-codes.js';
 import { newQueryKey } from '../keys.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-const list = (value: string) =>
-  value
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0);
 
 /**
  * `bluelight query-key`: a new read key for one reader of the query API (a team, a dashboard),
@@ -26,7 +21,7 @@ export function registerQueryKeyCommand(program: Command): void {
     .requiredOption(
       '--agencies <codes>',
       `comma-separated agencies it may read, e.g. staffordshire-fire; "${EVERY_AGENCY}" alone for every agency`,
-      list,
+      commaList,
     )
     .addHelpText(
       'after',

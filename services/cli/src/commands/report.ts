@@ -10,6 +10,7 @@ import {
 } from '@bluelight/service-kit';
 import type { AnnualReport, ReportLine } from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { commaList } from '../arguments.js';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
 import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
 
@@ -50,10 +51,7 @@ export function parseLondonDate(value: string): string {
  * option's, as one list.
  */
 export function collectAgencies(value: string, previous: string[] = []): string[] {
-  const given = value
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0);
+  const given = commaList(value);
   if (given.length === 0)
     throw new InvalidArgumentError('give an agency code, e.g. staffordshire-fire');
   for (const agency of given) {
@@ -117,7 +115,7 @@ export function formatValue(unit: ReportLine['unit'], value: number | null): str
  * The report as an aligned text table: the agencies it covers, then figure, this period,
  * previous period, target.
  */
-export function reportTable(report: AnnualReport, lines: ReportLine[]): string {
+function reportTable(report: AnnualReport, lines: ReportLine[]): string {
   const { current, previous } = report;
   const header = [
     'figure',

@@ -214,6 +214,6 @@ function localProducer(profile: Profile): { agencies: string[]; sources: string[
  * key writes for (its fire service, police force and control room, which the annual report reads
  * together) — no other agency, and not every agency.
  */
-export function localReader(profile: Profile): { agencies: string[] } {
+function localReader(profile: Profile): { agencies: string[] } {
   return { agencies: Object.values(profile.agencies).sort() };
 }

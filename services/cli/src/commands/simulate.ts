@@ -7,7 +7,7 @@ import { loadCommandConfig, UserFacingError } from '../exit-codes.js';
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
 /** An ISO 8601 instant, `now`, or a time relative to now such as `-7d`, `-12h`, `+30m`. */
-export function parseInstant(value: string, nowMs = Date.now()): number {
+function parseInstant(value: string, nowMs = Date.now()): number {
   if (value === 'now') return nowMs;
   const relative = /^([+-])(\d+)([dhm])$/.exec(value);
   if (relative) {

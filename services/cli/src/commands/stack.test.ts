@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBluelight } from '../testing/run-cli.js';
 
 // `stack logs` only reads files, so a stack folder with written logs needs no engines. (The
-// "already running" message of `stack up` is checked in infra/local/src/stack.int.test.ts, on a
+// "already running" message of `stack up` is checked in infra/local-stack/src/stack.int.test.ts, on a
 // stack that test starts anyway.)
 const bin = path.resolve(import.meta.dirname, '../../bin/bluelight.mjs');
 let home: string;

@@ -35,7 +35,7 @@ function describe(status: ComponentStatus[]): string {
 }
 
 /** Export lines for the stack's engines: brokers and URL, and the TLS/SASL files when it has them. */
-export function envLines(stack: LocalStack): string[] {
+function envLines(stack: LocalStack): string[] {
   return Object.entries({ ...stack.kafkaClientEnv(), ...stack.clickhouseClientEnv() }).map(
     ([name, value]) => `export ${name}=${value}`,
   );

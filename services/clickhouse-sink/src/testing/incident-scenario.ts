@@ -60,7 +60,7 @@ export interface ExpectedIncident {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function londonDay(ms: number): string {
+function londonDay(ms: number): string {
   // en-CA formats as YYYY-MM-DD.
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date(ms));
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type ProducerEntry, sha256Hex } from '../api-keys.js';
+import { type SenderKeyEntry, sha256Hex } from '../api-keys.js';
 
 /** A UUID v7 (48-bit millisecond time, version 7, variant 10, random rest), as producers make them. */
 export function newEventId(): string {
@@ -18,7 +18,7 @@ export function withNewId<T>(event: T): T & { event_id: string } {
   };
 }
 
-/** The test producers' keys (plain text, as a producer holds them). */
+/** The test senders' keys (plain text, as a sending system holds them). */
 export const TEST_KEYS = {
   /** Staffordshire's control room, fire CAD, police CAD and station-end: every valid example. */
   staffs: 'test-key-staffs-3c1f0e9a',
@@ -29,7 +29,7 @@ export const TEST_KEYS = {
 } as const;
 
 /** The keys file entries for TEST_KEYS: hashes only, as an operator would write them. */
-export function testProducers(): ProducerEntry[] {
+export function testSenderKeys(): SenderKeyEntry[] {
   return [
     {
       id: 'staffs',

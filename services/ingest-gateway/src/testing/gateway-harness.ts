@@ -12,10 +12,10 @@ import { murmur2 } from '@platformatic/kafka';
 import { gatewayConfigSchema } from '../config.js';
 import { KEY_ID_HEADER } from '../ingest.js';
 import { startGatewayService } from '../service.js';
-import { TEST_KEYS, testProducers } from './events.js';
+import { TEST_KEYS, testSenderKeys } from './events.js';
 
 /**
- * A gateway of the test's own — its own topic prefix, the test producers' keys — run in-process
+ * A gateway of the test's own — its own topic prefix, the test senders' keys — run in-process
  * (no port: requests go through `app.inject()`) against the shared Kafka or the one given.
  */
 export async function startTestGateway(
@@ -26,7 +26,7 @@ export async function startTestGateway(
   const config = loadConfig(gatewayConfigSchema, {
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
     KAFKA_TOPIC_PREFIX: prefix,
-    GATEWAY_API_KEYS: JSON.stringify(testProducers()),
+    GATEWAY_API_KEYS: JSON.stringify(testSenderKeys()),
     ...options.env,
   });
   const service = await startGatewayService(config, testLogger('ingest-gateway'), {

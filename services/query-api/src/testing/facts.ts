@@ -192,9 +192,9 @@ export const INCIDENTS: IncidentFact[] = [
 ];
 
 /** 999 calls presented on 10 March: answered after these seconds, or abandoned (null). */
-export const CALL_ANSWER_SECONDS: (number | null)[] = [5, 8, 10, 12, 30, null];
+const CALL_ANSWER_SECONDS: (number | null)[] = [5, 8, 10, 12, 30, null];
 /** The neighbouring fire service's 999 calls, the same morning, the same queue name. */
-export const NEIGHBOUR_CALL_ANSWER_SECONDS: (number | null)[] = [4, 6, 9, 9.5, 25, null];
+const NEIGHBOUR_CALL_ANSWER_SECONDS: (number | null)[] = [4, 6, 9, 9.5, 25, null];
 
 /** The events that give INCIDENTS: creation 20 s after the call, mobilised, mobile, arrival, cancellation. */
 export function incidentEvents() {

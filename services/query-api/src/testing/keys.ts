@@ -23,7 +23,7 @@ export const TEST_KEYS = {
 
 export type TestKey = keyof typeof TEST_KEYS;
 
-export const TEST_KEY_AGENCIES: Record<TestKey, string[]> = {
+const TEST_KEY_AGENCIES: Record<TestKey, string[]> = {
   dashboards: [AGENCIES.fire],
   analyst: [AGENCIES.fire, AGENCIES.police],
   neighbour: [AGENCIES.neighbour],

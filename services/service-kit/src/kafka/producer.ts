@@ -149,7 +149,7 @@ export function classifyProduceError(error: unknown): ProduceErrorVerdict {
 }
 
 /** The distinct innermost messages of a (possibly nested) error, for logs and rejections. */
-export function describeError(error: unknown): string {
+function describeError(error: unknown): string {
   const messages = new Set<string>();
   for (const leaf of leafErrors(error)) {
     const info = leaf as { message?: unknown; apiId?: unknown; path?: unknown };

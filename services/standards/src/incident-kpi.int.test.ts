@@ -8,8 +8,8 @@ import {
   incidentKpiQueryOver,
   type KpiRow,
   kpiResult,
-  statisticSql,
-} from './kpi.js';
+} from './incident-kpi.js';
+import { statisticSql } from './kpi-common.js';
 import { loadStandards, parseStandard, versionsDuring } from './load.js';
 
 let db: Awaited<ReturnType<typeof migratedDatabase>>;

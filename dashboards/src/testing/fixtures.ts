@@ -223,7 +223,7 @@ export const DEAD_LETTER_BURST = [
 ];
 
 /** The events of one call: presented, answered after `wait` s or abandoned after 40 s, closed after triage. */
-export function callRow(
+export function callEvents(
   id: string,
   line: '999' | '101',
   presented: string,
@@ -254,41 +254,53 @@ export const T3 = new Date('2024-04-07T12:00:00Z'); // at risk: 10 of 11 (90.9%)
 
 export const CALLS: FixtureEvent[] = [
   // Around the clocks change (999 by London day): 30 March; 31 March (4 of 5); 1 April.
-  callRow('d1', '999', '2024-03-30T23:59:59Z', 5),
+  callEvents('d1', '999', '2024-03-30T23:59:59Z', 5),
   ...[3, 4, 5, 6, 12].map((wait, index) =>
-    callRow(`d${index + 2}`, '999', on('2024-03-31', 0, 30 + index), wait),
+    callEvents(`d${index + 2}`, '999', on('2024-03-31', 0, 30 + index), wait),
   ),
-  callRow('d7', '999', '2024-03-31T23:30:00Z', 2),
+  callEvents('d7', '999', '2024-03-31T23:30:00Z', 2),
   // T1's hour: 3, 5, 8, 9, 10, 10 within 10 s (10.0 counts); 12 and 30 not; one abandoned.
   ...[3, 5, 8, 9, 10, 10, 12, 30].map((wait, index) =>
-    callRow(`b${index + 1}`, '999', on('2024-04-05', 11, 5 + index), wait),
+    callEvents(`b${index + 1}`, '999', on('2024-04-05', 11, 5 + index), wait),
   ),
-  callRow('b9', '999', on('2024-04-05', 11, 40), null, { abandon: true }),
+  callEvents('b9', '999', on('2024-04-05', 11, 40), null, { abandon: true }),
   // Same London day, before the hour: must not count in "the last hour".
-  callRow('b10', '999', on('2024-04-05', 10, 30), 60),
+  callEvents('b10', '999', on('2024-04-05', 10, 30), 60),
   // Waiting at T1: five 999 and two 101 calls, presented in the last ten minutes.
   ...[51, 52, 53, 54, 55].map((minute, index) =>
-    callRow(`w${index + 1}`, '999', on('2024-04-05', 11, minute), null),
+    callEvents(`w${index + 1}`, '999', on('2024-04-05', 11, minute), null),
   ),
   ...[56, 57].map((minute, index) =>
-    callRow(`w${index + 6}`, '101', on('2024-04-05', 11, minute), null),
+    callEvents(`w${index + 6}`, '101', on('2024-04-05', 11, minute), null),
   ),
   // 101 triage on 5 April: 3 of 5 resolved; triage times 180, 240, 120, 300, 60 s.
-  callRow('t1', '101', on('2024-04-05', 9, 0), 60, { triage: 180, outcome: 'resolved_at_triage' }),
-  callRow('t2', '101', on('2024-04-05', 9, 10), 60, { triage: 240, outcome: 'appointment_booked' }),
-  callRow('t3', '101', on('2024-04-05', 9, 20), 60, { triage: 120, outcome: 'resolved_at_triage' }),
-  callRow('t4', '101', on('2024-04-05', 9, 30), 60, {
+  callEvents('t1', '101', on('2024-04-05', 9, 0), 60, {
+    triage: 180,
+    outcome: 'resolved_at_triage',
+  }),
+  callEvents('t2', '101', on('2024-04-05', 9, 10), 60, {
+    triage: 240,
+    outcome: 'appointment_booked',
+  }),
+  callEvents('t3', '101', on('2024-04-05', 9, 20), 60, {
+    triage: 120,
+    outcome: 'resolved_at_triage',
+  }),
+  callEvents('t4', '101', on('2024-04-05', 9, 30), 60, {
     triage: 300,
     outcome: 'referred_to_other_agency',
   }),
-  callRow('t5', '101', on('2024-04-05', 9, 40), 60, { triage: 60, outcome: 'resolved_at_triage' }),
+  callEvents('t5', '101', on('2024-04-05', 9, 40), 60, {
+    triage: 60,
+    outcome: 'resolved_at_triage',
+  }),
   // T2's hour: all ten within 10 s.
   ...Array.from({ length: 10 }, (_, index) =>
-    callRow(`c${index + 1}`, '999', on('2024-04-06', 11, 5 + index), 2 + (index % 7)),
+    callEvents(`c${index + 1}`, '999', on('2024-04-06', 11, 5 + index), 2 + (index % 7)),
   ),
   // T3's hour: ten within, one at 15 s.
   ...Array.from({ length: 11 }, (_, index) =>
-    callRow(`r${index + 1}`, '999', on('2024-04-07', 11, 5 + index), index === 10 ? 15 : 4),
+    callEvents(`r${index + 1}`, '999', on('2024-04-07', 11, 5 + index), index === 10 ? 15 : 4),
   ),
 ].flat();
 
@@ -336,10 +348,12 @@ export const INTERVALS: FixtureEvent[] = [
  */
 export const NEIGHBOUR_CALLS: FixtureEvent[] = [
   ...[2, 3, 4, 5, 6].map((wait, index) =>
-    callRow(`CH-b${index + 1}`, '999', on('2024-04-05', 11, 20 + index), wait, { agency: THEIRS }),
+    callEvents(`CH-b${index + 1}`, '999', on('2024-04-05', 11, 20 + index), wait, {
+      agency: THEIRS,
+    }),
   ),
   ...[52, 53].map((minute, index) =>
-    callRow(`CH-w${index + 1}`, '999', on('2024-04-05', 11, minute), null, { agency: THEIRS }),
+    callEvents(`CH-w${index + 1}`, '999', on('2024-04-05', 11, minute), null, { agency: THEIRS }),
   ),
 ].flat();
 
@@ -364,7 +378,7 @@ export const NEIGHBOUR_INTERVALS: FixtureEvent[] = [
  * type that gives no figure (an answer without a presentation, a departure without a creation, a
  * retraction of nothing), with the ingestion time the panels are tested on.
  */
-export const rawRow = (
+export const pipelineHealthRawRow = (
   idField: string,
   id: string,
   occurred: string,
@@ -401,22 +415,28 @@ export const OUR_DATA: AgencyData = {
   events: [...[...INCIDENTS, ...ALERT_INCIDENTS].flatMap(incidentEvents), ...CALLS, ...INTERVALS],
   raw: {
     calls_raw: [
-      rawRow('call_id', 'b1', '2024-04-05T11:05:00Z', '2024-04-05T11:59:40Z'),
-      rawRow('call_id', 'b2', '2024-04-05T11:00:00Z', '2024-04-05T11:30:00Z', {
+      pipelineHealthRawRow('call_id', 'b1', '2024-04-05T11:05:00Z', '2024-04-05T11:59:40Z'),
+      pipelineHealthRawRow('call_id', 'b2', '2024-04-05T11:00:00Z', '2024-04-05T11:30:00Z', {
         corrects_event_id: 'x',
       }),
     ],
     incidents_raw: [
-      rawRow('incident_id', 'A1', '2024-04-05T09:00:00Z', '2024-04-05T09:00:02Z', {
+      pipelineHealthRawRow('incident_id', 'A1', '2024-04-05T09:00:00Z', '2024-04-05T09:00:02Z', {
         event_type: 'incident.resource_left_scene',
         agency: OURS.fire,
       }),
     ],
     resources_raw: [
-      rawRow('resource_id', 'LEEK-P1', '2024-04-05T11:58:00Z', '2024-04-05T11:58:01Z', {
-        event_type: 'resource.event_retracted',
-        agency: OURS.fire,
-      }),
+      pipelineHealthRawRow(
+        'resource_id',
+        'LEEK-P1',
+        '2024-04-05T11:58:00Z',
+        '2024-04-05T11:58:01Z',
+        {
+          event_type: 'resource.event_retracted',
+          agency: OURS.fire,
+        },
+      ),
     ],
   },
 };
@@ -430,12 +450,12 @@ export const NEIGHBOUR_DATA: AgencyData = {
   ],
   raw: {
     calls_raw: [
-      rawRow('call_id', 'CH-b1', '2024-04-05T11:20:00Z', '2024-04-05T11:58:20Z', {
+      pipelineHealthRawRow('call_id', 'CH-b1', '2024-04-05T11:20:00Z', '2024-04-05T11:58:20Z', {
         agency: THEIRS,
       }),
     ],
     incidents_raw: [
-      rawRow('incident_id', 'CH-A1', '2024-04-05T09:30:00Z', '2024-04-05T11:00:00Z', {
+      pipelineHealthRawRow('incident_id', 'CH-A1', '2024-04-05T09:30:00Z', '2024-04-05T11:00:00Z', {
         event_type: 'incident.resource_left_scene',
         agency: THEIRS,
       }),

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { parse } from 'yaml';
+import { PROVISIONING, REPO_ROOT } from '../output.js';
 import { durationMs, grafanaSql, type QueryContext } from './grafana-emulator.js';
-import { PROVISIONING, REPO_ROOT } from './output.js';
 
 export interface Column {
   name: string;

@@ -221,7 +221,7 @@ export class LocalStack {
 
   /**
    * Where ClickHouse's users are read from when it starts, if the file exists:
-   * `{"name": {"password": "...", "readonly": 0|1|2}}` (infra/local/clickhouse/server.py).
+   * `{"name": {"password": "...", "readonly": 0|1|2}}` (infra/local-stack/clickhouse/server.py).
    * Without it only `default`, without a password.
    */
   get clickhouseUsersFile(): string {

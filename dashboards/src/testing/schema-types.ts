@@ -12,7 +12,7 @@ import type * as table from '@grafana/grafana-foundation-sdk/table';
 import type * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 
 export type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-export type { ClickHouseQuery } from './clickhouse-query.js';
+export type { ClickHouseQuery } from '../clickhouse-query.js';
 
 export type StatOptions = stat.Options;
 export type BarchartOptions = barchart.Options;

@@ -16,7 +16,7 @@ export interface ManagedProcess {
   marker: string;
 }
 
-export async function readPid(process_: ManagedProcess): Promise<number | undefined> {
+async function readPid(process_: ManagedProcess): Promise<number | undefined> {
   if (!existsSync(process_.pidFile)) return undefined;
   const pid = Number.parseInt((await readFile(process_.pidFile, 'utf8')).trim(), 10);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;

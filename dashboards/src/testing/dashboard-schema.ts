@@ -35,7 +35,7 @@ const SRC = path.dirname(fileURLToPath(import.meta.url));
 /** The file naming the types to convert. */
 export const SCHEMA_TYPES_FILE = path.join(SRC, 'schema-types.ts');
 /** The project's compiler options, so the generator resolves the SDK's subpaths as tsc does. */
-const TSCONFIG = path.resolve(SRC, '../../tsconfig.json');
+const TSCONFIG = path.resolve(SRC, '../../../tsconfig.json');
 
 /**
  * The panel plugins a dashboard may use, keyed by the plugin id the SDK's PanelBuilder writes as
