@@ -84,8 +84,7 @@ function validationProblems(
       continue;
     }
     const parts = issue.instancePath.split('/').filter(Boolean);
-    const part =
-      context === 'body' ? parts.join('.') || '(body)' : (parts[0] ?? `(${context ?? 'query'})`);
+    const part = context === 'body' ? parts.join('.') || '(body)' : (parts[0] ?? '(query)');
     problems.push(name(part, issue.message ?? 'invalid'));
   }
   return problems;
