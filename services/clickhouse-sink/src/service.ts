@@ -2,13 +2,13 @@ import { prepareFastValidation } from '@bluelight/schemas';
 import {
   clickhouseConnectionFrom,
   createClickHouse,
+  createHttpApp,
   createKafkaClients,
   createMetricsRegistry,
+  type HttpApp,
   kafkaConnectionFrom,
   type Logger,
-  observability,
 } from '@bluelight/service-kit';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type SinkConfig, sinkBatching } from './config.js';
 import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
@@ -18,7 +18,7 @@ export const SERVICE_NAME = 'clickhouse-sink';
 
 export interface SinkService {
   sink: ClickHouseSink;
-  app: FastifyInstance;
+  app: HttpApp;
   /** Stops the HTTP server, then the sink (which finishes and commits the batches in hand). */
   stop: () => Promise<void>;
 }
@@ -98,33 +98,34 @@ export async function startSinkService(
   });
 
   let stopping = false;
-  const app: FastifyInstance = Fastify({
-    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-  });
-  await app.register(observability, {
-    registry,
-    isShuttingDown: () => stopping,
-    liveness: [
-      {
-        name: 'consumer loop',
-        check: async () => {
-          const idleMs = Date.now() - sink.lastActivityAt();
-          if (sink.fatalError) throw new Error(`stopped: ${sink.fatalError.message}`);
-          if (idleMs > config.SINK_STALL_TIMEOUT_MS) {
-            throw new Error(`no fetch, heartbeat or batch for ${Math.round(idleMs / 1000)} s`);
-          }
+  // Only the probes and /metrics: the kit's app without routes or OpenAPI.
+  const app = await createHttpApp({
+    logger,
+    observability: {
+      registry,
+      isShuttingDown: () => stopping,
+      liveness: [
+        {
+          name: 'consumer loop',
+          check: async () => {
+            const idleMs = Date.now() - sink.lastActivityAt();
+            if (sink.fatalError) throw new Error(`stopped: ${sink.fatalError.message}`);
+            if (idleMs > config.SINK_STALL_TIMEOUT_MS) {
+              throw new Error(`no fetch, heartbeat or batch for ${Math.round(idleMs / 1000)} s`);
+            }
+          },
         },
-      },
-    ],
-    readiness: [
-      { name: 'clickhouse', check: async () => void (await clickhouse.ping({ select: true })) },
-      {
-        name: 'kafka',
-        check: async () => {
-          if ((await admin.brokerCount()) < 1) throw new Error('no brokers');
+      ],
+      readiness: [
+        { name: 'clickhouse', check: async () => void (await clickhouse.ping({ select: true })) },
+        {
+          name: 'kafka',
+          check: async () => {
+            if ((await admin.brokerCount()) < 1) throw new Error('no brokers');
+          },
         },
-      },
-    ],
+      ],
+    },
   });
 
   await sink.start();

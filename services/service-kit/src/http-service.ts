@@ -80,7 +80,8 @@ function validationProblems(
   for (const issue of validation) {
     if (issue.keyword === 'unrecognized_keys') {
       const keys = (issue.params as { keys?: string[] }).keys ?? [];
-      for (const key of keys) problems.push(name(key, 'unknown parameter'));
+      for (const key of keys)
+        problems.push(name(key, context === 'body' ? 'unknown field' : 'unknown parameter'));
       continue;
     }
     const parts = issue.instancePath.split('/').filter(Boolean);
@@ -174,8 +175,8 @@ export function bearerAuthentication<Holder>(options: {
 }
 
 export interface HttpAppOptions {
-  /** HTTPS_CERT_FILE / HTTPS_KEY_FILE (HTTPS on the port) and HTTP_REQUIRE_TLS. */
-  config: HttpsEnvConfig;
+  /** HTTPS_CERT_FILE / HTTPS_KEY_FILE (HTTPS on the port) and HTTP_REQUIRE_TLS; plain HTTP without. */
+  config?: HttpsEnvConfig;
   logger: Logger;
   /** Fastify's body limit in bytes (its default, 1 MiB, otherwise). */
   bodyLimit?: number;
@@ -206,12 +207,12 @@ export interface HttpAppOptions {
 export async function createHttpApp(options: HttpAppOptions) {
   const { config } = options;
   const app = Fastify({
-    ...(httpsServerOptions(config) as object),
+    ...((config ? httpsServerOptions(config) : {}) as object),
     loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>();
-  const refusePlainHttp = refusePlainHttpHook(config);
+  const refusePlainHttp = config && refusePlainHttpHook(config);
   if (refusePlainHttp) app.addHook('onRequest', refusePlainHttp);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
