@@ -2,19 +2,18 @@ import { prepareFastValidation } from '@bluelight/schemas';
 import {
   clickhouseConnectionFrom,
   createClickHouse,
-  createHttpApp,
   createKafkaClients,
   createMetricsRegistry,
   type HttpApp,
   kafkaConnectionFrom,
   type Logger,
 } from '@bluelight/service-kit';
+import { buildApp, SERVICE_NAME } from './app.js';
 import { type SinkConfig, sinkBatching } from './config.js';
 import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
 import { ClickHouseSink } from './sink.js';
 
-export const SERVICE_NAME = 'clickhouse-sink';
 
 export interface SinkService {
   sink: ClickHouseSink;
@@ -98,34 +97,21 @@ export async function startSinkService(
   });
 
   let stopping = false;
-  // Only the probes and /metrics: the kit's app without routes or OpenAPI.
-  const app = await createHttpApp({
+  const app = await buildApp({
+    config,
     logger,
-    observability: {
-      registry,
-      isShuttingDown: () => stopping,
-      liveness: [
-        {
-          name: 'consumer loop',
-          check: async () => {
-            const idleMs = Date.now() - sink.lastActivityAt();
-            if (sink.fatalError) throw new Error(`stopped: ${sink.fatalError.message}`);
-            if (idleMs > config.SINK_STALL_TIMEOUT_MS) {
-              throw new Error(`no fetch, heartbeat or batch for ${Math.round(idleMs / 1000)} s`);
-            }
-          },
+    registry,
+    sink,
+    isShuttingDown: () => stopping,
+    readiness: [
+      { name: 'clickhouse', check: async () => void (await clickhouse.ping({ select: true })) },
+      {
+        name: 'kafka',
+        check: async () => {
+          if ((await admin.brokerCount()) < 1) throw new Error('no brokers');
         },
-      ],
-      readiness: [
-        { name: 'clickhouse', check: async () => void (await clickhouse.ping({ select: true })) },
-        {
-          name: 'kafka',
-          check: async () => {
-            if ((await admin.brokerCount()) < 1) throw new Error('no brokers');
-          },
-        },
-      ],
-    },
+      },
+    ],
   });
 
   await sink.start();
