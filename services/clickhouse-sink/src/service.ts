@@ -14,7 +14,6 @@ import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
 import { ClickHouseSink } from './sink.js';
 
-
 export interface SinkService {
   sink: ClickHouseSink;
   app: HttpApp;
