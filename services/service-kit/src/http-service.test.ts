@@ -44,7 +44,15 @@ async function buildApp(options: { unconfigured?: string; openapi?: boolean } = 
   });
   app.post(
     '/v1/things',
-    { schema: { body: z.strictObject({ name: z.string(), size: z.int() }) } },
+    {
+      schema: {
+        body: z.strictObject({
+          name: z.string(),
+          size: z.int(),
+          crew: z.strictObject({ lead: z.string() }),
+        }),
+      },
+    },
     async (request) => request.body,
   );
   return app;
@@ -66,7 +74,7 @@ describe('createHttpApp', () => {
     const response = await (await buildApp()).inject({
       method: 'POST',
       url: '/v1/things',
-      payload: { name: 'pump', size: 'large', colour: 'red' },
+      payload: { name: 'pump', size: 'large', colour: 'red', crew: { lead: 7, rank: 'x' } },
     });
     expect(response.statusCode).toBe(400);
     const body = response.json();
@@ -75,6 +83,8 @@ describe('createHttpApp', () => {
       expect.arrayContaining([
         { path: 'size', message: expect.any(String) },
         { path: 'colour', message: 'unknown field' },
+        { path: 'crew.lead', message: expect.any(String) },
+        { path: 'crew.rank', message: 'unknown field' },
       ]),
     );
   });

@@ -78,13 +78,15 @@ function validationProblems(
     context === 'body' ? { path: part, message } : { parameter: part, message };
   const problems: Problem[] = [];
   for (const issue of validation) {
+    const parts = issue.instancePath.split('/').filter(Boolean);
     if (issue.keyword === 'unrecognized_keys') {
       const keys = (issue.params as { keys?: string[] }).keys ?? [];
-      for (const key of keys)
-        problems.push(name(key, context === 'body' ? 'unknown field' : 'unknown parameter'));
+      for (const key of keys) {
+        if (context === 'body') problems.push(name([...parts, key].join('.'), 'unknown field'));
+        else problems.push(name(key, 'unknown parameter'));
+      }
       continue;
     }
-    const parts = issue.instancePath.split('/').filter(Boolean);
     const part = context === 'body' ? parts.join('.') || '(body)' : (parts[0] ?? '(query)');
     problems.push(name(part, issue.message ?? 'invalid'));
   }
