@@ -1,3 +1,4 @@
+export { SERVICE_NAME } from './app.js';
 export {
   SINK_PROFILES,
   type SinkBatching,
@@ -11,4 +12,4 @@ export { decodeBatch } from './processor.js';
 export { type RebuildProgress, rebuildFacts, recomputeRevised } from './rebuild.js';
 export { type ReplayPolicy, type ReplayResult, replayDeadLetters } from './replay.js';
 export { type Lineage, type RawRow, rawRow } from './rows.js';
-export { SERVICE_NAME, type SinkService, startSinkService } from './service.js';
+export { type SinkService, startSinkService } from './service.js';

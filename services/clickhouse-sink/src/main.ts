@@ -1,6 +1,7 @@
 import { createGracefulShutdown, createLogger, loadConfigOrExit } from '@bluelight/service-kit';
+import { SERVICE_NAME } from './app.js';
 import { sinkBatching, sinkConfigSchema } from './config.js';
-import { SERVICE_NAME, startSinkService } from './service.js';
+import { startSinkService } from './service.js';
 
 const config = loadConfigOrExit(sinkConfigSchema);
 const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });

@@ -4,21 +4,19 @@ import {
   createClickHouse,
   createKafkaClients,
   createMetricsRegistry,
+  type HttpApp,
   kafkaConnectionFrom,
   type Logger,
-  observability,
 } from '@bluelight/service-kit';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { buildApp, SERVICE_NAME } from './app.js';
 import { type SinkConfig, sinkBatching } from './config.js';
 import { familiesWithPrefix } from './families.js';
 import { createSinkMetrics } from './metrics.js';
 import { ClickHouseSink } from './sink.js';
 
-export const SERVICE_NAME = 'clickhouse-sink';
-
 export interface SinkService {
   sink: ClickHouseSink;
-  app: FastifyInstance;
+  app: HttpApp;
   /** Stops the HTTP server, then the sink (which finishes and commits the batches in hand). */
   stop: () => Promise<void>;
 }
@@ -98,24 +96,12 @@ export async function startSinkService(
   });
 
   let stopping = false;
-  const app: FastifyInstance = Fastify({
-    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-  });
-  await app.register(observability, {
+  const app = await buildApp({
+    config,
+    logger,
     registry,
+    sink,
     isShuttingDown: () => stopping,
-    liveness: [
-      {
-        name: 'consumer loop',
-        check: async () => {
-          const idleMs = Date.now() - sink.lastActivityAt();
-          if (sink.fatalError) throw new Error(`stopped: ${sink.fatalError.message}`);
-          if (idleMs > config.SINK_STALL_TIMEOUT_MS) {
-            throw new Error(`no fetch, heartbeat or batch for ${Math.round(idleMs / 1000)} s`);
-          }
-        },
-      },
-    ],
     readiness: [
       { name: 'clickhouse', check: async () => void (await clickhouse.ping({ select: true })) },
       {

@@ -1,11 +1,6 @@
+import { HttpError as RequestError } from '@bluelight/service-kit';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeItems,
-  eventCount,
-  parseJsonArrayBody,
-  RequestError,
-  splitNdjsonBody,
-} from './body.js';
+import { decodeItems, eventCount, parseJsonArrayBody, splitNdjsonBody } from './body.js';
 
 function refusal(parse: () => unknown): { statusCode: number; message: string } {
   try {

@@ -1,18 +1,5 @@
 import type { FieldError } from '@bluelight/schemas';
-import { NOT_UTF8_MESSAGE, notUnicodePaths } from '@bluelight/service-kit';
-
-/** A problem with the request as a whole: answered with this status and an `{ error, message }` body. */
-export class RequestError extends Error {
-  constructor(
-    readonly statusCode: 400 | 401 | 403 | 413 | 415 | 429 | 503,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = 'RequestError';
-  }
-}
+import { HttpError, NOT_UTF8_MESSAGE, notUnicodePaths } from '@bluelight/service-kit';
 
 export const JSON_TYPE = 'application/json';
 export const NDJSON_TYPE = 'application/x-ndjson';
@@ -45,16 +32,16 @@ export const EMPTY_BODY_MESSAGE =
   'the body is empty: send a JSON array of events (application/json) or one event per line (application/x-ndjson)';
 
 export function parseJsonArrayBody(text: string): ParsedBody {
-  if (text.trim() === '') throw new RequestError(400, 'bad_request', EMPTY_BODY_MESSAGE);
+  if (text.trim() === '') throw new HttpError(400, 'bad_request', EMPTY_BODY_MESSAGE);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new RequestError(400, 'bad_request', `the body is not JSON: ${describeJsonError(error)}`);
+    throw new HttpError(400, 'bad_request', `the body is not JSON: ${describeJsonError(error)}`);
   }
   if (!Array.isArray(value)) {
     const got = value === null ? 'null' : typeof value;
-    throw new RequestError(
+    throw new HttpError(
       400,
       'bad_request',
       `the body must be a JSON array of events, got ${got === 'object' ? 'an object' : got} (send one event as [event])`,
@@ -70,7 +57,7 @@ export function splitNdjsonBody(text: string): ParsedBody {
     const trimmed = raw.trim();
     if (trimmed !== '') lines.push({ line: position + 1, text: trimmed });
   });
-  if (lines.length === 0) throw new RequestError(400, 'bad_request', EMPTY_BODY_MESSAGE);
+  if (lines.length === 0) throw new HttpError(400, 'bad_request', EMPTY_BODY_MESSAGE);
   return { format: 'ndjson', lines };
 }
 

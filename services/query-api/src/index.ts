@@ -9,7 +9,7 @@ export {
   readerEntry,
   readerList,
 } from './api-keys.js';
-export { ApiError, buildApp, type QueryApiDeps, SERVICE_NAME } from './app.js';
+export { buildApp, type QueryApiDeps, SERVICE_NAME } from './app.js';
 export { configuredReaders, type QueryApiConfig, queryApiConfigSchema } from './config.js';
 export { flatten, toCsv, wantsCsv } from './csv.js';
 export { type IncidentSearch, incidentSearchQuery, searchIncidents } from './incidents.js';

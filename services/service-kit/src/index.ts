@@ -2,6 +2,7 @@ export * from './api-keys.js';
 export * from './clickhouse.js';
 export * from './config.js';
 export * from './csv.js';
+export * from './http-service.js';
 export * from './https.js';
 export * from './kafka/clients.js';
 export type { KafkaEventProducer } from './kafka/producer.js';
