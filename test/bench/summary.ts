@@ -198,7 +198,7 @@ export function benchmarksMarkdown(newest: Record<string, Result>, analysis = ''
     "  derived by the views and merged); the sink's step time per unit of work is compared.",
     '- **latency**: one event per produce request at the given rate; an event is queryable when the',
     "  sink's committed offset passes it (the sink commits only after the facts are written);",
-    '  committed offsets are polled every 25 ms.',
+    '  committed offsets of the three families are polled together every 25 ms.',
     '- **queries**: see above; each query once to warm up, then timed runs, one at a time;',
     '  nearest-rank percentiles.',
     '',
