@@ -101,9 +101,9 @@ async function test() {
     path.join(root, 'infra', 'build.mjs'),
   ]);
   const prepared = await step(
-    'Local stack prerequisites (Kafka jars, chDB virtualenv)',
+    'Local stack prerequisites (Kafka jars, chDB virtualenv, headless Chromium)',
     bin('bluelight'),
-    ['stack', 'prepare'],
+    ['stack', 'prepare', '--browser'],
   );
   if (prepared === 0) {
     await step(

@@ -1,3 +1,4 @@
+export { ensureChromium, findChromium, launchChromium } from './browser.js';
 export {
   ensureKafkaJars,
   ensurePythonEnv,

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import {
   type ComponentStatus,
   DEFAULT_STACK,
+  ensureChromium,
   LocalStack,
   type StackOptions,
 } from '@bluelight/local-stack';
@@ -169,9 +170,14 @@ export function registerStackCommands(program: Command): void {
       'download the Kafka jars and create the chDB virtualenv, without starting anything',
     )
     .addOption(nameOption())
-    .action(async (options: { name: string }) => {
+    .option(
+      '--browser',
+      "also make sure headless Chromium is present (installs Debian's chromium when root), for PDF reports and the browser tests",
+    )
+    .action(async (options: { name: string; browser?: boolean }) => {
       const local = await LocalStack.open({ name: options.name });
       await local.prepare(say);
+      if (options.browser) await ensureChromium(say);
       say('local stack prerequisites are ready.');
     });
 
