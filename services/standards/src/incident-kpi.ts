@@ -369,10 +369,16 @@ FROM (
     SELECT *, ${columns.flatMap((column) => column.judged).join(',\n      ')}
     FROM (
       SELECT
-        ${INCIDENT_GROUPINGS[groupBy]} AS grp,
+        ${options.joinedGroup ? `ifNull(joined.joined_group, '')` : INCIDENT_GROUPINGS[groupBy]} AS grp,
         CAST(agency AS String) AS row_agency,
         ${[...facts, ...segments].join(', ')}
-      FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts
+      FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts${
+        options.joinedGroup
+          ? `
+      LEFT JOIN (${options.joinedGroup.sql}) AS joined
+        ON joined.joined_agency = incident_facts.agency AND joined.joined_incident_id = incident_facts.incident_id`
+          : ''
+      }
       WHERE ${where.join('\n        AND ')}
     )
   )

@@ -50,6 +50,14 @@ export interface KpiQueryOptions {
    * without a call), calls by presentation, availability clipped to them.
    */
   instants?: { from: string; to: string };
+  /**
+   * Incident standards only: group by a column of another source keyed by incident instead of a
+   * fixed grouping — `sql` selects `joined_agency`, `joined_incident_id` and `joined_group`
+   * (String) per incident, its values bound in the same params (operations/cover.ts: whether the
+   * station's on-call appliance was on the run at the call). Incidents it has no row for are
+   * grouped as ''.
+   */
+  joinedGroup?: { sql: string };
 }
 
 /** The instants of `options`, bound as query parameters, as SQL for DateTime64 values. */
