@@ -36,12 +36,9 @@ export * from './utilisation.js';
 /** Operational figures (docs/operations.md): what each one computes from the facts. */
 
 async function rows<Row>(client: ClickHouseClient, { query, params }: KpiQuery): Promise<Row[]> {
-  const result = await client.query({
-    query,
-    query_params: params,
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
+  // 64-bit integers arrive quoted (the read-only API may not change settings): every count is
+  // turned into a number below.
+  const result = await client.query({ query, query_params: params, format: 'JSONEachRow' });
   return result.json<Row>();
 }
 
