@@ -9,6 +9,7 @@ import {
   computeCoverAttendance,
   computeFirstArrivals,
   computeUtilisation,
+  coverRecords,
   type FirstArrivalGrouping,
   type UtilisationGrouping,
 } from '@bluelight/standards';
@@ -187,21 +188,7 @@ export const operationsRoute: FastifyPluginAsyncZod<V1RouteOptions> = async (app
       ...(query.minimumSample !== undefined ? { minimumSample: query.minimumSample } : {}),
     });
     return v1.answer(request, reply, 'operations-cover', result, () => ({
-      records: result.differences.map((row) => ({
-        station: row.station,
-        n_available: row.n.available,
-        n_unavailable: row.n.unavailable,
-        value_available: row.available?.value ?? null,
-        value_unavailable: row.unavailable?.value ?? null,
-        mean_seconds_available: row.available?.meanSeconds ?? null,
-        mean_seconds_unavailable: row.unavailable?.meanSeconds ?? null,
-        minimum_sample: row.minimumSample,
-        insufficient_data: row.insufficientData,
-        share_difference: row.shareDifference,
-        share_difference_95_low: row.shareDifference95?.[0] ?? null,
-        share_difference_95_high: row.shareDifference95?.[1] ?? null,
-        mean_seconds_difference: row.meanSecondsDifference,
-      })),
+      records: coverRecords(result.differences),
     }));
   });
 };

@@ -114,3 +114,22 @@ export function coverDifferences(
       };
     });
 }
+
+/** The differences as flat records (CSV lines, table rows): one per station (or all). */
+export function coverRecords(differences: CoverDifference[]): Record<string, unknown>[] {
+  return differences.map((row) => ({
+    station: row.station,
+    n_available: row.n.available,
+    n_unavailable: row.n.unavailable,
+    value_available: row.available?.value ?? null,
+    value_unavailable: row.unavailable?.value ?? null,
+    mean_seconds_available: row.available?.meanSeconds ?? null,
+    mean_seconds_unavailable: row.unavailable?.meanSeconds ?? null,
+    minimum_sample: row.minimumSample,
+    insufficient_data: row.insufficientData,
+    share_difference: row.shareDifference,
+    share_difference_95_low: row.shareDifference95?.[0] ?? null,
+    share_difference_95_high: row.shareDifference95?.[1] ?? null,
+    mean_seconds_difference: row.meanSecondsDifference,
+  }));
+}
