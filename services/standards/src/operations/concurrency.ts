@@ -69,43 +69,21 @@ function levelSegmentsSql(
     WHERE next_t IS NOT NULL AND next_t > t`;
 }
 
-/**
- * How long each number of incidents was in progress at once, per group, over London days
- * [from, to]: `ms_by_level` maps a level above 0 to its time; the rest of the period is level 0.
- */
-export function concurrencyDistributionQuery(
-  period: OperationsPeriod,
-  agencies: readonly string[],
-  groupBy: ConcurrencyGrouping = 'none',
-): KpiQuery {
-  const params: Record<string, unknown> = {};
-  const p = parameterBinder(params, '');
-  const segments = levelSegmentsSql(p, period, agencies, groupBy);
-  const days = periodDays(p, period);
-  const instants = periodInstants(days);
-  const query = `
-SELECT
-  grp AS group,
-  max(level) AS peak,
-  sumMap(map(toUInt32(level), toInt64(dateDiff('millisecond', t, assumeNotNull(next_t))))) AS ms_by_level,
-  toInt64(dateDiff('millisecond', ${instants.from}, ${instants.to})) AS period_ms
-FROM (${segments})
-WHERE level > 0
-GROUP BY grp
-ORDER BY grp`;
-  return { query, params };
-}
-
 export const CONCURRENCY_BUCKETS = {
   // The hour's start, UTC.
   hour: `formatDateTime(toDateTime(hour * 3600, 'UTC'), '%Y-%m-%dT%H:00:00Z', 'UTC')`,
-  // The London day.
+  // The London day (London days begin on UTC hours, so an hour is in one day).
   day: `toString(toDate(toDateTime(hour * 3600, 'UTC'), 'Europe/London'))`,
 } as const;
 export type ConcurrencyBucket = keyof typeof CONCURRENCY_BUCKETS;
 
-/** The peak number of incidents in progress at once in each hour or London day that had any. */
-export function concurrencySeriesQuery(
+/**
+ * Incidents in progress at once over London days [from, to], in one read of the facts: per group
+ * and bucket (UTC hour or London day) that had any, the peak level and how long each level above
+ * 0 lasted in it (`ms_by_level`, the level segments cut at hour boundaries), and the period's
+ * length. The distribution over the period is the buckets' times added up; the rest is level 0.
+ */
+export function concurrencyQuery(
   period: OperationsPeriod,
   agencies: readonly string[],
   groupBy: ConcurrencyGrouping = 'none',
@@ -114,15 +92,23 @@ export function concurrencySeriesQuery(
   const params: Record<string, unknown> = {};
   const p = parameterBinder(params, '');
   const segments = levelSegmentsSql(p, period, agencies, groupBy);
+  const instants = periodInstants(periodDays(p, period));
   const query = `
-SELECT grp AS group, ${CONCURRENCY_BUCKETS[bucket]} AS bucket, max(level) AS peak
+SELECT
+  grp AS group,
+  ${CONCURRENCY_BUCKETS[bucket]} AS bucket,
+  max(level) AS peak,
+  sumMap(map(toUInt32(level), toInt64(least(end_ms, (hour + 1) * 3600000) - greatest(start_ms, hour * 3600000)))) AS ms_by_level,
+  any(toInt64(dateDiff('millisecond', ${instants.from}, ${instants.to}))) AS period_ms
 FROM (
-  SELECT grp, level,
-    arrayJoin(range(
-      intDiv(toUnixTimestamp64Milli(t), 3600000),
-      intDiv(toUnixTimestamp64Milli(assumeNotNull(next_t)) - 1, 3600000) + 1)) AS hour
-  FROM (${segments})
-  WHERE level > 0
+  SELECT grp, level, start_ms, end_ms,
+    arrayJoin(range(intDiv(start_ms, 3600000), intDiv(end_ms - 1, 3600000) + 1)) AS hour
+  FROM (
+    SELECT grp, level, toUnixTimestamp64Milli(t) AS start_ms,
+      toUnixTimestamp64Milli(assumeNotNull(next_t)) AS end_ms
+    FROM (${segments})
+    WHERE level > 0
+  )
 )
 GROUP BY grp, bucket
 ORDER BY grp, bucket`;
@@ -139,10 +125,19 @@ export function coverAtCallSql(
   p: Bind,
   period: OperationsPeriod,
   agencies: readonly string[],
+  options: { onCallGroundsOnly?: boolean } = {},
 ): string {
   const days = periodDays(p, period);
   const instants = periodInstants(days);
   const agencyArray = agencyList(p, agencies);
+  // Only grounds with an on-call appliance of their own: fewer incidents to join to the statuses.
+  const grounds = options.onCallGroundsOnly
+    ? ` AND (agency, station_ground) IN (
+          SELECT agency, latest.3 FROM (
+            SELECT agency, resource_id, max(profile) AS latest FROM resource_registry
+            WHERE agency IN ${agencyArray} GROUP BY agency, resource_id)
+          WHERE latest.5 = 'on_call')`
+    : '';
   return `
     SELECT
       CAST(incident.agency AS String) AS joined_agency,
@@ -157,7 +152,7 @@ export function coverAtCallSql(
     FROM (
       SELECT agency, incident_id, station_ground, service, assumeNotNull(call_received_at) AS call_at
       FROM (${incidentFactsSql(days, agencyArray)}) AS incident_facts
-      WHERE ${scopeWhere(p, period, days).join(' AND ')} AND cancelled = 0 AND call_received_at IS NOT NULL
+      WHERE ${scopeWhere(p, period, days).join(' AND ')} AND cancelled = 0 AND call_received_at IS NOT NULL${grounds}
     ) AS incident
     LEFT JOIN (
       SELECT agency, resource_id, latest.3 AS home_station, latest.5 AS crewing_model

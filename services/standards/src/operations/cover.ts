@@ -29,7 +29,7 @@ export function coverAttendanceQuery(
   const state = `multiIf(on_call = 0, '${COVER_STATES.none}', on_call_on_run > 0, '${COVER_STATES.available}', '${COVER_STATES.unavailable}')`;
   const group = byStation ? `concat(joined_station_ground, '|', ${state})` : state;
   const sql = `SELECT joined_agency, joined_incident_id, ${group} AS joined_group
-    FROM (${coverAtCallSql(p, period, agencies)})`;
+    FROM (${coverAtCallSql(p, period, agencies, { onCallGroundsOnly: true })})`;
   const filters = period.stations !== undefined ? { station: period.stations } : {};
   const kpi = incidentKpiQueryOver(parts, agencies, 'none', filters, { joinedGroup: { sql } });
   return { query: kpi.query, params: { ...kpi.params, ...coverParams } };

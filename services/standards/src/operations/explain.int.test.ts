@@ -5,7 +5,7 @@ import type { KpiQuery } from '../kpi-common.js';
 import {
   applianceSegmentsQuery,
   committedElsewhereQuery,
-  concurrencyDistributionQuery,
+  concurrencyQuery,
   firstArrivalsQuery,
 } from './index.js';
 import { operationsScenario } from './testing/scenario.js';
@@ -61,7 +61,7 @@ describe('operational figures read only the months of their period (EXPLAIN, rea
     ['appliance segments', 'appliance_facts', applianceSegmentsQuery(period, [AGENCY], 'resource')],
     ['first arrivals', 'appliance_facts', firstArrivalsQuery(period, [AGENCY])],
     ['appliance segments', 'incident_facts', applianceSegmentsQuery(period, [AGENCY], 'resource')],
-    ['concurrency', 'incident_facts', concurrencyDistributionQuery(period, [AGENCY])],
+    ['concurrency', 'incident_facts', concurrencyQuery(period, [AGENCY])],
     ['committed elsewhere', 'incident_facts', committedElsewhereQuery(period, [AGENCY])],
   ] as const)('%s reads %s', async (_name, table, query) => {
     const reads = await partsRead(query, table);

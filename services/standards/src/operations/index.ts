@@ -16,8 +16,7 @@ import {
   type ConcurrencyBucket,
   type ConcurrencyGrouping,
   committedElsewhereQuery,
-  concurrencyDistributionQuery,
-  concurrencySeriesQuery,
+  concurrencyQuery,
 } from './concurrency.js';
 import { coverAttendanceQuery, coverDifferences } from './cover.js';
 import {
@@ -148,30 +147,37 @@ export async function computeConcurrency(
   const ok = checked(request);
   const groupBy = request.groupBy ?? 'none';
   const bucket = request.bucket ?? 'hour';
-  const distribution = await rows<{
+  const found = await rows<{
     group: string;
+    bucket: string;
     peak: number;
     ms_by_level: Record<string, number>;
     period_ms: number;
-  }>(client, concurrencyDistributionQuery(ok, ok.agencies, groupBy));
-  const series = await rows<{ group: string; bucket: string; peak: number }>(
-    client,
-    concurrencySeriesQuery(ok, ok.agencies, groupBy, bucket),
-  );
+  }>(client, concurrencyQuery(ok, ok.agencies, groupBy, bucket));
+  const groups = new Map<string, { peak: number; ms: Map<string, number>; period: number }>();
+  for (const row of found) {
+    const group = groups.get(row.group) ?? {
+      peak: 0,
+      ms: new Map(),
+      period: Number(row.period_ms),
+    };
+    group.peak = Math.max(group.peak, Number(row.peak));
+    for (const [level, ms] of Object.entries(row.ms_by_level)) {
+      group.ms.set(level, (group.ms.get(level) ?? 0) + Number(ms));
+    }
+    groups.set(row.group, group);
+  }
   return {
     ...header(ok),
     groupBy,
     bucket,
-    distribution: distribution.map((row) => {
-      const busy = Object.values(row.ms_by_level).reduce((sum, ms) => sum + Number(ms), 0);
-      const period = Number(row.period_ms);
+    distribution: [...groups.entries()].map(([group, { peak, ms, period }]) => {
+      const busy = [...ms.values()].reduce((sum, value) => sum + value, 0);
       const hoursByLevel: Record<string, number> = { '0': (period - busy) / 3_600_000 };
-      for (const [level, ms] of Object.entries(row.ms_by_level)) {
-        hoursByLevel[level] = Number(ms) / 3_600_000;
-      }
+      for (const [level, value] of ms) hoursByLevel[level] = value / 3_600_000;
       return {
-        group: row.group,
-        peak: Number(row.peak),
+        group,
+        peak,
         hoursByLevel,
         shareByLevel: Object.fromEntries(
           Object.entries(hoursByLevel).map(([level, hours]) => [
@@ -181,7 +187,7 @@ export async function computeConcurrency(
         ),
       };
     }),
-    series: series.map((row) => ({ group: row.group, bucket: row.bucket, peak: Number(row.peak) })),
+    series: found.map((row) => ({ group: row.group, bucket: row.bucket, peak: Number(row.peak) })),
   };
 }
 
