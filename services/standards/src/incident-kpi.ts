@@ -369,15 +369,11 @@ FROM (
     SELECT *, ${columns.flatMap((column) => column.judged).join(',\n      ')}
     FROM (
       SELECT
-        ${options.joinedGroup ? `ifNull(joined.joined_group, '')` : INCIDENT_GROUPINGS[groupBy]} AS grp,
+        ${options.joinedGroup ? options.joinedGroup.group : INCIDENT_GROUPINGS[groupBy]} AS grp,
         CAST(agency AS String) AS row_agency,
         ${[...facts, ...segments].join(', ')}
       FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts${
-        options.joinedGroup
-          ? `
-      LEFT JOIN (${options.joinedGroup.sql}) AS joined
-        ON joined.joined_agency = incident_facts.agency AND joined.joined_incident_id = incident_facts.incident_id`
-          : ''
+        options.joinedGroup ? `\n      ${options.joinedGroup.join}` : ''
       }
       WHERE ${where.join('\n        AND ')}
     )

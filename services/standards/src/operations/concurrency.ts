@@ -125,19 +125,10 @@ export function coverAtCallSql(
   p: Bind,
   period: OperationsPeriod,
   agencies: readonly string[],
-  options: { onCallGroundsOnly?: boolean } = {},
 ): string {
   const days = periodDays(p, period);
   const instants = periodInstants(days);
   const agencyArray = agencyList(p, agencies);
-  // Only grounds with an on-call appliance of their own: fewer incidents to join to the statuses.
-  const grounds = options.onCallGroundsOnly
-    ? ` AND (agency, station_ground) IN (
-          SELECT agency, latest.3 FROM (
-            SELECT agency, resource_id, max(profile) AS latest FROM resource_registry
-            WHERE agency IN ${agencyArray} GROUP BY agency, resource_id)
-          WHERE latest.5 = 'on_call')`
-    : '';
   return `
     SELECT
       CAST(incident.agency AS String) AS joined_agency,
@@ -152,7 +143,7 @@ export function coverAtCallSql(
     FROM (
       SELECT agency, incident_id, station_ground, service, assumeNotNull(call_received_at) AS call_at
       FROM (${incidentFactsSql(days, agencyArray)}) AS incident_facts
-      WHERE ${scopeWhere(p, period, days).join(' AND ')} AND cancelled = 0 AND call_received_at IS NOT NULL${grounds}
+      WHERE ${scopeWhere(p, period, days).join(' AND ')} AND cancelled = 0 AND call_received_at IS NOT NULL
     ) AS incident
     LEFT JOIN (
       SELECT agency, resource_id, latest.3 AS home_station, latest.5 AS crewing_model

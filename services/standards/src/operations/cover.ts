@@ -1,8 +1,8 @@
+import { resourceIntervalsSql } from '@bluelight/clickhouse-schema';
 import type { IncidentStandardVersion, KpiResult, KpiRow } from '../incident-kpi.js';
 import { incidentKpiQueryOver, kpiResult } from '../incident-kpi.js';
-import { type KpiQuery, parameterBinder, type VersionPart } from '../kpi-common.js';
-import type { OperationsPeriod } from './common.js';
-import { coverAtCallSql } from './concurrency.js';
+import { agencyList, type KpiQuery, parameterBinder, type VersionPart } from '../kpi-common.js';
+import { type Bind, type OperationsPeriod, periodDays, periodInstants } from './common.js';
 
 /** The two sides of the split, and incidents in grounds without an on-call appliance. */
 export const COVER_STATES = {
@@ -12,11 +12,42 @@ export const COVER_STATES = {
 } as const;
 
 /**
+ * Each station's on-call cover over the period: at every status change of one of its on-call
+ * appliances (and at each one's last change before the period), how many of them were then on the
+ * run — a running sum of each change's +1 / −1 / 0, the appliances' station as of each change. One
+ * row per (agency, station, instant): of several changes at one instant, the state after all.
+ */
+function coverTimelineSql(p: Bind, period: OperationsPeriod, agencies: readonly string[]): string {
+  const instants = periodInstants(periodDays(p, period));
+  return `
+    SELECT agency AS joined_agency, home_station AS joined_station, start_at AS joined_at,
+      argMax(on_run, (toUInt64(rank_in_instant))) AS joined_on_run
+    FROM (
+      SELECT agency, home_station, start_at,
+        row_number() OVER (PARTITION BY agency, home_station, start_at ORDER BY resource_id) AS rank_in_instant,
+        sum(delta) OVER (
+          PARTITION BY agency, home_station ORDER BY start_at, resource_id ROWS UNBOUNDED PRECEDING
+        ) AS on_run
+      FROM (
+        SELECT agency, home_station, resource_id, start_at,
+          toInt32(available) - toInt32(lagInFrame(available, 1, 0) OVER (
+            PARTITION BY agency, resource_id ORDER BY start_at
+            ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)) AS delta
+        FROM (${resourceIntervalsSql(instants, agencyList(p, agencies))})
+        WHERE crewing_model = 'on_call'
+      )
+    )
+    GROUP BY agency, home_station, start_at`;
+}
+
+/**
  * An incident standard (e.g. the attendance standard) over the incidents of the period, split by
- * whether the on-call appliance of the incident's station ground was on the run when the call was
- * received (at least one of the station's on-call appliances available: at the station, on the
- * road or committed), optionally per station ground. Each incident is judged by the standard's own
- * definition (scope, clock, threshold, exclusions, versions by day), the same SQL as /v1/kpis.
+ * whether an on-call appliance of the incident's station was on the run when the call was
+ * received (available at the station, on the road or committed), optionally per station ground.
+ * Each incident is judged by the standard's own definition (scope, clock, threshold, exclusions,
+ * versions by day), the same SQL as /v1/kpis, in the same scan: the station's cover at the call
+ * is an ASOF join of its cover timeline onto each incident row. Grounds without an on-call
+ * appliance (no timeline) are not split.
  */
 export function coverAttendanceQuery(
   parts: VersionPart<IncidentStandardVersion>[],
@@ -26,12 +57,16 @@ export function coverAttendanceQuery(
 ): KpiQuery {
   const coverParams: Record<string, unknown> = {};
   const p = parameterBinder(coverParams, 'cover_');
-  const state = `multiIf(on_call = 0, '${COVER_STATES.none}', on_call_on_run > 0, '${COVER_STATES.available}', '${COVER_STATES.unavailable}')`;
-  const group = byStation ? `concat(joined_station_ground, '|', ${state})` : state;
-  const sql = `SELECT joined_agency, joined_incident_id, ${group} AS joined_group
-    FROM (${coverAtCallSql(p, period, agencies, { onCallGroundsOnly: true })})`;
+  const join = `ASOF LEFT JOIN (${coverTimelineSql(p, period, agencies)}) AS joined
+        ON joined.joined_agency = incident_facts.agency
+        AND joined.joined_station = incident_facts.station_ground
+        AND joined.joined_at <= incident_facts.call_received_at`;
+  const state = `multiIf(joined.joined_station = '', '${COVER_STATES.none}', joined.joined_on_run > 0, '${COVER_STATES.available}', '${COVER_STATES.unavailable}')`;
+  const group = byStation ? `concat(incident_facts.station_ground, '|', ${state})` : state;
   const filters = period.stations !== undefined ? { station: period.stations } : {};
-  const kpi = incidentKpiQueryOver(parts, agencies, 'none', filters, { joinedGroup: { sql } });
+  const kpi = incidentKpiQueryOver(parts, agencies, 'none', filters, {
+    joinedGroup: { join, group },
+  });
   return { query: kpi.query, params: { ...kpi.params, ...coverParams } };
 }
 
