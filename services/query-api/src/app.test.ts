@@ -804,6 +804,7 @@ describe('probes, metrics and documentation', () => {
       '/v1/incidents',
       '/v1/kpis',
       '/v1/operations/appliances',
+      '/v1/operations/appliances/records',
       '/v1/operations/committed-elsewhere',
       '/v1/operations/concurrency',
       '/v1/operations/cover',

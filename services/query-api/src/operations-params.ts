@@ -54,6 +54,14 @@ export function operationsQuerySchemas(standards: StandardDefinition[], maxPerio
   const appliances = z
     .strictObject({ ...scope, groupBy: groupBy(APPLIANCE_GROUPINGS, 'resource') })
     .superRefine(checkPeriod(maxPeriodDays));
+  const applianceRecords = z
+    .strictObject({
+      ...scope,
+      resource: listParam.describe('Only these appliances.'),
+      limit: wholeNumber(1, 1_000, 'Records per page (default 100, at most 1000).'),
+      cursor: wholeNumber(0, 100_000_000, 'next_cursor of the previous page.'),
+    })
+    .superRefine(checkPeriod(maxPeriodDays));
   const firstArrivals = z
     .strictObject({ ...scope, groupBy: groupBy(FIRST_ARRIVAL_GROUPINGS, 'none') })
     .superRefine(checkPeriod(maxPeriodDays));
@@ -107,5 +115,13 @@ export function operationsQuerySchemas(standards: StandardDefinition[], maxPerio
       ),
     })
     .superRefine(checkPeriod(maxPeriodDays));
-  return { appliances, firstArrivals, concurrency, committedElsewhere, utilisation, cover };
+  return {
+    appliances,
+    applianceRecords,
+    firstArrivals,
+    concurrency,
+    committedElsewhere,
+    utilisation,
+    cover,
+  };
 }

@@ -41,6 +41,28 @@ describe('GET /v1/operations/* (real ClickHouse)', () => {
     ).toEqual(expected.map((row) => row.segments.travel.n));
   });
 
+  it('pages the per-appliance records, JSON and CSV', async () => {
+    const first = await api.get(`/v1/operations/appliances/records?${PERIOD}&limit=4`);
+    expect(first.statusCode, first.body).toBe(200);
+    const page = first.json();
+    expect(page.records).toHaveLength(4);
+    expect(page.next_cursor).toBe('4');
+    const rest = await api.get(`/v1/operations/appliances/records?${PERIOD}&limit=1000&cursor=4`);
+    const expected = refApplianceSegments(
+      SCENARIO.events,
+      [AGENCIES.fire],
+      SCENARIO.period,
+      () => 'all',
+    );
+    expect(4 + rest.json().records.length).toBe(expected[0]?.mobilisations);
+    expect(rest.json().next_cursor).toBeNull();
+    const csv = await api.get(`/v1/operations/appliances/records?${PERIOD}&limit=2`, {
+      accept: 'text/csv',
+    });
+    expect(csv.body.split('\r\n')[0]).toMatch(/^agency,incident_id,resource_id,home_station/);
+    expect(csv.headers['x-next-cursor']).toBe('2');
+  });
+
   it('answers utilisation in CSV, one line per appliance and hour of week', async () => {
     const response = await api.get(
       `/v1/operations/utilisation?${PERIOD}&groupBy=resource&byHourOfWeek=true`,

@@ -1,8 +1,10 @@
 import {
+  APPLIANCE_RECORD_COLUMNS,
   type ApplianceGrouping,
   type CommittedElsewhereGrouping,
   type ConcurrencyBucket,
   type ConcurrencyGrouping,
+  computeApplianceRecords,
   computeApplianceSegments,
   computeCommittedElsewhere,
   computeConcurrency,
@@ -78,6 +80,33 @@ export const operationsRoute: FastifyPluginAsyncZod<V1RouteOptions> = async (app
     });
     return v1.answer(request, reply, 'operations-appliances', result, () => ({
       records: result.rows,
+    }));
+  });
+
+  const records = route(
+    '/v1/operations/appliances/records',
+    'The per-appliance records',
+    'The records behind the per-appliance figures: one per appliance mobilised to an incident whose London day is in from..to (inclusive), with its own times and segments, order of arrival, station and border crossing, ordered by call time, a page at a time (limit, cursor; next_cursor, X-Next-Cursor). CSV: one line per record.',
+    operations.applianceRecords,
+  );
+  app.get(records.path, records.options, async (request, reply) => {
+    const query = request.query as z.infer<typeof operations.applianceRecords>;
+    const page = await computeApplianceRecords(clickhouse, {
+      agencies: v1.agenciesOf(request),
+      from: query.from,
+      to: query.to,
+      ...scopeOf(query),
+      ...(query.resource ? { resources: query.resource } : {}),
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+      ...(query.cursor !== undefined ? { offset: query.cursor } : {}),
+    });
+    const next = page.next === null ? null : String(page.next);
+    if (next) reply.header('x-next-cursor', next);
+    const { next: _next, ...rest } = page;
+    const body = { ...rest, next_cursor: next };
+    return v1.answer(request, reply, 'operations-appliance-records', body, () => ({
+      records: page.records,
+      columns: [...APPLIANCE_RECORD_COLUMNS],
     }));
   });
 

@@ -110,3 +110,53 @@ GROUP BY grp, crewing_model
 ORDER BY grp, crewing_model`;
   return { query, params };
 }
+
+/** The columns of one appliance record, in order (the CSV header of the records route). */
+export const APPLIANCE_RECORD_COLUMNS = [
+  'agency',
+  'incident_id',
+  'resource_id',
+  'home_station',
+  'crewing_model',
+  'station_ground',
+  'call_received_at',
+  'mobilised_at',
+  'mobile_at',
+  'arrived_at',
+  'left_at',
+  'turnout_seconds',
+  'travel_seconds',
+  'attendance_seconds',
+  'arrival_order',
+  'crossed_border',
+  'not_arrived',
+  'cancelled',
+] as const;
+
+/**
+ * The records behind the per-appliance figures: one row per appliance mobilised to an incident of
+ * the period, ordered by call time, incident and appliance, a page at a time (`offset`, `limit`).
+ */
+export function applianceRecordsQuery(
+  period: OperationsPeriod,
+  agencies: readonly string[],
+  page: { offset: number; limit: number; resources?: string[] },
+): KpiQuery {
+  const params: Record<string, unknown> = {};
+  const p = parameterBinder(params, '');
+  const days = periodDays(p, period);
+  const where = scopeWhere(p, period, days);
+  if (page.resources !== undefined) {
+    where.push(`resource_id IN ${p('resources', page.resources, 'Array(String)')}`);
+  }
+  const query = `
+SELECT
+  CAST(agency AS String) AS agency, incident_id, resource_id, home_station, crewing_model, station_ground,
+  call_received_at, mobilised_at, mobile_at, arrived_at, left_at,
+  turnout_seconds, travel_seconds, attendance_seconds, arrival_order, crossed_border, not_arrived, cancelled
+FROM (${applianceFactsSql(days, agencyList(p, agencies))}) AS appliance_facts
+WHERE ${where.join(' AND ')}
+ORDER BY appliance_facts.call_received_at, agency, incident_id, resource_id
+LIMIT ${p('limit', page.limit, 'UInt32')} OFFSET ${p('offset', page.offset, 'UInt64')}`;
+  return { query, params };
+}

@@ -4,8 +4,10 @@ import { KpiRequestError, planKpi } from '../engine.js';
 import type { IncidentStandardVersion, KpiRow } from '../incident-kpi.js';
 import type { KpiQuery, VersionPart } from '../kpi-common.js';
 import {
+  APPLIANCE_RECORD_COLUMNS,
   APPLIANCE_SEGMENTS,
   type ApplianceGrouping,
+  applianceRecordsQuery,
   applianceSegmentsQuery,
   type FirstArrivalGrouping,
   firstArrivalsQuery,
@@ -290,5 +292,45 @@ export async function computeCoverAttendance(
     byStation: request.byStation ?? false,
     minimumSample,
     differences: coverDifferences(version, found, minimumSample),
+  };
+}
+
+/**
+ * The per-appliance records of the period, a page at a time: `next` is the offset of the next
+ * page, or null on the last.
+ */
+export async function computeApplianceRecords(
+  client: ClickHouseClient,
+  request: OperationsRequest & { offset?: number; limit?: number; resources?: string[] },
+) {
+  const ok = checked(request);
+  const offset = request.offset ?? 0;
+  const limit = request.limit ?? 100;
+  // One row more than the page tells whether there is a next page.
+  const found = await rows<Record<string, unknown>>(
+    client,
+    applianceRecordsQuery(ok, ok.agencies, {
+      offset,
+      limit: limit + 1,
+      ...(request.resources ? { resources: request.resources } : {}),
+    }),
+  );
+  const records = found.slice(0, limit).map((row) =>
+    Object.fromEntries(
+      APPLIANCE_RECORD_COLUMNS.map((column) => {
+        const value = row[column];
+        // ClickHouse's `2024-03-31 10:00:00.000` (UTC) as ISO 8601.
+        if (column.endsWith('_at')) {
+          return [column, typeof value === 'string' ? `${value.replace(' ', 'T')}Z` : null];
+        }
+        return [column, value];
+      }),
+    ),
+  );
+  return {
+    ...header(ok),
+    limit,
+    records,
+    next: found.length > limit ? offset + limit : null,
   };
 }

@@ -1,10 +1,11 @@
-import { landEvents } from '@bluelight/clickhouse-sink/testing/events';
+import { landEvents, referenceAppliances } from '@bluelight/clickhouse-sink/testing/events';
 import { migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadStandards } from '../load.js';
 import { COVER_STATES } from './cover.js';
 import {
   CONCURRENCY_CARRY_IN_DAYS,
+  computeApplianceRecords,
   computeApplianceSegments,
   computeCommittedElsewhere,
   computeConcurrency,
@@ -16,6 +17,7 @@ import {
   refApplianceSegments,
   refConcurrency,
   refCoverAtCall,
+  refIncidents,
   refUtilisation,
 } from './testing/reference.js';
 import { operationsScenario, SCENARIO_APPLIANCES } from './testing/scenario.js';
@@ -82,6 +84,50 @@ describe.each([
     );
     // BURSLEM-P1 was stood down en route once.
     expect(byResource.rows.find((row) => row.group === 'BURSLEM-P1')?.stoodDown).toBe(1);
+  });
+
+  it('lists the records behind the per-appliance figures, a page at a time', async () => {
+    const all = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      const page = await computeApplianceRecords(db.client, { ...request, offset, limit: 3 });
+      expect(page.records.length).toBeLessThanOrEqual(3);
+      all.push(...page.records);
+      offset = page.next;
+    }
+    const incidents = new Map(
+      refIncidents(EVENTS).map((incident) => [`${incident.agency}/${incident.id}`, incident]),
+    );
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const expected = referenceAppliances(EVENTS)
+      .filter((row) => {
+        const incident = incidents.get(`${row.agency}/${row.incident_id}`);
+        return (
+          row.agency === OURS &&
+          incident !== undefined &&
+          incident.day >= scenario.period.from &&
+          incident.day <= scenario.period.to
+        );
+      })
+      .sort(
+        (a, b) =>
+          (a.call_received_at ?? 0) - (b.call_received_at ?? 0) ||
+          (a.incident_id < b.incident_id ? -1 : a.incident_id > b.incident_id ? 1 : 0) ||
+          (a.resource_id < b.resource_id ? -1 : 1),
+      );
+    expect(
+      all.map((row) => [row.incident_id, row.resource_id, row.arrived_at, row.arrival_order]),
+    ).toEqual(
+      expected.map((row) => [
+        row.incident_id,
+        row.resource_id,
+        iso(row.arrived_at),
+        row.arrival_order,
+      ]),
+    );
+    expect(all.map((row) => row.home_station)).toEqual(
+      expected.map((row) => station(row.resource_id)),
+    );
   });
 
   it('gives the first-arriving appliance’s crewing model', async () => {
