@@ -22,10 +22,10 @@ export interface InstantsSql {
 }
 
 /** FINAL merges only within a partition: an entity's rows all share its anchor's partition. */
-const WITHIN_PARTITIONS = 'SETTINGS do_not_merge_across_partitions_select_final = 1';
+export const WITHIN_PARTITIONS = 'SETTINGS do_not_merge_across_partitions_select_final = 1';
 
 /** The anchor months an entity whose London day lies in `days` can have: those months and the next. */
-function anchorWindow(days: DaysSql): string {
+export function anchorWindow(days: DaysSql): string {
   return `anchor >= toStartOfMonth(${days.from})
       AND anchor <= addMonths(toStartOfMonth(${days.to} - 1), 1)`;
 }
@@ -37,7 +37,7 @@ function anchorWindow(days: DaysSql): string {
 export type AgenciesSql = string | typeof EVERY_AGENCY;
 export const EVERY_AGENCY = null;
 
-function agencyFilter(agencies: AgenciesSql): string {
+export function agencyFilter(agencies: AgenciesSql): string {
   return agencies === EVERY_AGENCY ? '' : ` AND agency IN ${agencies}`;
 }
 
@@ -95,6 +95,22 @@ const CALL_TABLES: FactTables = {
 };
 
 /**
+ * The rows of a family's entities that can have a London day in `days`, by anchor: the anchor
+ * months of the period (partition pruning) or the rare entity anchored far from its day, by key.
+ */
+export function anchoredWhere(
+  family: 'incidents' | 'calls',
+  idColumn: string,
+  days: DaysSql,
+  agencies: AgenciesSql,
+): string {
+  const exceptions = `SELECT agency, anchor, entity_id FROM fact_anchor_exceptions
+        WHERE family = '${family}' AND day >= ${days.from} AND day < ${days.to}${agencyFilter(agencies)}`;
+  return `(${anchorWindow(days)}
+        OR (agency, anchor, ${idColumn}) IN (${exceptions}))`;
+}
+
+/**
  * The aggregate-shaped fact rows of a family's entities that can have a London day in `days`:
  * aggregates of entities never revised and the latest recomputation of revised ones, each read
  * from the anchor months of the period (partition pruning) plus the rare entities anchored far
@@ -105,10 +121,7 @@ const CALL_TABLES: FactTables = {
 function factRowsSql(tables: FactTables, days: DaysSql, agencies: AgenciesSql): string {
   const columns = tables.columns.join(', ');
   const agency = agencyFilter(agencies);
-  const exceptions = `SELECT agency, anchor, entity_id FROM fact_anchor_exceptions
-        WHERE family = '${tables.family}' AND day >= ${days.from} AND day < ${days.to}${agency}`;
-  const wanted = `(${anchorWindow(days)}
-        OR (agency, anchor, ${tables.idColumn}) IN (${exceptions}))`;
+  const wanted = anchoredWhere(tables.family, tables.idColumn, days, agencies);
   return `
     SELECT ${columns} FROM ${tables.facts} FINAL
     WHERE ${wanted}${agency} AND revised = 0

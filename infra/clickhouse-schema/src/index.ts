@@ -1,3 +1,4 @@
+export { applianceFactsSql } from './appliance-facts.js';
 export { MigrationError } from './errors.js';
 export {
   type AgenciesSql,

@@ -38,6 +38,8 @@ describe('the ClickHouse roles', () => {
       .map((grant) => grant.replace(/^.* ON db\./, ''));
     expect(sinkInserts.sort()).toEqual(
       [
+        'appliance_fact_revisions',
+        'appliance_facts',
         'call_fact_revisions',
         'call_facts',
         'calls_raw',

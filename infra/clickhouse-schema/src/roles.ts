@@ -21,9 +21,15 @@ const VIEW_TARGETS = [
   'resource_registry',
   'fact_entities',
   'fact_anchor_exceptions',
+  'appliance_facts',
 ];
 /** The sink's recomputes of revised entities (services/clickhouse-sink/src/revisions.ts). */
-const REVISION_TABLES = ['incident_fact_revisions', 'call_fact_revisions', 'resource_changes'];
+const REVISION_TABLES = [
+  'incident_fact_revisions',
+  'call_fact_revisions',
+  'resource_changes',
+  'appliance_fact_revisions',
+];
 
 const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

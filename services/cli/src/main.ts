@@ -5,6 +5,7 @@ import { registerFactsCommands } from './commands/facts.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerOperationsCommand } from './commands/operations.js';
 import { registerQueryKeyCommand } from './commands/query-key.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRunCommand } from './commands/run.js';
@@ -30,6 +31,7 @@ registerGatewayKeyCommand(program);
 registerQueryKeyCommand(program);
 registerImportCommand(program);
 registerReportCommand(program);
+registerOperationsCommand(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -22,8 +22,11 @@ export interface Family {
    * event: the call time of an incident's creation, otherwise the event's own time.
    */
   anchorTime: (event: BluelightEvent) => string;
-  /** How a revised entity's facts are recomputed (a correction or retraction touched it). */
-  revisions: RevisionSpec;
+  /**
+   * How a revised entity's facts are recomputed (a correction or retraction touched it): one
+   * spec per kind of fact the family keeps (an incident's own, and its appliances').
+   */
+  revisions: readonly RevisionSpec[];
 }
 
 const ownTime = (event: BluelightEvent) => event.occurred_at;
@@ -36,7 +39,7 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     entityColumn: 'call_id',
     rawColumns: rawColumns('call_id'),
     anchorTime: ownTime,
-    revisions: REVISIONS.calls,
+    revisions: [REVISIONS.calls],
   },
   incidents: {
     name: 'incidents',
@@ -46,7 +49,7 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     rawColumns: rawColumns('incident_id'),
     anchorTime: (event) =>
       event.event_type === 'incident.created' ? event.payload.call_received_at : event.occurred_at,
-    revisions: REVISIONS.incidents,
+    revisions: [REVISIONS.incidents, REVISIONS.appliances],
   },
   resources: {
     name: 'resources',
@@ -55,7 +58,7 @@ const BASE_FAMILIES: Record<TopicDefinition['family'], Family> = {
     entityColumn: 'resource_id',
     rawColumns: rawColumns('resource_id'),
     anchorTime: ownTime,
-    revisions: REVISIONS.resources,
+    revisions: [REVISIONS.resources],
   },
 };
 

@@ -114,7 +114,9 @@ export async function rebuildFacts(
   }
   const targets = new Set([
     ...views.map((view) => view.target),
-    ...Object.values(FAMILIES).map((family) => family.revisions.target.table),
+    ...Object.values(FAMILIES).flatMap((family) =>
+      family.revisions.map((spec) => spec.target.table),
+    ),
   ]);
   for (const table of targets) {
     await client.command({ query: `TRUNCATE TABLE ${quoteIdentifier(table)}` });

@@ -21,7 +21,12 @@ export interface RevisionSpec {
   target:
     | { kind: 'facts'; table: string }
     /** Rows keyed by instant (resource_changes): rewritten, with markers for vanished instants. */
-    | { kind: 'changes'; table: string; instantColumn: string };
+    | { kind: 'changes'; table: string; instantColumn: string }
+    /**
+     * Fact rows of parts of an entity (an incident's appliances: appliance_fact_revisions),
+     * partitioned by the entity's anchor: rewritten, with markers for parts that vanished.
+     */
+    | { kind: 'parts'; table: string; partColumn: string };
 }
 
 export const REVISIONS = {
@@ -48,6 +53,14 @@ export const REVISIONS = {
     retractionType: 'resource.event_retracted',
     view: 'resource_changes_mv',
     target: { kind: 'changes', table: 'resource_changes', instantColumn: 'start_at' },
+  },
+  appliances: {
+    family: 'incidents',
+    rawTable: 'incidents_raw',
+    idColumn: 'incident_id',
+    retractionType: 'incident.event_retracted',
+    view: 'appliance_facts_mv',
+    target: { kind: 'parts', table: 'appliance_fact_revisions', partColumn: 'resource_id' },
   },
 } as const satisfies Record<string, RevisionSpec>;
 
@@ -128,6 +141,34 @@ function revisionStatements(spec: RevisionSpec, viewSelect: string): string[] {
       WHERE (g.agency, g.${id}) NOT IN (SELECT agency, ${id} FROM (${facts}))`,
     ];
   }
+  if (spec.target.kind === 'parts') {
+    const part = spec.target.partColumn;
+    const table = spec.target.table;
+    // The entities' anchors bound the read of what is stored (the table's partition key).
+    const anchors = `SELECT min(anchor) FROM fact_entities
+      WHERE family = '${spec.family}' AND agency IN {agencies:Array(String)}
+        AND entity_id IN {ids:Array(String)}
+        AND (agency, entity_id) IN {keys:Array(Tuple(String, String))}
+      GROUP BY agency, entity_id`;
+    return [
+      `INSERT INTO ${table}
+      SELECT f.* EXCEPT (revised), g.generation AS generation, 0 AS is_deleted
+      FROM (${facts}) AS f
+      INNER JOIN (${generations}) AS g ON g.agency = f.agency AND g.${id} = f.${id}`,
+      // Parts (appliances) left with no effective event: a deletion marker supersedes them.
+      `INSERT INTO ${table} (agency, ${id}, ${part}, anchor, generation, is_deleted)
+      SELECT stored.agency, stored.${id}, stored.${part}, stored.anchor, g.generation, 1
+      FROM (
+        SELECT agency, ${id}, ${part}, anchor FROM ${table} FINAL
+        WHERE anchor IN (${anchors}) AND agency IN {agencies:Array(String)}
+          AND ${id} IN {ids:Array(String)} AND (agency, ${id}) IN {keys:Array(Tuple(String, String))}
+      ) AS stored
+      INNER JOIN (${generations}) AS g ON g.agency = stored.agency AND g.${id} = stored.${id}
+      WHERE (stored.agency, stored.${id}, stored.${part}) NOT IN (
+        SELECT agency, ${id}, ${part} FROM (${facts})
+      )`,
+    ];
+  }
   const instant = spec.target.instantColumn;
   const table = spec.target.table;
   return [
@@ -168,20 +209,28 @@ export class FactRevisions {
     this.#statements = statements;
   }
 
-  static async prepare(client: ClickHouseClient, spec: RevisionSpec): Promise<FactRevisions> {
-    const result = await client.query({
-      query: `SELECT as_select FROM system.tables
-        WHERE database = currentDatabase() AND name = {view:String}`,
-      query_params: { view: spec.view },
-      format: 'JSONEachRow',
-    });
-    const [row] = await result.json<{ as_select: string }>();
-    if (!row) {
-      throw new Error(
-        `the materialized view ${spec.view} does not exist: is the database migrated (npx bluelight migrate)?`,
-      );
+  /** One family's recompute: every spec's statements (a family may keep several facts). */
+  static async prepare(
+    client: ClickHouseClient,
+    specs: RevisionSpec | readonly RevisionSpec[],
+  ): Promise<FactRevisions> {
+    const statements: string[] = [];
+    for (const spec of Array.isArray(specs) ? specs : [specs]) {
+      const result = await client.query({
+        query: `SELECT as_select FROM system.tables
+          WHERE database = currentDatabase() AND name = {view:String}`,
+        query_params: { view: spec.view },
+        format: 'JSONEachRow',
+      });
+      const [row] = await result.json<{ as_select: string }>();
+      if (!row) {
+        throw new Error(
+          `the materialized view ${spec.view} does not exist: is the database migrated (npx bluelight migrate)?`,
+        );
+      }
+      statements.push(...revisionStatements(spec, row.as_select));
     }
-    return new FactRevisions(revisionStatements(spec, row.as_select));
+    return new FactRevisions(statements);
   }
 
   /** Rewrites the facts of these entities from their effective events. Idempotent. */

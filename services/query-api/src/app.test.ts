@@ -800,7 +800,19 @@ describe('probes, metrics and documentation', () => {
     // Nothing document-wide, which every path without its own would inherit.
     expect(spec.security).toBeUndefined();
     const v1 = Object.keys(spec.paths).filter((path) => path.startsWith('/v1/'));
-    expect(v1.sort()).toEqual(['/v1/incidents', '/v1/kpis', '/v1/reports/annual', '/v1/standards']);
+    expect(v1.sort()).toEqual([
+      '/v1/incidents',
+      '/v1/kpis',
+      '/v1/operations/appliances',
+      '/v1/operations/appliances/records',
+      '/v1/operations/committed-elsewhere',
+      '/v1/operations/concurrency',
+      '/v1/operations/cover',
+      '/v1/operations/first-arrivals',
+      '/v1/operations/utilisation',
+      '/v1/reports/annual',
+      '/v1/standards',
+    ]);
     for (const path of v1) {
       expect(spec.paths[path]?.get.security, path).toEqual([{ bearer: [] }, { apiKey: [] }]);
     }

@@ -17,6 +17,7 @@ import { querySchemas } from './params.js';
 import { createV1Hooks, type V1RouteOptions } from './routes/common.js';
 import { incidentsRoute } from './routes/incidents.js';
 import { kpisRoute } from './routes/kpis.js';
+import { operationsRoute } from './routes/operations.js';
 import { reportsRoute } from './routes/reports.js';
 import { standardsRoute } from './routes/standards.js';
 
@@ -122,6 +123,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<HttpApp> {
   await app.register(kpisRoute, routeOptions);
   await app.register(incidentsRoute, routeOptions);
   await app.register(reportsRoute, routeOptions);
+  await app.register(operationsRoute, routeOptions);
 
   if (readKeys.size === 0) {
     deps.logger.warn(

@@ -89,6 +89,39 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    path: '/v1/operations/appliances',
+    base: MARCH,
+    parameters: { groupBy: 'refused', station: rowsOf, service: rowsOf },
+  },
+  {
+    path: '/v1/operations/appliances/records',
+    base: MARCH,
+    parameters: {
+      resource: (body) => body.records as unknown[],
+      limit: 'refused',
+      cursor: 'refused',
+    },
+  },
+  {
+    path: '/v1/operations/concurrency',
+    base: MARCH,
+    parameters: { station: (body) => body.distribution as unknown[], bucket: 'refused' },
+  },
+  {
+    path: '/v1/operations/utilisation',
+    base: MARCH,
+    parameters: { crewingModel: rowsOf, byHourOfWeek: 'refused' },
+  },
+  {
+    path: '/v1/operations/cover',
+    base: MARCH,
+    parameters: {
+      station: (body) => body.differences as unknown[],
+      standard: 'refused',
+      minimumSample: 'refused',
+    },
+  },
+  {
     path: '/v1/reports/annual',
     base: MARCH,
     parameters: {

@@ -9,6 +9,7 @@ import {
   type StandardDefinition,
 } from '@bluelight/standards';
 import { z } from 'zod';
+import { operationsQuerySchemas } from './operations-params.js';
 
 /** One parameter of a request that cannot be used, and why. */
 export interface Problem {
@@ -35,7 +36,7 @@ function hasControlCharacter(text: string): boolean {
 const NO_CONTROL = 'must not contain control characters';
 
 /** A single text value: a parameter given twice is an error, not a silent pick. */
-const textError = (what: string) => (issue: { input?: unknown }) =>
+export const textError = (what: string) => (issue: { input?: unknown }) =>
   !given(issue.input)
     ? `required: ${what}`
     : Array.isArray(issue.input)
@@ -46,7 +47,7 @@ const textError = (what: string) => (issue: { input?: unknown }) =>
  * A London calendar date, YYYY-MM-DD: a real date (2023-02-29 is refused) that ClickHouse's Date
  * can hold (9999-12-31 is refused), so no request fails in ClickHouse for its dates.
  */
-const londonDate = z.iso
+export const londonDate = z.iso
   .date({ error: textError('a London date YYYY-MM-DD') })
   .refine(isPeriodDay, PERIOD_DAY_RANGE_MESSAGE);
 
@@ -74,7 +75,7 @@ const listOf = <Value extends z.ZodType<string, string>>(value: Value) =>
  * A list filter: repeated (`station=A&station=B`) and/or comma-separated (`station=A,B`); blank
  * entries are dropped. Values are data: they reach ClickHouse only as query parameters.
  */
-const listParam = listOf(
+export const listParam = listOf(
   z
     .string()
     .max(MAX_VALUE_LENGTH, `each value at most ${MAX_VALUE_LENGTH} characters`)
@@ -86,7 +87,7 @@ const listParam = listOf(
  * key may read is decided after validation (403 `forbidden_agency`); a code that cannot exist
  * is a 400 like any malformed value.
  */
-const agencyParam = listOf(agencyCode).describe(
+export const agencyParam = listOf(agencyCode).describe(
   'The agencies whose rows to read (repeat or comma-separate), each one the key may read. Optional for a key of one agency (it reads that one); a key of several must say which.',
 );
 
@@ -98,7 +99,7 @@ function periodDays(from: string, to: string): number {
 }
 
 /** `to` must not be before `from`, and the period must not be longer than the limit. */
-function checkPeriod(maxDays: number) {
+export function checkPeriod(maxDays: number) {
   return (value: { from: string; to: string }, context: z.RefinementCtx) => {
     // A day out of range is named on its own; its period's length says nothing more.
     if (!isPeriodDay(value.from) || !isPeriodDay(value.to)) return;
@@ -117,7 +118,7 @@ function checkPeriod(maxDays: number) {
   };
 }
 
-const period = {
+export const period = {
   from: londonDate.describe('First London day of the period, YYYY-MM-DD.'),
   to: londonDate.describe('Last London day of the period, YYYY-MM-DD, inclusive.'),
 };
@@ -282,5 +283,11 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
 
   const none = z.strictObject({});
 
-  return { kpis, incidents, report, none };
+  return {
+    kpis,
+    incidents,
+    report,
+    none,
+    operations: operationsQuerySchemas(standards, maxPeriodDays),
+  };
 }

@@ -369,10 +369,12 @@ FROM (
     SELECT *, ${columns.flatMap((column) => column.judged).join(',\n      ')}
     FROM (
       SELECT
-        ${INCIDENT_GROUPINGS[groupBy]} AS grp,
+        ${options.joinedGroup ? options.joinedGroup.group : INCIDENT_GROUPINGS[groupBy]} AS grp,
         CAST(agency AS String) AS row_agency,
         ${[...facts, ...segments].join(', ')}
-      FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts
+      FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts${
+        options.joinedGroup ? `\n      ${options.joinedGroup.join}` : ''
+      }
       WHERE ${where.join('\n        AND ')}
     )
   )

@@ -16,4 +16,5 @@ export * from './engine.js';
 export * from './incident-kpi.js';
 export * from './kpi-common.js';
 export * from './load.js';
+export * from './operations/index.js';
 export * from './report.js';

@@ -50,6 +50,14 @@ export interface KpiQueryOptions {
    * without a call), calls by presentation, availability clipped to them.
    */
   instants?: { from: string; to: string };
+  /**
+   * Incident standards only: group by what another source says of each incident instead of a
+   * fixed grouping — `join` is a JOIN clause onto the scan's rows (alias `incident_facts`; its own
+   * alias `joined`), `group` the String expression that groups them, its values bound in the same
+   * params (operations/cover.ts: whether the station's on-call appliance was on the run at the
+   * call, an ASOF join on the station's cover timeline).
+   */
+  joinedGroup?: { join: string; group: string };
 }
 
 /** The instants of `options`, bound as query parameters, as SQL for DateTime64 values. */

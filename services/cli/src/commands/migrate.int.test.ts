@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { applianceFactsSql, EVERY_AGENCY } from '@bluelight/clickhouse-schema';
 import { FAMILIES, rawRow } from '@bluelight/clickhouse-sink';
 import {
   callFixtureEvents,
@@ -126,7 +127,7 @@ describe('bluelight migrate from the entity-keyed schema (real ClickHouse)', () 
 
     const moved = await bluelight(database, ['migrate']);
     expect(moved.code, moved.stderr).toBe(0);
-    expect(moved.stdout).toMatch(/applied 4 migrations/);
+    expect(moved.stdout).toMatch(/applied 5 migrations/);
     expect(moved.stdout).toMatch(/recomputed the facts of 1 revised entities/);
 
     const incidents = await client.query({
@@ -135,6 +136,18 @@ describe('bluelight migrate from the entity-keyed schema (real ClickHouse)', () 
       format: 'JSONEachRow',
     });
     expect(await incidents.json()).toEqual([
+      { agency: 'staffordshire-fire', incident_id: 'INC-77', arrival: '2024-05-10 10:09:00.000' },
+      { agency: 'westmids-fire', incident_id: 'INC-77', arrival: '2024-05-11 10:05:00.000' },
+    ]);
+    // 0008 backfilled the per-appliance facts, and the recompute revised them: the first to
+    // arrive is the incident's first arrival, corrected time included.
+    const firstAppliances = await client.query({
+      query: `SELECT agency, incident_id, toString(arrived_at) AS arrival
+              FROM (${applianceFactsSql({ from: `toDate('2024-01-01')`, to: `toDate('2025-01-01')` }, EVERY_AGENCY)})
+              WHERE arrival_order = 1 ORDER BY agency`,
+      format: 'JSONEachRow',
+    });
+    expect(await firstAppliances.json()).toEqual([
       { agency: 'staffordshire-fire', incident_id: 'INC-77', arrival: '2024-05-10 10:09:00.000' },
       { agency: 'westmids-fire', incident_id: 'INC-77', arrival: '2024-05-11 10:05:00.000' },
     ]);

@@ -23,8 +23,11 @@ import { rebuildProgressReporter } from './facts.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Migrations that move raw rows: revised entities' facts are recomputed after them. */
-const RECOMPUTE_AFTER = new Set(['0007_move_raw_v1']);
+/**
+ * Migrations that move raw rows or backfill facts from them: revised entities' facts are
+ * recomputed after them.
+ */
+const RECOMPUTE_AFTER = new Set(['0007_move_raw_v1', '0008_appliance_facts']);
 
 const clickhouseConfigSchema = platformConfigSchema.pick({
   CLICKHOUSE_URL: true,

@@ -4,6 +4,7 @@ import { FAMILIES, type Family } from '../families.js';
 import { decodeBatch, processBatches } from '../processor.js';
 import { testBatchContext } from './batch-context.js';
 
+export * from './appliance-reference.js';
 export * from './fact-events.js';
 
 /** Offsets never repeat across calls, so each landing has insert tokens of its own. */
