@@ -128,6 +128,10 @@ const SHAPE_CHANGES = {
     'dashboard variables no longer offer "(none)" (the empty value): an incident or call whose creation or presentation never arrived has no service, station, category, risk band or queue, and no standard’s scope takes it',
   nullableTime:
     'the time column of "Calls presented, 999 and 101" and "Abandoned calls" is Nullable(DateTime) today (the call facts’ presentation time is nullable), DateTime in round 1; the values are the same',
+  percentileMethod:
+    'percentiles follow each standard’s `percentile_method`, by default Excel’s PERCENTILE.INC (issue 16); round 1 took quantileExact’s value at index ⌊p·n⌋, so every percentile (`percentileSeconds`, `p90Seconds`, the "90th percentile" panel column) differs by design and is left out, as is the new `percentile_method` of /v1/standards; services/query-api/src/percentiles.int.test.ts checks each method against its definition',
+  exclusionTable:
+    'incident figures also give each exclusion’s primary-reason count, the "also matched" counts and the cancelled incidents in scope (`excludedByPrimaryReason`, `excludedAlsoMatched`, `cancelled`; report figures their `notMeasured` too, and the fire incidents their `cancelled`): fields added in issue 16, absent in round 1',
   callsWaitingPerAgency:
     'Calls waiting counts per agency: an agency with no call in the last hour has no instance (round 1: one instance of 0); with the rule’s no-data state OK Grafana shows Normal, as round 1 did',
 } as const;
@@ -191,6 +195,25 @@ const show = (value: unknown) => {
   return text === undefined ? 'undefined' : text.length > 140 ? `${text.slice(0, 137)}…` : text;
 };
 
+/** Fields left out of every comparison (both sides), by name or a CSV column's first or last part. */
+const CHANGED_FIELDS: Record<string, string> = {
+  percentileSeconds: SHAPE_CHANGES.percentileMethod,
+  p90Seconds: SHAPE_CHANGES.percentileMethod,
+  '90th percentile': SHAPE_CHANGES.percentileMethod,
+  percentile_method: SHAPE_CHANGES.percentileMethod,
+};
+/** Fields today adds: left out where round 1's answer has no such field. */
+const ADDED_FIELDS: Record<string, string> = {
+  excludedByPrimaryReason: SHAPE_CHANGES.exclusionTable,
+  excludedAlsoMatched: SHAPE_CHANGES.exclusionTable,
+  cancelled: SHAPE_CHANGES.exclusionTable,
+  notMeasured: SHAPE_CHANGES.exclusionTable,
+};
+const fieldReason = (fields: Record<string, string>, key: string) => {
+  const parts = key.split('.');
+  return fields[key] ?? fields[parts[0] as string] ?? fields[parts.at(-1) as string];
+};
+
 /** Every place `now` differs from `old`, as `path: old → now` (the first `limit`). */
 function differences(old: unknown, now: unknown, limit = 12): string[] {
   const found: string[] = [];
@@ -205,6 +228,12 @@ function differences(old: unknown, now: unknown, limit = 12): string[] {
     }
     if (isRecord(a) && isRecord(b)) {
       for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        const changed = fieldReason(CHANGED_FIELDS, key);
+        const added = key in a ? undefined : fieldReason(ADDED_FIELDS, key);
+        if (changed ?? added) {
+          apply((changed ?? added) as string);
+          continue;
+        }
         if (!(key in b)) found.push(`${where}.${key}: ${show(a[key])} → (absent)`);
         else if (!(key in a)) found.push(`${where}.${key}: (absent) → ${show(b[key])}`);
         else walk(a[key], b[key], `${where}.${key}`);

@@ -175,6 +175,7 @@ describe('a key of one agency (real ClickHouse)', () => {
       specialServices: 0,
       roadTrafficCollisions: 0,
       falseAlarms: 0,
+      cancelled: 0,
     });
     expect(report.current.attendanceStandard).toMatchObject({ share: 0.6, n: 5, met: 3 });
     // Primary fires measured: 300, 600, 650, 1000, 450 s → 600 s = 10 min.

@@ -99,7 +99,8 @@ describe('call KPIs from the standards (real ClickHouse)', () => {
         insufficientData: false,
         meanSeconds: 25.5,
         // Exact 90th percentile of the six waits: the value at rank floor(0.9 × 6) = 5.
-        percentileSeconds: 75,
+        // PERCENTILE.INC at 0.9 of the six: h = 0.9 × 5 + 1 = 5.5, 45 + 0.5 × (75 − 45) = 60.
+        percentileSeconds: 60,
         bands: [2, 3, 1],
       },
     ]);
