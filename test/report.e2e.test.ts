@@ -413,9 +413,10 @@ function expectedFigures(rebuilt: Rebuilt, period: typeof PERIOD, agencies: stri
       meanWaitSeconds: mean(waits),
       bandsSeconds: [10, 60],
       bands: [
-        waits.filter((wait) => wait < 10).length,
-        waits.filter((wait) => wait >= 10 && wait < 60).length,
-        waits.filter((wait) => wait >= 60).length,
+        // Each band ends at its bound inclusive, as "within 10 s" does.
+        waits.filter((wait) => wait <= 10).length,
+        waits.filter((wait) => wait > 10 && wait <= 60).length,
+        waits.filter((wait) => wait > 60).length,
       ],
     },
     calls101: {

@@ -687,7 +687,7 @@ describe('GET /v1/kpis', () => {
     });
     const csv = await get(url, { accept: 'text/csv' });
     expect(csv.body).toBe(
-      'standard,agencies,from,to,groupBy,group,version,calls,abandoned,n,value,insufficientData,met,meanSeconds,percentileSeconds,bands.under_10s,bands.10s_to_under_60s,bands.60s_and_over\r\n' +
+      'standard,agencies,from,to,groupBy,group,version,calls,abandoned,n,value,insufficientData,met,meanSeconds,percentileSeconds,bands.up_to_10s,bands.over_10s_to_60s,bands.over_60s\r\n' +
         'calls-999-answer,staffordshire-fire,2024-03-01,2024-03-31,none,all,1,6,1,5,0.8,false,4,9.2,30,3,1,1\r\n',
     );
     expect(clickhouse.sent[0]?.params.p0_filter_queue).toEqual(['a', 'b', 'c']);

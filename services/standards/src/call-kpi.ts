@@ -131,8 +131,9 @@ SELECT
   countIf(with_outcome) AS with_outcome,
   avgIf(seconds, measured) AS mean_seconds,
   ${percentileAggregate(last.version.percentile_method, '{percentile:Float64}', 'seconds', 'measured')} AS percentile_seconds,
-  -- Calls per band, keyed 0 (< b1), 1 (b1 ≤ … < b2), …; "within 10 s" above counts 10.0 s itself.
-  sumMapIf(map(toUInt32(arrayCount(b -> ifNull(seconds >= b, 0), {bands:Array(Float64)})), toUInt64(1)), measured) AS band_counts
+  -- Calls per band, keyed 0 (≤ b1), 1 (b1 < … ≤ b2), …, as the standard's own "within": a call
+  -- answered at exactly 10.0 s is in the first band, as it is within 10 s, and in no other.
+  sumMapIf(map(toUInt32(arrayCount(b -> ifNull(seconds > b, 0), {bands:Array(Float64)})), toUInt64(1)), measured) AS band_counts
 FROM (${judged}
 )
 GROUP BY ${layout.groupBy}

@@ -121,7 +121,7 @@ export const callVersion = z.strictObject({
   clock: z.strictObject({ start: callClockEvent, stop: callClockEvent }),
   statistic,
   percentile_method: percentileMethod.default('inclusive'),
-  /** Reporting bands in seconds, e.g. [10, 60] gives < 10 s, 10–60 s, ≥ 60 s. */
+  /** Reporting bands in seconds, e.g. [10, 60] gives ≤ 10 s, over 10 to 60 s, over 60 s (as `<=`). */
   bands_seconds: z.array(z.number().positive()).optional(),
 });
 

@@ -570,6 +570,13 @@ export function reportLines(report: AnnualReport): ReportLine[] {
     (f) => f.policeEmergency.meanMinutes,
   );
   add(
+    'police_emergency_within_standard',
+    '  within 15 / 20 min (urban/rural)',
+    'share',
+    (f) => f.policeEmergency.withinStandardShare,
+    c.policeEmergency.target,
+  );
+  add(
     'calls_999_within_10s',
     '999 calls answered within 10 s',
     'share',
