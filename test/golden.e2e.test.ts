@@ -131,7 +131,7 @@ const SHAPE_CHANGES = {
   percentileMethod:
     'percentiles follow each standard’s `percentile_method`, by default Excel’s PERCENTILE.INC (issue 16); round 1 took quantileExact’s value at index ⌊p·n⌋, so every percentile (`percentileSeconds`, `p90Seconds`, the "90th percentile" panel column) differs by design and is left out, as is the new `percentile_method` of /v1/standards; services/query-api/src/percentiles.int.test.ts checks each method against its definition',
   exclusionTable:
-    'incident figures also give each exclusion’s primary-reason count, the "also matched" counts and the cancelled incidents in scope (`excludedByPrimaryReason`, `excludedAlsoMatched`, `cancelled`; report figures their `notMeasured` too, and the fire incidents their `cancelled`): fields added in issue 16, absent in round 1',
+    'incident figures also give each exclusion’s primary-reason count, the "also matched" counts and the cancelled incidents in scope (`excludedByPrimaryReason`, `excludedAlsoMatched`, `cancelled`, and the no-exclusions companion `withoutExclusions`; report figures their `notMeasured` too, and the fire incidents their `cancelled`): fields added in issue 16, absent in round 1',
   policeShareLine:
     'the report has a line for the police emergency share within 15 / 20 min (`police_emergency_within_standard`, issue 16) after the mean: left out of today’s lines, table and CSV',
   bandEdges:
@@ -229,6 +229,7 @@ const ADDED_FIELDS: Record<string, string> = {
   excludedAlsoMatched: SHAPE_CHANGES.exclusionTable,
   cancelled: SHAPE_CHANGES.exclusionTable,
   notMeasured: SHAPE_CHANGES.exclusionTable,
+  withoutExclusions: SHAPE_CHANGES.exclusionTable,
 };
 const fieldReason = (fields: Record<string, string>, key: string) => {
   const parts = key.split('.');

@@ -179,6 +179,8 @@ function judge(incidents: Incident[], rules: Rules, threshold?: (incident: Incid
   const byPrimary = zero();
   const alsoMatched = zero();
   const included: { incident: Incident; seconds: number }[] = [];
+  // The no-exclusions companion: every incident in scope with a time that is not negative.
+  const everyMeasured: { incident: Incident; seconds: number }[] = [];
   let notMeasured = 0;
   for (const incident of incidents) {
     const first = Math.min(...incident.arrivals.values());
@@ -217,6 +219,8 @@ function judge(incidents: Incident[], rules: Rules, threshold?: (incident: Incid
       seconds !== null && (threshold === undefined || Number.isFinite(threshold(incident)));
     if (!isExcluded && !measurable) notMeasured += 1;
     if (!isExcluded && measurable) included.push({ incident, seconds: seconds as number });
+    if (measurable && (seconds as number) >= 0)
+      everyMeasured.push({ incident, seconds: seconds as number });
   }
   const met = threshold
     ? included.filter(({ incident, seconds }) => seconds <= threshold(incident)).length
@@ -225,6 +229,10 @@ function judge(incidents: Incident[], rules: Rules, threshold?: (incident: Incid
     included.length === 0
       ? null
       : included.reduce((sum, { seconds }) => sum + seconds, 0) / included.length;
+  const allN = everyMeasured.length;
+  const allValue = threshold
+    ? everyMeasured.filter(({ incident, seconds }) => seconds <= threshold(incident)).length / allN
+    : everyMeasured.reduce((sum, { seconds }) => sum + seconds, 0) / allN;
   return {
     n: included.length,
     met,
@@ -238,6 +246,11 @@ function judge(incidents: Incident[], rules: Rules, threshold?: (incident: Incid
       excluded,
       excludedByPrimaryReason: byPrimary,
       excludedAlsoMatched: alsoMatched,
+      withoutExclusions: {
+        n: allN,
+        value: allN < 5 ? null : allValue,
+        insufficientData: allN < 5,
+      },
     },
   };
 }

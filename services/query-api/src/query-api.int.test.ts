@@ -109,6 +109,8 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
             total: { n: 3, meanSeconds: (400 + 500 + 550) / 3, p90Seconds: p90(400, 500, 550) },
           },
           ...nothingExcluded,
+          // Nothing excluded: the companion is the figure itself.
+          withoutExclusions: { n: 3, value: 2 / 3, insufficientData: false },
         },
         {
           group: 'LEEK',
@@ -128,6 +130,7 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
             total: { n: 2, meanSeconds: 580, p90Seconds: p90(460, 700) },
           },
           ...nothingExcluded,
+          withoutExclusions: { n: 2, value: 0.5, insufficientData: false },
         },
       ],
     });
@@ -149,13 +152,14 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
       ...REASONS.map((reason) => `excludedByPrimaryReason.${reason}`),
       ...REASONS.map((reason) => `excludedAlsoMatched.${reason}`),
       'cancelled',
+      'withoutExclusions.n,withoutExclusions.value,withoutExclusions.insufficientData',
     ].join(',');
     // Six primary-reason counts, six "also matched", no cancelled incident: 13 zeros.
     const noCounts = Array.from({ length: 13 }, () => 0).join(',');
     expect(response.body).toBe(
       `${header}\r\n` +
-        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,HANLEY,1,4,3,${2 / 3},false,2,${1450 / 3},${p90(400, 500, 550)},1,3,60,${p90(60, 90, 30)},3,${190 / 3},${p90(60, 60, 70)},3,360,${p90(280, 350, 450)},3,${1450 / 3},${p90(400, 500, 550)},0,0,0,0,0,0,0,${noCounts}\r\n` +
-        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,LEEK,1,2,2,0.5,false,1,580,${p90(460, 700)},0,2,57.5,${p90(45, 70)},2,60,60,2,462.5,${p90(330, 595)},2,580,${p90(460, 700)},0,0,0,0,0,0,0,${noCounts}\r\n`,
+        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,HANLEY,1,4,3,${2 / 3},false,2,${1450 / 3},${p90(400, 500, 550)},1,3,60,${p90(60, 90, 30)},3,${190 / 3},${p90(60, 60, 70)},3,360,${p90(280, 350, 450)},3,${1450 / 3},${p90(400, 500, 550)},0,0,0,0,0,0,0,${noCounts},3,${2 / 3},false\r\n` +
+        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,LEEK,1,2,2,0.5,false,1,580,${p90(460, 700)},0,2,57.5,${p90(45, 70)},2,60,60,2,462.5,${p90(330, 595)},2,580,${p90(460, 700)},0,0,0,0,0,0,0,${noCounts},2,0.5,false\r\n`,
     );
   });
 

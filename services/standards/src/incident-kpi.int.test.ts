@@ -191,6 +191,9 @@ describe('incident KPIs from the standards (real ClickHouse)', () => {
         total_under: 0,
       },
       cancelled: 0,
+      // Without exclusions: the 9 with an arrival (I has none), within their band: A, C, D, M,
+      // E (600 ≤ 600), F, H — not B (500 > 480) nor G.
+      withoutExclusions: { n: 9, value: 7 / 9, insufficientData: false },
     });
   });
 
@@ -516,6 +519,9 @@ describe('the exclusions table (real ClickHouse)', () => {
       excluded: { total: excluded, ...any },
       excludedByPrimaryReason: primary,
       excludedAlsoMatched: also,
+      // Without exclusions: every incident in scope with an arrival, X1–X7; within the high
+      // band's 480 s: X2, X3, X5, X6, X7.
+      withoutExclusions: { n: 7, value: 5 / 7, insufficientData: false },
     });
     // The table adds up: primary reasons to the total, and primary + also matched to each reason.
     const byPrimary = Object.values(row?.excludedByPrimaryReason ?? {});

@@ -253,6 +253,9 @@ function judgedIncidentColumns(
     `${key}in_scope AND (${pick(outcomes, '0')}) AS ${key}has_outcome`,
   ];
   const combined = [
+    // The "no exclusions" companion: every measured incident in scope, whatever it matched
+    // (a negative time is still no measurement).
+    `${key}in_scope AND NOT ${key}not_measured AND NOT ifNull(${key}seconds < 0, 0) AS ${key}all_measured`,
     `${EXCLUSION_REASONS.map((reason) => `${key}ex_${reason}`).join(' OR ')} AS ${key}excluded`,
     `${key}in_scope AND NOT ${key}not_measured AND NOT ${key}excluded AS ${key}included`,
     `${key}included AND ifNull(${key}seconds <= ${key}threshold, 0) AS ${key}met`,
@@ -266,6 +269,7 @@ function incidentAggregates(
   key: string,
   percentile: string,
   method: IncidentStandardVersion['percentile_method'],
+  withPercentile: boolean,
 ): string[] {
   const k = key;
   const segments = (Object.keys(SEGMENTS) as Segment[]).flatMap((segment) => {
@@ -298,6 +302,12 @@ function incidentAggregates(
     `avgIf(${k}seconds, ${k}included) AS ${k}mean_seconds`,
     `${percentileAggregate(method, percentile, `${k}seconds`, `${k}included`)} AS ${k}percentile_seconds`,
     ...segments,
+    `countIf(${k}all_measured) AS ${k}all_n`,
+    `countIf(${k}all_measured AND ifNull(${k}seconds <= ${k}threshold, 0)) AS ${k}all_met`,
+    `countIf(${k}all_measured AND ${k}has_outcome) AS ${k}all_with_outcome`,
+    `avgIf(${k}seconds, ${k}all_measured) AS ${k}all_mean_seconds`,
+    // Only a percentile standard's companion needs its percentile (another pass over the values).
+    `${withPercentile ? percentileAggregate(method, percentile, `${k}seconds`, `${k}all_measured`) : 'CAST(NULL AS Nullable(Float64))'} AS ${k}all_percentile_seconds`,
   ];
 }
 
@@ -380,7 +390,12 @@ export function incidentKpisQuery(
       last.statistic.kind === 'percentile' ? last.statistic.percentile : 0.9,
       'Float64',
     );
-    return incidentAggregates(standard.key, percentile, last.percentile_method);
+    return incidentAggregates(
+      standard.key,
+      percentile,
+      last.percentile_method,
+      last.statistic.kind === 'percentile',
+    );
   });
   const facts = [...new Set([...JUDGED_INCIDENT_FACTS, ...(extra?.facts ?? [])])];
   const segments = (Object.keys(SEGMENTS) as Segment[]).map(
@@ -465,6 +480,7 @@ export interface KpiRow {
   mean_seconds: number;
   percentile_seconds: number | null;
   [column: `excluded_${string}` | `seg_${string}` | `primary_${string}` | `also_${string}`]: number;
+  [column: `all_${string}`]: number | null;
 }
 
 type ExclusionCounts = Record<(typeof EXCLUSION_REASONS)[number], number>;
@@ -502,6 +518,11 @@ export interface KpiResult {
   excludedAlsoMatched: ExclusionCounts;
   /** In the standard's scope but cancelled: never attended, in no other count. */
   cancelled: number;
+  /**
+   * The "no exclusions" companion: the same statistic over every measured incident in scope,
+   * none excluded (`n` incidents, `value` null below the minimum sample).
+   */
+  withoutExclusions: { n: number; value: number | null; insufficientData: boolean };
 }
 
 const exclusionCounts = (row: KpiRow, prefix: 'primary_' | 'also_') =>
@@ -554,5 +575,20 @@ export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiRes
     excludedByPrimaryReason: exclusionCounts(row, 'primary_'),
     excludedAlsoMatched: exclusionCounts(row, 'also_'),
     cancelled: Number(row.cancelled ?? 0),
+    withoutExclusions: companion(version, row),
   };
+}
+
+/** The standard's statistic over all measured incidents in scope, without exclusions. */
+function companion(version: IncidentStandardVersion, row: KpiRow): KpiResult['withoutExclusions'] {
+  const n = Number(row.all_n ?? 0);
+  const counts = {
+    n,
+    met: Number(row.all_met ?? 0),
+    with_outcome: Number(row.all_with_outcome ?? 0),
+    mean_seconds: Number(row.all_mean_seconds),
+    percentile_seconds: nullableNumber(row.all_percentile_seconds),
+  };
+  const value = n < version.minimum_sample ? null : statisticValue(version.statistic, counts);
+  return { n, value, insufficientData: value === null };
 }

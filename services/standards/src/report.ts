@@ -314,6 +314,7 @@ export async function reportFigures(
           excludedByPrimaryReason: Record<string, number>;
           excludedAlsoMatched: Record<string, number>;
           cancelled: number;
+          withoutExclusions: { n: number; value: number | null; insufficientData: boolean };
         }
       | undefined;
   /** How an incident figure's in-scope incidents were counted: what a reader checks it adds up. */
@@ -323,6 +324,7 @@ export async function reportFigures(
     excluded: row?.excluded ?? {},
     excludedByPrimaryReason: row?.excludedByPrimaryReason ?? {},
     excludedAlsoMatched: row?.excludedAlsoMatched ?? {},
+    withoutExclusions: row?.withoutExclusions ?? { n: 0, value: null, insufficientData: true },
   });
   const asCalls = (found: Figure) =>
     found.row as
