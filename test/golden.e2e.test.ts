@@ -123,7 +123,7 @@ const SHAPE_CHANGES = {
   cliAgencies:
     'the CLI report table starts with the agencies it covers ("agencies: …" and a blank line)',
   standardsGroupings:
-    '/v1/standards lists the groupBy `agency` among each standard’s groupings (KPIs can be split by agency)',
+    '/v1/standards lists the groupBy `agency` among each standard’s groupings (KPIs can be split by agency), and incident standards `area` (issue 16)',
   noneOption:
     'dashboard variables no longer offer "(none)" (the empty value): an incident or call whose creation or presentation never arrived has no service, station, category, risk band or queue, and no standard’s scope takes it',
   nullableTime:
@@ -311,7 +311,9 @@ function todaysCsvRecord(question: ApiQuestion, record: Record<string, string>) 
   const shared = dropped(record, ['agencies'], SHAPE_CHANGES.agencies);
   if (question.path !== '/v1/standards' || typeof shared.groupings !== 'string') return shared;
   apply(SHAPE_CHANGES.standardsGroupings);
-  const groupings = shared.groupings.split(';').filter((grouping) => grouping !== 'agency');
+  const groupings = shared.groupings
+    .split(';')
+    .filter((grouping) => grouping !== 'agency' && grouping !== 'area');
   return { ...shared, groupings: groupings.join(';') };
 }
 
@@ -338,7 +340,9 @@ function comparable(question: ApiQuestion, answer: ApiAnswer, today: boolean): u
     body = {
       standards: (body.standards as Record<string, unknown>[]).map((standard) => ({
         ...standard,
-        groupings: (standard.groupings as string[]).filter((grouping) => grouping !== 'agency'),
+        groupings: (standard.groupings as string[]).filter(
+          (grouping) => grouping !== 'agency' && grouping !== 'area',
+        ),
       })),
     };
   }

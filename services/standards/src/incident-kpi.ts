@@ -26,6 +26,8 @@ export const INCIDENT_GROUPINGS = {
   station: 'station_ground',
   category: 'category',
   risk_band: 'risk_band',
+  // The incident's local authority area or district (location.area in the contract).
+  area: 'area',
   // ISO day of week (1 = Monday) and hour of the call, London time: "1-08" is Monday 08:00–09:00.
   hour_of_week: `formatDateTime(ifNull(call_received_at, created_at), '%u-%H', 'Europe/London')`,
 } as const;
