@@ -123,11 +123,19 @@ const SHAPE_CHANGES = {
   cliAgencies:
     'the CLI report table starts with the agencies it covers ("agencies: …" and a blank line)',
   standardsGroupings:
-    '/v1/standards lists the groupBy `agency` among each standard’s groupings (KPIs can be split by agency)',
+    '/v1/standards lists the groupBy `agency` among each standard’s groupings (KPIs can be split by agency), and incident standards `area` (issue 16)',
   noneOption:
     'dashboard variables no longer offer "(none)" (the empty value): an incident or call whose creation or presentation never arrived has no service, station, category, risk band or queue, and no standard’s scope takes it',
   nullableTime:
     'the time column of "Calls presented, 999 and 101" and "Abandoned calls" is Nullable(DateTime) today (the call facts’ presentation time is nullable), DateTime in round 1; the values are the same',
+  percentileMethod:
+    'percentiles follow each standard’s `percentile_method`, by default Excel’s PERCENTILE.INC (issue 16); round 1 took quantileExact’s value at index ⌊p·n⌋, so every percentile (`percentileSeconds`, `p90Seconds`, the "90th percentile" panel column) differs by design and is left out, as is the new `percentile_method` of /v1/standards; services/query-api/src/percentiles.int.test.ts checks each method against its definition',
+  exclusionTable:
+    'incident figures also give each exclusion’s primary-reason count, the "also matched" counts and the cancelled incidents in scope (`excludedByPrimaryReason`, `excludedAlsoMatched`, `cancelled`, and the no-exclusions companion `withoutExclusions`; report figures their `notMeasured` too, and the fire incidents their `cancelled`): fields added in issue 16, absent in round 1',
+  policeShareLine:
+    'the report has a line for the police emergency share within 15 / 20 min (`police_emergency_within_standard`, issue 16) after the mean: left out of today’s lines, table and CSV',
+  bandEdges:
+    'call answer bands end at their bound inclusive, as the standard’s “within” (≤) does (issue 16): a call answered at exactly 10.000 s is in the first band, not also in 10–60 s, so band counts (`bands`, CSV `bands.*`, renamed `up_to_10s`, `over_10s_to_60s`, `over_60s`) and the band panels (labels ≤ 10 s, 10–60 s, > 60 s) differ by the calls at a bound and are left out; call-kpi.int.test.ts and the dashboards test check the edges',
   callsWaitingPerAgency:
     'Calls waiting counts per agency: an agency with no call in the last hour has no instance (round 1: one instance of 0); with the rule’s no-data state OK Grafana shows Normal, as round 1 did',
 } as const;
@@ -191,6 +199,43 @@ const show = (value: unknown) => {
   return text === undefined ? 'undefined' : text.length > 140 ? `${text.slice(0, 137)}…` : text;
 };
 
+const POLICE_SHARE_KEY = 'police_emergency_within_standard';
+const POLICE_SHARE_LABEL = '  within 15 / 20 min (urban/rural)';
+/** Today's report lines (JSON or CSV records) without the line added in issue 16. */
+function withoutPoliceShareLine<T>(lines: T[]): T[] {
+  return lines.filter((line) => {
+    const added = isRecord(line) && line.key === POLICE_SHARE_KEY;
+    if (added) apply(SHAPE_CHANGES.policeShareLine);
+    return !added;
+  });
+}
+
+/** Fields left out of every comparison (both sides), by name or a CSV column's first or last part. */
+const CHANGED_FIELDS: Record<string, string> = {
+  percentileSeconds: SHAPE_CHANGES.percentileMethod,
+  p90Seconds: SHAPE_CHANGES.percentileMethod,
+  '90th percentile': SHAPE_CHANGES.percentileMethod,
+  percentile_method: SHAPE_CHANGES.percentileMethod,
+  bands: SHAPE_CHANGES.bandEdges,
+};
+/** Panels left out of the comparison, for a reason. */
+const CHANGED_PANELS: Record<string, string> = {
+  '999 answer times — last hour': SHAPE_CHANGES.bandEdges,
+  '999 answer-time bands': SHAPE_CHANGES.bandEdges,
+};
+/** Fields today adds: left out where round 1's answer has no such field. */
+const ADDED_FIELDS: Record<string, string> = {
+  excludedByPrimaryReason: SHAPE_CHANGES.exclusionTable,
+  excludedAlsoMatched: SHAPE_CHANGES.exclusionTable,
+  cancelled: SHAPE_CHANGES.exclusionTable,
+  notMeasured: SHAPE_CHANGES.exclusionTable,
+  withoutExclusions: SHAPE_CHANGES.exclusionTable,
+};
+const fieldReason = (fields: Record<string, string>, key: string) => {
+  const parts = key.split('.');
+  return fields[key] ?? fields[parts[0] as string] ?? fields[parts.at(-1) as string];
+};
+
 /** Every place `now` differs from `old`, as `path: old → now` (the first `limit`). */
 function differences(old: unknown, now: unknown, limit = 12): string[] {
   const found: string[] = [];
@@ -205,6 +250,12 @@ function differences(old: unknown, now: unknown, limit = 12): string[] {
     }
     if (isRecord(a) && isRecord(b)) {
       for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+        const changed = fieldReason(CHANGED_FIELDS, key);
+        const added = key in a ? undefined : fieldReason(ADDED_FIELDS, key);
+        if (changed ?? added) {
+          apply((changed ?? added) as string);
+          continue;
+        }
         if (!(key in b)) found.push(`${where}.${key}: ${show(a[key])} → (absent)`);
         else if (!(key in a)) found.push(`${where}.${key}: (absent) → ${show(b[key])}`);
         else walk(a[key], b[key], `${where}.${key}`);
@@ -247,6 +298,7 @@ function todaysReport(body: unknown): unknown {
   if (!isRecord(body)) return body;
   return {
     ...dropped(body, ['agencies'], SHAPE_CHANGES.agencies),
+    ...(Array.isArray(body.lines) ? { lines: withoutPoliceShareLine(body.lines) } : {}),
     current: reportFigures(body.current),
     previous: reportFigures(body.previous),
   };
@@ -259,7 +311,9 @@ function todaysCsvRecord(question: ApiQuestion, record: Record<string, string>) 
   const shared = dropped(record, ['agencies'], SHAPE_CHANGES.agencies);
   if (question.path !== '/v1/standards' || typeof shared.groupings !== 'string') return shared;
   apply(SHAPE_CHANGES.standardsGroupings);
-  const groupings = shared.groupings.split(';').filter((grouping) => grouping !== 'agency');
+  const groupings = shared.groupings
+    .split(';')
+    .filter((grouping) => grouping !== 'agency' && grouping !== 'area');
   return { ...shared, groupings: groupings.join(';') };
 }
 
@@ -268,7 +322,9 @@ function comparable(question: ApiQuestion, answer: ApiAnswer, today: boolean): u
   const { status } = answer;
   if (status !== 200) return { status, body: answer.body };
   if (question.csv) {
-    const records = csvRecords(String(answer.body));
+    const all = csvRecords(String(answer.body));
+    const records =
+      today && question.path === '/v1/reports/annual' ? withoutPoliceShareLine(all) : all;
     return {
       status,
       // The cursor's form changed (it carries the agency): whether there is one is the answer.
@@ -284,7 +340,9 @@ function comparable(question: ApiQuestion, answer: ApiAnswer, today: boolean): u
     body = {
       standards: (body.standards as Record<string, unknown>[]).map((standard) => ({
         ...standard,
-        groupings: (standard.groupings as string[]).filter((grouping) => grouping !== 'agency'),
+        groupings: (standard.groupings as string[]).filter(
+          (grouping) => grouping !== 'agency' && grouping !== 'area',
+        ),
       })),
     };
   }
@@ -504,10 +562,17 @@ describe(`the read side gives round 1's answers (${GOLDEN.generatedBy.commit.sli
       const format = question.args[question.args.indexOf('--format') + 1] ?? 'table';
       const stdout = (text: string, isToday: boolean) => {
         if (format === 'json') return isToday ? todaysReport(JSON.parse(text)) : JSON.parse(text);
-        if (format === 'csv') return csvRecords(text);
+        if (format === 'csv')
+          return isToday ? withoutPoliceShareLine(csvRecords(text)) : csvRecords(text);
         // SHAPE_CHANGES.cliAgencies: today's table opens with its agencies and a blank line.
-        const lines = text.split('\n');
-        if (!isToday || !lines[0]?.startsWith('agencies: ')) return lines;
+        const all = text.split('\n');
+        if (!isToday) return all;
+        const lines = all.filter((line) => {
+          const added = line.startsWith(POLICE_SHARE_LABEL);
+          if (added) apply(SHAPE_CHANGES.policeShareLine);
+          return !added;
+        });
+        if (!lines[0]?.startsWith('agencies: ')) return lines;
         apply(SHAPE_CHANGES.cliAgencies);
         return lines.slice(2);
       };
@@ -596,6 +661,11 @@ describe(`the read side gives round 1's answers (${GOLDEN.generatedBy.commit.sli
         ?.panels.get(question.panel);
       if (today === undefined) {
         found.push(`${question.dashboard} / ${question.panel}: today has no such panel`);
+        continue;
+      }
+      const changedPanel = CHANGED_PANELS[question.panel];
+      if (changedPanel) {
+        apply(changedPanel);
         continue;
       }
       const normalize =

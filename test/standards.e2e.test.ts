@@ -216,8 +216,19 @@ describe('response standards from hand-built events (Kafka → sink → ClickHou
     expect(hanley?.segments).toEqual({
       call_handling: { n: 5, meanSeconds: 60, p90Seconds: 60 },
       turnout: { n: 5, meanSeconds: 60, p90Seconds: 60 },
-      travel: { n: 5, meanSeconds: (300 + 530 + 240 + 880 + 580) / 5, p90Seconds: 880 },
-      total: { n: 5, meanSeconds: (420 + 650 + 360 + 1000 + 700) / 5, p90Seconds: 1000 },
+      // PERCENTILE.INC at 0.9 of five: h = 4.6, the 4th + 0.6 × (5th − 4th).
+      // Travel 240, 300, 530, 580, 880: 580 + 0.6 × 300 = 760.
+      travel: {
+        n: 5,
+        meanSeconds: (300 + 530 + 240 + 880 + 580) / 5,
+        p90Seconds: expect.closeTo(760, 9),
+      },
+      // Total 360, 420, 650, 700, 1000: 700 + 0.6 × 300 = 880.
+      total: {
+        n: 5,
+        meanSeconds: (420 + 650 + 360 + 1000 + 700) / 5,
+        p90Seconds: expect.closeTo(880, 9),
+      },
     });
   });
 

@@ -673,6 +673,10 @@ function fireIncidents(incidents: Incident[], days: { from: string; to: string }
     specialServices: count('special_service') - rtc,
     roadTrafficCollisions: rtc,
     falseAlarms: count('false_alarm'),
+    // Cancelled fire incidents of the days: not attended, counted apart.
+    cancelled: incidents.filter(
+      (incident) => inDays(incident.day, days) && incident.cancelled && incident.service === 'fire',
+    ).length,
   };
 }
 
@@ -727,7 +731,7 @@ function callsOf(events: LooseEvent[]): Call[] {
     .sort((x, y) => x.call_id.localeCompare(y.call_id));
 }
 
-/** The 999 answer standard: answered within 10 s (10.0 counts), at least five answered, bands < 10, 10–60, ≥ 60. */
+/** The 999 answer standard: answered within 10 s (10.0 counts), at least five answered, bands ≤ 10, 10–60, > 60. */
 function calls999(calls: Call[], days: { from: string; to: string }) {
   const inScope = calls.filter((call) => call.line === '999' && inDays(call.day, days));
   const waits = inScope.flatMap((call) =>
@@ -742,9 +746,10 @@ function calls999(calls: Call[], days: { from: string; to: string }) {
     share: waits.length >= 5 ? within / waits.length : null,
     mean: waits.length > 0 ? waits.reduce((sum, seconds) => sum + seconds, 0) / waits.length : null,
     bands: [
-      waits.filter((s) => s < 10).length,
-      waits.filter((s) => s >= 10 && s < 60).length,
-      waits.filter((s) => s >= 60).length,
+      // Each band ends at its bound inclusive, as "within 10 s" does.
+      waits.filter((s) => s <= 10).length,
+      waits.filter((s) => s > 10 && s <= 60).length,
+      waits.filter((s) => s > 60).length,
     ],
   };
 }

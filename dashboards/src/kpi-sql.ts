@@ -16,7 +16,7 @@ import {
   type IncidentStandardVersion,
   incidentKpiQueryOver,
   type KpiQuery,
-  loadStandards,
+  loadStandardsFromEnv,
   type StandardDefinition,
   type StandardVersion,
   type VersionPart,
@@ -42,9 +42,14 @@ export const RANGE_DAYS_YEAR_BEFORE = {
 const OPEN_END = '2149-06-06';
 
 let shipped: StandardDefinition[] | undefined;
-/** The shipped standards (services/standards/config), loaded and checked once. */
+/**
+ * The standards the dashboards are generated from, loaded and checked once: the shipped ones
+ * (services/standards/config, or STANDARDS_DIR) with STANDARDS_USER_DIR's layered over them.
+ */
 export function shippedStandards(): StandardDefinition[] {
-  shipped ??= loadStandards();
+  shipped ??= loadStandardsFromEnv(process.env, (message) =>
+    process.stderr.write(`warning: ${message}\n`),
+  );
   return shipped;
 }
 

@@ -12,14 +12,17 @@ export function bluelightDashboard(uid: string, title: string, description: stri
     .tooltip(dashboard.DashboardCursorSync.Crosshair);
 }
 
-/** Share labels for reporting bands, e.g. [10, 60] → "< 10 s", "10–60 s", "≥ 60 s". */
+/**
+ * Labels for reporting bands, e.g. [10, 60] → "≤ 10 s", "10–60 s", "> 60 s": each band ends at
+ * its bound inclusive, as the standard's "within" does (10.0 s is within 10 s).
+ */
 export function bandLabels(bands: number[]): string[] {
   if (bands.length === 0) return ['all'];
-  const labels = [`< ${bands[0]} s`];
+  const labels = [`≤ ${bands[0]} s`];
   for (let index = 1; index < bands.length; index++) {
     labels.push(`${bands[index - 1]}–${bands[index]} s`);
   }
-  labels.push(`≥ ${bands.at(-1)} s`);
+  labels.push(`> ${bands.at(-1)} s`);
   return labels;
 }
 

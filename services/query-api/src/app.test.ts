@@ -539,9 +539,9 @@ describe('GET /v1/standards', () => {
     const exclusions = 'true,true,true,true,3600,60';
     expect(response.body).toBe(
       [
-        'id,name,subject,description,source,groupings,filters,version,effective_from,effective_to,minimum_sample,applies_to.services,clock.start,clock.stop,statistic.kind,statistic.threshold_seconds,statistic.target_share,exclusions.late_call,exclusions.derelict_property,exclusions.abandoned_road_vehicle,exclusions.out_of_sequence,exclusions.total_over_seconds,exclusions.total_under_seconds',
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",1,2020-04-01,2024-04-01,5,"fire;police",call_received,first_arrival,share_within,300,0.8,${exclusions}`,
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;hour_of_week","station;category;risk_band;area;service",2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,${exclusions}`,
+        'id,name,subject,description,source,groupings,filters,version,effective_from,effective_to,minimum_sample,applies_to.services,clock.start,clock.stop,statistic.kind,statistic.threshold_seconds,statistic.target_share,percentile_method,exclusions.late_call,exclusions.derelict_property,exclusions.abandoned_road_vehicle,exclusions.out_of_sequence,exclusions.total_over_seconds,exclusions.total_under_seconds',
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;area;hour_of_week","station;category;risk_band;area;service",1,2020-04-01,2024-04-01,5,"fire;police",call_received,first_arrival,share_within,300,0.8,inclusive,${exclusions}`,
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;area;hour_of_week","station;category;risk_band;area;service",2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,inclusive,${exclusions}`,
         '',
       ].join('\r\n'),
     );
@@ -687,7 +687,7 @@ describe('GET /v1/kpis', () => {
     });
     const csv = await get(url, { accept: 'text/csv' });
     expect(csv.body).toBe(
-      'standard,agencies,from,to,groupBy,group,version,calls,abandoned,n,value,insufficientData,met,meanSeconds,percentileSeconds,bands.under_10s,bands.10s_to_under_60s,bands.60s_and_over\r\n' +
+      'standard,agencies,from,to,groupBy,group,version,calls,abandoned,n,value,insufficientData,met,meanSeconds,percentileSeconds,bands.up_to_10s,bands.over_10s_to_60s,bands.over_60s\r\n' +
         'calls-999-answer,staffordshire-fire,2024-03-01,2024-03-31,none,all,1,6,1,5,0.8,false,4,9.2,30,3,1,1\r\n',
     );
     expect(clickhouse.sent[0]?.params.p0_filter_queue).toEqual(['a', 'b', 'c']);

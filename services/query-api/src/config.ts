@@ -28,6 +28,11 @@ export const queryApiConfigSchema = z
       .string()
       .refine((dir) => existsSync(dir) && statSync(dir).isDirectory(), 'must be a directory')
       .optional(),
+    /** A folder of the user's own standards, layered over those (same id overrides, with a warning). */
+    STANDARDS_USER_DIR: z
+      .string()
+      .refine((dir) => existsSync(dir) && statSync(dir).isDirectory(), 'must be a directory')
+      .optional(),
   })
   .superRefine((config, context) => {
     reportRepeatedKeyHolders(context, 'reader', [

@@ -4,21 +4,28 @@ import {
   EXIT_CONFIG,
   loadConfigOrExit,
 } from '@bluelight/service-kit';
-import { loadStandards, StandardsError } from '@bluelight/standards';
+import { loadLayeredStandards, StandardsError } from '@bluelight/standards';
 import { SERVICE_NAME } from './app.js';
 import { queryApiConfigSchema } from './config.js';
 import { startQueryApiService } from './service.js';
 
 const config = loadConfigOrExit(queryApiConfigSchema);
-let standards: ReturnType<typeof loadStandards>;
+const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+let standards: ReturnType<typeof loadLayeredStandards>;
 try {
-  standards = config.STANDARDS_DIR ? loadStandards(config.STANDARDS_DIR) : loadStandards();
+  standards = loadLayeredStandards({
+    baseDir: config.STANDARDS_DIR,
+    userDir: config.STANDARDS_USER_DIR,
+    onOverride: (message) => logger.warn({ userDir: config.STANDARDS_USER_DIR }, message),
+  });
 } catch (error) {
   if (!(error instanceof StandardsError)) throw error;
-  process.stderr.write(`invalid configuration:\n  STANDARDS_DIR: ${error.message}\n`);
+  const variable = config.STANDARDS_USER_DIR
+    ? 'STANDARDS_DIR / STANDARDS_USER_DIR'
+    : 'STANDARDS_DIR';
+  process.stderr.write(`invalid configuration:\n  ${variable}: ${error.message}\n`);
   process.exit(EXIT_CONFIG);
 }
-const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
 // Longer than a query may take, so requests in hand get their answer before the process exits.
 const shutdown = createGracefulShutdown({
   logger,

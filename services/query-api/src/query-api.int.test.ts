@@ -24,6 +24,16 @@ versions:
 
 let api: Awaited<ReturnType<typeof startTestQueryApi>>;
 
+/** Excel's PERCENTILE.INC (the standards' default method), from its definition. */
+function percentileInc(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const h = (sorted.length - 1) * p + 1;
+  const k = Math.floor(h);
+  const low = sorted[k - 1] as number;
+  return k >= sorted.length ? low : low + (h - k) * ((sorted[k] as number) - low);
+}
+const p90 = (...values: number[]) => percentileInc(values, 0.9);
+
 beforeAll(async () => {
   api = await startTestQueryApi('qapi', { standards: [...loadStandards(), TEST_ATTENDANCE] });
 });
@@ -31,14 +41,22 @@ afterAll(async () => {
   await api?.cleanup();
 });
 
-const noExclusions = {
-  total: 0,
-  late_call: 0,
-  derelict_property: 0,
-  abandoned_road_vehicle: 0,
-  out_of_sequence: 0,
-  total_over: 0,
-  total_under: 0,
+const REASONS = [
+  'late_call',
+  'derelict_property',
+  'abandoned_road_vehicle',
+  'out_of_sequence',
+  'total_over',
+  'total_under',
+] as const;
+const noReasons = Object.fromEntries(REASONS.map((reason) => [reason, 0]));
+const noExclusions = { total: 0, ...noReasons };
+/** What an incident row says of its exclusions and cancelled incidents when there are none. */
+const nothingExcluded = {
+  excluded: noExclusions,
+  excludedByPrimaryReason: noReasons,
+  excludedAlsoMatched: noReasons,
+  cancelled: 0,
 };
 
 describe('GET /v1/kpis (real ClickHouse)', () => {
@@ -81,16 +99,18 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
           value: 2 / 3,
           insufficientData: false,
           meanSeconds: (400 + 500 + 550) / 3,
-          // quantileExact(0.9) of 3 values: the one at index floor(0.9 × 3) = 2 when sorted.
-          percentileSeconds: 550,
+          // PERCENTILE.INC: h = 0.9 × 2 + 1 = 2.8, 500 + 0.8 × 50 = 540.
+          percentileSeconds: p90(400, 500, 550),
           notMeasured: 1,
           segments: {
-            call_handling: { n: 3, meanSeconds: (60 + 90 + 30) / 3, p90Seconds: 90 },
-            turnout: { n: 3, meanSeconds: (60 + 60 + 70) / 3, p90Seconds: 70 },
-            travel: { n: 3, meanSeconds: (280 + 350 + 450) / 3, p90Seconds: 450 },
-            total: { n: 3, meanSeconds: (400 + 500 + 550) / 3, p90Seconds: 550 },
+            call_handling: { n: 3, meanSeconds: (60 + 90 + 30) / 3, p90Seconds: p90(60, 90, 30) },
+            turnout: { n: 3, meanSeconds: (60 + 60 + 70) / 3, p90Seconds: p90(60, 60, 70) },
+            travel: { n: 3, meanSeconds: (280 + 350 + 450) / 3, p90Seconds: p90(280, 350, 450) },
+            total: { n: 3, meanSeconds: (400 + 500 + 550) / 3, p90Seconds: p90(400, 500, 550) },
           },
-          excluded: noExclusions,
+          ...nothingExcluded,
+          // Nothing excluded: the companion is the figure itself.
+          withoutExclusions: { n: 3, value: 2 / 3, insufficientData: false },
         },
         {
           group: 'LEEK',
@@ -101,15 +121,16 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
           value: 0.5,
           insufficientData: false,
           meanSeconds: 580,
-          percentileSeconds: 700,
+          percentileSeconds: p90(460, 700),
           notMeasured: 0,
           segments: {
-            call_handling: { n: 2, meanSeconds: 57.5, p90Seconds: 70 },
+            call_handling: { n: 2, meanSeconds: 57.5, p90Seconds: p90(45, 70) },
             turnout: { n: 2, meanSeconds: 60, p90Seconds: 60 },
-            travel: { n: 2, meanSeconds: 462.5, p90Seconds: 595 },
-            total: { n: 2, meanSeconds: 580, p90Seconds: 700 },
+            travel: { n: 2, meanSeconds: 462.5, p90Seconds: p90(330, 595) },
+            total: { n: 2, meanSeconds: 580, p90Seconds: p90(460, 700) },
           },
-          excluded: noExclusions,
+          ...nothingExcluded,
+          withoutExclusions: { n: 2, value: 0.5, insufficientData: false },
         },
       ],
     });
@@ -128,11 +149,17 @@ describe('GET /v1/kpis (real ClickHouse)', () => {
       'standard,agencies,from,to,groupBy,group,version,incidents,n,value,insufficientData,met,meanSeconds,percentileSeconds,notMeasured',
       ...segments,
       'excluded.total,excluded.late_call,excluded.derelict_property,excluded.abandoned_road_vehicle,excluded.out_of_sequence,excluded.total_over,excluded.total_under',
+      ...REASONS.map((reason) => `excludedByPrimaryReason.${reason}`),
+      ...REASONS.map((reason) => `excludedAlsoMatched.${reason}`),
+      'cancelled',
+      'withoutExclusions.n,withoutExclusions.value,withoutExclusions.insufficientData',
     ].join(',');
+    // Six primary-reason counts, six "also matched", no cancelled incident: 13 zeros.
+    const noCounts = Array.from({ length: 13 }, () => 0).join(',');
     expect(response.body).toBe(
       `${header}\r\n` +
-        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,HANLEY,1,4,3,${2 / 3},false,2,${1450 / 3},550,1,3,60,90,3,${190 / 3},70,3,360,450,3,${1450 / 3},550,0,0,0,0,0,0,0\r\n` +
-        'test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,LEEK,1,2,2,0.5,false,1,580,700,0,2,57.5,70,2,60,60,2,462.5,595,2,580,700,0,0,0,0,0,0,0\r\n',
+        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,HANLEY,1,4,3,${2 / 3},false,2,${1450 / 3},${p90(400, 500, 550)},1,3,60,${p90(60, 90, 30)},3,${190 / 3},${p90(60, 60, 70)},3,360,${p90(280, 350, 450)},3,${1450 / 3},${p90(400, 500, 550)},0,0,0,0,0,0,0,${noCounts},3,${2 / 3},false\r\n` +
+        `test-attendance,staffordshire-fire,2024-03-10,2024-03-11,station,LEEK,1,2,2,0.5,false,1,580,${p90(460, 700)},0,2,57.5,${p90(45, 70)},2,60,60,2,462.5,${p90(330, 595)},2,580,${p90(460, 700)},0,0,0,0,0,0,0,${noCounts},2,0.5,false\r\n`,
     );
   });
 
@@ -294,7 +321,8 @@ describe('GET /v1/reports/annual (real ClickHouse)', () => {
     const report = response.json();
     expect(report.agencies).toEqual(['staffordshire-fire']);
     expect(report.current.period).toEqual({ from: '2024-03-01', to: '2024-03-31' });
-    // Fire, not cancelled, in March: 0001–0007 primary fires, 0009 a secondary fire.
+    // Fire, not cancelled, in March: 0001–0007 primary fires, 0009 a secondary fire; 0010 was
+    // cancelled, counted apart.
     expect(report.current.fireIncidents).toEqual({
       total: 8,
       primaryFires: 7,
@@ -303,6 +331,7 @@ describe('GET /v1/reports/annual (real ClickHouse)', () => {
       specialServices: 0,
       roadTrafficCollisions: 0,
       falseAlarms: 0,
+      cancelled: 1,
     });
     expect(report.current.attendanceStandard).toMatchObject({
       share: 4 / 6,
@@ -322,7 +351,8 @@ describe('GET /v1/reports/annual (real ClickHouse)', () => {
       withinTenSecondsShare: 3 / 5,
       meanWaitSeconds: 13,
       bandsSeconds: [10, 60],
-      bands: [2, 3, 0],
+      // ≤ 10 s: 5, 8 and 10 — the 3 within 10 s; 10–60 s: 12 and 30.
+      bands: [3, 2, 0],
     });
     // 743 hours in London's March 2024 (one lost to the clocks), 48 off the run for crewing.
     expect(report.current.wholetimeAvailability).toMatchObject({
@@ -414,5 +444,45 @@ describe('periods at the edge of what ClickHouse holds (real ClickHouse)', () =>
     expect(first.statusCode, first.body).toBe(400);
     // Before the standard's first version (2015): a 400 naming from, not a ClickHouse failure.
     expect(first.json().problems[0].parameter).toBe('from');
+  });
+});
+
+describe('GET /v1/kpis?groupBy=area (real ClickHouse)', () => {
+  it('computes the standard per local authority area, as a recount of the facts gives', async () => {
+    const response = await api.get(
+      '/v1/kpis?standard=test-attendance&from=2024-03-01&to=2024-03-31&groupBy=area',
+    );
+    expect(response.statusCode, response.body).toBe(200);
+    const limits: Record<string, number> = { high: 480, medium: 600, low: 1080 };
+    // Staffordshire fire's life-risk incidents of March, not cancelled, with an arrival between
+    // the Home Office limits of 1 minute and 1 hour (no other exclusion is flagged in the facts).
+    const measured = INCIDENTS.filter(
+      (fact) =>
+        (fact.agency ?? 'staffordshire-fire') === 'staffordshire-fire' &&
+        (fact.service ?? 'fire') === 'fire' &&
+        (fact.lifeRisk ?? 1) === 1 &&
+        !fact.cancelled &&
+        fact.received.startsWith('2024-03') &&
+        fact.arrival !== null &&
+        fact.arrival >= 60 &&
+        fact.arrival <= 3_600,
+    );
+    const areas = [...new Set(measured.map((fact) => fact.area))].sort();
+    expect(
+      response.json().rows.map((row: { group: string; n: number; met: number }) => ({
+        group: row.group,
+        n: row.n,
+        met: row.met,
+      })),
+    ).toEqual(
+      areas.map((area) => {
+        const inArea = measured.filter((fact) => fact.area === area);
+        return {
+          group: area,
+          n: inArea.length,
+          met: inArea.filter((fact) => (fact.arrival as number) <= (limits[fact.band] ?? 0)).length,
+        };
+      }),
+    );
   });
 });

@@ -7,7 +7,9 @@ import {
   instantBounds,
   type KpiQuery,
   type KpiQueryOptions,
+  nullableNumber,
   parameterBinder,
+  percentileAggregate,
   statisticValue,
   type VersionPart,
 } from './kpi-common.js';
@@ -128,9 +130,10 @@ SELECT
   countIf(met) AS met,
   countIf(with_outcome) AS with_outcome,
   avgIf(seconds, measured) AS mean_seconds,
-  quantileExactIf({percentile:Float64})(assumeNotNull(seconds), measured) AS percentile_seconds,
-  -- Calls per band, keyed 0 (< b1), 1 (b1 ≤ … < b2), …; "within 10 s" above counts 10.0 s itself.
-  sumMapIf(map(toUInt32(arrayCount(b -> ifNull(seconds >= b, 0), {bands:Array(Float64)})), toUInt64(1)), measured) AS band_counts
+  ${percentileAggregate(last.version.percentile_method, '{percentile:Float64}', 'seconds', 'measured')} AS percentile_seconds,
+  -- Calls per band, keyed 0 (≤ b1), 1 (b1 < … ≤ b2), …, as the standard's own "within": a call
+  -- answered at exactly 10.0 s is in the first band, as it is within 10 s, and in no other.
+  sumMapIf(map(toUInt32(arrayCount(b -> ifNull(seconds > b, 0), {bands:Array(Float64)})), toUInt64(1)), measured) AS band_counts
 FROM (${judged}
 )
 GROUP BY ${layout.groupBy}
@@ -158,12 +161,15 @@ export interface CallKpiRow {
   met: number;
   with_outcome: number;
   mean_seconds: number;
-  percentile_seconds: number;
+  percentile_seconds: number | null;
   band_counts: Record<string, number>;
 }
 
 export function callKpiResult(version: CallStandardVersion, row: CallKpiRow) {
-  const insufficientData = row.n < version.minimum_sample;
+  const percentileSeconds = row.n > 0 ? nullableNumber(row.percentile_seconds) : null;
+  const insufficientData =
+    row.n < version.minimum_sample ||
+    (version.statistic.kind === 'percentile' && percentileSeconds === null);
   const value = insufficientData ? null : statisticValue(version.statistic, row);
   return {
     group: row.group,
@@ -176,7 +182,7 @@ export function callKpiResult(version: CallStandardVersion, row: CallKpiRow) {
     ...(version.statistic.kind === 'share_within' ? { met: row.met } : {}),
     ...(version.statistic.kind === 'share_with_outcome' ? { withOutcome: row.with_outcome } : {}),
     meanSeconds: row.n > 0 ? row.mean_seconds : null,
-    percentileSeconds: row.n > 0 ? row.percentile_seconds : null,
+    percentileSeconds,
     bands: Array.from({ length: (version.bands_seconds?.length ?? 0) + 1 }, (_, index) =>
       Number(row.band_counts[String(index)] ?? 0),
     ),

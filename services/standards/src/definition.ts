@@ -33,6 +33,14 @@ const threshold = z.union([
 
 const share = z.number().gt(0).max(1);
 
+/**
+ * How a percentile is read from the sorted measured times (docs/standards.md): `inclusive` is
+ * Excel's PERCENTILE.INC (R type 7, numpy's default), `exclusive` PERCENTILE.EXC (R type 6),
+ * `nearest_rank` the value at rank ⌈p·n⌉. The default is what a UK analyst's spreadsheet gives.
+ */
+export const percentileMethod = z.enum(['inclusive', 'nearest_rank', 'exclusive']);
+export type PercentileMethod = z.infer<typeof percentileMethod>;
+
 export const statistic = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('share_within'),
@@ -92,6 +100,8 @@ export const incidentVersion = z.strictObject({
   applies_to: incidentScope,
   clock: z.strictObject({ start: incidentClockEvent, stop: incidentClockEvent }),
   statistic,
+  /** Of the statistic (kind percentile), `percentileSeconds` and the segments' p90. */
+  percentile_method: percentileMethod.default('inclusive'),
   exclusions: exclusions.default({
     late_call: true,
     derelict_property: true,
@@ -110,7 +120,8 @@ export const callVersion = z.strictObject({
   }),
   clock: z.strictObject({ start: callClockEvent, stop: callClockEvent }),
   statistic,
-  /** Reporting bands in seconds, e.g. [10, 60] gives < 10 s, 10–60 s, ≥ 60 s. */
+  percentile_method: percentileMethod.default('inclusive'),
+  /** Reporting bands in seconds, e.g. [10, 60] gives ≤ 10 s, over 10 to 60 s, over 60 s (as `<=`). */
   bands_seconds: z.array(z.number().positive()).optional(),
 });
 

@@ -145,14 +145,24 @@ describe('incident KPIs from the standards (real ClickHouse)', () => {
       value: 0.8,
       insufficientData: false,
       meanSeconds: (420 + 500 + 590 + 1000 + 305) / 5,
-      // Exact 90th percentile of 305, 420, 500, 590, 1000: the value at rank floor(0.9 × 5) = 4.
-      percentileSeconds: 1000,
+      // PERCENTILE.INC of 305, 420, 500, 590, 1000 at 0.9: h = 0.9 × (5 − 1) + 1 = 4.6, so
+      // 590 + 0.6 × (1000 − 590) = 836 (to floating-point precision, as a spreadsheet has it).
+      percentileSeconds: expect.closeTo(836, 9),
       notMeasured: 1,
       segments: {
         call_handling: { n: 5, meanSeconds: 90, p90Seconds: 90 },
         turnout: { n: 5, meanSeconds: 60, p90Seconds: 60 },
-        travel: { n: 5, meanSeconds: (270 + 350 + 440 + 850 + 155) / 5, p90Seconds: 850 },
-        total: { n: 5, meanSeconds: (420 + 500 + 590 + 1000 + 305) / 5, p90Seconds: 1000 },
+        // 155, 270, 350, 440, 850: 440 + 0.6 × (850 − 440) = 686.
+        travel: {
+          n: 5,
+          meanSeconds: (270 + 350 + 440 + 850 + 155) / 5,
+          p90Seconds: expect.closeTo(686, 9),
+        },
+        total: {
+          n: 5,
+          meanSeconds: (420 + 500 + 590 + 1000 + 305) / 5,
+          p90Seconds: expect.closeTo(836, 9),
+        },
       },
       excluded: {
         total: 4,
@@ -163,6 +173,27 @@ describe('incident KPIs from the standards (real ClickHouse)', () => {
         total_over: 1,
         total_under: 1,
       },
+      // No incident here matched two reasons: each one's primary reason is its only one.
+      excludedByPrimaryReason: {
+        late_call: 1,
+        derelict_property: 0,
+        abandoned_road_vehicle: 0,
+        out_of_sequence: 1,
+        total_over: 1,
+        total_under: 1,
+      },
+      excludedAlsoMatched: {
+        late_call: 0,
+        derelict_property: 0,
+        abandoned_road_vehicle: 0,
+        out_of_sequence: 0,
+        total_over: 0,
+        total_under: 0,
+      },
+      cancelled: 0,
+      // Without exclusions: the 9 with an arrival (I has none), within their band: A, C, D, M,
+      // E (600 ≤ 600), F, H — not B (500 > 480) nor G.
+      withoutExclusions: { n: 9, value: 7 / 9, insufficientData: false },
     });
   });
 
@@ -381,6 +412,128 @@ describe('incident KPIs of one agency among several (real ClickHouse)', () => {
     expect(query).not.toContain(NEIGHBOUR);
     expect(() => incidentKpiQueryOver([{ version: attendance(), from: 'a', to: 'b' }], [])).toThrow(
       'at least one agency',
+    );
+  });
+});
+
+describe('the exclusions table (real ClickHouse)', () => {
+  // The precedence docs/standards.md documents: the order of `exclusions` in a definition.
+  const PRECEDENCE = [
+    'late_call',
+    'derelict_property',
+    'abandoned_road_vehicle',
+    'out_of_sequence',
+    'total_over',
+    'total_under',
+  ] as const;
+  type Reason = (typeof PRECEDENCE)[number];
+  /** Incidents of one May day, each with the exclusions it matches under the shipped defaults. */
+  const CASES: {
+    id: string;
+    seconds: number | null;
+    reasons: Reason[];
+    lateCall?: boolean;
+    derelict?: boolean;
+    abandoned?: boolean;
+    outOfSequence?: boolean;
+    cancelled?: boolean;
+  }[] = [
+    // A late call that also took over an hour: the case the issue found counted twice.
+    { id: 'X1', seconds: 4_200, reasons: ['late_call', 'total_over'], lateCall: true },
+    { id: 'X2', seconds: 300, reasons: ['derelict_property'], derelict: true },
+    { id: 'X3', seconds: 30, reasons: ['abandoned_road_vehicle', 'total_under'], abandoned: true },
+    {
+      id: 'X4',
+      seconds: 5_000,
+      reasons: ['out_of_sequence', 'total_over'],
+      outOfSequence: true,
+    },
+    { id: 'X5', seconds: 40, reasons: ['total_under'] },
+    {
+      id: 'X6',
+      seconds: 50,
+      reasons: ['late_call', 'derelict_property', 'total_under'],
+      lateCall: true,
+      derelict: true,
+    },
+    { id: 'X7', seconds: 400, reasons: [] },
+    // Not measured: no arrival recorded.
+    { id: 'X8', seconds: null, reasons: [] },
+    // Cancelled before anyone attended.
+    { id: 'X9', seconds: null, reasons: [], cancelled: true },
+  ];
+  const DAY = '2024-05-15';
+
+  beforeAll(async () => {
+    await landEvents(
+      db.client,
+      CASES.flatMap((fact, index) =>
+        incidentFixtureEvents({
+          id: fact.id,
+          agency: OURS,
+          receivedAt: `${DAY}T0${index}:00:00Z`,
+          riskBand: 'high',
+          mobilisedAfter:
+            fact.seconds === null
+              ? null
+              : fact.outOfSequence
+                ? fact.seconds + 50
+                : Math.min(10, fact.seconds - 2),
+          mobileAfter: fact.seconds === null ? null : Math.min(20, fact.seconds - 1),
+          arrivalsAfter: [fact.seconds],
+          closedAfter: fact.cancelled ? null : 6_000,
+          cancelledAfter: fact.cancelled ? 100 : null,
+          exclusions: {
+            lateCall: fact.lateCall ?? false,
+            derelictProperty: fact.derelict ?? false,
+            abandonedRoadVehicle: fact.abandoned ?? false,
+          },
+        }),
+      ),
+    );
+  });
+
+  it('counts each excluded incident once under its primary reason, the others beside it', async () => {
+    const [row] = await compute(shipped('fire-attendance-standard'), DAY, '2024-05-16');
+    const zero = () => Object.fromEntries(PRECEDENCE.map((reason) => [reason, 0]));
+    const any = zero();
+    const primary = zero();
+    const also = zero();
+    for (const fact of CASES) {
+      const [first, ...rest] = PRECEDENCE.filter((reason) => fact.reasons.includes(reason));
+      if (first === undefined) continue;
+      primary[first] = (primary[first] ?? 0) + 1;
+      any[first] = (any[first] ?? 0) + 1;
+      for (const reason of rest) {
+        any[reason] = (any[reason] ?? 0) + 1;
+        also[reason] = (also[reason] ?? 0) + 1;
+      }
+    }
+    const excluded = CASES.filter((fact) => fact.reasons.length > 0).length;
+    expect(row).toMatchObject({
+      // X1–X8; the cancelled X9 is counted apart.
+      incidents: 8,
+      cancelled: 1,
+      n: 1,
+      notMeasured: 1,
+      excluded: { total: excluded, ...any },
+      excludedByPrimaryReason: primary,
+      excludedAlsoMatched: also,
+      // Without exclusions: every incident in scope with an arrival, X1–X7; within the high
+      // band's 480 s: X2, X3, X5, X6, X7.
+      withoutExclusions: { n: 7, value: 5 / 7, insufficientData: false },
+    });
+    // The table adds up: primary reasons to the total, and primary + also matched to each reason.
+    const byPrimary = Object.values(row?.excludedByPrimaryReason ?? {});
+    expect(byPrimary.reduce((sum, count) => sum + count, 0)).toBe(6);
+    for (const reason of PRECEDENCE) {
+      expect(
+        (row?.excludedByPrimaryReason[reason] ?? 0) + (row?.excludedAlsoMatched[reason] ?? 0),
+      ).toBe(row?.excluded[reason]);
+    }
+    // In scope: included + excluded + not measured; cancelled beside them.
+    expect((row?.n ?? 0) + (row?.excluded.total ?? 0) + (row?.notMeasured ?? 0)).toBe(
+      row?.incidents,
     );
   });
 });

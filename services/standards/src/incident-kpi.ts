@@ -7,7 +7,9 @@ import {
   instantBounds,
   type KpiQuery,
   type KpiQueryOptions,
+  nullableNumber,
   parameterBinder,
+  percentileAggregate,
   statisticValue,
   type VersionPart,
 } from './kpi-common.js';
@@ -24,6 +26,8 @@ export const INCIDENT_GROUPINGS = {
   station: 'station_ground',
   category: 'category',
   risk_band: 'risk_band',
+  // The incident's local authority area or district (location.area in the contract).
+  area: 'area',
   // ISO day of week (1 = Monday) and hour of the call, London time: "1-08" is Monday 08:00–09:00.
   hour_of_week: `formatDateTime(ifNull(call_received_at, created_at), '%u-%H', 'Europe/London')`,
 } as const;
@@ -67,6 +71,11 @@ export function segmentSql(segment: Segment): string {
   return `dateDiff('millisecond', ${start}, ${stop}) / 1000`;
 }
 
+/**
+ * The exclusion reasons, in their precedence: an excluded incident's primary reason is the first
+ * of these it matched (the order of `exclusions` in a definition), so the primary reasons add up
+ * to the total excluded; the others it matched are counted as "also matched".
+ */
 export const EXCLUSION_REASONS = [
   'late_call',
   'derelict_property',
@@ -145,6 +154,7 @@ function judgedIncidentColumns(
   const { key, parts } = standard;
   const pick = partPicker(key, parts.length);
   const conditions: string[] = [];
+  const scopes: string[] = [];
   const seconds: string[] = [];
   const thresholds: string[] = [];
   const notMeasured: string[] = [];
@@ -180,7 +190,9 @@ function judgedIncidentColumns(
     inList('area_type', 'area_types', scope.area_types);
     if (scope.life_risk !== undefined)
       where.push(`life_risk = ${p('life_risk', scope.life_risk ? 1 : 0, 'UInt8')}`);
-    conditions.push(`(${where.join(' AND ')})`);
+    scopes.push(`(${where.join(' AND ')})`);
+    // A cancelled incident was never attended: out of the figure, counted as `cancelled`.
+    conditions.push(`(${where.join(' AND ')} AND cancelled = 0)`);
 
     const start = CLOCK_COLUMNS[version.clock.start];
     const stop = CLOCK_COLUMNS[version.clock.stop];
@@ -230,6 +242,7 @@ function judgedIncidentColumns(
   const switched = (name: string) => pick(switches[name] as string[], '0');
   const judged = [
     ...partColumns(key, conditions),
+    `cancelled = 1 AND (${scopes.join(' OR ')}) AS ${key}cancelled_in_scope`,
     `${pick(seconds, 'NULL')} AS ${key}seconds`,
     `${pick(thresholds, 'NULL')} AS ${key}threshold`,
     `${key}in_scope AND (${pick(notMeasured, '1')}) AS ${key}not_measured`,
@@ -242,27 +255,46 @@ function judgedIncidentColumns(
     `${key}in_scope AND (${pick(outcomes, '0')}) AS ${key}has_outcome`,
   ];
   const combined = [
+    // The "no exclusions" companion: every measured incident in scope, whatever it matched
+    // (a negative time is still no measurement).
+    `${key}in_scope AND NOT ${key}not_measured AND NOT ifNull(${key}seconds < 0, 0) AS ${key}all_measured`,
     `${EXCLUSION_REASONS.map((reason) => `${key}ex_${reason}`).join(' OR ')} AS ${key}excluded`,
     `${key}in_scope AND NOT ${key}not_measured AND NOT ${key}excluded AS ${key}included`,
     `${key}included AND ifNull(${key}seconds <= ${key}threshold, 0) AS ${key}met`,
     `${key}included AND ${key}has_outcome AS ${key}with_outcome`,
   ];
-  return { scope: conditions.join(' OR '), judged, combined };
+  return { scope: scopes.join(' OR '), judged, combined };
 }
 
 /** The aggregates of one incident standard's judged columns (the KpiRow columns, prefixed). */
-function incidentAggregates(key: string, percentile: string): string[] {
+function incidentAggregates(
+  key: string,
+  percentile: string,
+  method: IncidentStandardVersion['percentile_method'],
+  withPercentile: boolean,
+): string[] {
   const k = key;
   const segments = (Object.keys(SEGMENTS) as Segment[]).flatMap((segment) => {
     const has = `${k}included AND seg_${segment} >= 0`;
     return [
       `countIf(${has}) AS ${k}seg_${segment}_n`,
       `avgIf(seg_${segment}, ${has}) AS ${k}seg_${segment}_mean`,
-      `quantileExactIf(0.9)(assumeNotNull(seg_${segment}), ${has}) AS ${k}seg_${segment}_p90`,
+      `${percentileAggregate(method, '0.9', `seg_${segment}`, has)} AS ${k}seg_${segment}_p90`,
+    ];
+  });
+  // Primary reason: the first in EXCLUSION_REASONS an incident matched; "also matched": the others.
+  const exclusionTable = EXCLUSION_REASONS.flatMap((reason, index) => {
+    const earlier = EXCLUSION_REASONS.slice(0, index).map((before) => `${k}ex_${before}`);
+    const before = earlier.length > 0 ? earlier.join(' OR ') : '0';
+    return [
+      `countIf(${k}ex_${reason} AND NOT (${before})) AS ${k}primary_${reason}`,
+      `countIf(${k}ex_${reason} AND (${before})) AS ${k}also_${reason}`,
     ];
   });
   return [
     `countIf(${k}in_scope) AS ${k}incidents`,
+    `countIf(${k}cancelled_in_scope) AS ${k}cancelled`,
+    ...exclusionTable,
     `countIf(${k}not_measured AND NOT ${k}excluded) AS ${k}not_measured_count`,
     `countIf(${k}excluded) AS ${k}excluded_total`,
     ...EXCLUSION_REASONS.map((reason) => `countIf(${k}ex_${reason}) AS ${k}excluded_${reason}`),
@@ -270,14 +302,21 @@ function incidentAggregates(key: string, percentile: string): string[] {
     `countIf(${k}met) AS ${k}met`,
     `countIf(${k}with_outcome) AS ${k}with_outcome`,
     `avgIf(${k}seconds, ${k}included) AS ${k}mean_seconds`,
-    `quantileExactIf(${percentile})(assumeNotNull(${k}seconds), ${k}included) AS ${k}percentile_seconds`,
+    `${percentileAggregate(method, percentile, `${k}seconds`, `${k}included`)} AS ${k}percentile_seconds`,
     ...segments,
+    `countIf(${k}all_measured) AS ${k}all_n`,
+    `countIf(${k}all_measured AND ifNull(${k}seconds <= ${k}threshold, 0)) AS ${k}all_met`,
+    `countIf(${k}all_measured AND ${k}has_outcome) AS ${k}all_with_outcome`,
+    `avgIf(${k}seconds, ${k}all_measured) AS ${k}all_mean_seconds`,
+    // Only a percentile standard's companion needs its percentile (another pass over the values).
+    `${withPercentile ? percentileAggregate(method, percentile, `${k}seconds`, `${k}all_measured`) : 'CAST(NULL AS Nullable(Float64))'} AS ${k}all_percentile_seconds`,
   ];
 }
 
 /** The fact columns an incident standard is judged on (see judgedIncidentColumns). */
 const JUDGED_INCIDENT_FACTS = [
   'day',
+  'cancelled',
   'service',
   'category',
   'category_subtype',
@@ -332,7 +371,8 @@ export function incidentKpisQuery(
     from: shared('days_from', span.from, 'Date'),
     to: shared('days_to', span.to, 'Date'),
   };
-  const where = ['cancelled = 0', `day >= ${days.from}`, `day < ${days.to}`];
+  // Cancelled incidents are read too (each standard counts those in its scope, apart).
+  const where = [`day >= ${days.from}`, `day < ${days.to}`];
   for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
     const values = filters[name as keyof IncidentFilters];
     if (values !== undefined)
@@ -352,13 +392,23 @@ export function incidentKpisQuery(
       last.statistic.kind === 'percentile' ? last.statistic.percentile : 0.9,
       'Float64',
     );
-    return incidentAggregates(standard.key, percentile);
+    return incidentAggregates(
+      standard.key,
+      percentile,
+      last.percentile_method,
+      last.statistic.kind === 'percentile',
+    );
   });
   const facts = [...new Set([...JUDGED_INCIDENT_FACTS, ...(extra?.facts ?? [])])];
   const segments = (Object.keys(SEGMENTS) as Segment[]).map(
     (segment) => `${segmentSql(segment)} AS seg_${segment}`,
   );
   const layout = agencyLayout(options);
+  // The scan reads a standard's cancelled incidents too (to count them): a group whose only
+  // incidents in scope were cancelled still has no row, as before they were counted.
+  const having = extra
+    ? ''
+    : `\nHAVING ${standards.map((standard) => `countIf(${standard.key}in_scope) > 0`).join(' OR ')}`;
   const query = `
 SELECT
   ${layout.column}grp AS group,
@@ -379,7 +429,7 @@ FROM (
     )
   )
 )
-GROUP BY ${layout.groupBy}
+GROUP BY ${layout.groupBy}${having}
 ORDER BY ${layout.orderBy}`;
   return { query, params };
 }
@@ -425,15 +475,19 @@ export function standardColumns(
 export interface KpiRow {
   group: string;
   incidents: number;
+  cancelled: number;
   n: number;
   met: number;
   not_measured_count: number;
   excluded_total: number;
   with_outcome: number;
   mean_seconds: number;
-  percentile_seconds: number;
-  [column: `excluded_${string}` | `seg_${string}`]: number;
+  percentile_seconds: number | null;
+  [column: `excluded_${string}` | `seg_${string}` | `primary_${string}` | `also_${string}`]: number;
+  [column: `all_${string}`]: number | null;
 }
+
+type ExclusionCounts = Record<(typeof EXCLUSION_REASONS)[number], number>;
 
 /** One response segment over the included incidents: how many had it, its mean and p90. */
 export interface SegmentSummary {
@@ -457,12 +511,36 @@ export interface KpiResult {
   percentileSeconds: number | null;
   notMeasured: number;
   segments: Record<Segment, SegmentSummary>;
-  excluded: Record<(typeof EXCLUSION_REASONS)[number], number> & { total: number };
+  /** Per reason, every incident that matched it (one may match several), and `total`. */
+  excluded: ExclusionCounts & { total: number };
+  /**
+   * Each excluded incident under its primary reason — the first it matched in EXCLUSION_REASONS'
+   * order — so these add up to `excluded.total`.
+   */
+  excludedByPrimaryReason: ExclusionCounts;
+  /** Per reason, excluded incidents that matched it but under an earlier primary reason. */
+  excludedAlsoMatched: ExclusionCounts;
+  /** In the standard's scope but cancelled: never attended, in no other count. */
+  cancelled: number;
+  /**
+   * The "no exclusions" companion: the same statistic over every measured incident in scope,
+   * none excluded (`n` incidents, `value` null below the minimum sample).
+   */
+  withoutExclusions: { n: number; value: number | null; insufficientData: boolean };
 }
+
+const exclusionCounts = (row: KpiRow, prefix: 'primary_' | 'also_') =>
+  Object.fromEntries(
+    EXCLUSION_REASONS.map((reason) => [reason, Number(row[`${prefix}${reason}`] ?? 0)]),
+  ) as ExclusionCounts;
 
 /** Turns a query row into the figure the standard defines, honouring the minimum sample. */
 export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiResult {
-  const insufficientData = row.n < version.minimum_sample;
+  const percentileSeconds = row.n > 0 ? nullableNumber(row.percentile_seconds) : null;
+  // An exclusive percentile of too few values is undefined (docs/standards.md): no figure.
+  const insufficientData =
+    row.n < version.minimum_sample ||
+    (version.statistic.kind === 'percentile' && percentileSeconds === null);
   const value = insufficientData ? null : statisticValue(version.statistic, row);
   return {
     group: row.group,
@@ -474,7 +552,7 @@ export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiRes
     ...(version.statistic.kind === 'share_within' ? { met: row.met } : {}),
     ...(version.statistic.kind === 'share_with_outcome' ? { withOutcome: row.with_outcome } : {}),
     meanSeconds: row.n > 0 ? row.mean_seconds : null,
-    percentileSeconds: row.n > 0 ? row.percentile_seconds : null,
+    percentileSeconds,
     notMeasured: row.not_measured_count,
     segments: Object.fromEntries(
       (Object.keys(SEGMENTS) as Segment[]).map((segment) => {
@@ -484,7 +562,7 @@ export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiRes
           {
             n,
             meanSeconds: n > 0 ? Number(row[`seg_${segment}_mean`]) : null,
-            p90Seconds: n > 0 ? Number(row[`seg_${segment}_p90`]) : null,
+            p90Seconds: n > 0 ? nullableNumber(row[`seg_${segment}_p90`]) : null,
           },
         ];
       }),
@@ -498,5 +576,23 @@ export function kpiResult(version: IncidentStandardVersion, row: KpiRow): KpiRes
       total_over: row.excluded_total_over,
       total_under: row.excluded_total_under,
     } as KpiResult['excluded'],
+    excludedByPrimaryReason: exclusionCounts(row, 'primary_'),
+    excludedAlsoMatched: exclusionCounts(row, 'also_'),
+    cancelled: Number(row.cancelled ?? 0),
+    withoutExclusions: companion(version, row),
   };
+}
+
+/** The standard's statistic over all measured incidents in scope, without exclusions. */
+function companion(version: IncidentStandardVersion, row: KpiRow): KpiResult['withoutExclusions'] {
+  const n = Number(row.all_n ?? 0);
+  const counts = {
+    n,
+    met: Number(row.all_met ?? 0),
+    with_outcome: Number(row.all_with_outcome ?? 0),
+    mean_seconds: Number(row.all_mean_seconds),
+    percentile_seconds: nullableNumber(row.all_percentile_seconds),
+  };
+  const value = n < version.minimum_sample ? null : statisticValue(version.statistic, counts);
+  return { n, value, insufficientData: value === null };
 }

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { incidentVersion } from './definition.js';
+import type { incidentVersion, PercentileMethod } from './definition.js';
 
 // What every KPI query (incident, call, availability) is built from: bound parameters, the
 // agencies read, exact instants, the by-agency layout, version parts and the statistic's rule.
@@ -96,18 +96,23 @@ export interface StatisticCounts {
   met: number;
   with_outcome?: number;
   mean_seconds: number;
-  percentile_seconds: number;
+  percentile_seconds: number | null;
+}
+
+/** A column that may be NULL (an undefined exclusive percentile) as a number or null. */
+export function nullableNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
 }
 
 /** The standard's statistic from a KPI row's counts (n must be above zero). */
-export function statisticValue(statistic: Statistic, counts: StatisticCounts): number {
+export function statisticValue(statistic: Statistic, counts: StatisticCounts): number | null {
   switch (statistic.kind) {
     case 'share_within':
       return counts.met / counts.n;
     case 'share_with_outcome':
       return (counts.with_outcome ?? 0) / counts.n;
     case 'percentile':
-      return counts.percentile_seconds;
+      return nullableNumber(counts.percentile_seconds);
     default:
       return counts.mean_seconds;
   }
@@ -133,4 +138,35 @@ export function statisticSql(version: { statistic: Statistic; minimum_sample: nu
   if (!Number.isInteger(minimum) || minimum < 1)
     throw new Error('minimum_sample must be a positive integer');
   return `if(n >= ${minimum}, ${value}, NULL)`;
+}
+
+/**
+ * An aggregate: the `level` percentile (SQL of a Float64 constant, e.g. a bound parameter) of
+ * `value` over the rows where `condition` holds, by `method` (docs/standards.md):
+ * - `inclusive` (PERCENTILE.INC, R-7): h = p·(n−1)+1, x⌊h⌋ + (h−⌊h⌋)·(x⌊h⌋+1 − x⌊h⌋), 1-based;
+ *   ClickHouse's quantileExactInclusive computes exactly this.
+ * - `exclusive` (PERCENTILE.EXC, R-6): h = p·(n+1), the same interpolation; defined only for
+ *   1 ≤ h ≤ n (Excel's #NUM! otherwise), so NULL there — ClickHouse would clamp to the minimum
+ *   or maximum, which a spreadsheet never shows.
+ * - `nearest_rank`: the value at rank ⌈p·n⌉ (at least 1) of the sorted values; p·n is rounded to
+ *   9 decimals first, so 0.7 × 10 is rank 7 (in binary floating point it is 7.000000000000001).
+ * All read the same one scan; NULL or a NaN for no rows (the callers show no value when n = 0).
+ */
+export function percentileAggregate(
+  method: PercentileMethod,
+  level: string,
+  value: string,
+  condition: string,
+): string {
+  const x = `assumeNotNull(${value})`;
+  switch (method) {
+    case 'inclusive':
+      return `quantileExactInclusiveIf(${level})(${x}, ${condition})`;
+    case 'exclusive': {
+      const h = `(${level} * (countIf(${condition}) + 1))`;
+      return `if(${h} >= 1 AND ${h} <= countIf(${condition}), quantileExactExclusiveIf(${level})(${x}, ${condition}), NULL)`;
+    }
+    default:
+      return `arrayElement(arraySort(groupArrayIf(${x}, ${condition})), toUInt64(greatest(1, ceil(round(${level} * countIf(${condition}), 9)))))`;
+  }
 }

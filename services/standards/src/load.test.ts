@@ -2,7 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadStandards, parseStandard, StandardsError, versionOn, versionsDuring } from './load.js';
+import {
+  loadLayeredStandards,
+  loadStandards,
+  loadStandardsFromEnv,
+  parseStandard,
+  StandardsError,
+  versionOn,
+  versionsDuring,
+} from './load.js';
 import { REPORT_STANDARDS } from './report.js';
 
 const folders: string[] = [];
@@ -135,5 +143,57 @@ describe('standards configuration', () => {
     await writeFile(path.join(folder, 'a.yaml'), text);
     await writeFile(path.join(folder, 'b.yaml'), text);
     expect(() => loadStandards(folder)).toThrow(/standard id test-standard is used by 2 files/);
+  });
+});
+
+describe('user standards layered over the shipped ones', () => {
+  const userFolder = async (files: Record<string, string>) => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'user-standards-'));
+    folders.push(dir);
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+    return dir;
+  };
+  const shippedIds = loadStandards().map((standard) => standard.id);
+
+  it('adds a new standard and overrides one of the same id, saying so', async () => {
+    const dir = await userFolder({
+      'mine.yaml': `${base}versions:${version(1, '2020-04-01')}`,
+      'sas.yaml': `${base.replace('test-standard', 'fire-attendance-standard')}versions:${version(1, '2015-04-01', undefined, 420)}`,
+    });
+    const warnings: string[] = [];
+    const standards = loadLayeredStandards({ userDir: dir, onOverride: (w) => warnings.push(w) });
+    expect(standards.map((standard) => standard.id)).toEqual(
+      [...shippedIds, 'test-standard'].sort(),
+    );
+    const sas = standards.find((standard) => standard.id === 'fire-attendance-standard');
+    expect(sas?.name).toBe('Test standard');
+    expect(sas?.versions[0]?.statistic).toMatchObject({ threshold_seconds: 420 });
+    expect(warnings).toEqual([
+      `standard fire-attendance-standard from ${dir} overrides the shipped one`,
+    ]);
+    // The same from the environment (STANDARDS_USER_DIR).
+    expect(
+      loadStandardsFromEnv({ STANDARDS_USER_DIR: dir }).map((standard) => standard.id),
+    ).toEqual(standards.map((standard) => standard.id));
+    expect(loadStandardsFromEnv({}).map((standard) => standard.id)).toEqual(shippedIds);
+  });
+
+  it('checks user files as the shipped ones are, naming the folder and file', async () => {
+    const dir = await userFolder({
+      'bad.yaml': `${base}versions:${version(2, '2020-04-01')}`,
+      'a.yaml': `${base}versions:${version(1, '2020-04-01')}`,
+      'b.yaml': `${base}versions:${version(1, '2020-04-01')}`,
+    });
+    let problemsFound: string[] = [];
+    try {
+      loadLayeredStandards({ userDir: dir });
+    } catch (error) {
+      if (!(error instanceof StandardsError)) throw error;
+      problemsFound = error.problems;
+    }
+    expect(problemsFound).toEqual([
+      `${dir}/bad.yaml: versions[0].version: expected 1 (versions are numbered in order from 1)`,
+      `${dir}/standard id test-standard is used by 2 files`,
+    ]);
   });
 });

@@ -149,3 +149,53 @@ export function versionsDuring(standard: StandardDefinition, from: string, to: s
         version.effective_to !== undefined && version.effective_to < to ? version.effective_to : to,
     }));
 }
+
+/** Where standards are read from: the base (shipped, or a replacement folder) and a user layer. */
+export interface StandardsLayers {
+  /** A folder replacing the shipped standards (STANDARDS_DIR); default: the shipped ones. */
+  baseDir?: string | undefined;
+  /** A folder of the user's own standards (STANDARDS_USER_DIR) layered over the base. */
+  userDir?: string | undefined;
+  /** Told of each user standard that replaces a base one of the same id. */
+  onOverride?: (message: string) => void;
+}
+
+/**
+ * The base standards with the user's layered over them: each user file is checked as a shipped
+ * one is (and user ids must be unique among themselves); a user standard with a base one's id
+ * replaces it, and `onOverride` is told so; the others are added. The result is sorted by id.
+ */
+export function loadLayeredStandards(layers: StandardsLayers = {}): StandardDefinition[] {
+  const base = loadStandards(layers.baseDir ?? SHIPPED_STANDARDS_DIR);
+  if (layers.userDir === undefined) return base;
+  let user: StandardDefinition[];
+  try {
+    user = loadStandards(layers.userDir);
+  } catch (error) {
+    if (error instanceof StandardsError)
+      throw new StandardsError(error.problems.map((problem) => `${layers.userDir}/${problem}`));
+    throw error;
+  }
+  const byId = new Map(base.map((standard) => [standard.id, standard]));
+  for (const standard of user) {
+    if (byId.has(standard.id)) {
+      layers.onOverride?.(
+        `standard ${standard.id} from ${layers.userDir} overrides the ${layers.baseDir ? `one in ${layers.baseDir}` : 'shipped one'}`,
+      );
+    }
+    byId.set(standard.id, standard);
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The standards the environment names: STANDARDS_DIR (else the shipped ones) and STANDARDS_USER_DIR. */
+export function loadStandardsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  onOverride?: (message: string) => void,
+): StandardDefinition[] {
+  return loadLayeredStandards({
+    baseDir: env.STANDARDS_DIR || undefined,
+    userDir: env.STANDARDS_USER_DIR || undefined,
+    ...(onOverride ? { onOverride } : {}),
+  });
+}

@@ -65,6 +65,7 @@ interface CategoryCounts {
   special_service: number;
   road_traffic_collision: number;
   false_alarm: number;
+  cancelled: number;
 }
 
 /** Days of a period a figure does not cover, and why. */
@@ -163,18 +164,23 @@ async function overall(
   );
 }
 
-/** Fire incidents attended (not cancelled: the scan's own condition) by Home Office category; RTCs apart from other special services. */
+/**
+ * Fire incidents attended by Home Office category (RTCs apart from other special services):
+ * cancelled incidents were not attended and are left out, counted apart (`cancelled`).
+ */
+const ATTENDED_FIRE = `service = 'fire' AND cancelled = 0`;
 const CATEGORY_COUNTS = {
   aggregates: [
-    `countIf(service = 'fire') AS total`,
-    `countIf(service = 'fire' AND category = 'primary_fire') AS primary_fire`,
-    `countIf(service = 'fire' AND category = 'secondary_fire') AS secondary_fire`,
-    `countIf(service = 'fire' AND category = 'chimney_fire') AS chimney_fire`,
-    `countIf(service = 'fire' AND category = 'special_service' AND category_subtype != 'road_traffic_collision') AS special_service`,
-    `countIf(service = 'fire' AND category = 'special_service' AND category_subtype = 'road_traffic_collision') AS road_traffic_collision`,
-    `countIf(service = 'fire' AND category = 'false_alarm') AS false_alarm`,
+    `countIf(${ATTENDED_FIRE}) AS total`,
+    `countIf(${ATTENDED_FIRE} AND category = 'primary_fire') AS primary_fire`,
+    `countIf(${ATTENDED_FIRE} AND category = 'secondary_fire') AS secondary_fire`,
+    `countIf(${ATTENDED_FIRE} AND category = 'chimney_fire') AS chimney_fire`,
+    `countIf(${ATTENDED_FIRE} AND category = 'special_service' AND category_subtype != 'road_traffic_collision') AS special_service`,
+    `countIf(${ATTENDED_FIRE} AND category = 'special_service' AND category_subtype = 'road_traffic_collision') AS road_traffic_collision`,
+    `countIf(${ATTENDED_FIRE} AND category = 'false_alarm') AS false_alarm`,
+    `countIf(service = 'fire' AND cancelled = 1) AS cancelled_fire`,
   ],
-  facts: ['service', 'category', 'category_subtype'],
+  facts: ['service', 'category', 'category_subtype', 'cancelled'],
 };
 
 /**
@@ -220,6 +226,7 @@ async function incidentFigures(
     special_service: count('special_service'),
     road_traffic_collision: count('road_traffic_collision'),
     false_alarm: count('false_alarm'),
+    cancelled: count('cancelled_fire'),
   };
   const figures = planned.map(({ id, key, coverage, plan }) => {
     if (!plan) return figureOf(id, coverage);
@@ -304,8 +311,21 @@ export async function reportFigures(
           insufficientData: boolean;
           notMeasured: number;
           excluded: Record<string, number>;
+          excludedByPrimaryReason: Record<string, number>;
+          excludedAlsoMatched: Record<string, number>;
+          cancelled: number;
+          withoutExclusions: { n: number; value: number | null; insufficientData: boolean };
         }
       | undefined;
+  /** How an incident figure's in-scope incidents were counted: what a reader checks it adds up. */
+  const accounting = (row: ReturnType<typeof asIncident>) => ({
+    notMeasured: row?.notMeasured ?? 0,
+    cancelled: row?.cancelled ?? 0,
+    excluded: row?.excluded ?? {},
+    excludedByPrimaryReason: row?.excludedByPrimaryReason ?? {},
+    excludedAlsoMatched: row?.excludedAlsoMatched ?? {},
+    withoutExclusions: row?.withoutExclusions ?? { n: 0, value: null, insufficientData: true },
+  });
   const asCalls = (found: Figure) =>
     found.row as
       | {
@@ -356,6 +376,8 @@ export async function reportFigures(
       specialServices: incidents.special_service,
       roadTrafficCollisions: incidents.road_traffic_collision,
       falseAlarms: incidents.false_alarm,
+      /** Fire incidents cancelled before attendance: not in `total` (nor any figure). */
+      cancelled: incidents.cancelled,
     },
     attendanceStandard: {
       standard: sas.id,
@@ -366,8 +388,7 @@ export async function reportFigures(
       n: attendance?.n ?? 0,
       met: attendance?.met ?? 0,
       insufficientData: attendance?.insufficientData ?? true,
-      notMeasured: attendance?.notMeasured ?? 0,
-      excluded: attendance?.excluded ?? {},
+      ...accounting(attendance),
     },
     averageFireAttendance: {
       standard: average.id,
@@ -376,7 +397,7 @@ export async function reportFigures(
       minutes: minutes(averageRow?.value),
       n: averageRow?.n ?? 0,
       insufficientData: averageRow?.insufficientData ?? true,
-      excluded: averageRow?.excluded ?? {},
+      ...accounting(averageRow),
     },
     wholetimeAvailability: availability(wholetime),
     onCallAvailability: availability(onCall),
@@ -403,7 +424,7 @@ export async function reportFigures(
       target: targetShare(police),
       n: policeRow?.n ?? 0,
       insufficientData: policeRow?.insufficientData ?? true,
-      excluded: policeRow?.excluded ?? {},
+      ...accounting(policeRow),
     },
     calls999: {
       standard: calls999.id,
@@ -549,6 +570,13 @@ export function reportLines(report: AnnualReport): ReportLine[] {
     'Police emergency attendance (mean)',
     'minutes',
     (f) => f.policeEmergency.meanMinutes,
+  );
+  add(
+    'police_emergency_within_standard',
+    '  within 15 / 20 min (urban/rural)',
+    'share',
+    (f) => f.policeEmergency.withinStandardShare,
+    c.policeEmergency.target,
   );
   add(
     'calls_999_within_10s',

@@ -169,6 +169,7 @@ interface ReportOptions {
   format: 'table' | 'json' | 'csv';
   comparePrevious?: boolean;
   standards?: string;
+  userStandards?: string;
   stack: string;
 }
 
@@ -197,6 +198,10 @@ export function registerReportCommand(program: Command): void {
     .option('--compare-previous', 'the previous period beside it (the same dates a year earlier)')
     .option('--standards <dir>', 'a folder of standards YAML instead of the shipped ones')
     .option(
+      '--user-standards <dir>',
+      'a folder of your own standards YAML layered over them (same id overrides, with a warning; default: STANDARDS_USER_DIR)',
+    )
+    .option(
       '--stack <name>',
       'without CLICKHOUSE_URL: the local stack whose ClickHouse to read (as bluelight run --name)',
       MAIN_JOB_STACK,
@@ -214,7 +219,7 @@ export function registerReportCommand(program: Command): void {
         annualReport,
         FIRST_PERIOD_DAY,
         isPeriodDay,
-        loadStandards,
+        loadLayeredStandards,
         PERIOD_DAY_RANGE_MESSAGE,
         previousPeriod,
         coverageNotes,
@@ -235,9 +240,13 @@ export function registerReportCommand(program: Command): void {
           ExitCode.usage,
         );
       }
-      let standards: ReturnType<typeof loadStandards>;
+      let standards: ReturnType<typeof loadLayeredStandards>;
       try {
-        standards = options.standards ? loadStandards(options.standards) : loadStandards();
+        standards = loadLayeredStandards({
+          baseDir: options.standards,
+          userDir: options.userStandards ?? (process.env.STANDARDS_USER_DIR || undefined),
+          onOverride: (message) => process.stderr.write(`warning: ${message}\n`),
+        });
       } catch (error) {
         if (error instanceof StandardsError) throw new UserFacingError(error.message);
         throw error;

@@ -27,12 +27,13 @@ function bandColumns(bandsSeconds: number[], bands: number[]): Record<string, nu
   bands.forEach((count, index) => {
     const low = bandsSeconds[index - 1];
     const high = bandsSeconds[index];
+    // Each band ends at its bound inclusive, as the standard's "within" (≤) does.
     const name =
       low === undefined
-        ? `under_${high}s`
+        ? `up_to_${high}s`
         : high === undefined
-          ? `${low}s_and_over`
-          : `${low}s_to_under_${high}s`;
+          ? `over_${low}s`
+          : `over_${low}s_to_${high}s`;
     columns[name] = count;
   });
   return columns;
