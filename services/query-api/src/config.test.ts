@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, sha256Hex } from '@bluelight/service-kit';
+import { loadStandards, SHIPPED_STANDARDS_DIR } from '@bluelight/standards';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configuredReaders, queryApiConfigSchema } from './config.js';
 
@@ -120,6 +121,9 @@ describe('query API configuration', () => {
     expect(problems({ STANDARDS_DIR: '/nonexistent/standards' })).toEqual([
       { variable: 'STANDARDS_DIR', message: 'must be a directory' },
     ]);
+    expect(problems({ STANDARDS_USER_DIR: '/nonexistent/standards' })).toEqual([
+      { variable: 'STANDARDS_USER_DIR', message: 'must be a directory' },
+    ]);
     expect(
       problems({
         QUERY_API_KEYS: JSON.stringify([reader('dashboards')]),
@@ -166,3 +170,79 @@ describe('start-up with a bad configuration', { timeout: 60_000 }, () => {
     expect(result.stderr).toContain('broken.yaml');
   });
 });
+
+describe('start-up with a user standards folder (STANDARDS_USER_DIR)', { timeout: 60_000 }, () => {
+  it('exits 78 naming STANDARDS_USER_DIR and the file when a user standard is invalid', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'ours.yaml'), 'id: ours\nname: x\n');
+    const result = await runMain({ STANDARDS_USER_DIR: dir });
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('STANDARDS_USER_DIR');
+    expect(result.stderr).toContain(path.join(dir, 'ours.yaml'));
+  });
+
+  it('serves the shipped standards and the user’s, warning of one that replaces a shipped one', async () => {
+    const dir = tempDir();
+    // A shipped standard under another name (the same id), and one of the user's own.
+    const shipped = readFileSync(
+      path.join(SHIPPED_STANDARDS_DIR, 'fire-attendance-standard.yaml'),
+      'utf8',
+    );
+    writeFileSync(path.join(dir, 'attendance.yaml'), shipped.replace(/^name: .*$/m, 'name: Ours'));
+    copyFileSync(
+      path.join(SHIPPED_STANDARDS_DIR, 'nfpa-1710-travel.yaml'),
+      path.join(dir, 'travel-copy.yaml'),
+    );
+    writeFileSync(
+      path.join(dir, 'travel-copy.yaml'),
+      readFileSync(path.join(dir, 'travel-copy.yaml'), 'utf8').replace(
+        /^id: .*$/m,
+        'id: our-travel',
+      ),
+    );
+    const lines = await startedLog({ STANDARDS_USER_DIR: dir });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        userDir: dir,
+        msg: `standard fire-attendance-standard from ${dir} overrides the shipped one`,
+      }),
+    );
+    const started = lines.find((line) => line.msg === 'query-api started');
+    expect(started?.standards).toBe(loadStandards().length + 1);
+  });
+});
+
+/** The JSON log lines main.ts writes up to "query-api started" (it is then stopped). */
+function startedLog(env: Record<string, string>): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', mainFile], {
+      // Port 0 is refused by the configuration: a port of its own from the PID, out of the way.
+      env: { ...process.env, ...env, QUERY_API_PORT: String(40_000 + (process.pid % 20_000)) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: Record<string, unknown>[] = [];
+    let buffered = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    child.stdout.on('data', (chunk) => {
+      buffered += String(chunk);
+      const complete = buffered.split('\n');
+      buffered = complete.pop() ?? '';
+      for (const text of complete) {
+        if (!text.trim().startsWith('{')) continue;
+        const line = JSON.parse(text) as Record<string, unknown>;
+        lines.push(line);
+        if (line.msg === 'query-api started') {
+          child.kill('SIGTERM');
+          resolve(lines);
+        }
+      }
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`main.ts exited ${code} before starting: ${stderr}`)),
+    );
+  });
+}

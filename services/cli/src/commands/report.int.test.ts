@@ -290,6 +290,35 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
     }
   });
 
+  it('reads a user standards folder over the shipped ones, warning of each it replaces', async () => {
+    // The user's 999 standard: first in force on 1 October 2023, any sample size.
+    const dir = mkdtempSync(path.join(tmpdir(), 'report-user-standards-'));
+    try {
+      writeFileSync(
+        path.join(dir, 'our-999.yaml'),
+        readFileSync(path.join(SHIPPED_STANDARDS_DIR, 'calls-999-answer.yaml'), 'utf8')
+          .replace('effective_from: "2015-04-01"', 'effective_from: "2023-10-01"')
+          .replace('bands_seconds: [10, 60]', 'bands_seconds: [10, 60]\n    minimum_sample: 1'),
+      );
+      const args = ['report', '--from', '2023-04-01', '--to', '2024-03-31', '--agency', OURS];
+      const warning = `warning: standard calls-999-answer from ${dir} overrides the shipped one\n`;
+      const byOption = await bluelight([...args, '--format', 'json', '--user-standards', dir]);
+      expect(byOption.stderr).toBe(warning);
+      expect(byOption.code).toBe(0);
+      // Calls c (7 s), d (10 s) and e (12 s) from 1 October on, by the user's definition.
+      expect(JSON.parse(byOption.stdout).current.calls999).toMatchObject({
+        covers: { from: '2023-10-01', to: '2024-03-31' },
+        calls: 3,
+      });
+      const byVariable = await bluelight([...args, '--format', 'json'], {
+        STANDARDS_USER_DIR: dir,
+      });
+      expect(byVariable).toEqual(byOption);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('shows the figure for the part of the period a standard was in force, and says the rest precedes it', async () => {
     // The shipped standards, but the 999 standard first in force on 1 October 2023 (any sample
     // size) and the falls standard only from April 2024.
