@@ -1,0 +1,225 @@
+/**
+ * Static previews of the provisioned dashboards: each panel's own query run against ClickHouse
+ * the way Grafana and the ClickHouse plugin would (testing/grafana-emulator.ts), drawn as a
+ * self-contained HTML page (no network requests) laid out by each panel's gridPos. Stat and
+ * gauge panels use Grafana's reduction (grafana-reduce.ts); charts are Vega-Lite, rendered to
+ * inline SVG in Node. A preview for review and documentation, not a Grafana replacement.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import {
+  displayedValues,
+  displayNameOverrides,
+  frameOf,
+  type ReduceOptions,
+} from './grafana-reduce.js';
+import {
+  allValues,
+  type Dashboard,
+  type Panel,
+  provisionedDashboards,
+  type Result,
+  runPanel,
+} from './testing/grafana-run.js';
+
+export interface PreviewRange {
+  from: Date;
+  to: Date;
+}
+
+interface PanelJson extends Panel {
+  gridPos?: { x: number; y: number; w: number; h: number };
+  options?: { reduceOptions?: ReduceOptions };
+  fieldConfig?: { defaults?: { unit?: string; decimals?: number } };
+}
+
+const ROW_PX = 30;
+const html = (text: unknown) =>
+  String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function formatValue(value: unknown, unit?: string, decimals?: number): string {
+  if (value === null || value === undefined) return '—';
+  if (typeof value !== 'number') return String(value);
+  if (unit === 'percentunit') return `${(value * 100).toFixed(decimals ?? 1)}%`;
+  const text = Number.isInteger(value) ? String(value) : value.toFixed(decimals ?? 2);
+  return unit === 's' ? `${text} s` : unit === 'h' ? `${text} h` : text;
+}
+
+const isNumeric = (type: string) => /^(Nullable\()?(U?Int\d+|Float\d+|Decimal)/.test(type);
+const isTime = (type: string) => /^(Nullable\()?(DateTime|Date)/.test(type);
+
+async function svgOf(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/** Long rows (one per time and value column, per label) as Vega-Lite wants them. */
+function longRows(result: Result) {
+  const time = result.meta.find((column) => isTime(column.type));
+  const labels = result.meta.filter((column) => /String/.test(column.type));
+  const values = result.meta.filter((column) => isNumeric(column.type));
+  return result.rows.flatMap((row) =>
+    values.map((column) => ({
+      x: time ? String(row[time.name]).replace(' ', 'T') : String(row[labels[0]?.name ?? ''] ?? ''),
+      series: [
+        ...labels.map((label) => String(row[label.name])),
+        values.length > 1 || labels.length === 0 ? column.name : '',
+      ]
+        .filter((part) => part !== '')
+        .join(' '),
+      y: row[column.name] === null ? null : Number(row[column.name]),
+    })),
+  );
+}
+
+async function chart(panel: PanelJson, results: Result[], width: number, height: number) {
+  const data = results.flatMap(longRows);
+  if (data.length === 0) return '<p class="empty">No data</p>';
+  const bar = panel.type === 'barchart';
+  const spec: TopLevelSpec = {
+    width,
+    height,
+    data: { values: data },
+    mark: bar
+      ? { type: 'bar', tooltip: false }
+      : panel.type === 'state-timeline'
+        ? { type: 'line', interpolate: 'step-after' }
+        : { type: 'line', point: true },
+    encoding: {
+      x: bar
+        ? { field: 'x', type: 'nominal', title: null, sort: null, axis: { labelAngle: 0 } }
+        : { field: 'x', type: 'temporal', title: null },
+      y: { field: 'y', type: 'quantitative', title: null },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+      ...(bar ? { xOffset: { field: 'series' } } : {}),
+    },
+    config: {
+      background: '#181b1f',
+      view: { stroke: null },
+      axis: { labelColor: '#ccc', gridColor: '#333', domainColor: '#555' },
+      legend: { labelColor: '#ccc' },
+    },
+  };
+  return svgOf(spec);
+}
+
+function table(results: Result[], heat: boolean): string {
+  const result = results[0];
+  if (!result || result.rows.length === 0) return '<p class="empty">No data</p>';
+  const max = Math.max(
+    1,
+    ...result.rows.flatMap((row) =>
+      result.meta.filter((c) => isNumeric(c.type)).map((c) => Number(row[c.name] ?? 0)),
+    ),
+  );
+  const cell = (column: { name: string; type: string }, value: unknown) => {
+    if (!heat || !isNumeric(column.type) || value === null)
+      return `<td>${html(formatValue(value))}</td>`;
+    const alpha = (Number(value) / max).toFixed(2);
+    return `<td style="background: rgba(255,120,50,${alpha})">${html(value)}</td>`;
+  };
+  return `<table><thead><tr>${result.meta.map((c) => `<th>${html(c.name)}</th>`).join('')}</tr></thead><tbody>${result.rows
+    .map((row) => `<tr>${result.meta.map((c) => cell(c, row[c.name])).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+function stat(panel: PanelJson, results: Result[]): string {
+  const result = results[0];
+  if (!result) return '<p class="empty">No data</p>';
+  const names = displayNameOverrides(panel.fieldConfig);
+  const shown = displayedValues(
+    frameOf(result.meta, result.rows, names),
+    panel.options?.reduceOptions ?? {},
+  );
+  const unit = panel.fieldConfig?.defaults?.unit;
+  const decimals = panel.fieldConfig?.defaults?.decimals;
+  return `<div class="stats">${shown
+    .map(
+      (one) =>
+        `<div class="stat" data-title="${html(one.title)}" data-value="${html(one.value)}"><div class="stat-value">${html(formatValue(one.value, unit, decimals))}</div><div class="stat-title">${html(one.title)}</div></div>`,
+    )
+    .join('')}</div>`;
+}
+
+/** One panel's HTML (its queries run as Grafana would, variables at All). */
+async function panelHtml(
+  client: ClickHouseClient,
+  panel: PanelJson,
+  context: Parameters<typeof runPanel>[2],
+): Promise<string> {
+  const grid = panel.gridPos ?? { x: 0, y: 0, w: 12, h: 8 };
+  let body: string;
+  try {
+    const results = await runPanel(client, panel, context);
+    const width = Math.max(120, grid.w * 50 - 90);
+    const height = Math.max(60, grid.h * ROW_PX - 90);
+    body =
+      panel.type === 'stat' || panel.type === 'gauge'
+        ? stat(panel, results)
+        : panel.type === 'table' || panel.type === 'heatmap'
+          ? table(results, panel.type === 'heatmap' || /Demand by day/.test(panel.title))
+          : await chart(panel, results, width, height);
+  } catch (error) {
+    body = `<p class="error">query failed: ${html(error instanceof Error ? error.message : error)}</p>`;
+  }
+  return `<section class="panel panel-${html(panel.type)}" data-title="${html(panel.title)}" style="grid-column: ${grid.x + 1} / span ${grid.w}; grid-row: ${grid.y + 1} / span ${grid.h}"><h2>${html(panel.title)}</h2><div class="body">${body}</div></section>`;
+}
+
+const STYLE = `body{margin:0;background:#111217;color:#ccccdc;font:13px/1.3 system-ui,sans-serif}
+header{padding:8px 12px}header h1{font-size:18px;margin:0}header p{margin:2px 0;color:#8e8e9e}
+main{display:grid;grid-template-columns:repeat(24,1fr);grid-auto-rows:${ROW_PX}px;gap:6px;padding:6px;width:1200px}
+.panel{background:#181b1f;border:1px solid #2c3235;border-radius:3px;overflow:hidden;display:flex;flex-direction:column}
+.panel h2{font-size:13px;margin:0;padding:6px 8px}.body{flex:1;overflow:hidden;padding:0 8px 6px}
+.stats{display:flex;flex-wrap:wrap;gap:6px;height:100%}.stat{flex:1;min-width:70px;background:#1f60c4;border-radius:3px;padding:4px;text-align:center}
+.stat-value{font-size:24px;font-weight:600;color:#fff}.stat-title{font-size:11px;color:#e0e0e0}
+table{border-collapse:collapse;font-size:11px;width:100%}th,td{border-bottom:1px solid #2c3235;padding:2px 4px;text-align:left}
+.error{color:#f55}.empty{color:#8e8e9e}`;
+
+/** A dashboard as one self-contained HTML page. */
+export async function dashboardPreview(
+  client: ClickHouseClient,
+  dashboard: Dashboard,
+  range: PreviewRange,
+): Promise<string> {
+  const context = {
+    ...range,
+    intervalSeconds: Math.max(
+      60,
+      Math.floor((range.to.getTime() - range.from.getTime()) / 1000 / 200),
+    ),
+  };
+  const all = await allValues(client, dashboard, context);
+  const panels: string[] = [];
+  for (const panel of dashboard.panels as PanelJson[]) {
+    panels.push(
+      await panelHtml(client, panel, { ...context, variables: all, all: Object.keys(all) }),
+    );
+  }
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${html(dashboard.title)} — preview</title><style>${STYLE}</style></head><body><header><h1>${html(dashboard.title)}</h1><p>Preview from ClickHouse, ${html(range.from.toISOString())} → ${html(range.to.toISOString())}, every variable at All. Not Grafana: an approximation of its look.</p></header><main>${panels.join('')}</main></body></html>\n`;
+}
+
+/** Writes one page per provisioned dashboard into `out`; returns the files written. */
+export async function writePreviews(
+  client: ClickHouseClient,
+  out: string,
+  range: PreviewRange,
+  progress: (line: string) => void = () => {},
+): Promise<string[]> {
+  mkdirSync(out, { recursive: true });
+  const written: string[] = [];
+  for (const dashboard of provisionedDashboards()) {
+    const started = Date.now();
+    const file = path.join(out, `${dashboard.uid}.html`);
+    writeFileSync(file, await dashboardPreview(client, dashboard, range));
+    written.push(file);
+    progress(
+      `${dashboard.title}: ${dashboard.panels.length} panels → ${file} (${Date.now() - started} ms)`,
+    );
+  }
+  return written;
+}
