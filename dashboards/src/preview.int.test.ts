@@ -44,7 +44,8 @@ describe('bluelight dashboards preview (real ClickHouse, real Chromium)', () => 
     const files = await writePreviews(
       db.client,
       OUT,
-      { from: new Date(T1.getTime() - 86_400_000), to: T1 },
+      // Each dashboard's own range up to T1 (the control room's: the last 24 h).
+      { to: T1 },
       (line) => lines.push(line),
     );
     const dashboards = provisionedDashboards();

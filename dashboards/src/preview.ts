@@ -26,8 +26,25 @@ import {
 } from './testing/grafana-run.js';
 
 export interface PreviewRange {
-  from: Date;
+  /** Unset: each dashboard's own default range (its `time.from`, e.g. now-24h) ending at `to`. */
+  from?: Date;
   to: Date;
+}
+
+/** A dashboard's relative `time.from` (`now-24h`, `now-7d`, `now-1y`, …) counted back from `to`. */
+export function relativeFrom(text: string | undefined, to: Date): Date {
+  const match = /^now-(\d+)([smhdwMy])$/.exec(text ?? '');
+  if (!match) throw new Error(`not a relative time Grafana's range picker writes: ${text}`);
+  const amount = Number(match[1]);
+  const from = new Date(to);
+  const unit = match[2] as string;
+  if (unit === 'y') from.setUTCFullYear(from.getUTCFullYear() - amount);
+  else if (unit === 'M') from.setUTCMonth(from.getUTCMonth() - amount);
+  else {
+    const ms = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[unit as 's'];
+    from.setTime(to.getTime() - amount * ms);
+  }
+  return from;
 }
 
 interface PanelJson extends Panel {
@@ -186,12 +203,14 @@ export async function dashboardPreview(
   dashboard: Dashboard,
   range: PreviewRange,
 ): Promise<string> {
+  const to = range.to;
+  const from =
+    range.from ?? relativeFrom((dashboard as { time?: { from?: string } }).time?.from, to);
+  // About 200 intervals over the range, at least a minute (Grafana's max data points, roughly).
   const context = {
-    ...range,
-    intervalSeconds: Math.max(
-      60,
-      Math.floor((range.to.getTime() - range.from.getTime()) / 1000 / 200),
-    ),
+    from,
+    to,
+    intervalSeconds: Math.max(60, Math.floor((to.getTime() - from.getTime()) / 1000 / 200)),
   };
   const all = await allValues(client, dashboard, context);
   const panels: string[] = [];
@@ -200,7 +219,7 @@ export async function dashboardPreview(
       await panelHtml(client, panel, { ...context, variables: all, all: Object.keys(all) }),
     );
   }
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${html(dashboard.title)} — preview</title><style>${STYLE}</style></head><body><header><h1>${html(dashboard.title)}</h1><p>Preview from ClickHouse, ${html(range.from.toISOString())} → ${html(range.to.toISOString())}, every variable at All. Not Grafana: an approximation of its look.</p></header><main>${panels.join('')}</main></body></html>\n`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${html(dashboard.title)} — preview</title><style>${STYLE}</style></head><body><header><h1>${html(dashboard.title)}</h1><p>Preview from ClickHouse, ${html(from.toISOString())} → ${html(to.toISOString())}, every variable at All. Not Grafana: an approximation of its look.</p></header><main>${panels.join('')}</main></body></html>\n`;
 }
 
 /** Writes one page per provisioned dashboard into `out`; returns the files written. */

@@ -34,15 +34,17 @@ export function registerDashboardsCommands(program: Command): void {
     )
     .option('--out <dir>', 'where the pages go', path.join('.local', 'previews'))
     .option('--to <instant>', 'end of the time range (ISO 8601; default now)')
-    .option('--from <instant>', 'start of the time range (default: 7 days before --to)')
+    .option(
+      '--from <instant>',
+      "start of the time range (default: each dashboard's own range, e.g. the last 24 h, before --to)",
+    )
     .option('--stack <name>', 'local stack to read when CLICKHOUSE_URL is not set', MAIN_JOB_STACK)
     .action(async (options: { out: string; to?: string; from?: string; stack: string }) => {
       const config = loadCommandConfig(clickhouseConfigSchema);
       const to = options.to ? instant('--to', options.to) : new Date();
-      const from = options.from
-        ? instant('--from', options.from)
-        : new Date(to.getTime() - 7 * 86_400_000);
-      if (from >= to) throw new UserFacingError('--from must be before --to', ExitCode.usage);
+      const from = options.from ? instant('--from', options.from) : undefined;
+      if (from && from >= to)
+        throw new UserFacingError('--from must be before --to', ExitCode.usage);
       let url = config.CLICKHOUSE_URL;
       if (url === undefined) {
         try {
