@@ -1,13 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { relativeFrom } from './preview.js';
 
-describe("a dashboard's own range for the preview", () => {
+describe("a dashboard's own range for the preview (Grafana's date math in Europe/London)", () => {
+  // 13:00 BST on Friday 5 April 2024; the clocks went forward at 01:00 UTC on 31 March.
   const to = new Date('2024-04-05T12:00:00Z');
-  it('counts back hours, days and calendar years from the end', () => {
+
+  it('counts hours back as elapsed time', () => {
     expect(relativeFrom('now-24h', to).toISOString()).toBe('2024-04-04T12:00:00.000Z');
-    expect(relativeFrom('now-7d', to).toISOString()).toBe('2024-03-29T12:00:00.000Z');
-    expect(relativeFrom('now-1y', to).toISOString()).toBe('2023-04-05T12:00:00.000Z');
+    expect(relativeFrom('now-6h', to).toISOString()).toBe('2024-04-05T06:00:00.000Z');
   });
+
+  it('counts days and weeks on London’s calendar, keeping 13:00 across the clocks change', () => {
+    // 13:00 GMT on 29 March (before the change) is 13:00 UTC: 169 hours, not 168.
+    expect(relativeFrom('now-7d', to).toISOString()).toBe('2024-03-29T13:00:00.000Z');
+    expect(relativeFrom('now-1w', to).toISOString()).toBe('2024-03-29T13:00:00.000Z');
+    // Within summer time: 13:00 BST on 2 April is 12:00 UTC.
+    expect(relativeFrom('now-3d', to).toISOString()).toBe('2024-04-02T12:00:00.000Z');
+    // Back over the autumn change: 13:00 GMT on 1 Nov 2024 from 13:00 BST on 25 Oct.
+    const autumn = new Date('2024-10-25T12:00:00Z');
+    expect(relativeFrom('now-7d', new Date('2024-11-01T13:00:00Z')).toISOString()).toBe(
+      autumn.toISOString(),
+    );
+  });
+
+  it('counts months and years on the calendar', () => {
+    // 13:00 GMT on 5 March is 13:00 UTC.
+    expect(relativeFrom('now-1M', to).toISOString()).toBe('2024-03-05T13:00:00.000Z');
+    // 13:00 BST on 5 April 2023 is 12:00 UTC.
+    expect(relativeFrom('now-1y', to).toISOString()).toBe('2023-04-05T12:00:00.000Z');
+    // 30 days back from 13:00 BST on 5 April: 13:00 GMT on 6 March.
+    expect(relativeFrom('now-30d', to).toISOString()).toBe('2024-03-06T13:00:00.000Z');
+  });
+
   it('refuses what is not a relative time', () => {
     expect(() => relativeFrom('yesterday', to)).toThrow(/not a relative time/);
   });

@@ -31,20 +31,40 @@ export interface PreviewRange {
   to: Date;
 }
 
-/** A dashboard's relative `time.from` (`now-24h`, `now-7d`, `now-1y`, …) counted back from `to`. */
+const londonOffset = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  timeZoneName: 'shortOffset',
+});
+
+/** London's offset from UTC at `ms`, in ms (0 in winter, 3,600,000 in summer time). */
+function londonOffsetMs(ms: number): number {
+  const name = londonOffset.formatToParts(new Date(ms)).find((p) => p.type === 'timeZoneName');
+  const match = /GMT([+-]\d+)?/.exec(name?.value ?? 'GMT');
+  return Number(match?.[1] ?? 0) * 3_600_000;
+}
+
+const FIXED_UNITS_MS: Record<string, number> = { s: 1e3, m: 6e4, h: 3.6e6 };
+
+/**
+ * A dashboard's relative `time.from` (`now-24h`, `now-7d`, `now-1y`, …) counted back from `to` as
+ * Grafana's date math does in the dashboards' time zone (Europe/London): seconds, minutes and
+ * hours as elapsed time; days, weeks, months and years on London's calendar, keeping the wall
+ * clock time, so `now-7d` over the clocks change is 167 or 169 hours.
+ */
 export function relativeFrom(text: string | undefined, to: Date): Date {
   const match = /^now-(\d+)([smhdwMy])$/.exec(text ?? '');
   if (!match) throw new Error(`not a relative time Grafana's range picker writes: ${text}`);
   const amount = Number(match[1]);
-  const from = new Date(to);
   const unit = match[2] as string;
-  if (unit === 'y') from.setUTCFullYear(from.getUTCFullYear() - amount);
-  else if (unit === 'M') from.setUTCMonth(from.getUTCMonth() - amount);
-  else {
-    const ms = { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[unit as 's'];
-    from.setTime(to.getTime() - amount * ms);
-  }
-  return from;
+  const fixed = FIXED_UNITS_MS[unit];
+  if (fixed !== undefined) return new Date(to.getTime() - amount * fixed);
+  // London's wall clock as a UTC date, moved on the calendar, then back to an instant.
+  const wall = new Date(to.getTime() + londonOffsetMs(to.getTime()));
+  if (unit === 'y') wall.setUTCFullYear(wall.getUTCFullYear() - amount);
+  else if (unit === 'M') wall.setUTCMonth(wall.getUTCMonth() - amount);
+  else wall.setUTCDate(wall.getUTCDate() - amount * (unit === 'w' ? 7 : 1));
+  const guess = wall.getTime() - londonOffsetMs(wall.getTime());
+  return new Date(wall.getTime() - londonOffsetMs(guess));
 }
 
 interface PanelJson extends Panel {
