@@ -112,6 +112,22 @@ describe('bluelight dashboards preview (real ClickHouse, real Chromium)', () => 
             ['incidents', 3 * 3600 - 2],
             ['resources', 119],
           ]);
+          // A band per appliance, its states in order (fixtures: HANLEY-W1 on since 1 April,
+          // LEEK-P1 on from 06:00, LEEK-P2 off from 08:00, HANLEY-P3 off 11:00 then on 11:50).
+          const bands = await page.$$eval(
+            'section[data-title="Appliance status"] .state-row',
+            (rows) =>
+              rows.map((row) => [
+                row.getAttribute('data-series'),
+                [...row.querySelectorAll('rect')].map((rect) => rect.getAttribute('data-state')),
+              ]),
+          );
+          expect(bands.sort()).toEqual([
+            ['HANLEY-P3 (on_call)', ['off the run', 'on the run']],
+            ['HANLEY-W1 (wholetime)', ['on the run']],
+            ['LEEK-P1 (on_call)', ['on the run']],
+            ['LEEK-P2 (on_call)', ['off the run']],
+          ]);
         }
         expect(problems, dashboard.title).toEqual([]);
         await page.close();

@@ -2,8 +2,8 @@
  * Static previews of the provisioned dashboards: each panel's own query run against ClickHouse
  * the way Grafana and the ClickHouse plugin would (testing/grafana-emulator.ts), drawn as a
  * self-contained HTML page (no network requests) laid out by each panel's gridPos. Stat and
- * gauge panels use Grafana's reduction (grafana-reduce.ts); charts are Vega-Lite, rendered to
- * inline SVG in Node. A preview for review and documentation, not a Grafana replacement.
+ * gauge panels use Grafana's reduction (grafana-reduce.ts); time series and bar charts are
+ * Vega-Lite, rendered to inline SVG in Node; state timelines are bands drawn here. A preview for review and documentation, not a Grafana replacement.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -70,7 +70,15 @@ export function relativeFrom(text: string | undefined, to: Date): Date {
 interface PanelJson extends Panel {
   gridPos?: { x: number; y: number; w: number; h: number };
   options?: { reduceOptions?: ReduceOptions };
-  fieldConfig?: { defaults?: { unit?: string; decimals?: number } };
+  fieldConfig?: {
+    defaults?: { unit?: string; decimals?: number; mappings?: ValueMapping[] };
+  };
+}
+
+/** Grafana's value mapping (`type: 'value'`): a raw value's text and colour. */
+interface ValueMapping {
+  type: string;
+  options?: Record<string, { text?: string; color?: string }>;
 }
 
 const ROW_PX = 30;
@@ -122,11 +130,7 @@ async function chart(panel: PanelJson, results: Result[], width: number, height:
     width,
     height,
     data: { values: data },
-    mark: bar
-      ? { type: 'bar', tooltip: false }
-      : panel.type === 'state-timeline'
-        ? { type: 'line', interpolate: 'step-after' }
-        : { type: 'line', point: true },
+    mark: bar ? { type: 'bar', tooltip: false } : { type: 'line', point: true },
     encoding: {
       x: bar
         ? { field: 'x', type: 'nominal', title: null, sort: null, axis: { labelAngle: 0 } }
@@ -165,6 +169,95 @@ function table(results: Result[], heat: boolean): string {
     .join('')}</tbody></table>`;
 }
 
+/** Grafana's named colours the panels use, as its dark theme draws them. */
+const NAMED_COLOURS: Record<string, string> = {
+  green: '#73bf69',
+  red: '#f2495c',
+  orange: '#ff9830',
+  yellow: '#fade2a',
+  blue: '#5794f2',
+};
+const STATE_PALETTE = ['#7eb26d', '#eab839', '#6ed0e0', '#ef843c', '#e24d42', '#1f78c1'];
+
+/** A ClickHouse DateTime/DateTime64 in JSON ('2024-04-05 11:59:40.000', UTC) as epoch ms. */
+const instantMs = (value: unknown) =>
+  Date.parse(
+    `${String(value).replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(String(value)) ? '' : 'Z'}`,
+  );
+
+/**
+ * A state timeline as Grafana draws one: a band per series (the String columns of a row), each
+ * value lasting from its row's time until the series' next row (or the end of the range), coloured
+ * and named by the panel's value mappings.
+ */
+function stateTimeline(
+  panel: PanelJson,
+  results: Result[],
+  range: { from: Date; to: Date },
+  width: number,
+  height: number,
+): string {
+  const result = results[0];
+  const time = result?.meta.find((column) => isTime(column.type));
+  const value = result?.meta.find((column) => isNumeric(column.type));
+  if (!result || !time || !value || result.rows.length === 0) return '<p class="empty">No data</p>';
+  const labels = result.meta.filter((column) => /String/.test(column.type));
+  const series = new Map<string, { at: number; value: unknown }[]>();
+  for (const row of result.rows) {
+    const name = labels.map((label) => String(row[label.name])).join(' ') || value.name;
+    const points = series.get(name) ?? [];
+    points.push({ at: instantMs(row[time.name]), value: row[value.name] });
+    series.set(name, points);
+  }
+  const mapping = Object.assign(
+    {},
+    ...(panel.fieldConfig?.defaults?.mappings ?? [])
+      .filter((one) => one.type === 'value')
+      .map((one) => one.options ?? {}),
+  ) as Record<string, { text?: string; color?: string }>;
+  const states = [...new Set(result.rows.map((row) => String(row[value.name])))].sort();
+  const colourOf = (state: string) => {
+    const named = mapping[state]?.color;
+    return (
+      (named && (NAMED_COLOURS[named] ?? named)) ??
+      STATE_PALETTE[states.indexOf(state) % STATE_PALETTE.length]
+    );
+  };
+  const textOf = (state: string) => mapping[state]?.text ?? state;
+  const start = Math.min(range.from.getTime(), ...[...series.values()].map((p) => p[0]?.at ?? 0));
+  const end = range.to.getTime();
+  const labelWidth = 150;
+  const plotWidth = Math.max(40, width - labelWidth);
+  const legendHeight = 18;
+  const band = Math.max(8, Math.min(28, (height - legendHeight - 16) / series.size));
+  const x = (ms: number) => labelWidth + ((ms - start) / Math.max(1, end - start)) * plotWidth;
+  const rows = [...series.entries()].map(([name, points], index) => {
+    const y = index * band;
+    const segments = points.map((point, i) => {
+      const until = points[i + 1]?.at ?? end;
+      const state = String(point.value);
+      return `<rect data-state="${html(textOf(state))}" x="${x(point.at).toFixed(1)}" y="${(y + 1).toFixed(1)}" width="${Math.max(0.5, x(until) - x(point.at)).toFixed(1)}" height="${(band * 0.9 - 1).toFixed(1)}" fill="${html(colourOf(state))}" fill-opacity="0.7"><title>${html(`${name}: ${textOf(state)} from ${new Date(point.at).toISOString()}`)}</title></rect>`;
+    });
+    return `<g class="state-row" data-series="${html(name)}"><text x="${labelWidth - 6}" y="${(y + band * 0.6).toFixed(1)}" text-anchor="end" fill="#ccc" font-size="11">${html(name)}</text>${segments.join('')}</g>`;
+  });
+  const axisY = series.size * band + 12;
+  const london = (ms: number) =>
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/London',
+      day: '2-digit',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+    }).format(new Date(ms));
+  const legend = states
+    .map(
+      (state, i) =>
+        `<rect x="${labelWidth + i * 110}" y="${axisY + 8}" width="10" height="10" fill="${html(colourOf(state))}"/><text x="${labelWidth + i * 110 + 14}" y="${axisY + 17}" fill="#ccc" font-size="11">${html(textOf(state))}</text>`,
+    )
+    .join('');
+  return `<svg class="state-timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${axisY + legendHeight + 8}" role="img" aria-label="${html(panel.title)}">${rows.join('')}<text x="${labelWidth}" y="${axisY}" fill="#8e8e9e" font-size="10">${html(london(start))}</text><text x="${labelWidth + plotWidth}" y="${axisY}" text-anchor="end" fill="#8e8e9e" font-size="10">${html(london(end))}</text>${legend}</svg>`;
+}
+
 function stat(panel: PanelJson, results: Result[]): string {
   const result = results[0];
   if (!result) return '<p class="empty">No data</p>';
@@ -200,7 +293,9 @@ async function panelHtml(
         ? stat(panel, results)
         : panel.type === 'table' || panel.type === 'heatmap'
           ? table(results, panel.type === 'heatmap' || /Demand by day/.test(panel.title))
-          : await chart(panel, results, width, height);
+          : panel.type === 'state-timeline'
+            ? stateTimeline(panel, results, context, width + 60, height)
+            : await chart(panel, results, width, height);
   } catch (error) {
     body = `<p class="error">query failed: ${html(error instanceof Error ? error.message : error)}</p>`;
   }
