@@ -112,6 +112,16 @@ describe('bluelight dashboards preview (real ClickHouse, real Chromium)', () => 
             ['incidents', 3 * 3600 - 2],
             ['resources', 119],
           ]);
+          // Thresholds green < 3 ≤ orange < 10 ≤ red: 101's 2 waiting green, 999's 5 orange.
+          expect(
+            await page.$$eval('section[data-title="Calls waiting now"] .stat', (stats) =>
+              stats.map((s) => s.getAttribute('data-colour')),
+            ),
+          ).toEqual(['#73bf69', '#ff9830']);
+          // One value in auto text mode: the number alone, no name (75% is below 90%: red).
+          const answered = 'section[data-title="999 answered within 10 s — last hour"] .stat';
+          expect(await page.$$eval(`${answered} .stat-title`, (names) => names.length)).toBe(0);
+          expect(await page.$eval(answered, (s) => s.getAttribute('data-colour'))).toBe('#f2495c');
           // A band per appliance, its states in order (fixtures: HANLEY-W1 on since 1 April,
           // LEEK-P1 on from 06:00, LEEK-P2 off from 08:00, HANLEY-P3 off 11:00 then on 11:50).
           const bands = await page.$$eval(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { relativeFrom } from './preview.js';
+import { relativeFrom, showsName, thresholdColour } from './preview.js';
 
 describe("a dashboard's own range for the preview (Grafana's date math in Europe/London)", () => {
   // 13:00 BST on Friday 5 April 2024; the clocks went forward at 01:00 UTC on 31 March.
@@ -34,5 +34,30 @@ describe("a dashboard's own range for the preview (Grafana's date math in Europe
 
   it('refuses what is not a relative time', () => {
     expect(() => relativeFrom('yesterday', to)).toThrow(/not a relative time/);
+  });
+});
+
+describe('stat colours and names, as Grafana draws them', () => {
+  const steps = [
+    { value: null, color: 'green' },
+    { value: 3, color: 'orange' },
+    { value: 10, color: 'red' },
+  ];
+  it('takes the last threshold step at or below the value', () => {
+    expect(thresholdColour(2, steps)).toBe('#73bf69');
+    expect(thresholdColour(3, steps)).toBe('#ff9830');
+    expect(thresholdColour(9.9, steps)).toBe('#ff9830');
+    expect(thresholdColour(10, steps)).toBe('#f2495c');
+    expect(thresholdColour(null, steps)).toBeUndefined();
+    // No thresholds set: Grafana's defaults, green then red from 80.
+    expect(thresholdColour(79)).toBe('#73bf69');
+    expect(thresholdColour(80)).toBe('#f2495c');
+  });
+  it('names values in auto mode only when there is more than one', () => {
+    expect(showsName('auto', 1)).toBe(false);
+    expect(showsName(undefined, 1)).toBe(false);
+    expect(showsName('auto', 2)).toBe(true);
+    expect(showsName('value_and_name', 1)).toBe(true);
+    expect(showsName('value', 3)).toBe(false);
   });
 });

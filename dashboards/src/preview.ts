@@ -69,9 +69,14 @@ export function relativeFrom(text: string | undefined, to: Date): Date {
 
 interface PanelJson extends Panel {
   gridPos?: { x: number; y: number; w: number; h: number };
-  options?: { reduceOptions?: ReduceOptions };
+  options?: { reduceOptions?: ReduceOptions; colorMode?: string; textMode?: string };
   fieldConfig?: {
-    defaults?: { unit?: string; decimals?: number; mappings?: ValueMapping[] };
+    defaults?: {
+      unit?: string;
+      decimals?: number;
+      mappings?: ValueMapping[];
+      thresholds?: { mode?: string; steps?: { value: number | null; color: string }[] };
+    };
   };
 }
 
@@ -258,6 +263,32 @@ function stateTimeline(
   return `<svg class="state-timeline" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${axisY + legendHeight + 8}" role="img" aria-label="${html(panel.title)}">${rows.join('')}<text x="${labelWidth}" y="${axisY}" fill="#8e8e9e" font-size="10">${html(london(start))}</text><text x="${labelWidth + plotWidth}" y="${axisY}" text-anchor="end" fill="#8e8e9e" font-size="10">${html(london(end))}</text>${legend}</svg>`;
 }
 
+/** Grafana's default thresholds for a field that sets none (green, red from 80). */
+const DEFAULT_STEPS = [
+  { value: null, color: 'green' },
+  { value: 80, color: 'red' },
+];
+
+/** The colour of the last threshold step at or below `value` (Grafana's absolute thresholds). */
+export function thresholdColour(
+  value: number | string | null,
+  steps: { value: number | null; color: string }[] = DEFAULT_STEPS,
+): string | undefined {
+  if (typeof value !== 'number') return undefined;
+  let colour = steps[0]?.color;
+  for (const step of steps) if (step.value === null || value >= step.value) colour = step.color;
+  return colour === undefined ? undefined : (NAMED_COLOURS[colour] ?? colour);
+}
+
+/**
+ * Whether a stat draws each value's name (Grafana's BigValue `textMode`): `auto` names values only
+ * when there is more than one.
+ */
+export const showsName = (textMode: string | undefined, count: number) =>
+  textMode === 'value_and_name' ||
+  textMode === 'name' ||
+  (textMode !== 'value' && textMode !== 'none' && count > 1);
+
 function stat(panel: PanelJson, results: Result[]): string {
   const result = results[0];
   if (!result) return '<p class="empty">No data</p>';
@@ -268,11 +299,23 @@ function stat(panel: PanelJson, results: Result[]): string {
   );
   const unit = panel.fieldConfig?.defaults?.unit;
   const decimals = panel.fieldConfig?.defaults?.decimals;
+  const steps = panel.fieldConfig?.defaults?.thresholds?.steps;
+  const colorMode = panel.options?.colorMode ?? 'value';
+  const named = showsName(panel.options?.textMode, shown.length);
   return `<div class="stats">${shown
-    .map(
-      (one) =>
-        `<div class="stat" data-title="${html(one.title)}" data-value="${html(one.value)}"><div class="stat-value">${html(formatValue(one.value, unit, decimals))}</div><div class="stat-title">${html(one.title)}</div></div>`,
-    )
+    .map((one) => {
+      // No value: Grafana's text colour on the panel's own background.
+      const colour =
+        thresholdColour(one.value, steps) ?? (colorMode === 'background' ? '#2c3235' : '#ccccdc');
+      const style =
+        colorMode === 'background'
+          ? ` style="background:${colour};color:#fff"`
+          : colorMode === 'value'
+            ? ` style="color:${colour}"`
+            : '';
+      const name = named ? `<div class="stat-title">${html(one.title)}</div>` : '';
+      return `<div class="stat" data-title="${html(one.title)}" data-value="${html(one.value)}" data-colour="${html(colour)}"${style}><div class="stat-value">${html(formatValue(one.value, unit, decimals))}</div>${name}</div>`;
+    })
     .join('')}</div>`;
 }
 
@@ -307,8 +350,8 @@ header{padding:8px 12px}header h1{font-size:18px;margin:0}header p{margin:2px 0;
 main{display:grid;grid-template-columns:repeat(24,1fr);grid-auto-rows:${ROW_PX}px;gap:6px;padding:6px;width:1200px}
 .panel{background:#181b1f;border:1px solid #2c3235;border-radius:3px;overflow:hidden;display:flex;flex-direction:column}
 .panel h2{font-size:13px;margin:0;padding:6px 8px}.body{flex:1;overflow:hidden;padding:0 8px 6px}
-.stats{display:flex;flex-wrap:wrap;gap:6px;height:100%}.stat{flex:1;min-width:70px;background:#1f60c4;border-radius:3px;padding:4px;text-align:center}
-.stat-value{font-size:24px;font-weight:600;color:#fff}.stat-title{font-size:11px;color:#e0e0e0}
+.stats{display:flex;flex-wrap:wrap;gap:6px;height:100%}.stat{flex:1;min-width:70px;background:#22252b;border-radius:3px;padding:4px;text-align:center}
+.stat-value{font-size:24px;font-weight:600}.stat-title{font-size:11px;color:#e0e0e0}
 table{border-collapse:collapse;font-size:11px;width:100%}th,td{border-bottom:1px solid #2c3235;padding:2px 4px;text-align:left}
 .error{color:#f55}.empty{color:#8e8e9e}`;
 
