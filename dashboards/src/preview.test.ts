@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { relativeFrom, showsName, thresholdColour } from './preview.js';
+import { formatValue, relativeFrom, showsName, thresholdColour } from './preview.js';
 
 describe("a dashboard's own range for the preview (Grafana's date math in Europe/London)", () => {
   // 13:00 BST on Friday 5 April 2024; the clocks went forward at 01:00 UTC on 31 March.
@@ -59,5 +59,34 @@ describe('stat colours and names, as Grafana draws them', () => {
     expect(showsName('auto', 2)).toBe(true);
     expect(showsName('value_and_name', 1)).toBe(true);
     expect(showsName('value', 3)).toBe(false);
+  });
+});
+
+describe("values written as Grafana's units write them", () => {
+  it('picks decimals by magnitude (in effect three significant digits) and drops them for integers', () => {
+    expect(formatValue(75)).toBe('75');
+    // 0.93: magnitude 0.01, normalised 93 > 2.25 → 3 decimals.
+    expect(formatValue(0.93)).toBe('0.930');
+    expect(formatValue(0.5333333)).toBe('0.533');
+    expect(formatValue(1.2)).toBe('1.20');
+    expect(formatValue(12.345, undefined, 1)).toBe('12.3');
+  });
+  it('writes shares as percentages', () => {
+    expect(formatValue(0.75, 'percentunit')).toBe('75%');
+    expect(formatValue(0.556, 'percentunit')).toBe('55.6%');
+    expect(formatValue(1, 'percentunit')).toBe('100%');
+    expect(formatValue(0.8, 'percentunit', 1)).toBe('80.0%');
+  });
+  it('writes seconds in the largest unit below the value', () => {
+    expect(formatValue(20, 's')).toBe('20 s');
+    expect(formatValue(119, 's')).toBe('1.98 min');
+    // 3 h − 2 s = 2.99944 hours, two decimals (normalised 30 > 2.25).
+    expect(formatValue(3 * 3600 - 2, 's')).toBe('3.00 hour');
+    expect(formatValue(2 * 86400, 's')).toBe('2 day');
+    expect(formatValue(15, 'h')).toBe('15 hour');
+    expect(formatValue(36, 'h')).toBe('1.50 day');
+  });
+  it('writes no value as a dash', () => {
+    expect(formatValue(null, 's')).toBe('—');
   });
 });

@@ -90,12 +90,63 @@ const ROW_PX = 30;
 const html = (text: unknown) =>
   String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function formatValue(value: unknown, unit?: string, decimals?: number): string {
+/** Grafana's automatic decimals (valueFormats.ts `getDecimalsForValue`). */
+function autoDecimals(value: number): number {
+  const log10 = Math.floor(Math.log(Math.abs(value)) / Math.LN10);
+  let decimals = -log10 + 1;
+  const norm = value / 10 ** -decimals;
+  if (norm > 2.25) decimals++;
+  if (value % 1 === 0) decimals = 0;
+  return Math.max(0, decimals);
+}
+
+/** Grafana's `toFixed`: rounded to the given or automatic decimals, zero-padded to them. */
+export function grafanaFixed(value: number, decimals?: number): string {
+  if (!Number.isFinite(value)) return value.toLocaleString();
+  const places = decimals ?? autoDecimals(value);
+  if (value === 0) return value.toFixed(places);
+  const factor = places ? 10 ** Math.max(0, places) : 1;
+  const formatted = String(Math.round(value * factor) / factor);
+  if (formatted.includes('e')) return formatted;
+  const point = formatted.indexOf('.');
+  const precision = point === -1 ? 0 : formatted.length - point - 1;
+  return precision < places
+    ? (precision ? formatted : `${formatted}.`) + String(factor).slice(1, places - precision + 1)
+    : formatted;
+}
+
+/** Grafana's `toSeconds` from a second up (the previews' delays): s, min, hour, day, week, year. */
+function seconds(size: number, decimals?: number): string {
+  const abs = Math.abs(size);
+  if (abs < 1) return `${grafanaFixed(size * 1e3, decimals)} ms`;
+  if (abs < 60) return `${grafanaFixed(size, decimals)} s`;
+  if (abs < 3600) return `${grafanaFixed(size / 60, decimals)} min`;
+  if (abs < 86400) return `${grafanaFixed(size / 3600, decimals)} hour`;
+  if (abs < 604800) return `${grafanaFixed(size / 86400, decimals)} day`;
+  if (abs < 31536000) return `${grafanaFixed(size / 604800, decimals)} week`;
+  return `${grafanaFixed(size / 3.15569e7, decimals)} year`;
+}
+
+/** Grafana's `toHours`. */
+function hours(size: number, decimals?: number): string {
+  const abs = Math.abs(size);
+  if (abs < 24) return `${grafanaFixed(size, decimals)} hour`;
+  if (abs < 168) return `${grafanaFixed(size / 24, decimals)} day`;
+  if (abs < 8760) return `${grafanaFixed(size / 168, decimals)} week`;
+  return `${grafanaFixed(size / 8760, decimals)} year`;
+}
+
+/**
+ * A value as Grafana's display processor writes it for the units the panels use (`percentunit`,
+ * `s`, `h`, none), after grafana-data's valueFormats.ts and dateTimeFormatters.ts.
+ */
+export function formatValue(value: unknown, unit?: string, decimals?: number): string {
   if (value === null || value === undefined) return '—';
   if (typeof value !== 'number') return String(value);
-  if (unit === 'percentunit') return `${(value * 100).toFixed(decimals ?? 1)}%`;
-  const text = Number.isInteger(value) ? String(value) : value.toFixed(decimals ?? 2);
-  return unit === 's' ? `${text} s` : unit === 'h' ? `${text} h` : text;
+  if (unit === 'percentunit') return `${grafanaFixed(value * 100, decimals)}%`;
+  if (unit === 's') return seconds(value, decimals);
+  if (unit === 'h') return hours(value, decimals);
+  return grafanaFixed(value, decimals);
 }
 
 const isNumeric = (type: string) => /^(Nullable\()?(U?Int\d+|Float\d+|Decimal)/.test(type);
