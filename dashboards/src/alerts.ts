@@ -19,10 +19,27 @@ import {
 } from './kpi-sql.js';
 import { callsWaitingSql, deadLetterRateSql, ingestionDelaySql } from './queries.js';
 
+/** The folder of the alert rules and the dashboards, by title (see folders.ts). */
 export const FOLDER = 'Bluelight';
-export const CONTACT_POINT = 'bluelight-webhook';
-/** The webhook URL is read from Grafana's environment when it loads the file. */
+/** Duty managers: e-mail, the control room's chat channel and a webhook (every service's rules). */
+export const CONTACT_POINT = 'bluelight-duty-managers';
+/** The platform team: chat and webhook (the pipeline's own rules, which no agency owns). */
+export const PLATFORM_CONTACT_POINT = 'bluelight-platform';
+/**
+ * Settings read from Grafana's environment when it loads the files (Grafana expands `$VAR` in
+ * contact point settings); docker-compose.yml gives each a default that reaches nothing.
+ */
 export const WEBHOOK_URL_ENV = 'BLUELIGHT_ALERT_WEBHOOK_URL';
+/** A Slack-format incoming webhook (Slack, Mattermost, Rocket.Chat and others accept it). */
+export const CHAT_WEBHOOK_URL_ENV = 'BLUELIGHT_ALERT_CHAT_WEBHOOK_URL';
+/** Comma- or semicolon-separated addresses; mail is sent once Grafana's SMTP is configured. */
+export const EMAIL_ADDRESSES_ENV = 'BLUELIGHT_ALERT_EMAIL_TO';
+/**
+ * Where docs/ is published (e.g. the repository's docs folder on its Git host): each rule's
+ * `runbook_url` is this plus the rule's section of docs/grafana.md. Braced, so Grafana expands it
+ * from its environment in annotations.
+ */
+export const RUNBOOK_BASE_URL_ENV = 'BLUELIGHT_RUNBOOK_BASE_URL';
 
 /** Calls waiting that need a supervisor's attention. */
 export const CALLS_WAITING_LIMIT = 5;
@@ -35,6 +52,8 @@ export const DEAD_LETTER_RATE_LIMIT_PER_MINUTE = 0.5;
 export const ROLLING_DAYS = 28;
 /** The page holding each rule's runbook section (what to do when it fires). */
 export const RUNBOOK_DOC = 'docs/grafana.md';
+/** That page under the runbook base URL (which stands for docs/). */
+const RUNBOOK_PAGE = 'grafana.md';
 
 /** Grafana's threshold functions used here; `within_range_included` is `lower ≤ x ≤ upper`. */
 type Evaluator = 'gt' | 'lt' | 'within_range_included';
@@ -76,8 +95,12 @@ export function headingAnchor(heading: string): string {
     .replace(/\s/g, '-');
 }
 
-/** The `runbook` annotation: the docs page and the rule's section. */
-export const runbookLink = (heading: string) => `${RUNBOOK_DOC}#${headingAnchor(heading)}`;
+/**
+ * The `runbook_url` annotation (the one Grafana shows as a link): the configured base URL, the
+ * docs page and the rule's section.
+ */
+export const runbookUrl = (heading: string) =>
+  `\${${RUNBOOK_BASE_URL_ENV}}/${RUNBOOK_PAGE}#${headingAnchor(heading)}`;
 
 function required(value: number | undefined, id: string): number {
   if (value === undefined) throw new Error(`standard ${id} has no target`);
@@ -372,7 +395,7 @@ function rule(spec: AlertSpec): alerting.Rule {
     .annotations({
       summary: spec.summary,
       description: spec.description,
-      runbook: runbookLink(spec.runbook),
+      runbook_url: runbookUrl(spec.runbook),
     })
     .build();
 }
@@ -420,54 +443,81 @@ export function ruleGroupsFile() {
   };
 }
 
-/** alerting/contact-points.yaml: one webhook, its URL from the environment. */
+/** alerting/contact-points.yaml: duty managers (e-mail, chat, webhook) and the platform team. */
 export function contactPointsFile() {
-  const point = plain(
-    new alerting.ContactPointBuilder()
-      .name(CONTACT_POINT)
-      .uid('bluelight-webhook')
-      .type('webhook')
-      .settings({ url: `$${WEBHOOK_URL_ENV}`, httpMethod: 'POST' })
-      .disableResolveMessage(false)
-      .build(),
-  );
+  const webhook = (uid: string) => ({
+    uid,
+    type: 'webhook',
+    settings: { url: `$${WEBHOOK_URL_ENV}`, httpMethod: 'POST' },
+    disableResolveMessage: false,
+  });
+  const chat = (uid: string) => ({
+    uid,
+    type: 'slack',
+    settings: {
+      url: `$${CHAT_WEBHOOK_URL_ENV}`,
+      // Grafana's default Slack title and text templates; the summary names agency and station.
+      title: '{{ template "slack.default.title" . }}',
+      text: '{{ template "slack.default.text" . }}',
+    },
+    disableResolveMessage: false,
+  });
   return {
     apiVersion: 1,
     contactPoints: [
       {
         orgId: 1,
-        name: point.name,
+        name: CONTACT_POINT,
         receivers: [
           {
-            uid: point.uid,
-            type: point.type,
-            settings: point.settings,
-            disableResolveMessage: point.disableResolveMessage,
+            uid: 'bluelight-duty-managers-email',
+            type: 'email',
+            settings: { addresses: `$${EMAIL_ADDRESSES_ENV}`, singleEmail: true },
+            disableResolveMessage: false,
           },
+          chat('bluelight-duty-managers-chat'),
+          webhook('bluelight-duty-managers-webhook'),
         ],
+      },
+      {
+        orgId: 1,
+        name: PLATFORM_CONTACT_POINT,
+        receivers: [chat('bluelight-platform-chat'), webhook('bluelight-platform-webhook')],
       },
     ],
   };
 }
 
 /**
- * alerting/policies.yaml: everything to the webhook, grouped by rule, service and agency (so one
- * notification never mixes two services' alerts; the pipeline's own rules have no agency).
+ * alerting/policies.yaml: the pipeline's rules to the platform team; every agency's to its duty
+ * managers, one notification per agency and station (never two services' alerts in one, the
+ * summary names both), critical ones repeated hourly. To send one agency's or station's alerts to
+ * its own people, add a contact point and a route matching its `agency` (and `station`) label
+ * above the generic one (docs/grafana.md).
  */
 export function policiesFile() {
   const policy = plain(
     new alerting.NotificationPolicyBuilder()
       .receiver(CONTACT_POINT)
-      .groupBy(['grafana_folder', 'alertname', 'service', 'agency'])
+      .groupBy(['grafana_folder', 'alertname', 'service', 'agency', 'station'])
       .groupWait('30s')
       .groupInterval('5m')
       .repeatInterval('4h')
       .routes([
         new alerting.NotificationPolicyBuilder()
+          .receiver(PLATFORM_CONTACT_POINT)
+          .objectMatchers([['service', '=', 'pipeline']])
+          .groupBy(['grafana_folder', 'alertname', 'topic']),
+        new alerting.NotificationPolicyBuilder()
           .receiver(CONTACT_POINT)
-          .objectMatchers([['severity', '=', 'critical']])
-          .groupWait('10s')
-          .repeatInterval('1h'),
+          .objectMatchers([['agency', '=~', '.+']])
+          .routes([
+            new alerting.NotificationPolicyBuilder()
+              .receiver(CONTACT_POINT)
+              .objectMatchers([['severity', '=', 'critical']])
+              .groupWait('10s')
+              .repeatInterval('1h'),
+          ]),
       ])
       .build(),
   );

@@ -1,5 +1,6 @@
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import type * as common from '@grafana/grafana-foundation-sdk/common';
+import { CLICKHOUSE_PLUGIN_VERSION } from './grafana-versions.js';
 
 /**
  * A reference to a grafana-clickhouse-datasource data source: the type and uid Grafana needs to
@@ -35,8 +36,13 @@ export interface ClickHouseQuery extends cog.Dataquery {
   refId: string;
   datasource: ClickHouseDataSourceRef;
   editorType: 'sql';
-  /** The plugin's QueryType: how the editor shows the result. */
-  queryType: 'table' | 'timeSeries';
+  /**
+   * The plugin's QueryType enum (src/types/queryBuilder.ts: `table`, `timeseries`, `logs`,
+   * `traces`): how the editor shows the result.
+   */
+  queryType: 'table' | 'timeseries';
+  /** The plugin release the query was written for; without it the editor migrates the query. */
+  pluginVersion: string;
   format: Format;
   /** @minLength 1 */
   rawSql: string;
@@ -53,6 +59,7 @@ export class ClickHouseQueryBuilder implements cog.Builder<cog.Dataquery> {
       datasource: CLICKHOUSE_DATASOURCE,
       editorType: 'sql',
       queryType: 'table',
+      pluginVersion: CLICKHOUSE_PLUGIN_VERSION,
       format: Format.Table,
       rawSql: rawSql.trim(),
     };
@@ -70,7 +77,7 @@ export class ClickHouseQueryBuilder implements cog.Builder<cog.Dataquery> {
   /** Rows of (time, value columns…, String label columns): one series per label combination. */
   timeSeries(): this {
     this.internal.format = Format.TimeSeries;
-    this.internal.queryType = 'timeSeries';
+    this.internal.queryType = 'timeseries';
     return this;
   }
 

@@ -1,6 +1,7 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { CLICKHOUSE_DATASOURCE, Format } from './clickhouse-query.js';
+import { CLICKHOUSE_PLUGIN_VERSION } from './grafana-versions.js';
 
 /** Colour steps for a share judged against a target: red below, green at or above. */
 export function targetThresholds(target: number | undefined, warnAbove?: number) {
@@ -22,20 +23,35 @@ export function steps(...pairs: [number | null, string][]) {
     .steps(pairs.map(([value, color]) => ({ value, color })));
 }
 
+/**
+ * A stat panel's reduction for a query with one row per thing (line, family, station): every
+ * row's `column` is shown, named by the row's String columns, instead of the rows being reduced
+ * to one number (Grafana's `reduceOptions.values`; see grafana-reduce.ts).
+ */
+export const perRow = (column: string) =>
+  new common.ReduceDataOptionsBuilder().values(true).calcs(['lastNotNull']).fields(`/^${column}$/`);
+
 /** The target drawn on a time series as a dashed line. */
 export const thresholdLine = () =>
   new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed);
 
-/** A template variable over one column of a fact table: multi-value, with All (= every value). */
+/**
+ * A template variable over one column of a fact table: multi-value, with All (= every value).
+ * Empty values are never offered: the plugin's `$__conditionalAll` reads a variable whose value is
+ * `''` as All, so a choice of "(none)" alone would filter nothing. Rows without a value are
+ * counted at All only.
+ */
 export function columnVariable(name: string, label: string, values: string) {
-  const rawSql = `SELECT DISTINCT value, if(value = '', '(none)', value) AS text FROM (${values}) ORDER BY value`;
+  const rawSql = `SELECT DISTINCT value FROM (${values}) WHERE value != '' ORDER BY value`;
   return new dashboard.QueryVariableBuilder(name)
     .label(label)
     .datasource(CLICKHOUSE_DATASOURCE)
     .query({
       refId: `var_${name}`,
       editorType: 'sql',
-      queryType: 'table',
+      // The plugin's variable editor shows the SQL type for a raw-SQL variable query.
+      queryType: 'sql',
+      pluginVersion: CLICKHOUSE_PLUGIN_VERSION,
       format: Format.Table,
       rawSql,
     })

@@ -19,6 +19,7 @@ import {
   INCIDENT_KPI_FILTERS,
   incidentVariableFilter,
   incidentVariables,
+  perRow,
   steps,
   targetThresholds,
 } from '../panels.js';
@@ -76,6 +77,9 @@ export function controlRoom() {
       .withTarget(chQuery(callsWaitingSql('variable', true)))
       .thresholds(steps([null, 'green'], [3, 'orange'], [10, 'red']))
       .colorMode(common.BigValueColorMode.Background)
+      // One row per line: every row is a value (Grafana would otherwise reduce to the last row).
+      .reduceOptions(perRow('waiting'))
+      .textMode(common.BigValueTextMode.ValueAndName)
       .gridPos(gridPos(0, 0, 4, 5)),
   );
   builder.withPanel(
@@ -147,6 +151,8 @@ export function controlRoom() {
       .withTarget(chQuery(ingestionDelayByFamilySql()))
       .unit('s')
       .thresholds(steps([null, 'green'], [30, 'orange'], [60, 'red']))
+      .reduceOptions(perRow('delay_seconds'))
+      .textMode(common.BigValueTextMode.ValueAndName)
       .gridPos(gridPos(20, 0, 4, 5)),
   );
   builder.withPanel(
@@ -182,7 +188,7 @@ FROM ${resourceIntervalsFrom({ from: END_OF_RANGE, to: END_OF_RANGE })}
 GROUP BY appliances
 ORDER BY appliances`),
       )
-      .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(true))
+      .reduceOptions(perRow('on_the_run'))
       .textMode(common.BigValueTextMode.ValueAndName)
       .gridPos(gridPos(8, 5, 8, 8)),
   );

@@ -2,7 +2,7 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import { chQuery } from '../clickhouse-query.js';
-import { agencyVariable, gridPos, steps } from '../panels.js';
+import { agencyVariable, gridPos, perRow, steps } from '../panels.js';
 import { deadLettersSql, ingestionDelayByFamilySql, rawEventsSql } from '../queries.js';
 import { bluelightDashboard } from './common.js';
 
@@ -66,6 +66,8 @@ ORDER BY time, error_class`).timeSeries(),
       .withTarget(chQuery(ingestionDelayByFamilySql()))
       .unit('s')
       .thresholds(steps([null, 'green'], [30, 'orange'], [60, 'red']))
+      .reduceOptions(perRow('delay_seconds'))
+      .textMode(common.BigValueTextMode.ValueAndName)
       .gridPos(gridPos(20, 4, 4, 4)),
   );
   builder.withPanel(

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerClickHouseCommands } from './commands/clickhouse.js';
+import { registerDashboardsCommands } from './commands/dashboards.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerFactsCommands } from './commands/facts.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
@@ -32,6 +33,7 @@ registerQueryKeyCommand(program);
 registerImportCommand(program);
 registerReportCommand(program);
 registerOperationsCommand(program);
+registerDashboardsCommands(program);
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
