@@ -11,6 +11,7 @@ function row(group: string, n: number, met: number, meanSeconds: number): KpiRow
   return {
     group,
     incidents: n,
+    cancelled: 0,
     n,
     met,
     not_measured_count: 0,
