@@ -1,4 +1,10 @@
-import { LocalStack, StackConfigurationError } from '@bluelight/local-stack';
+import { writeFileSync } from 'node:fs';
+import {
+  ensureChromium,
+  LocalStack,
+  printPdf,
+  StackConfigurationError,
+} from '@bluelight/local-stack';
 import { agencyCode } from '@bluelight/schemas';
 import {
   type ClickHouseClient,
@@ -8,7 +14,7 @@ import {
   platformConfigSchema,
   platformEnv,
 } from '@bluelight/service-kit';
-import type { AnnualReport, ReportLine } from '@bluelight/standards';
+import type { AnnualReport, formatReportValue, ReportLine } from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { commaList } from '../arguments.js';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
@@ -94,28 +100,15 @@ export function reportAgencies(asked: string[] | undefined, inData: string[]): s
   );
 }
 
-const groupDigits = new Intl.NumberFormat('en-GB');
-
-/** One report value as people read it: 8,203 · 80.7% · 9.34 min · 9.40 s · n/a. */
-export function formatValue(unit: ReportLine['unit'], value: number | null): string {
-  if (value === null) return 'n/a';
-  switch (unit) {
-    case 'count':
-      return groupDigits.format(value);
-    case 'share':
-      return `${(value * 100).toFixed(1)}%`;
-    case 'minutes':
-      return `${value.toFixed(2)} min`;
-    default:
-      return `${value.toFixed(2)} s`;
-  }
-}
-
 /**
  * The report as an aligned text table: the agencies it covers, then figure, this period,
  * previous period, target.
  */
-function reportTable(report: AnnualReport, lines: ReportLine[]): string {
+function reportTable(
+  report: AnnualReport,
+  lines: ReportLine[],
+  formatValue: typeof formatReportValue,
+): string {
   const { current, previous } = report;
   const header = [
     'figure',
@@ -162,11 +155,48 @@ export function reportCsv(lines: ReportLine[]): string {
   return `${[header, ...body].join('\r\n')}\r\n`;
 }
 
+/** The file `--format pdf` writes without `--out`: in the working directory, named by the period. */
+export const defaultPdfName = (from: string, to: string) => `annual-report-${from}-${to}.pdf`;
+
+/** Standard output, or the file named (written whole; its folder must exist). */
+function writeOutput(file: string | undefined, content: string | Uint8Array): void {
+  if (file === undefined) {
+    process.stdout.write(content);
+    return;
+  }
+  try {
+    writeFileSync(file, content);
+  } catch (error) {
+    throw new UserFacingError(`--out: cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The Chromium that prints the PDF: found, or installed (Debian's package, with progress on
+ * stderr) where this process may; otherwise what to install, with exit code 7.
+ */
+async function chromiumForPdf(): Promise<string> {
+  try {
+    return await ensureChromium((line) => process.stderr.write(`${line}\n`));
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'MissingPrerequisiteError' || name === 'CommandFailedError') {
+      throw new UserFacingError(
+        `--format pdf needs headless Chromium: ${(error as Error).message}`,
+        ExitCode.missingPrerequisite,
+      );
+    }
+    throw error;
+  }
+}
+
 interface ReportOptions {
   from: string;
   to: string;
   agency?: string[];
-  format: 'table' | 'json' | 'csv';
+  format: 'table' | 'json' | 'csv' | 'html' | 'pdf';
+  out?: string;
+  charts?: boolean;
   comparePrevious?: boolean;
   standards?: string;
   userStandards?: string;
@@ -191,9 +221,20 @@ export function registerReportCommand(program: Command): void {
       collectAgencies,
     )
     .addOption(
-      new Option('--format <format>', 'table, json or csv')
-        .choices(['table', 'json', 'csv'])
+      new Option(
+        '--format <format>',
+        'table, json, csv, html (a printable A4 document with charts) or pdf (that document printed by headless Chromium)',
+      )
+        .choices(['table', 'json', 'csv', 'html', 'pdf'])
         .default('table'),
+    )
+    .option(
+      '--out <file>',
+      'write the report to this file instead of standard output (pdf: default annual-report-FROM-TO.pdf)',
+    )
+    .option(
+      '--charts',
+      'json: add the series the document draws its charts from (`charts`); html and pdf always have them',
     )
     .option('--compare-previous', 'the previous period beside it (the same dates a year earlier)')
     .option('--standards <dir>', 'a folder of standards YAML instead of the shipped ones')
@@ -208,7 +249,7 @@ export function registerReportCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nReads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
+      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf always have the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 7 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
     )
     .action(async (options: ReportOptions) => {
       if (options.to < options.from) {
@@ -223,6 +264,7 @@ export function registerReportCommand(program: Command): void {
         PERIOD_DAY_RANGE_MESSAGE,
         previousPeriod,
         coverageNotes,
+        formatReportValue,
         reportIsEmpty,
         reportLines,
         StandardsError,
@@ -233,8 +275,11 @@ export function registerReportCommand(program: Command): void {
           throw new UserFacingError(`--${option}: ${PERIOD_DAY_RANGE_MESSAGE}`, ExitCode.usage);
         }
       }
+      // The document (html, pdf) always has the previous period beside the period.
+      const documentFormat = options.format === 'html' || options.format === 'pdf';
+      const comparePrevious = options.comparePrevious === true || documentFormat;
       const previousFrom = previousPeriod(options).from;
-      if (options.comparePrevious && !isPeriodDay(previousFrom)) {
+      if (comparePrevious && !isPeriodDay(previousFrom)) {
         throw new UserFacingError(
           `--compare-previous: the previous period would start on ${previousFrom}, before ${FIRST_PERIOD_DAY} (the first day ClickHouse's Date type holds)`,
           ExitCode.usage,
@@ -251,6 +296,8 @@ export function registerReportCommand(program: Command): void {
         if (error instanceof StandardsError) throw new UserFacingError(error.message);
         throw error;
       }
+      // Chromium first, so a machine without it is told before the report is computed.
+      const chromium = options.format === 'pdf' ? await chromiumForPdf() : undefined;
       let url = config.CLICKHOUSE_URL;
       let where = 'CLICKHOUSE_URL';
       if (url === undefined) {
@@ -286,7 +333,7 @@ export function registerReportCommand(program: Command): void {
           standards,
           { from: options.from, to: options.to },
           agencies,
-          { comparePrevious: options.comparePrevious === true },
+          { comparePrevious, charts: documentFormat || options.charts === true },
         );
         if (reportIsEmpty(report.current)) {
           throw new UserFacingError(
@@ -297,14 +344,30 @@ export function registerReportCommand(program: Command): void {
         const lines = reportLines(report);
         // Figures that cover only part of the period (before a standard existed) say so.
         const notes = coverageNotes(report).map((note) => `* ${note}`);
-        if (options.format === 'json') {
-          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (documentFormat) {
+          const { productVersion, reportDocument } = await import(
+            '@bluelight/dashboards/report-document'
+          );
+          const html = await reportDocument(report as Parameters<typeof reportDocument>[0], {
+            standards,
+            generatedAt: new Date(),
+            productVersion: productVersion(),
+          });
+          if (options.format === 'html') {
+            writeOutput(options.out, html);
+          } else {
+            const file = options.out ?? defaultPdfName(options.from, options.to);
+            writeOutput(file, await printPdf(html, { executablePath: chromium }));
+            process.stderr.write(`report: ${file}\n`);
+          }
+        } else if (options.format === 'json') {
+          writeOutput(options.out, `${JSON.stringify(report, null, 2)}\n`);
         } else if (options.format === 'csv') {
-          process.stdout.write(reportCsv(lines));
+          writeOutput(options.out, reportCsv(lines));
           for (const note of notes) process.stderr.write(`${note}\n`);
         } else {
-          process.stdout.write(reportTable(report, lines));
-          if (notes.length > 0) process.stdout.write(`\n${notes.join('\n')}\n`);
+          const table = reportTable(report, lines, formatReportValue);
+          writeOutput(options.out, notes.length > 0 ? `${table}\n${notes.join('\n')}\n` : table);
         }
       } catch (error) {
         if (error instanceof UserFacingError) throw error;
