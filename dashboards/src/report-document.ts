@@ -96,9 +96,64 @@ interface Chart {
   note?: string;
 }
 
+/**
+ * Bars of a share (0–100%) per category, with the target as a dashed rule across them: columns
+ * (`vertical`, categories along x) or a ranked list (categories down y).
+ */
+function shareBarsWithTarget(
+  values: { label: string; share: number | null }[],
+  target: number | null,
+  vertical: boolean,
+): TopLevelSpec {
+  const [category, value] = vertical ? (['x', 'y'] as const) : (['y', 'x'] as const);
+  return {
+    ...BASE,
+    width: vertical ? CHART_WIDTH : CHART_WIDTH - 120,
+    height: vertical ? 220 : { step: 12 },
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'bar', color: COLOURS.bar },
+        encoding: {
+          [category]: {
+            field: 'label',
+            type: 'ordinal',
+            sort: null,
+            title: null,
+            ...(vertical ? { axis: { labelAngle: -40 } } : {}),
+          },
+          [value]: {
+            field: 'share',
+            type: 'quantitative',
+            title: 'met',
+            axis: { format: '.0%' },
+            scale: { domain: [0, 1] },
+          },
+        },
+      },
+      ...(target === null
+        ? []
+        : [
+            {
+              data: { values: [{ target }] },
+              mark: {
+                type: 'rule' as const,
+                color: COLOURS.target,
+                strokeWidth: 2,
+                strokeDash: [6, 3],
+              },
+              encoding: { [value]: { field: 'target', type: 'quantitative' as const } },
+            },
+          ]),
+    ],
+  } as TopLevelSpec;
+}
+
+const targetNote = (target: number | null) =>
+  target === null ? undefined : `Dashed line: the target, ${percent(target)}.`;
+
 function attendanceByMonth(charts: ReportCharts): Chart {
   const { rows, target } = charts.attendanceByMonth;
-  const values = rows.map((row) => ({ month: monthLabel(row.month), share: row.share, n: row.n }));
   return {
     id: 'attendance-by-month',
     title: 'Service Attendance Standard met, by month, against the target',
@@ -106,57 +161,17 @@ function attendanceByMonth(charts: ReportCharts): Chart {
       .map((row) => `${monthLabel(row.month)} ${percent(row.share)} of ${row.n}`)
       .join('; ')}.`,
     series: charts.attendanceByMonth,
-    spec: {
-      ...BASE,
-      width: CHART_WIDTH,
-      height: 220,
-      layer: [
-        {
-          data: { values },
-          mark: { type: 'bar', color: COLOURS.bar },
-          encoding: {
-            x: {
-              field: 'month',
-              type: 'ordinal',
-              sort: null,
-              title: null,
-              axis: { labelAngle: -40 },
-            },
-            y: {
-              field: 'share',
-              type: 'quantitative',
-              title: 'met',
-              axis: { format: '.0%' },
-              scale: { domain: [0, 1] },
-            },
-          },
-        },
-        ...(target === null
-          ? []
-          : [
-              {
-                data: { values: [{ target }] },
-                mark: {
-                  type: 'rule' as const,
-                  color: COLOURS.target,
-                  strokeWidth: 2,
-                  strokeDash: [6, 3],
-                },
-                encoding: { y: { field: 'target', type: 'quantitative' as const } },
-              },
-            ]),
-      ],
-    },
-    note: target === null ? undefined : `Dashed line: the target, ${percent(target)}.`,
+    spec: shareBarsWithTarget(
+      rows.map((row) => ({ label: monthLabel(row.month), share: row.share })),
+      target,
+      true,
+    ),
+    note: targetNote(target),
   };
 }
 
 function attendanceByStation(charts: ReportCharts): Chart {
   const { rows, target } = charts.attendanceByStation;
-  const values = rows.map((row) => ({
-    station: `${row.station || '(none)'} (n = ${row.n})`,
-    share: row.share,
-  }));
   return {
     id: 'attendance-by-station',
     title: 'Service Attendance Standard met, by station ground, ranked (with sample sizes)',
@@ -164,42 +179,12 @@ function attendanceByStation(charts: ReportCharts): Chart {
       .map((row) => `${row.station || '(none)'} ${percent(row.share)} of ${row.n}`)
       .join('; ')}.`,
     series: charts.attendanceByStation,
-    spec: {
-      ...BASE,
-      width: CHART_WIDTH - 120,
-      height: { step: 12 },
-      layer: [
-        {
-          data: { values },
-          mark: { type: 'bar', color: COLOURS.bar },
-          encoding: {
-            y: { field: 'station', type: 'nominal', sort: null, title: null },
-            x: {
-              field: 'share',
-              type: 'quantitative',
-              title: 'met',
-              axis: { format: '.0%' },
-              scale: { domain: [0, 1] },
-            },
-          },
-        },
-        ...(target === null
-          ? []
-          : [
-              {
-                data: { values: [{ target }] },
-                mark: {
-                  type: 'rule' as const,
-                  color: COLOURS.target,
-                  strokeWidth: 2,
-                  strokeDash: [6, 3],
-                },
-                encoding: { x: { field: 'target', type: 'quantitative' as const } },
-              },
-            ]),
-      ],
-    },
-    note: target === null ? undefined : `Dashed line: the target, ${percent(target)}.`,
+    spec: shareBarsWithTarget(
+      rows.map((row) => ({ label: `${row.station || '(none)'} (n = ${row.n})`, share: row.share })),
+      target,
+      false,
+    ),
+    note: targetNote(target),
   };
 }
 

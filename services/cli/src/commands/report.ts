@@ -249,7 +249,7 @@ export function registerReportCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf always have the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 7 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
+      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf put the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 7 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
     )
     .action(async (options: ReportOptions) => {
       if (options.to < options.from) {
@@ -275,11 +275,12 @@ export function registerReportCommand(program: Command): void {
           throw new UserFacingError(`--${option}: ${PERIOD_DAY_RANGE_MESSAGE}`, ExitCode.usage);
         }
       }
-      // The document (html, pdf) always has the previous period beside the period.
+      // The document (html, pdf) has the previous period beside the period wherever there is one.
       const documentFormat = options.format === 'html' || options.format === 'pdf';
-      const comparePrevious = options.comparePrevious === true || documentFormat;
       const previousFrom = previousPeriod(options).from;
-      if (comparePrevious && !isPeriodDay(previousFrom)) {
+      const comparePrevious =
+        options.comparePrevious === true || (documentFormat && isPeriodDay(previousFrom));
+      if (options.comparePrevious && !isPeriodDay(previousFrom)) {
         throw new UserFacingError(
           `--compare-previous: the previous period would start on ${previousFrom}, before ${FIRST_PERIOD_DAY} (the first day ClickHouse's Date type holds)`,
           ExitCode.usage,

@@ -1,5 +1,5 @@
 import { productVersion, reportDocument } from '@bluelight/dashboards/report-document';
-import { annualReport, reportLines } from '@bluelight/standards';
+import { annualReport, isPeriodDay, previousPeriod, reportLines } from '@bluelight/standards';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { preferredType } from '../csv.js';
@@ -75,13 +75,13 @@ export const reportsRoute: FastifyPluginAsyncZod<V1RouteOptions> = async (app, o
     async (request, reply) => {
       const { from, to, comparePrevious } = request.query;
       if (preferredType(request.headers.accept, DOCUMENT_TYPES) === 'text/html') {
-        // The document: always with the previous period beside it, and the charts' series.
+        // The document: the previous period beside it wherever there is one, and the charts.
         const charted = await annualReport(
           clickhouse,
           standards,
           { from, to },
           v1.agenciesOf(request),
-          { comparePrevious: true, charts: true },
+          { comparePrevious: isPeriodDay(previousPeriod({ from, to }).from), charts: true },
         );
         const html = await reportDocument(charted as Parameters<typeof reportDocument>[0], {
           standards,
