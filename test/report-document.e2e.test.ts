@@ -16,15 +16,16 @@ import { runBluelight } from '../services/cli/src/testing/run-cli.js';
 import { migratedDatabase, testEndpoints } from './harness/index.js';
 
 /**
- * The annual report as a document: the simulated county's 2023/24 year (and 2022/23 beside it),
- * landed in a real ClickHouse as the sink writes it, then `bluelight report --format html` opened
+ * The annual report as a document: the simulated county's 2023/24 year (a million events; the
+ * year before is left empty, as landing it would double the test's time), landed in a real
+ * ClickHouse as the sink writes it, then `bluelight report --format html` opened
  * in real headless Chromium and `--format pdf` read back page by page. The document must make no
  * request and log no error, have every chart with its title and text alternative, and show the
  * very numbers of `bluelight report --format json --charts` for the same year; the charts' series
  * must add up to the table's own counts (computed by other queries); the PDF is A4 with the annual
  * table on page 1. Screenshots of the page and of every chart go to .local/test-results/report/.
  */
-const YEARS = { from: Date.parse('2022-03-31T23:00:00Z'), to: Date.parse('2024-03-31T23:00:00Z') };
+const YEAR = { from: Date.parse('2023-03-31T23:00:00Z'), to: Date.parse('2024-03-31T23:00:00Z') };
 const PERIOD = ['--from', '2023-04-01', '--to', '2024-03-31'];
 const AGENCIES = Object.values(STAFFORDSHIRE_2023_24.agencies).sort();
 const OUT = path.join(repoRoot, '.local/test-results/report');
@@ -64,14 +65,14 @@ beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'report-document-'));
   mkdirSync(OUT, { recursive: true });
   db = await migratedDatabase('report_document');
-  // Two simulated years landed as the sink writes them (no Kafka: the subject is the document),
-  // in batches of the size the sink inserts.
+  // The simulated year landed as the sink writes it (no Kafka: the subject is the document), in
+  // batches of the size the sink inserts.
   let batch: object[] = [];
   for (const { emissions } of simulate({
     profile: STAFFORDSHIRE_2023_24,
     seed: 1,
-    fromMs: YEARS.from,
-    toMs: YEARS.to,
+    fromMs: YEAR.from,
+    toMs: YEAR.to,
   })) {
     for (const emission of emissions) batch.push(emission.event);
     if (batch.length >= 100_000) {
@@ -179,7 +180,8 @@ describe('the annual report document (real ClickHouse, real Chromium)', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const html = readFileSync(file, 'utf8');
-    expect(html).not.toMatch(/<script|<link|<img|@import|url\(/i);
+    // Nothing fetched: no script, stylesheet, image or font; url() only of the SVGs' own gradients.
+    expect(html).not.toMatch(/<script|<link|<img|@import|url\((?!#)/i);
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();

@@ -120,7 +120,7 @@ function shareBarsWithTarget(
             type: 'ordinal',
             sort: null,
             title: null,
-            ...(vertical ? { axis: { labelAngle: -40 } } : {}),
+            axis: vertical ? { labelAngle: -40 } : { labelLimit: 240 },
           },
           [value]: {
             field: 'share',
@@ -201,10 +201,12 @@ function attendanceDistribution(charts: ReportCharts): Chart {
   );
   const thresholds = bands
     .filter((band) => band.thresholdSeconds !== null)
-    .map((band) => ({
+    .map((band, index) => ({
       minute: String(Math.min(last, Math.floor((band.thresholdSeconds as number) / 60))),
       band: band.riskBand,
       label: `${band.riskBand}: ${(band.thresholdSeconds as number) / 60} min`,
+      // Pixels from the top: one line each, so thresholds two minutes apart stay readable.
+      labelY: index * 12,
     }));
   const minutes = Array.from({ length: last + 1 }, (_, minute) =>
     minute === last ? `${minute}+` : String(minute),
@@ -252,16 +254,17 @@ function attendanceDistribution(charts: ReportCharts): Chart {
           mark: { type: 'rule', strokeWidth: 2, strokeDash: [5, 3], xOffset: 0 },
           encoding: {
             x: { field: 'minute', type: 'ordinal', sort: minutes, bandPosition: 0 },
-            color: { field: 'band', type: 'nominal', scale: { domain, range }, legend: null },
+            color: { field: 'band', type: 'nominal', scale: { domain, range } },
           },
         },
         {
           data: { values: thresholds },
-          mark: { type: 'text', align: 'left', dx: 3, dy: -4, fontSize: 10, y: 0, baseline: 'top' },
+          mark: { type: 'text', align: 'left', dx: 3, fontSize: 10, baseline: 'top' },
           encoding: {
             x: { field: 'minute', type: 'ordinal', sort: minutes, bandPosition: 0 },
+            y: { field: 'labelY', type: 'quantitative', scale: null },
             text: { field: 'label' },
-            color: { field: 'band', type: 'nominal', scale: { domain, range }, legend: null },
+            color: { field: 'band', type: 'nominal', scale: { domain, range } },
           },
         },
       ],
@@ -315,7 +318,7 @@ function responseSegments(charts: ReportCharts): Chart {
 }
 
 function calls999ByMonth(charts: ReportCharts): Chart {
-  const { rows, bandsSeconds } = charts.calls999ByMonth;
+  const { rows, bandsSeconds, target } = charts.calls999ByMonth;
   const bandNames = bandsSeconds.map((bound, index) =>
     index === 0 ? `≤ ${bound} s` : `${bandsSeconds[index - 1]}–${bound} s`,
   );
@@ -342,28 +345,56 @@ function calls999ByMonth(charts: ReportCharts): Chart {
       ...BASE,
       width: CHART_WIDTH,
       height: 220,
-      data: { values },
-      mark: { type: 'bar' },
-      encoding: {
-        x: { field: 'month', type: 'ordinal', sort: null, title: null, axis: { labelAngle: -40 } },
-        y: {
-          field: 'calls',
-          type: 'quantitative',
-          title: 'share of calls answered',
-          stack: 'normalize',
-          axis: { format: '.0%' },
+      layer: [
+        {
+          data: { values },
+          mark: { type: 'bar' },
+          encoding: {
+            x: {
+              field: 'month',
+              type: 'ordinal',
+              sort: null,
+              title: null,
+              axis: { labelAngle: -40 },
+            },
+            y: {
+              field: 'calls',
+              type: 'quantitative',
+              title: 'share of calls answered',
+              stack: 'normalize',
+              axis: { format: '.0%' },
+            },
+            color: {
+              field: 'band',
+              type: 'nominal',
+              title: 'answered',
+              sort: bandNames,
+              scale: { domain: bandNames, range: COLOURS.bands },
+              legend: { orient: 'top' },
+            },
+            order: { field: 'order', type: 'quantitative' },
+          },
         },
-        color: {
-          field: 'band',
-          type: 'nominal',
-          title: 'answered',
-          sort: bandNames,
-          scale: { domain: bandNames, range: COLOURS.bands },
-          legend: { orient: 'top' },
-        },
-        order: { field: 'order', type: 'quantitative' },
-      },
+        ...(target === null
+          ? []
+          : [
+              {
+                data: { values: [{ target }] },
+                mark: {
+                  type: 'rule' as const,
+                  color: '#111',
+                  strokeWidth: 2,
+                  strokeDash: [6, 3],
+                },
+                encoding: { y: { field: 'target', type: 'quantitative' as const } },
+              },
+            ]),
+      ],
     },
+    note:
+      target === null
+        ? undefined
+        : `Dashed line: the target share answered within ${bandsSeconds[0] ?? 10} s, ${percent(target)}.`,
   };
 }
 
@@ -373,7 +404,7 @@ function availabilityByStation(charts: ReportCharts): Chart {
     ['on-call', charts.onCallByStation],
   ] as const;
   const values = models.flatMap(([model, series]) =>
-    series.rows.map((row) => ({ station: row.station, model, share: row.share })),
+    series.rows.map((row) => ({ station: `${row.station} (${model})`, model, share: row.share })),
   );
   const targets = models.flatMap(([model, series]) =>
     series.target === null ? [] : [{ model, target: series.target }],
@@ -392,15 +423,20 @@ function availabilityByStation(charts: ReportCharts): Chart {
     series: { wholetime: charts.wholetimeByStation, onCall: charts.onCallByStation },
     spec: {
       ...BASE,
-      width: CHART_WIDTH - 120,
-      height: { step: 8 },
+      width: CHART_WIDTH - 140,
+      height: { step: 11 },
       layer: [
         {
           data: { values },
           mark: { type: 'bar' },
           encoding: {
-            y: { field: 'station', type: 'nominal', title: null, sort: null },
-            yOffset: { field: 'model', sort: domain },
+            y: {
+              field: 'station',
+              type: 'nominal',
+              title: null,
+              sort: null,
+              axis: { labelLimit: 240 },
+            },
             x: {
               field: 'share',
               type: 'quantitative',
@@ -422,7 +458,7 @@ function availabilityByStation(charts: ReportCharts): Chart {
           mark: { type: 'rule', strokeWidth: 2, strokeDash: [6, 3] },
           encoding: {
             x: { field: 'target', type: 'quantitative' },
-            color: { field: 'model', type: 'nominal', scale: { domain, range }, legend: null },
+            color: { field: 'model', type: 'nominal', scale: { domain, range } },
           },
         },
       ],
@@ -488,7 +524,7 @@ const CATEGORIES: [label: string, pick: (f: ReportFigures) => number][] = [
   ['primary fires', (f) => f.fireIncidents.primaryFires],
   ['secondary fires', (f) => f.fireIncidents.secondaryFires],
   ['chimney fires', (f) => f.fireIncidents.chimneyFires],
-  ['special services (not RTC)', (f) => f.fireIncidents.specialServices],
+  ['special services', (f) => f.fireIncidents.specialServices],
   ['road traffic collisions', (f) => f.fireIncidents.roadTrafficCollisions],
   ['false alarms', (f) => f.fireIncidents.falseAlarms],
 ];
@@ -525,7 +561,13 @@ function categoriesYearOnYear(report: ChartedReport): Chart {
       data: { values },
       mark: { type: 'bar' },
       encoding: {
-        x: { field: 'category', type: 'nominal', sort: null, title: null, axis: { labelAngle: 0 } },
+        x: {
+          field: 'category',
+          type: 'nominal',
+          sort: null,
+          title: 'special services exclude road traffic collisions, shown apart',
+          axis: { labelAngle: 0, labelLimit: 120 },
+        },
         xOffset: { field: 'period', sort: domain },
         y: { field: 'incidents', type: 'quantitative', title: 'incidents' },
         color: {
@@ -534,7 +576,7 @@ function categoriesYearOnYear(report: ChartedReport): Chart {
           title: null,
           sort: domain,
           scale: { domain, range: [COLOURS.bar, COLOURS.previous] },
-          legend: { orient: 'top' },
+          legend: { orient: 'top', labelLimit: 300 },
         },
       },
     },
@@ -746,6 +788,8 @@ const STYLE = `
 @page { size: A4; margin: 15mm 14mm 16mm; }
 * { box-sizing: border-box; }
 body { margin: 0; color: #1b1b1b; font: 10pt/1.35 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; }
+/* No ligatures: text copied or read out of the PDF says "fire", not "ﬁre". */
+body { font-variant-ligatures: none; font-feature-settings: "liga" 0; }
 main { max-width: 182mm; margin: 0 auto; padding: 8mm 0; }
 @media print { main { padding: 0; max-width: none; } }
 h1 { font-size: 17pt; margin: 0 0 2mm; }
@@ -762,7 +806,8 @@ td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: t
 table.annual tbody th { font-weight: normal; }
 table.annual tr:not(.sub) th { font-weight: bold; }
 table.annual tr.sub th { padding-left: 6mm; }
-.verdict { font-weight: bold; padding: 0 1.5mm; border-radius: 2px; }
+.verdict { font-weight: bold; padding: 0 1.5mm; border-radius: 2px; white-space: nowrap; }
+table.annual tbody th { width: 40%; }
 .verdict.met { color: #0b6b2c; background: #dff3e4; }
 .verdict.missed { color: #9b1c1c; background: #fbe3e3; }
 .verdict.none { color: #555; }
