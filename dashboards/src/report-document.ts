@@ -807,7 +807,8 @@ table.annual tbody th { font-weight: normal; }
 table.annual tr:not(.sub) th { font-weight: bold; }
 table.annual tr.sub th { padding-left: 6mm; }
 .verdict { font-weight: bold; padding: 0 1.5mm; border-radius: 2px; white-space: nowrap; }
-table.annual tbody th { width: 40%; }
+table.annual tbody th { width: 42%; }
+table.annual thead th.num { white-space: normal; }
 .verdict.met { color: #0b6b2c; background: #dff3e4; }
 .verdict.missed { color: #9b1c1c; background: #fbe3e3; }
 .verdict.none { color: #555; }
