@@ -234,7 +234,7 @@ export function registerReportCommand(program: Command): void {
     )
     .option(
       '--charts',
-      'json: add the series the document draws its charts from (`charts`); html and pdf always have them',
+      'json: add the series the document draws its charts from (`charts`); html and pdf always draw them',
     )
     .option('--compare-previous', 'the previous period beside it (the same dates a year earlier)')
     .option('--standards <dir>', 'a folder of standards YAML instead of the shipped ones')
@@ -254,6 +254,12 @@ export function registerReportCommand(program: Command): void {
     .action(async (options: ReportOptions) => {
       if (options.to < options.from) {
         throw new UserFacingError('--to: must not be before --from', ExitCode.usage);
+      }
+      if (options.charts && (options.format === 'table' || options.format === 'csv')) {
+        throw new UserFacingError(
+          `--charts: goes with --format json (html and pdf always draw them), not ${options.format}`,
+          ExitCode.usage,
+        );
       }
       const config = loadCommandConfig(clickhouseConfigSchema);
       const {
