@@ -53,7 +53,7 @@ records:
               lon: { column: Lon, transform: number }
 `;
 
-const HEADER = ['Incident', 'Time', 'Type', 'Station', 'Area', 'Lat', 'Lon'];
+const HEADER = ['Incident', 'Time', 'Type', 'Station', 'Area', 'Lat', 'Lon', 'Clock'];
 
 function row(values: Partial<Record<(typeof HEADER)[number], string>>): SourceRow {
   const base: Record<string, string> = {
@@ -268,6 +268,51 @@ describe('no silent truncation or rounding in transforms', () => {
     expect(reason('+53.5e0')).toBeUndefined();
   });
 
+  it('rejects a fraction of a second finer than the millisecond, in timestamps and times of day', () => {
+    const text = DUBLIN.replace('cad: dd/MM/yyyy HH:mm:ss', 'cad: dd/MM/yyyy HH:mm:ss.u');
+    const outcome = (time: string) => mapRow(text, { Time: time });
+    expect(outcome('02/01/2024 10:00:00.123456')).toEqual({
+      ok: false,
+      problems: [
+        {
+          eventType: 'incident.created',
+          field: 'occurred_at',
+          column: 'Time',
+          value: '02/01/2024 10:00:00.123456',
+          reason:
+            'has a fraction of a second, .123456, finer than the millisecond the contract holds (it would be cut to .123)',
+        },
+      ],
+    });
+    // Digits past the millisecond that are zero lose nothing; fewer digits are tenths, hundredths.
+    const occurred = (time: string) => {
+      const result = outcome(time);
+      return result.ok ? result.events[0]?.occurred_at : result.problems;
+    };
+    expect(occurred('02/01/2024 10:00:00.123000')).toBe('2024-01-02T10:00:00.123Z');
+    expect(occurred('02/01/2024 10:00:00.5')).toBe('2024-01-02T10:00:00.500Z');
+
+    const timeOfDay = DUBLIN.replace(
+      'cad: dd/MM/yyyy HH:mm:ss',
+      'cad: dd/MM/yyyy HH:mm:ss\n  clock: HH:mm:ss.u',
+    ).replace(
+      'occurred_at: { timestamp: Time, format: cad }',
+      'occurred_at: { time: Clock, format: clock, after: { timestamp: Time, format: cad } }',
+    );
+    const [record] = compileMapping(timeOfDay, 'dublin.yaml').records;
+    expect(record?.mapRow(row({ Clock: '10:05:00.0001' }))).toMatchObject({
+      ok: false,
+      problems: [
+        {
+          field: 'occurred_at',
+          column: 'Clock',
+          reason:
+            'has a fraction of a second, .0001, finer than the millisecond the contract holds (it would be cut to .000)',
+        },
+      ],
+    });
+  });
+
   it('imports the good rows beside one whose station code is too long, reporting its line and column', async () => {
     const directory = await mkdtemp(path.join(os.tmpdir(), 'bluelight-truncation-'));
     try {
@@ -276,9 +321,9 @@ describe('no silent truncation or rounding in transforms', () => {
         file,
         [
           HEADER.join(','),
-          'DFB-1,02/01/2024 10:00:00,AFA,Tara Street,Dublin City,53.3466,-6.2565',
-          'DFB-2,02/01/2024 10:05:00,F/SKIP,Dun Laoghaire Harbour,Dun Laoghaire,53.2940,-6.1340',
-          'DFB-3,02/01/2024 10:10:00,S/S RTC,Phibsborough,Dublin City,53.3600,-6.2730',
+          'DFB-1,02/01/2024 10:00:00,AFA,Tara Street,Dublin City,53.3466,-6.2565,',
+          'DFB-2,02/01/2024 10:05:00,F/SKIP,Dun Laoghaire Harbour,Dun Laoghaire,53.2940,-6.1340,',
+          'DFB-3,02/01/2024 10:10:00,S/S RTC,Phibsborough,Dublin City,53.3600,-6.2730,',
           '',
         ].join('\n'),
       );

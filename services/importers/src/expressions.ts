@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type CodeTable, compileCodeTable } from './code-tables.js';
 import { type PathPart, readableZodMessage, template } from './mapping-schema.js';
-import { nextOccurrence, toInstant, type WallTimeFormat } from './time.js';
+import { type LostDigits, nextOccurrence, toInstant, type WallTimeFormat } from './time.js';
 
 /**
  * Templates: what each field of an event is made of. A template is
@@ -229,6 +229,15 @@ function formatOf(
   return format;
 }
 
+/** A fraction of a second that milliseconds cannot hold: rejected rather than cut. */
+function subMillisecondError({ lostDigits }: LostDigits, column: string, text: string): CellError {
+  return new CellError(
+    `has a fraction of a second, .${lostDigits}, finer than the millisecond the contract holds (it would be cut to .${lostDigits.slice(0, 3)})`,
+    column,
+    text,
+  );
+}
+
 function describeFormat(name: string, format: WallTimeFormat): string {
   return `${name} (${format.patterns.join(' or ')})`;
 }
@@ -343,6 +352,7 @@ function compileOperator(
         }
         const text = parts.join(' ');
         const wall = format.parse(text);
+        if (wall && 'lostDigits' in wall) throw subMillisecondError(wall, label, text);
         if (!wall) {
           throw new CellError(
             `is not a timestamp in format ${describeFormat(timestamp.format, format)}`,
@@ -364,6 +374,7 @@ function compileOperator(
         const text = row.cell(time.time);
         if (text === undefined) return undefined;
         const wall = format.parse(text);
+        if (wall && 'lostDigits' in wall) throw subMillisecondError(wall, time.time, text);
         if (!wall) {
           throw new CellError(
             `is not a time in format ${describeFormat(time.format, format)}`,
