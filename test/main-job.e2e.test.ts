@@ -231,10 +231,12 @@ describe('the main job (npm start → bluelight run)', () => {
       expect(output).toContain(`${service}: started`);
     }
     expect(output).not.toContain('simulator: started');
+    // Its local keys are the simulated county's: it says how to use the deployment's own.
+    expect(output).toContain('set GATEWAY_API_KEYS_FILE and QUERY_API_KEYS_FILE');
 
-    // With the simulator, the last 7 days are on Kafka within seconds of the start (the test
-    // above waits for them); without it, every topic of the job stays empty.
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    // With the simulator, the last 7 days are on Kafka within seconds of its start, which is
+    // before the job says it is running; without it, every topic of the job stays empty.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     const admin = kafkaFor(job.endpoints.kafkaBrokers).admin();
     await admin.connect();
     try {

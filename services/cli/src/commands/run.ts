@@ -189,6 +189,12 @@ export function registerRunCommand(program: Command): void {
           `    curl -H "Authorization: Bearer $(cat ${keys.query})" 'http://127.0.0.1:${ports['query-api']}/v1/reports/annual?from=2023-04-01&to=2024-03-31&agency=${agencies}'`,
         );
       }
+      if (!simulator && (keys.gateway || keys.query)) {
+        // The local keys are the simulated county's; a real service writes and reads as itself.
+        say(
+          '  for your own agencies, set GATEWAY_API_KEYS_FILE and QUERY_API_KEYS_FILE (bluelight gateway-key, bluelight query-key; docs/security.md)',
+        );
+      }
       say(`  logs: ${logDir}`);
       say('Press Ctrl-C to stop.');
 
