@@ -22,7 +22,6 @@ describe('bluelight run without the simulator (a real deployment)', () => {
     expect(simulatorWanted(undefined, { BLUELIGHT_SIMULATOR: 'off' })).toBe(false);
     expect(simulatorWanted(false, {})).toBe(false);
     expect(simulatorWanted(false, { BLUELIGHT_SIMULATOR: 'on' })).toBe(false);
-    expect(simulatorWanted(true, { BLUELIGHT_SIMULATOR: 'off' })).toBe(true);
   });
 
   it('refuses a BLUELIGHT_SIMULATOR that is neither on nor off, naming it, with exit code 78', () => {

@@ -30,8 +30,8 @@ const simulatorConfigSchema = z.object({
 });
 
 /**
- * Whether the main job runs the simulator: `--no-simulator` (or `--simulator`) on the command
- * line wins; else BLUELIGHT_SIMULATOR (`on` / `off`, a bad value is a configuration error naming
+ * Whether the main job runs the simulator: `--no-simulator` on the command line (`commandLine`
+ * false) wins; else BLUELIGHT_SIMULATOR (`on` / `off`, a bad value is a configuration error naming
  * it); else on, so `npm start` on a fresh clone still shows live figures.
  */
 export function simulatorWanted(
