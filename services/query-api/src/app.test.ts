@@ -803,6 +803,7 @@ describe('probes, metrics and documentation', () => {
     expect(v1.sort()).toEqual([
       '/v1/incidents',
       '/v1/kpis',
+      '/v1/kpis/records',
       '/v1/operations/appliances',
       '/v1/operations/appliances/records',
       '/v1/operations/committed-elsewhere',

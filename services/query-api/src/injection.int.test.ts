@@ -39,6 +39,7 @@ interface Endpoint {
 }
 
 const rowsOf = (body: Record<string, unknown>) => body.rows as unknown[];
+const recordsOf = (body: Record<string, unknown>) => body.records as unknown[];
 const incidentsOf = (body: Record<string, unknown>) => body.incidents as unknown[];
 
 const MARCH = { from: '2024-03-01', to: '2024-03-31' };
@@ -70,6 +71,24 @@ const ENDPOINTS: Endpoint[] = [
     path: '/v1/kpis',
     base: { standard: 'appliance-availability-wholetime', ...MARCH },
     parameters: { station: rowsOf, crewing_model: rowsOf },
+  },
+  {
+    path: '/v1/kpis/records',
+    base: { standard: 'fire-attendance-standard', ...MARCH },
+    parameters: {
+      standard: 'refused',
+      station: recordsOf,
+      area: recordsOf,
+      service: recordsOf,
+      only: 'refused',
+      limit: 'refused',
+      cursor: 'refused',
+    },
+  },
+  {
+    path: '/v1/kpis/records',
+    base: { standard: 'calls-999-answer', ...MARCH },
+    parameters: { queue: recordsOf },
   },
   {
     path: '/v1/incidents',
