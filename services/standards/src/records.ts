@@ -305,6 +305,7 @@ function callRecord(
   kind: string,
 ): CallRecord {
   const day = String(row.day);
+  const { met, with_outcome } = statisticColumns(kind, row);
   return {
     agency: row.agency,
     call_id: row.call_id,
@@ -320,8 +321,9 @@ function callRecord(
     seconds: orNull(row.seconds),
     threshold_seconds: orNull(row.threshold_seconds),
     included: truth(row.included),
+    met,
     outcome: row.outcome === '' ? null : orNull(row.outcome),
-    ...statisticColumns(kind, row),
+    with_outcome,
   };
 }
 
