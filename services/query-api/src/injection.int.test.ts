@@ -77,9 +77,8 @@ const ENDPOINTS: Endpoint[] = [
     base: { standard: 'fire-attendance-standard', ...MARCH },
     parameters: {
       standard: 'refused',
+      // The filters are /v1/kpis's own (tried above); one shows they reach the records as data.
       station: recordsOf,
-      area: recordsOf,
-      service: recordsOf,
       only: 'refused',
       limit: 'refused',
       cursor: 'refused',
@@ -157,7 +156,10 @@ const paramValues = (params: Record<string, unknown>) =>
   Object.values(params).flatMap((value) => (Array.isArray(value) ? value : [value]));
 
 describe('hostile query parameters (real ClickHouse)', () => {
-  it('are refused naming the parameter, or answered as plain data; the SQL text never holds them', async () => {
+  // Hundreds of requests, one after another, on two shared cores.
+  it('are refused naming the parameter, or answered as plain data; the SQL text never holds them', {
+    timeout: 300_000,
+  }, async () => {
     let answered = 0;
     let refused = 0;
     for (const endpoint of ENDPOINTS) {

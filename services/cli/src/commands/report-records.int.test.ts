@@ -176,7 +176,10 @@ describe('bluelight report --records (real ClickHouse)', { timeout: 60_000 }, ()
     expect(none.stderr).toContain('no records of calls-999-answer');
   });
 
-  it('exits 2 naming the option for what it cannot do, 0 for --help', async () => {
+  // A dozen runs of the command, each a process of its own.
+  it('exits 2 naming the option for what it cannot do, 0 for --help', {
+    timeout: 300_000,
+  }, async () => {
     const base = ['report', ...DAY, '--agency', RECORDS_AGENCY];
     const cases: [string[], string][] = [
       [['--records', 'no-such-standard'], 'standard'],
