@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type CallStandardVersion, judgedCallsUnion } from './call-kpi.js';
+import type { StandardDefinition } from './definition.js';
 import { type KpiRequest, KpiRequestError, planKpi } from './engine.js';
 import {
   EXCLUSION_REASONS,
@@ -343,7 +344,7 @@ async function rows<Row>(client: ClickHouseClient, { query, params }: KpiQuery):
  */
 export async function computeKpiRecords(
   client: ClickHouseClient,
-  standards: Parameters<typeof planKpi>[0],
+  standards: StandardDefinition[],
   request: RecordsRequest,
 ) {
   if (request.groupBy !== undefined && request.groupBy !== 'none') {
