@@ -18,6 +18,7 @@ import {
 import { migratedDatabase, testEndpoints } from '@bluelight/test/harness';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeRecords } from './report.js';
 
 // `bluelight report --records`: the records behind a figure as CSV, from the hand-built day of
 // @bluelight/standards/testing/records (two fire services, the same ids), recounted here.
@@ -206,5 +207,36 @@ describe('bluelight report --records (real ClickHouse)', { timeout: 60_000 }, ()
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--records <standard>');
     expect(help.stdout).toContain('--only <selection>');
+  });
+
+  it('reads a page at a time and tells its progress once there is more than one page', async () => {
+    const out = path.join(scratch, 'paged.csv');
+    const told: [number, number][] = [];
+    const written = await writeRecords(
+      db.client,
+      loadStandards(),
+      [RECORDS_AGENCY],
+      { records: 'fire-attendance-standard', from: '2025-05-14', to: '2025-05-14', out },
+      5,
+      (written, total) => told.push([written, total]),
+    );
+    expect(written).toBe(16);
+    expect(told).toEqual([
+      [5, 16],
+      [10, 16],
+      [15, 16],
+      [16, 16],
+    ]);
+    const paged = rowsOf(readFileSync(out, 'utf8'));
+    const whole = await bluelight([
+      'report',
+      '--records',
+      'fire-attendance-standard',
+      ...DAY,
+      '--agency',
+      RECORDS_AGENCY,
+    ]);
+    // The pages together are the one-read CSV, line for line.
+    expect(paged).toEqual(rowsOf(whole.stdout));
   });
 });

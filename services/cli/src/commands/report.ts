@@ -231,16 +231,31 @@ async function writeText(stream: NodeJS.WritableStream, text: string): Promise<v
   if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
 }
 
+/** `records: N of TOTAL` on stderr: rewritten in place on a terminal, a line each otherwise. */
+function progressLine(written: number, total: number): void {
+  const last = written >= total;
+  process.stderr.write(
+    `records: ${groupDigits.format(written)} of ${groupDigits.format(total)}${process.stderr.isTTY && !last ? '\r' : '\n'}`,
+  );
+}
+
+/** What `--records` is asked for: the standard, period, agencies and selection. */
+export type RecordsOptions = Pick<ReportOptions, 'from' | 'to' | 'only' | 'filter' | 'out'> & {
+  records: string;
+};
+
 /**
  * `--records STANDARD`: the records behind the standard's figure as CSV (the columns of
- * GET /v1/kpis/records), a page of RECORDS_PAGE at a time, progress on stderr once there is more
- * than one page. Returns how many records were written.
+ * GET /v1/kpis/records), `pageSize` at a time, telling `progress` (a line on stderr by default)
+ * after each page once there is more than one. Returns how many records were written.
  */
-async function writeRecords(
+export async function writeRecords(
   client: ClickHouseClient,
   standards: StandardDefinition[],
   agencies: string[],
-  options: ReportOptions & { records: string },
+  options: RecordsOptions,
+  pageSize = RECORDS_PAGE,
+  progress: (written: number, total: number) => void = progressLine,
 ): Promise<number> {
   const { computeKpiRecords, RECORD_SELECTIONS } = await import('@bluelight/standards');
   const { flatten } = await import('@bluelight/query-api');
@@ -265,7 +280,7 @@ async function writeRecords(
         filters: options.filter ?? {},
         only,
         offset,
-        limit: RECORDS_PAGE,
+        limit: pageSize,
       });
       if (offset === 0) {
         total = page.total;
@@ -276,10 +291,8 @@ async function writeRecords(
       );
       if (lines.length > 0) await writeText(output.stream, lines.join(''));
       written += page.records.length;
-      if (total > RECORDS_PAGE) {
-        process.stderr.write(
-          `records: ${groupDigits.format(written)} of ${groupDigits.format(total)}${process.stderr.isTTY && page.next !== null ? '\r' : '\n'}`,
-        );
+      if (total > pageSize) {
+        progress(written, total);
       }
       offset = page.next;
     }
