@@ -81,18 +81,23 @@ function judgedCallsSql(
   if (instants) where.push(`presented_at >= ${instants.from}`, `presented_at <= ${instants.to}`);
   const start = CALL_CLOCK_COLUMNS[version.clock.start];
   const stop = CALL_CLOCK_COLUMNS[version.clock.stop];
-  // abandoned_at and outcome are on every row already.
+  // With record facts: those (abandoned_at and outcome are on every row already) and the
+  // threshold. Without, the figures' SQL (and the dashboards' and alert rules' copies) as it was.
   const own = facts.filter((column) => column !== 'abandoned_at' && column !== 'outcome');
-  const kept = [...own, ...(facts.includes('outcome') ? ['outcome'] : [])]
-    .map((column) => `${column}, `)
-    .join('');
   const thresholdSeconds =
     statistic.kind === 'share_within'
       ? `toNullable(${p('threshold', threshold, 'Float64')})`
       : 'CAST(NULL AS Nullable(Float64))';
+  const kept =
+    facts.length === 0
+      ? ''
+      : [...own, ...(facts.includes('outcome') ? ['outcome'] : [])]
+          .map((column) => ` ${column},`)
+          .join('')
+          .concat(` ${thresholdSeconds} AS threshold_seconds,`);
   return `
   SELECT
-    grp, row_agency, abandoned_at, seconds, measured, ${kept}${thresholdSeconds} AS threshold_seconds,
+    grp, row_agency, abandoned_at, seconds, measured,${kept}
     measured AND seconds <= ${p('threshold', threshold, 'Float64')} AS met,
     measured AND ${p('has_outcome', statistic.kind === 'share_with_outcome' ? 1 : 0, 'UInt8')} = 1
       AND outcome = ${p('outcome', statistic.kind === 'share_with_outcome' ? statistic.outcome : '', 'String')} AS with_outcome
@@ -101,8 +106,7 @@ function judgedCallsSql(
       ${CALL_GROUPINGS[groupBy]} AS grp,
       CAST(agency AS String) AS row_agency,
       abandoned_at,
-      outcome,
-      ${own.map((column) => `${column}, `).join('')}
+      outcome,${own.map((column) => ` ${column},`).join('')}
       dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
       ifNull(seconds >= 0, 0) AS measured
     FROM (${callFactsSql(days, agencyList(p, agencies))}) AS call_facts
