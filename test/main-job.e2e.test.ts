@@ -6,9 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { uuidV7 } from '@bluelight/clickhouse-sink/testing';
 import { portIsFree } from '@bluelight/local-stack';
+import { topics } from '@bluelight/schemas';
 import { afterAll, describe, expect, it } from 'vitest';
 import { distinctFreePorts } from './harness/endpoints.js';
-import { clickhouseFor, testEndpoints, uniqueName, waitFor } from './harness/index.js';
+import { clickhouseFor, kafkaFor, testEndpoints, uniqueName, waitFor } from './harness/index.js';
 
 const bin = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -25,77 +26,98 @@ function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-// What `npm start` runs, on the test's engines (named in the environment, so the job starts no
-// stack of its own): every service up, keys made for this machine, and Ctrl-C stopping it all.
+/**
+ * Starts `bluelight run <args>` on the test's engines (named in the environment, so the job
+ * starts no stack of its own), with its own database, topics and ports, and waits until it says
+ * it is running.
+ */
+async function startMainJob(args: string[] = []) {
+  const endpoints = testEndpoints();
+  const home = await mkdtemp(path.join(os.tmpdir(), 'bluelight-main-'));
+  cleanups.push(() => rm(home, { recursive: true, force: true }));
+  const database = uniqueName('main_job');
+  const server = clickhouseFor(endpoints);
+  cleanups.push(async () => {
+    await server.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+    await server.close();
+  });
+  const [gatewayPort, queryPort, sinkPort] = (await distinctFreePorts(3)) as [
+    number,
+    number,
+    number,
+  ];
+  const prefix = `${uniqueName('main')}.`;
+
+  // Keys from the developer's shell must not reach the job: it makes its own when none is set.
+  const {
+    GATEWAY_API_KEYS: _g,
+    GATEWAY_API_KEYS_FILE: _gf,
+    QUERY_API_KEYS: _q,
+    QUERY_API_KEYS_FILE: _qf,
+    BLUELIGHT_SIMULATOR: _s,
+    ...inherited
+  } = process.env;
+  const child = spawn(process.execPath, [bin, 'run', ...args], {
+    env: {
+      ...inherited,
+      BLUELIGHT_HOME: home,
+      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+      CLICKHOUSE_URL: endpoints.clickhouseUrl,
+      CLICKHOUSE_USER: endpoints.clickhouseUser,
+      CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
+      CLICKHOUSE_DATABASE: database,
+      KAFKA_TOPIC_PREFIX: prefix,
+      SINK_GROUP_PREFIX: `${prefix}sink`,
+      GATEWAY_PORT: String(gatewayPort),
+      QUERY_API_PORT: String(queryPort),
+      SINK_PORT: String(sinkPort),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(async () => {
+    if (child.exitCode === null) {
+      child.kill('SIGKILL');
+      await exitOf(child);
+    }
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+
+  await waitFor(
+    '"Bluelight is running."',
+    async () => {
+      if (child.exitCode !== null) throw new Error('bluelight run exited early');
+      // The last line it prints once running: the keys and addresses are all above it.
+      return output.includes('Press Ctrl-C to stop.');
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\n--- output ---\n${output}`);
+  });
+  return {
+    endpoints,
+    database,
+    prefix,
+    child,
+    ports: { gatewayPort, queryPort, sinkPort },
+    output: () => output,
+  };
+}
+
+// What `npm start` runs: every service up, keys made for this machine, and Ctrl-C stopping it all.
 describe('the main job (npm start → bluelight run)', () => {
   it('takes an event at the gateway with its local key, lands it, serves it from the query API with its read key, and stops cleanly on Ctrl-C', {
     timeout: 300_000,
   }, async () => {
-    const endpoints = testEndpoints();
-    const home = await mkdtemp(path.join(os.tmpdir(), 'bluelight-main-'));
-    cleanups.push(() => rm(home, { recursive: true, force: true }));
-    const database = uniqueName('main_job');
-    const server = clickhouseFor(endpoints);
-    cleanups.push(async () => {
-      await server.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-      await server.close();
-    });
-    const [gatewayPort, queryPort, sinkPort] = (await distinctFreePorts(3)) as [
-      number,
-      number,
-      number,
-    ];
-    const prefix = `${uniqueName('main')}.`;
-
-    // Keys from the developer's shell must not reach the job: it makes its own when none is set.
-    const {
-      GATEWAY_API_KEYS: _g,
-      GATEWAY_API_KEYS_FILE: _gf,
-      QUERY_API_KEYS: _q,
-      QUERY_API_KEYS_FILE: _qf,
-      ...inherited
-    } = process.env;
-    const child = spawn(process.execPath, [bin, 'run'], {
-      env: {
-        ...inherited,
-        BLUELIGHT_HOME: home,
-        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-        CLICKHOUSE_URL: endpoints.clickhouseUrl,
-        CLICKHOUSE_USER: endpoints.clickhouseUser,
-        CLICKHOUSE_PASSWORD: endpoints.clickhousePassword,
-        CLICKHOUSE_DATABASE: database,
-        KAFKA_TOPIC_PREFIX: prefix,
-        SINK_GROUP_PREFIX: `${prefix}sink`,
-        GATEWAY_PORT: String(gatewayPort),
-        QUERY_API_PORT: String(queryPort),
-        SINK_PORT: String(sinkPort),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGKILL');
-        await exitOf(child);
-      }
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-
-    await waitFor(
-      '"Bluelight is running."',
-      async () => {
-        if (child.exitCode !== null) throw new Error('bluelight run exited early');
-        return output.includes('Bluelight is running.');
-      },
-      { timeoutMs: 180_000, intervalMs: 500 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- output ---\n${output}`);
-    });
+    const job = await startMainJob();
+    const { endpoints, database, child } = job;
+    const { gatewayPort, queryPort, sinkPort } = job.ports;
+    const output = job.output();
     const keyFile = (label: string) => {
       const match = new RegExp(`${label}[^:]*: (\\S+)`).exec(output);
       if (!match?.[1]) throw new Error(`no "${label}" line in:\n${output}`);
@@ -196,5 +218,41 @@ describe('the main job (npm start → bluelight run)', () => {
     for (const port of [gatewayPort, queryPort, sinkPort]) {
       expect(await portIsFree(port)).toBe(true);
     }
+  });
+
+  // `npm start -- --no-simulator` passes the option through (infra/bootstrap.mjs).
+  it('with --no-simulator runs every service but the simulator, and no simulated event reaches Kafka', {
+    timeout: 300_000,
+  }, async () => {
+    const job = await startMainJob(['--no-simulator']);
+    const output = job.output();
+    expect(output).toContain('simulator: off');
+    for (const service of ['clickhouse-sink', 'ingest-gateway', 'query-api']) {
+      expect(output).toContain(`${service}: started`);
+    }
+    expect(output).not.toContain('simulator: started');
+    // Its local keys are the simulated county's: it says how to use the deployment's own.
+    expect(output).toContain('set GATEWAY_API_KEYS_FILE and QUERY_API_KEYS_FILE');
+
+    // With the simulator, the last 7 days are on Kafka within seconds of its start, which is
+    // before the job says it is running; without it, every topic of the job stays empty.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const admin = kafkaFor(job.endpoints.kafkaBrokers).admin();
+    await admin.connect();
+    try {
+      // The sink made them at its start; the simulator writes to each.
+      const jobTopics = topics.map((topic) => `${job.prefix}${topic.name}`);
+      const messages: Record<string, number> = {};
+      for (const topic of jobTopics) {
+        const ends = await admin.endOffsets(topic);
+        messages[topic] = ends.reduce((total, partition) => total + Number(partition.offset), 0);
+      }
+      expect(messages).toEqual(Object.fromEntries(jobTopics.map((topic) => [topic, 0])));
+    } finally {
+      await admin.disconnect();
+    }
+
+    job.child.kill('SIGINT');
+    expect(await exitOf(job.child)).toBe(0);
   });
 });

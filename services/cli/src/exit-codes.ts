@@ -37,9 +37,10 @@ export class UserFacingError extends Error {
  */
 export function loadCommandConfig<Shape extends z.ZodRawShape>(
   schema: z.ZodObject<Shape>,
+  env: NodeJS.ProcessEnv = process.env,
 ): z.infer<z.ZodObject<Shape>> {
   try {
-    return loadConfig(schema);
+    return loadConfig(schema, env);
   } catch (error) {
     if (error instanceof ConfigError) throw new UserFacingError(error.message, EXIT_CONFIG);
     throw error;

@@ -78,4 +78,57 @@ describe('the worked example in docs/importing.md', () => {
       example(markdown, 'mapping-errors').replace('bluelight: ', '').trim(),
     );
   });
+
+  it('matches codes as the code-table example says, and reports its bad pattern as shown', async () => {
+    const markdown = await readFile(docsFile, 'utf8');
+    // The worked example's mapping with the docs' Dublin table in place of its own.
+    const mapping = example(markdown, 'northshire.yaml')
+      .replace(/tables:\n[\s\S]*?\n\nrecords:/, `${example(markdown, 'code-table')}\nrecords:`)
+      .replace('table: categories', 'table: dublin_types');
+    const [header = '', firstRow = ''] = example(markdown, 'northshire-incidents.csv').split('\n');
+    const columns = header.split(',');
+    const [record] = compileMapping(mapping, 'dublin.yaml').records;
+    const categoryOf = (code: string) => {
+      const cells = firstRow.split(',');
+      cells[columns.indexOf('Type Code')] = code;
+      const outcome = record?.mapRow({
+        cells,
+        columnIndex: new Map(columns.map((column, index) => [column, index])),
+      });
+      if (!outcome?.ok) return outcome?.problems.map((problem) => problem.reason);
+      return (outcome.events[0]?.payload as { details: { category: unknown } } | undefined)?.details
+        .category;
+    };
+    expect(categoryOf('F/CHIMNEY')).toEqual({ type: 'chimney_fire' });
+    expect(categoryOf('F/DWELLING HOUSE')).toEqual({
+      type: 'primary_fire',
+      location_type: 'dwelling',
+    });
+    expect(categoryOf('F/SKIP')).toEqual({ type: 'secondary_fire' });
+    expect(categoryOf('S/S RTC CAR')).toEqual({
+      type: 'special_service',
+      special_service_type: 'road_traffic_collision',
+    });
+    expect(categoryOf('S/S LIFT')).toEqual({
+      type: 'special_service',
+      special_service_type: 'other',
+    });
+    expect(categoryOf('MALICIOUS')).toEqual({ type: 'false_alarm', false_alarm_type: 'malicious' });
+    expect(categoryOf('Basement Flood')).toEqual({
+      type: 'special_service',
+      special_service_type: 'flooding',
+    });
+    expect(categoryOf('X')).toEqual(['code "X" is not in table dublin_types']);
+
+    const broken = mapping.replace('pattern: flood,', "pattern: 'flood(',");
+    const shown = example(markdown, 'code-table-error').replace('bluelight: ', '').trim();
+    let message = '';
+    try {
+      compileMapping(broken, 'dublin.yaml');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    // The line is the pattern's in the worked example's mapping with this table in it.
+    expect(message).toBe(shown);
+  });
 });

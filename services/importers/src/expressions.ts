@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { type CodeTable, compileCodeTable } from './code-tables.js';
 import { type PathPart, readableZodMessage, template } from './mapping-schema.js';
-import { nextOccurrence, toInstant, type WallTimeFormat } from './time.js';
+import { type LostDigits, nextOccurrence, toInstant, type WallTimeFormat } from './time.js';
 
 /**
  * Templates: what each field of an event is made of. A template is
@@ -58,7 +59,8 @@ export interface CompiledTemplate {
 export interface CompileScope {
   timeZone: string;
   formats: ReadonlyMap<string, WallTimeFormat>;
-  tables: Readonly<Record<string, Record<string, unknown>>>;
+  /** The mapping's `tables:`, compiled; undefined for a table that had a problem (reported). */
+  tables: ReadonlyMap<string, CodeTable | undefined>;
   /** Named values defined so far in this record, in order. */
   values: ReadonlyMap<string, CompiledTemplate>;
   problem(path: readonly PathPart[], message: string): void;
@@ -227,20 +229,38 @@ function formatOf(
   return format;
 }
 
+/** A fraction of a second that milliseconds cannot hold: rejected rather than cut. */
+function subMillisecondError({ lostDigits }: LostDigits, column: string, text: string): CellError {
+  return new CellError(
+    `has a fraction of a second, .${lostDigits}, finer than the millisecond the contract holds (it would be cut to .${lostDigits.slice(0, 3)})`,
+    column,
+    text,
+  );
+}
+
 function describeFormat(name: string, format: WallTimeFormat): string {
   return `${name} (${format.patterns.join(' or ')})`;
 }
 
-/** Upper case, runs of anything else than A–Z and 0–9 made one "-", at most 16 characters. */
+/** The contract's longest station code (`stationCode` in schemas/src/common.ts). */
+const STATION_CODE_MAX = 16;
+
+/** Upper case, runs of anything else than A–Z and 0–9 made one "-" (none at either end). */
 function toStationCode(text: string): string {
   return text
     .toUpperCase()
     .replace(/[^A-Z0-9]+/g, '-')
     .replace(/^-+/, '')
-    .slice(0, 16)
     .replace(/-+$/, '');
 }
 
+/** A plain decimal, as exports print numbers: no hex, binary, `Infinity` or thousands separators. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Every transform gives the value whole or rejects the row (naming the column and cell): none
+ * shortens or rounds a value without saying so.
+ */
 const transforms = {
   upper: (text: string) => text.toUpperCase(),
   lower: (text: string) => text.toLowerCase(),
@@ -248,11 +268,28 @@ const transforms = {
     const code = toStationCode(text);
     if (code === '')
       throw new CellError('has no letters or digits for a station code', column, text);
+    if (code.length > STATION_CODE_MAX) {
+      // Cutting it could make two stations one (and no longer matches the source's name).
+      throw new CellError(
+        `makes station code ${code}, ${code.length} characters; the contract allows at most ${STATION_CODE_MAX} (map the names to shorter codes with a { lookup } table)`,
+        column,
+        text,
+      );
+    }
     return code;
   },
   number: (text: string, column: string) => {
+    if (!DECIMAL.test(text)) throw new CellError('is not a number', column, text);
     const value = Number(text);
-    if (!Number.isFinite(value)) throw new CellError('is not a number', column, text);
+    if (!Number.isFinite(value)) throw new CellError('is too large a number', column, text);
+    // A whole number past 2^53 loses its last digits (an id read as a number, say).
+    if (!/[.eE]/.test(text) && !Number.isSafeInteger(value)) {
+      throw new CellError(
+        `has more digits than a number holds exactly (it would be read as ${BigInt(value)}); read it as text ({ column } without transform)`,
+        column,
+        text,
+      );
+    }
     return value;
   },
 } satisfies Record<string, (text: string, column: string) => unknown>;
@@ -277,14 +314,20 @@ function compileOperator(
     case 'lookup': {
       const lookup = spec as z.infer<typeof operators.lookup>;
       const tableName = typeof lookup.table === 'string' ? lookup.table : 'given inline';
-      const table = typeof lookup.table === 'string' ? scope.tables[lookup.table] : lookup.table;
-      if (!table) {
+      if (typeof lookup.table === 'string' && !scope.tables.has(lookup.table)) {
         scope.problem([...path, 'table'], `no table named ${lookup.table} in tables`);
         return broken;
       }
+      const table =
+        typeof lookup.table === 'string'
+          ? scope.tables.get(lookup.table)
+          : compileCodeTable(lookup.table, [...path, 'table'], scope.problem);
+      // A table with a problem has been reported already.
+      if (!table) return broken;
       return leaf([lookup.lookup], (row) => {
         const code = row.cell(lookup.lookup);
-        if (code !== undefined && Object.hasOwn(table, code)) return table[code];
+        const found = code === undefined ? undefined : table.match(code);
+        if (found) return found.value;
         if (lookup.default !== undefined || code === undefined) return lookup.default;
         throw new CellError(`code "${code}" is not in table ${tableName}`, lookup.lookup, code);
       });
@@ -309,6 +352,7 @@ function compileOperator(
         }
         const text = parts.join(' ');
         const wall = format.parse(text);
+        if (wall && 'lostDigits' in wall) throw subMillisecondError(wall, label, text);
         if (!wall) {
           throw new CellError(
             `is not a timestamp in format ${describeFormat(timestamp.format, format)}`,
@@ -330,6 +374,7 @@ function compileOperator(
         const text = row.cell(time.time);
         if (text === undefined) return undefined;
         const wall = format.parse(text);
+        if (wall && 'lostDigits' in wall) throw subMillisecondError(wall, time.time, text);
         if (!wall) {
           throw new CellError(
             `is not a time in format ${describeFormat(time.format, format)}`,

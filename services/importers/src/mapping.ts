@@ -11,6 +11,7 @@ import {
   type ValidateOptions,
   validateEvent,
 } from '@bluelight/schemas';
+import { type CodeTable, compileCodeTable } from './code-tables.js';
 import { deterministicUuidV7, eventIdentity } from './event-id.js';
 import {
   CellError,
@@ -328,6 +329,12 @@ export function compileMapping(
       new WallTimeFormat(typeof patterns === 'string' ? [patterns] : patterns),
     ]),
   );
+  const tables = new Map<string, CodeTable | undefined>(
+    Object.entries(spec.tables).map(([name, table]) => [
+      name,
+      compileCodeTable(table, ['tables', name], problem),
+    ]),
+  );
   const settings = {
     source: overrides.source ?? spec.source,
     agency: overrides.agency ?? spec.agency,
@@ -342,7 +349,7 @@ export function compileMapping(
     const scope: CompileScope = {
       timeZone,
       formats,
-      tables: spec.tables,
+      tables,
       values,
       problem,
     };

@@ -4,7 +4,7 @@ import { instantsOf, nextOccurrence, toInstant, type WallTime, WallTimeFormat } 
 const iso = (ms: number) => new Date(ms).toISOString();
 const wall = (text: string): WallTime => {
   const parsed = new WallTimeFormat(['yyyy-MM-dd HH:mm:ss']).parse(text);
-  if (!parsed) throw new Error(`bad test wall time ${text}`);
+  if (!parsed || 'lostDigits' in parsed) throw new Error(`bad test wall time ${text}`);
   return parsed;
 };
 const timeOfDay = (hour: number, minute: number, second = 0) => ({

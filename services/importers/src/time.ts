@@ -35,27 +35,48 @@ export function isValidTimeZone(zone: string): boolean {
   return IANAZone.isValidZone(zone);
 }
 
+/** A wall time read with digits past the millisecond that are not zero (the contract holds ms). */
+export interface LostDigits {
+  lostDigits: string;
+}
+
+/** Whether a luxon pattern has the `u` token (fractional seconds, any number of digits). */
+function hasFractionToken(pattern: string): boolean {
+  // Text in single quotes is literal.
+  return /u/.test(pattern.replace(/'[^']*'/g, ''));
+}
+
 /** A parser for one or more luxon format patterns, tried in order (e.g. `dd MMM yyyy HH:mm:ss`). */
 export class WallTimeFormat {
   readonly patterns: readonly string[];
-  readonly #parsers: TokenParser[];
+  readonly #parsers: { pattern: string; parser: TokenParser; fraction: boolean }[];
 
   constructor(patterns: readonly string[]) {
     this.patterns = patterns;
-    this.#parsers = patterns.map((pattern) =>
-      DateTime.buildFormatParser(pattern, { locale: LOCALE }),
-    );
+    this.#parsers = patterns.map((pattern) => ({
+      pattern,
+      parser: DateTime.buildFormatParser(pattern, { locale: LOCALE }),
+      fraction: hasFractionToken(pattern),
+    }));
   }
 
-  /** The wall time the text names, or undefined when it matches none of the patterns. */
-  parse(text: string): WallTime | undefined {
-    for (const parser of this.#parsers) {
+  /**
+   * The wall time the text names, or undefined when it matches none of the patterns. A fraction
+   * of a second read by `u` with non-zero digits past the millisecond (`51.123456`) is not cut
+   * to `51.123` without a word: it comes back as LostDigits, for the caller to reject.
+   */
+  parse(text: string): WallTime | LostDigits | undefined {
+    for (const { pattern, parser, fraction } of this.#parsers) {
       // Parsed "in UTC" only to read the fields back unchanged; zones are applied separately.
       const parsed = DateTime.fromFormatParser(text, parser, {
         zone: FixedOffsetZone.utcInstance,
         locale: LOCALE,
       });
       if (parsed.isValid) {
+        if (fraction) {
+          const digits = String(DateTime.fromFormatExplain(text, pattern).matches?.u ?? '');
+          if (/[1-9]/.test(digits.slice(3))) return { lostDigits: digits };
+        }
         return {
           year: parsed.year,
           month: parsed.month,

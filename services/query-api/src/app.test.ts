@@ -57,6 +57,7 @@ async function api(
 
 const KPI = '/v1/kpis?standard=fire-attendance-standard&from=2024-03-01&to=2024-03-31';
 const INCIDENTS = '/v1/incidents?from=2024-03-01&to=2024-03-31';
+const RECORDS = '/v1/kpis/records?standard=fire-attendance-standard&from=2024-03-01&to=2024-03-31';
 const REPORT = '/v1/reports/annual?from=2023-04-01&to=2024-03-31';
 const LONG = 'x'.repeat(201);
 
@@ -89,6 +90,25 @@ const BAD_REQUESTS: [string, string][] = [
   [`${KPI}&agency=Staffordshire%20Fire`, 'agency'],
   [`${KPI}&agency=staffordshire-fire,x`, 'agency'],
   ['/v1/kpis?standard=fire-attendance-standard&from=2000-01-01&to=2000-01-31', 'from'],
+  // /v1/kpis/records
+  ['/v1/kpis/records?from=2024-03-01&to=2024-03-31', 'standard'],
+  [`${RECORDS}&standard=appliance-availability-wholetime`, 'standard'],
+  ['/v1/kpis/records?standard=fire-attendance-standard&from=2024-03-01&to=2024-02-29', 'to'],
+  [`${RECORDS}&only=everything`, 'only'],
+  [`${RECORDS}&only=abandoned`, 'only'],
+  [`${RECORDS.replace('fire-attendance-standard', 'fire-average-attendance')}&only=met`, 'only'],
+  [`${RECORDS.replace('fire-attendance-standard', 'calls-999-answer')}&only=excluded`, 'only'],
+  [`${RECORDS.replace('fire-attendance-standard', 'calls-999-answer')}&only=cancelled`, 'only'],
+  [`${RECORDS}&limit=0`, 'limit'],
+  [`${RECORDS}&limit=10001`, 'limit'],
+  [`${RECORDS}&limit=ten`, 'limit'],
+  [`${RECORDS}&cursor=-1`, 'cursor'],
+  [`${RECORDS}&cursor=${encodeCursor(1, 'A', 'staffordshire-fire')}`, 'cursor'],
+  [`${RECORDS}&groupBy=station`, 'groupBy'],
+  [`${RECORDS}&format=csv`, 'format'],
+  [`${RECORDS}&station=`, 'station'],
+  [`${RECORDS}&queue=fire-999`, 'queue'],
+  [`${RECORDS}&agency=Staffordshire%20Fire`, 'agency'],
   // /v1/incidents
   ['/v1/incidents?to=2024-03-31', 'from'],
   ['/v1/incidents?from=2024-13-01&to=2024-03-31', 'from'],
@@ -362,7 +382,7 @@ const CATEGORY_ZEROS = {
 };
 
 describe('agency scope', () => {
-  const DATA_ENDPOINTS = [KPI, INCIDENTS, REPORT];
+  const DATA_ENDPOINTS = [KPI, RECORDS, INCIDENTS, REPORT];
   const as = (key: keyof typeof TEST_KEYS) => ({ authorization: `Bearer ${TEST_KEYS[key]}` });
 
   it.each(DATA_ENDPOINTS)(
@@ -803,6 +823,7 @@ describe('probes, metrics and documentation', () => {
     expect(v1.sort()).toEqual([
       '/v1/incidents',
       '/v1/kpis',
+      '/v1/kpis/records',
       '/v1/operations/appliances',
       '/v1/operations/appliances/records',
       '/v1/operations/committed-elsewhere',

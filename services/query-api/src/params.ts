@@ -6,6 +6,7 @@ import {
   isPeriodDay,
   PERIOD_DAY_RANGE_MESSAGE,
   previousPeriod,
+  RECORD_SELECTIONS,
   type StandardDefinition,
 } from '@bluelight/standards';
 import { z } from 'zod';
@@ -22,6 +23,8 @@ const MAX_VALUE_LENGTH = 200;
 const MAX_LIST_VALUES = 100;
 export const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1_000;
+/** Records of a figure per page: a year of a county's incidents in a few pages. */
+export const MAX_RECORDS_LIMIT = 10_000;
 
 const given = (input: unknown) => input !== undefined;
 
@@ -212,6 +215,41 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
     })
     .superRefine(checkPeriod(maxPeriodDays));
 
+  const kpiRecords = z
+    .strictObject({
+      agency: agencyParam,
+      standard: z
+        .enum(ids, { error: textError(`a standard id, one of ${ids.join(', ')}`) })
+        .describe('The incident or call standard whose records to list (GET /v1/standards).'),
+      ...period,
+      ...kpiFilters,
+      only: z
+        .enum(RECORD_SELECTIONS, { error: textError(`one of ${RECORD_SELECTIONS.join(', ')}`) })
+        .optional()
+        .describe(
+          'Which records (default all): included (the figure’s n), measured, not_measured, excluded, cancelled (incidents), abandoned (calls), met, not_met (share_within standards).',
+        ),
+      limit: z
+        .string({ error: textError(`a whole number from 1 to ${MAX_RECORDS_LIMIT}`) })
+        .regex(/^\d{1,5}$/, `expected a whole number from 1 to ${MAX_RECORDS_LIMIT}`)
+        .transform(Number)
+        .pipe(
+          z
+            .int()
+            .min(1, `expected a whole number from 1 to ${MAX_RECORDS_LIMIT}`)
+            .max(MAX_RECORDS_LIMIT, `at most ${MAX_RECORDS_LIMIT}`),
+        )
+        .optional()
+        .describe(`Records per page (default ${DEFAULT_LIMIT}, at most ${MAX_RECORDS_LIMIT}).`),
+      cursor: z
+        .string({ error: textError('the next_cursor of the previous page') })
+        .regex(/^\d{1,9}$/, 'not a cursor from this API: pass next_cursor from the previous page')
+        .transform(Number)
+        .optional()
+        .describe('next_cursor from the previous page.'),
+    })
+    .superRefine(checkPeriod(maxPeriodDays));
+
   const incidents = z
     .strictObject({
       agency: agencyParam,
@@ -285,6 +323,7 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
 
   return {
     kpis,
+    kpiRecords,
     incidents,
     report,
     none,

@@ -40,7 +40,11 @@ const CALL_CLOCK_COLUMNS: Record<CallStandardVersion['clock']['start'], string> 
   call_closed: 'closed_at',
 };
 
-/** One version part's calls: in scope, measured or not, within the threshold, with the outcome. */
+/**
+ * One version part's calls: in scope, measured or not, within the threshold (and the threshold,
+ * NULL for a standard without one), with the outcome; `facts` are more call fact columns kept
+ * on each row (the records' columns).
+ */
 function judgedCallsSql(
   part: VersionPart<CallStandardVersion>,
   prefix: string,
@@ -49,6 +53,7 @@ function judgedCallsSql(
   filters: CallFilters,
   params: Record<string, unknown>,
   options: KpiQueryOptions,
+  facts: readonly string[],
 ): string {
   const { version } = part;
   const p = parameterBinder(params, prefix);
@@ -76,9 +81,23 @@ function judgedCallsSql(
   if (instants) where.push(`presented_at >= ${instants.from}`, `presented_at <= ${instants.to}`);
   const start = CALL_CLOCK_COLUMNS[version.clock.start];
   const stop = CALL_CLOCK_COLUMNS[version.clock.stop];
+  // With record facts: those (abandoned_at and outcome are on every row already) and the
+  // threshold. Without, the figures' SQL (and the dashboards' and alert rules' copies) as it was.
+  const own = facts.filter((column) => column !== 'abandoned_at' && column !== 'outcome');
+  const thresholdSeconds =
+    statistic.kind === 'share_within'
+      ? `toNullable(${p('threshold', threshold, 'Float64')})`
+      : 'CAST(NULL AS Nullable(Float64))';
+  const kept =
+    facts.length === 0
+      ? ''
+      : [...own, ...(facts.includes('outcome') ? ['outcome'] : [])]
+          .map((column) => ` ${column},`)
+          .join('')
+          .concat(` ${thresholdSeconds} AS threshold_seconds,`);
   return `
   SELECT
-    grp, row_agency, abandoned_at, seconds, measured,
+    grp, row_agency, abandoned_at, seconds, measured,${kept}
     measured AND seconds <= ${p('threshold', threshold, 'Float64')} AS met,
     measured AND ${p('has_outcome', statistic.kind === 'share_with_outcome' ? 1 : 0, 'UInt8')} = 1
       AND outcome = ${p('outcome', statistic.kind === 'share_with_outcome' ? statistic.outcome : '', 'String')} AS with_outcome
@@ -87,12 +106,33 @@ function judgedCallsSql(
       ${CALL_GROUPINGS[groupBy]} AS grp,
       CAST(agency AS String) AS row_agency,
       abandoned_at,
-      outcome,
+      outcome,${own.map((column) => ` ${column},`).join('')}
       dateDiff('millisecond', ${start}, ${stop}) / 1000 AS seconds,
       ifNull(seconds >= 0, 0) AS measured
     FROM (${callFactsSql(days, agencyList(p, agencies))}) AS call_facts
     WHERE ${where.join('\n      AND ')}
   )`;
+}
+
+/**
+ * Every version part's judged calls (see judgedCallsSql), one after another: the FROM of the
+ * figures (callKpiQueryOver) and of the records behind them (callRecordsQuery), so both judge a
+ * call by the same SQL. Binds its values into `params`.
+ */
+export function judgedCallsUnion(
+  parts: VersionPart<CallStandardVersion>[],
+  agencies: readonly string[],
+  params: Record<string, unknown>,
+  groupBy: CallGrouping = 'none',
+  filters: CallFilters = {},
+  options: KpiQueryOptions = {},
+  facts: readonly string[] = [],
+): string {
+  return parts
+    .map((part, index) =>
+      judgedCallsSql(part, `p${index}_`, agencies, groupBy, filters, params, options, facts),
+    )
+    .join('\n  UNION ALL');
 }
 
 /**
@@ -115,11 +155,7 @@ export function callKpiQueryOver(
     percentile: statistic.kind === 'percentile' ? statistic.percentile : 0.9,
     bands: last.version.bands_seconds ?? [],
   };
-  const judged = parts
-    .map((part, index) =>
-      judgedCallsSql(part, `p${index}_`, agencies, groupBy, filters, params, options),
-    )
-    .join('\n  UNION ALL');
+  const judged = judgedCallsUnion(parts, agencies, params, groupBy, filters, options);
   const layout = agencyLayout(options);
   const query = `
 SELECT

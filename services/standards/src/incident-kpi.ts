@@ -342,6 +342,72 @@ export interface ExtraColumns {
   days?: { from: string; to: string };
 }
 
+/** What a scan of incident facts reads besides the standards' own columns and scope. */
+export interface IncidentScan {
+  /** More fact columns to keep on each row (fixed names: the record's columns, an extra's). */
+  facts?: string[];
+  /** London days [from, to) the scan must read besides the standards' parts. */
+  days?: { from: string; to: string };
+  /** Keep every row of the days, not only those some standard's scope takes. */
+  everyRow?: boolean;
+}
+
+/**
+ * The rows of one scan of incident facts, each with every standard's judged columns (see
+ * judgedIncidentColumns): the FROM of the figures (incidentKpisQuery) and of the records behind
+ * them (incidentRecordsQuery), so both judge an incident by the same SQL. Binds its values into
+ * `params`. The request's filters and instants apply to the scan; cancelled incidents are read
+ * too (each standard counts those in its scope, apart).
+ */
+export function judgedIncidentsSql(
+  standards: KeyedParts<IncidentStandardVersion>[],
+  agencies: readonly string[],
+  params: Record<string, unknown>,
+  groupBy: IncidentGrouping = 'none',
+  filters: IncidentFilters = {},
+  options: KpiQueryOptions = {},
+  scan: IncidentScan = {},
+): string {
+  const shared = parameterBinder(params, '');
+  const span = spannedDays(standards, scan.days);
+  const days = {
+    from: shared('days_from', span.from, 'Date'),
+    to: shared('days_to', span.to, 'Date'),
+  };
+  const where = [`day >= ${days.from}`, `day < ${days.to}`];
+  for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
+    const values = filters[name as keyof IncidentFilters];
+    if (values !== undefined)
+      where.push(`${column} IN ${shared(`filter_${name}`, values, 'Array(String)')}`);
+  }
+  const instants = instantBounds(shared, options);
+  if (instants) {
+    const time = 'ifNull(call_received_at, created_at)';
+    where.push(`${time} >= ${instants.from}`, `${time} <= ${instants.to}`);
+  }
+  const columns = standards.map((standard) => judgedIncidentColumns(standard, params));
+  if (!scan.everyRow) where.push(`(${columns.map((column) => column.scope).join(' OR ')})`);
+  const facts = [...new Set([...JUDGED_INCIDENT_FACTS, ...(scan.facts ?? [])])];
+  const segments = (Object.keys(SEGMENTS) as Segment[]).map(
+    (segment) => `${segmentSql(segment)} AS seg_${segment}`,
+  );
+  return `
+  SELECT *, ${columns.flatMap((column) => column.combined).join(',\n    ')}
+  FROM (
+    SELECT *, ${columns.flatMap((column) => column.judged).join(',\n      ')}
+    FROM (
+      SELECT
+        ${options.joinedGroup ? options.joinedGroup.group : INCIDENT_GROUPINGS[groupBy]} AS grp,
+        CAST(agency AS String) AS row_agency,
+        ${[...facts, ...segments].join(', ')}
+      FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts${
+        options.joinedGroup ? `\n      ${options.joinedGroup.join}` : ''
+      }
+      WHERE ${where.join('\n        AND ')}
+    )
+  )`;
+}
+
 /**
  * The SQL that computes incident standards over their version parts in one scan of the facts,
  * one row per group: each standard's columns prefixed by its key ('' for one standard). Each
@@ -365,26 +431,11 @@ export function incidentKpisQuery(
   extra?: ExtraColumns,
 ): KpiQuery {
   const params: Record<string, unknown> = {};
+  const judged = judgedIncidentsSql(standards, agencies, params, groupBy, filters, options, {
+    ...(extra ? { facts: extra.facts, everyRow: true } : {}),
+    ...(extra?.days ? { days: extra.days } : {}),
+  });
   const shared = parameterBinder(params, '');
-  const span = spannedDays(standards, extra?.days);
-  const days = {
-    from: shared('days_from', span.from, 'Date'),
-    to: shared('days_to', span.to, 'Date'),
-  };
-  // Cancelled incidents are read too (each standard counts those in its scope, apart).
-  const where = [`day >= ${days.from}`, `day < ${days.to}`];
-  for (const [name, column] of Object.entries(INCIDENT_FILTERS)) {
-    const values = filters[name as keyof IncidentFilters];
-    if (values !== undefined)
-      where.push(`${column} IN ${shared(`filter_${name}`, values, 'Array(String)')}`);
-  }
-  const instants = instantBounds(shared, options);
-  if (instants) {
-    const time = 'ifNull(call_received_at, created_at)';
-    where.push(`${time} >= ${instants.from}`, `${time} <= ${instants.to}`);
-  }
-  const columns = standards.map((standard) => judgedIncidentColumns(standard, params));
-  if (!extra) where.push(`(${columns.map((column) => column.scope).join(' OR ')})`);
   const aggregates = standards.flatMap((standard) => {
     const last = standard.parts.at(-1)?.version as IncidentStandardVersion;
     const percentile = shared(
@@ -399,10 +450,6 @@ export function incidentKpisQuery(
       last.statistic.kind === 'percentile',
     );
   });
-  const facts = [...new Set([...JUDGED_INCIDENT_FACTS, ...(extra?.facts ?? [])])];
-  const segments = (Object.keys(SEGMENTS) as Segment[]).map(
-    (segment) => `${segmentSql(segment)} AS seg_${segment}`,
-  );
   const layout = agencyLayout(options);
   // The scan reads a standard's cancelled incidents too (to count them): a group whose only
   // incidents in scope were cancelled still has no row, as before they were counted.
@@ -413,21 +460,7 @@ export function incidentKpisQuery(
 SELECT
   ${layout.column}grp AS group,
   ${[...(extra?.aggregates ?? []), ...aggregates].join(',\n  ')}
-FROM (
-  SELECT *, ${columns.flatMap((column) => column.combined).join(',\n    ')}
-  FROM (
-    SELECT *, ${columns.flatMap((column) => column.judged).join(',\n      ')}
-    FROM (
-      SELECT
-        ${options.joinedGroup ? options.joinedGroup.group : INCIDENT_GROUPINGS[groupBy]} AS grp,
-        CAST(agency AS String) AS row_agency,
-        ${[...facts, ...segments].join(', ')}
-      FROM (${incidentFactsSql(days, agencyList(shared, agencies))}) AS incident_facts${
-        options.joinedGroup ? `\n      ${options.joinedGroup.join}` : ''
-      }
-      WHERE ${where.join('\n        AND ')}
-    )
-  )
+FROM (${judged}
 )
 GROUP BY ${layout.groupBy}${having}
 ORDER BY ${layout.orderBy}`;

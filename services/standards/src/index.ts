@@ -17,5 +17,6 @@ export * from './incident-kpi.js';
 export * from './kpi-common.js';
 export * from './load.js';
 export * from './operations/index.js';
+export * from './records.js';
 export * from './report.js';
 export * from './report-charts.js';

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import {
   ensureChromium,
   LocalStack,
@@ -14,7 +15,12 @@ import {
   platformConfigSchema,
   platformEnv,
 } from '@bluelight/service-kit';
-import type { AnnualReport, formatReportValue, ReportLine } from '@bluelight/standards';
+import type {
+  AnnualReport,
+  formatReportValue,
+  ReportLine,
+  StandardDefinition,
+} from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { commaList } from '../arguments.js';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
@@ -155,6 +161,8 @@ export function reportCsv(lines: ReportLine[]): string {
   return `${[header, ...body].join('\r\n')}\r\n`;
 }
 
+const groupDigits = new Intl.NumberFormat('en-GB');
+
 /** The file `--format pdf` writes without `--out`: in the working directory, named by the period. */
 export const defaultPdfName = (from: string, to: string) => `annual-report-${from}-${to}.pdf`;
 
@@ -201,6 +209,162 @@ interface ReportOptions {
   standards?: string;
   userStandards?: string;
   stack: string;
+  records?: string;
+  only?: string;
+  filter?: Record<string, string[]>;
+}
+
+/** `--filter station=LEEK,HANLEY` (repeatable): the figure's filters, as /v1/kpis takes them. */
+export function collectFilter(
+  value: string,
+  previous: Record<string, string[]> = {},
+): Record<string, string[]> {
+  const match = value.match(/^([a-z_]+)=(.+)$/);
+  const values = match?.[2] ? commaList(match[2]) : [];
+  if (!match?.[1] || values.length === 0) {
+    throw new InvalidArgumentError('expected NAME=VALUE[,VALUE…], e.g. station=LEEK');
+  }
+  return { ...previous, [match[1]]: [...new Set([...(previous[match[1]] ?? []), ...values])] };
+}
+
+/** Records read from ClickHouse per query: a county's year in a few reads. */
+const RECORDS_PAGE = 5_000;
+
+/** Where records go: stdout, or FILE (written beside it and renamed once complete). */
+async function recordsOutput(out: string | undefined) {
+  if (out === undefined) {
+    return {
+      stream: process.stdout as NodeJS.WritableStream,
+      done: async () => {},
+      fail: async () => {},
+    };
+  }
+  const { createWriteStream } = await import('node:fs');
+  const partial = `${out}.partial`;
+  const stream = createWriteStream(partial);
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (error) =>
+      reject(new UserFacingError(`--out: cannot write ${partial}: ${error.message}`)),
+    );
+  });
+  const closed = () => new Promise<void>((resolve) => stream.end(() => resolve()));
+  return {
+    stream: stream as NodeJS.WritableStream,
+    done: async () => {
+      await closed();
+      await rename(partial, out);
+    },
+    fail: async () => {
+      await closed();
+      await rm(partial, { force: true });
+    },
+  };
+}
+
+/** Writes text, waiting while the stream's buffer is full (a slow pipe, a large year). */
+async function writeText(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (!stream.write(text)) await new Promise<void>((resolve) => stream.once('drain', resolve));
+}
+
+/** `records: N of TOTAL` on stderr: rewritten in place on a terminal, a line each otherwise. */
+function progressLine(written: number, total: number): void {
+  const last = written >= total;
+  process.stderr.write(
+    `records: ${groupDigits.format(written)} of ${groupDigits.format(total)}${process.stderr.isTTY && !last ? '\r' : '\n'}`,
+  );
+}
+
+/** What `--records` is asked for: the standard, period, agencies and selection. */
+export type RecordsOptions = Pick<ReportOptions, 'from' | 'to' | 'only' | 'filter' | 'out'> & {
+  records: string;
+};
+
+/**
+ * `--records STANDARD`: the records behind the standard's figure as CSV (the columns of
+ * GET /v1/kpis/records), `pageSize` at a time, telling `progress` (a line on stderr by default)
+ * after each page once there is more than one. Returns how many records were written.
+ */
+export async function writeRecords(
+  client: ClickHouseClient,
+  standards: StandardDefinition[],
+  agencies: string[],
+  options: RecordsOptions,
+  pageSize = RECORDS_PAGE,
+  progress: (written: number, total: number) => void = progressLine,
+): Promise<number> {
+  const { computeKpiRecords, RECORD_SELECTIONS } = await import('@bluelight/standards');
+  const { flatten } = await import('@bluelight/query-api');
+  const only = RECORD_SELECTIONS.find((selection) => selection === (options.only ?? 'all'));
+  if (only === undefined) {
+    throw new UserFacingError(
+      `--only: "${options.only}" is not one of ${RECORD_SELECTIONS.join(', ')}`,
+      ExitCode.usage,
+    );
+  }
+  const output = await recordsOutput(options.out);
+  let written = 0;
+  try {
+    let offset: number | null = 0;
+    let total = 0;
+    while (offset !== null) {
+      const page = await computeKpiRecords(client, standards, {
+        standard: options.records,
+        agencies,
+        from: options.from,
+        to: options.to,
+        filters: options.filter ?? {},
+        only,
+        offset,
+        limit: pageSize,
+      });
+      if (offset === 0) {
+        total = page.total;
+        await writeText(output.stream, `${csvRecord(page.columns)}\r\n`);
+      }
+      const lines = page.records.map(
+        (record) => `${csvRecord(page.columns.map((column) => flatten(record)[column]))}\r\n`,
+      );
+      if (lines.length > 0) await writeText(output.stream, lines.join(''));
+      written += page.records.length;
+      if (total > pageSize) {
+        progress(written, total);
+      }
+      offset = page.next;
+    }
+    await output.done();
+  } catch (error) {
+    await output.fail();
+    throw error;
+  }
+  return written;
+}
+
+/** --only and --filter go with --records; --records writes CSV, not the report's formats. */
+function checkRecordsOptions(options: ReportOptions, command: Command): void {
+  if (options.records === undefined) {
+    for (const [option, given] of [
+      ['--only', options.only],
+      ['--filter', options.filter],
+    ] as const) {
+      if (given !== undefined) {
+        throw new UserFacingError(`${option}: goes with --records <standard>`, ExitCode.usage);
+      }
+    }
+    return;
+  }
+  if (command.getOptionValueSource('format') === 'cli' && options.format !== 'csv') {
+    throw new UserFacingError(
+      `--format ${options.format}: --records writes CSV (leave --format out)`,
+      ExitCode.usage,
+    );
+  }
+  if (options.comparePrevious) {
+    throw new UserFacingError(
+      '--compare-previous: the records are of one period; run --records once per period',
+      ExitCode.usage,
+    );
+  }
 }
 
 export function registerReportCommand(program: Command): void {
@@ -230,13 +394,26 @@ export function registerReportCommand(program: Command): void {
     )
     .option(
       '--out <file>',
-      'write the report to this file instead of standard output (pdf: default annual-report-FROM-TO.pdf)',
+      'write the report (or the --records CSV) to this file instead of standard output (pdf: default annual-report-FROM-TO.pdf)',
     )
     .option(
       '--charts',
       'json: add the series the document draws its charts from (`charts`); html and pdf always draw them',
     )
     .option('--compare-previous', 'the previous period beside it (the same dates a year earlier)')
+    .option(
+      '--records <standard>',
+      "instead of the report: the records behind one incident or call standard's figure, as CSV (see docs/report.md)",
+    )
+    .option(
+      '--only <selection>',
+      'with --records: which records — all (default), included, measured, not_measured, excluded, cancelled, abandoned, met, not_met',
+    )
+    .option(
+      '--filter <name=values>',
+      'with --records: narrow as /v1/kpis does, e.g. station=LEEK,HANLEY (repeatable)',
+      collectFilter,
+    )
     .option('--standards <dir>', 'a folder of standards YAML instead of the shipped ones')
     .option(
       '--user-standards <dir>',
@@ -249,12 +426,13 @@ export function registerReportCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf put the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 7 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.`,
+      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf put the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 7 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.\n\nThe records behind a figure (CSV; a header alone and exit 6 when none match):\n  npx bluelight report --records fire-attendance-standard --from 2024-04-01 --to 2025-03-31 \\\n    --agency staffordshire-fire --only excluded --out excluded.csv`,
     )
-    .action(async (options: ReportOptions) => {
+    .action(async (options: ReportOptions, command: Command) => {
       if (options.to < options.from) {
         throw new UserFacingError('--to: must not be before --from', ExitCode.usage);
       }
+      checkRecordsOptions(options, command);
       if (options.charts && (options.format === 'table' || options.format === 'csv')) {
         throw new UserFacingError(
           `--charts: goes with --format json (html and pdf always draw them), not ${options.format}`,
@@ -335,6 +513,21 @@ export function registerReportCommand(program: Command): void {
           throw new UserFacingError(`no data of any agency ${noData}`, ExitCode.noData);
         }
         const agencies = reportAgencies(options.agency, inData);
+        if (options.records !== undefined) {
+          const records = options.records;
+          const written = await writeRecords(client, standards, agencies, { ...options, records });
+          const what = `records${options.only ? ` (${options.only})` : ''} of ${records}, ${options.from} – ${options.to}, ${agencies.join(', ')}`;
+          if (written === 0) {
+            throw new UserFacingError(
+              `no ${what} in database ${database} at ${url} (${where})`,
+              ExitCode.noData,
+            );
+          }
+          process.stderr.write(
+            `${groupDigits.format(written)} ${what}${options.out ? ` written to ${options.out}` : ''}\n`,
+          );
+          return;
+        }
         const report = await annualReport(
           client,
           standards,

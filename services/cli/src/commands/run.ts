@@ -5,6 +5,8 @@ import { LocalStack, localHome, processAlive } from '@bluelight/local-stack';
 import { createGracefulShutdown, createLogger } from '@bluelight/service-kit';
 import { type Profile, STAFFORDSHIRE_2023_24 } from '@bluelight/simulator';
 import { type Command, Option } from 'commander';
+import { z } from 'zod';
+import { loadCommandConfig } from '../exit-codes.js';
 import { ensureLocalKeys } from '../keys.js';
 import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
 import {
@@ -22,6 +24,33 @@ const HEALTH_CHECK_INTERVAL_MS = 5_000;
 /** Generous: on a 2-core machine the services' start-up (tsx, Kafka group joins) takes ~10 s. */
 const SERVICE_READY_TIMEOUT_MS = 120_000;
 
+const simulatorConfigSchema = z.object({
+  /** `off`: a real deployment, fed only by the gateway and imports; `on` (default): the live simulator too. */
+  BLUELIGHT_SIMULATOR: z.enum(['on', 'off']).optional(),
+});
+
+/**
+ * Whether the main job runs the simulator: `--no-simulator` on the command line (`commandLine`
+ * false) wins; else BLUELIGHT_SIMULATOR (`on` / `off`, a bad value is a configuration error naming
+ * it); else on, so `npm start` on a fresh clone still shows live figures.
+ */
+export function simulatorWanted(
+  commandLine: boolean | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  // Read (and so checked) even when the command line decides: a typo is never silently ignored.
+  const fromEnvironment = loadCommandConfig(simulatorConfigSchema, env).BLUELIGHT_SIMULATOR;
+  if (commandLine !== undefined) return commandLine;
+  return fromEnvironment !== 'off';
+}
+
+/** The main job's processes, in start order: every service, the simulator only when wanted. */
+export function mainJobServices(simulator: boolean): ServiceName[] {
+  return (Object.keys(SERVICES) as ServiceName[]).filter(
+    (name) => simulator || name !== 'simulator',
+  );
+}
+
 /**
  * The main job: the whole product running on this machine — Kafka and ClickHouse (the local stack,
  * unless the environment names other engines), the migrations, the services and the live simulator.
@@ -30,7 +59,13 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description(
-      'run Bluelight on this machine: Kafka and ClickHouse (the local stack, unless KAFKA_BROKERS and CLICKHOUSE_URL name others), the migrations, the gateway, sink, query API and live simulator, until Ctrl-C',
+      'run Bluelight on this machine: Kafka and ClickHouse (the local stack, unless KAFKA_BROKERS and CLICKHOUSE_URL name others), the migrations, the gateway, sink, query API and (unless --no-simulator) the live simulator, until Ctrl-C',
+    )
+    .addOption(
+      new Option(
+        '--no-simulator',
+        'a real deployment: no simulated events, only what the gateway and imports send (or BLUELIGHT_SIMULATOR=off)',
+      ),
     )
     .addOption(
       new Option(
@@ -38,7 +73,11 @@ export function registerRunCommand(program: Command): void {
         'which local stack; also names .local/run/<name> (lock, logs, keys)',
       ).default(MAIN_JOB_STACK),
     )
-    .action(async (options: { name: string }) => {
+    .action(async (options: { name: string; simulator: boolean }, command: Command) => {
+      // Checked before anything starts: a bad BLUELIGHT_SIMULATOR stops the job naming it.
+      const simulator = simulatorWanted(
+        command.getOptionValueSource('simulator') === 'cli' ? options.simulator : undefined,
+      );
       // Everything the job keeps (its lock, logs and keys) is under .local/run/<name>.
       const runDir = path.join(localHome(), 'run', options.name);
       const logDir = path.join(runDir, 'logs');
@@ -100,7 +139,10 @@ export function registerRunCommand(program: Command): void {
 
       const ports = await servicePorts(env);
       const starting: Promise<void>[] = [];
-      for (const name of Object.keys(SERVICES) as ServiceName[]) {
+      if (!simulator) {
+        say('simulator: off (--no-simulator or BLUELIGHT_SIMULATOR=off); no simulated events');
+      }
+      for (const name of mainJobServices(simulator)) {
         const logFile = path.join(logDir, `${name}.log`);
         const child = startService(name, env, logFile);
         say(`${name}: started (pid ${child.pid}), log ${logFile}`);
@@ -145,6 +187,12 @@ export function registerRunCommand(program: Command): void {
         say(`  query API read key (reads the simulated services, ${agencies}): ${keys.query}`);
         say(
           `    curl -H "Authorization: Bearer $(cat ${keys.query})" 'http://127.0.0.1:${ports['query-api']}/v1/reports/annual?from=2023-04-01&to=2024-03-31&agency=${agencies}'`,
+        );
+      }
+      if (!simulator && (keys.gateway || keys.query)) {
+        // The local keys are the simulated county's; a real service writes and reads as itself.
+        say(
+          '  for your own agencies, set GATEWAY_API_KEYS_FILE and QUERY_API_KEYS_FILE (bluelight gateway-key, bluelight query-key; docs/security.md)',
         );
       }
       say(`  logs: ${logDir}`);

@@ -1,4 +1,4 @@
-import { computeKpi } from '@bluelight/standards';
+import { computeKpi, computeKpiRecords } from '@bluelight/standards';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -20,6 +20,29 @@ const kpiResponse = z.looseObject({
   minimumSample: z.int(),
   rows: z.array(z.looseObject({ group: z.string() })),
 });
+
+const recordsResponse = z.looseObject({
+  standard: z.looseObject({ id: z.string(), subject: z.string() }),
+  period: z.object({ from: z.string(), to: z.string() }),
+  agencies: agenciesRead,
+  filters: z.record(z.string(), z.array(z.string())),
+  only: z.string(),
+  columns: z.array(z.string()),
+  total: z.int(),
+  offset: z.int(),
+  limit: z.int(),
+  records: z.array(z.looseObject({ agency: z.string() })),
+  next_cursor: z.string().nullable(),
+});
+
+/** The figure's filters from a KPI query string: every parameter but the named ones. */
+function filtersOf(rest: Record<string, unknown>): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(rest)) {
+    if (values !== undefined) filters[name] = values as string[];
+  }
+  return filters;
+}
 
 /** Calls-standard rows carry band counts as a list; CSV names each band by its bounds. */
 function bandColumns(bandsSeconds: number[], bands: number[]): Record<string, number> {
@@ -61,10 +84,7 @@ export const kpisRoute: FastifyPluginAsyncZod<V1RouteOptions> = async (app, opti
     },
     async (request, reply) => {
       const { standard, from, to, groupBy, agency: _agency, ...rest } = request.query;
-      const filters: Record<string, string[]> = {};
-      for (const [name, values] of Object.entries(rest)) {
-        if (values !== undefined) filters[name] = values as string[];
-      }
+      const filters = filtersOf(rest);
       const result = await computeKpi(clickhouse, standards, {
         standard,
         agencies: v1.agenciesOf(request),
@@ -88,6 +108,46 @@ export const kpisRoute: FastifyPluginAsyncZod<V1RouteOptions> = async (app, opti
               : {}),
           };
         }),
+      }));
+    },
+  );
+
+  app.get(
+    '/v1/kpis/records',
+    {
+      ...v1.data,
+      schema: {
+        summary: 'The records behind a figure',
+        description:
+          'Each incident (or call) an incident or call standard judged over London days from..to (inclusive), for the agencies asked for and with the same filters as /v1/kpis: in scope, cancelled, measured, seconds, threshold, excluded with its primary reason and every reason it matched, included in the figure, met. Counting them gives the figure. Ordered by London day, call time, agency and id; a page at a time (limit, cursor; next_cursor, X-Next-Cursor); `only` selects some. CSV: one line per record, fixed columns. See docs/standards.md.',
+        tags: ['kpis'],
+        security,
+        querystring: schemas.kpiRecords,
+        response: {
+          200: jsonOrCsv(recordsResponse, 'A page of the records.'),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { standard, from, to, only, limit, cursor, agency: _agency, ...rest } = request.query;
+      const page = await computeKpiRecords(clickhouse, standards, {
+        standard,
+        agencies: v1.agenciesOf(request),
+        from,
+        to,
+        filters: filtersOf(rest),
+        ...(only !== undefined ? { only } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        ...(cursor !== undefined ? { offset: cursor } : {}),
+      });
+      const next = page.next === null ? null : String(page.next);
+      if (next) reply.header('x-next-cursor', next);
+      const { next: _next, ...shown } = page;
+      const body = { ...shown, next_cursor: next };
+      return v1.answer(request, reply, `${page.standard.id}-records`, body, () => ({
+        records: page.records,
+        columns: page.columns,
       }));
     },
   );
