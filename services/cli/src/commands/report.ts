@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import {
   ensureChromium,
@@ -166,15 +166,21 @@ const groupDigits = new Intl.NumberFormat('en-GB');
 /** The file `--format pdf` writes without `--out`: in the working directory, named by the period. */
 export const defaultPdfName = (from: string, to: string) => `annual-report-${from}-${to}.pdf`;
 
-/** Standard output, or the file named (written whole; its folder must exist). */
+/**
+ * Standard output, or the file named: written beside it and renamed once complete (as the
+ * records are), so a reader never opens half a report; its folder must exist.
+ */
 function writeOutput(file: string | undefined, content: string | Uint8Array): void {
   if (file === undefined) {
     process.stdout.write(content);
     return;
   }
+  const partial = `${file}.partial`;
   try {
-    writeFileSync(file, content);
+    writeFileSync(partial, content);
+    renameSync(partial, file);
   } catch (error) {
+    rmSync(partial, { force: true });
     throw new UserFacingError(`--out: cannot write ${file}: ${(error as Error).message}`);
   }
 }
