@@ -64,6 +64,8 @@ export interface DataQualityRecordsRequest extends DataQualityRequest {
   checks?: readonly DataQualityCheck[];
   limit: number;
   offset?: number;
+  /** Latest day first (a dashboard's "recent records"); default oldest first. */
+  newestFirst?: boolean;
 }
 
 /** One record a check flagged. */
@@ -270,7 +272,7 @@ export function dataQualityRecordsQuery(request: DataQualityRecordsRequest) {
 SELECT quality_check, agency, source, entity, entity_id, toString(day) AS day_text, at, detail, seconds
 FROM (${recordsSql()})
 WHERE quality_check IN {checks:Array(String)}
-ORDER BY day, at, entity, entity_id, agency, quality_check
+ORDER BY ${request.newestFirst ? 'day DESC, at DESC' : 'day, at'}, entity, entity_id, agency, quality_check
 LIMIT {limit:UInt32} OFFSET {offset:UInt64}`;
   return { query, params };
 }
