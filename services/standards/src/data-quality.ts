@@ -127,84 +127,123 @@ const sequenceDetail = (early: string, late: string) =>
   `concat('${early} ', ${text(early)}, ' is before ${late} ', ${text(late)})`;
 const sequenceGap = (early: string, late: string) => seconds(early, late);
 
+/** A finding as one typed tuple (check, detail, seconds), so every branch of the array agrees. */
+const FINDING_TYPE = 'Tuple(String, String, Nullable(Float64))';
+const finding = (check: string, detail: string, gap: string | null) =>
+  `CAST(tuple('${check}', ifNull(${detail}, ''), ${gap === null ? 'NULL' : `toFloat64(${gap})`}) AS ${FINDING_TYPE})`;
+const NO_FINDING = `CAST(tuple('', '', NULL) AS ${FINDING_TYPE})`;
+
+/** One finding if `condition` holds (NULL counts as not), as an element of the findings array. */
+const when = (condition: string, found: string) =>
+  `if(ifNull(${condition}, 0), ${found}, ${NO_FINDING})`;
+
 /**
- * Every flagged record of the period, one row per (check, entity): the checks as one UNION ALL
- * over the incident and call facts of the period (each source read once per check, pruned to
- * the period's anchor months), each record with the source of its entity's first event, found
- * by key in the raw table.
+ * Every flagged record of the period, one row per (check, entity): each source read once — the
+ * incidents and the calls of the period, pruned to its anchor months — every check an element of
+ * one array per row, ARRAY JOINed into a row per finding; plus the linked-call skew, a join of
+ * the period's calls to the incidents their closure names.
  */
 function flaggedSql(): string {
   const days = { from: '{from:Date}', to: '{to:Date}' };
   // Calls a day either side, so a call linked to an incident just across midnight is found.
   const callDays = { from: '{from:Date} - 1', to: '{to:Date} + 1' };
   const agencies = '{agencies:Array(String)}';
-  const incidents = `(SELECT * FROM (${incidentFactsSql(days, agencies)}) WHERE day >= {from:Date} AND day < {to:Date})`;
-  const calls = `(SELECT * FROM (${callFactsSql(days, agencies)}) WHERE day >= {from:Date} AND day < {to:Date})`;
-  const incidentColumns = `CAST(agency AS String) AS agency, 'incident' AS entity, incident_id AS entity_id, day,
-      coalesce(call_received_at, created_at) AS at`;
-  const callColumns = `CAST(agency AS String) AS agency, 'call' AS entity, call_id AS entity_id, day, presented_at AS at`;
+  const inPeriod = 'day >= {from:Date} AND day < {to:Date}';
+  const incidents = `(SELECT * FROM (${incidentFactsSql(days, agencies)}) WHERE ${inPeriod})`;
+  const calls = `(SELECT * FROM (${callFactsSql(days, agencies)}) WHERE ${inPeriod})`;
   // Closed, or quiet for long enough that no more events are expected (an import without closures).
   const finished = `(closed_at IS NOT NULL OR last_event_at < now64(3) - toIntervalSecond({finished_after:UInt32}))`;
+  const quietSince = `concat(if(closed_at IS NULL, 'not closed, no event since ', 'closed_at '), toString(ifNull(closed_at, last_event_at)))`;
+  const outOfOrder = (pairs: [string, string][]) =>
+    pairs.map(([early, late]) => `ifNull(${early} < ${late}, 0)`).join(' OR ');
+  const lateIngest = when(
+    `${seconds('last_event_at', 'last_ingested_at')} > {late_ingest:UInt32}`,
+    finding(
+      'late_ingest',
+      `concat('latest event ', toString(last_event_at), ', received ', toString(last_ingested_at))`,
+      seconds('last_event_at', 'last_ingested_at'),
+    ),
+  );
+  const incidentFindings = [
+    when(
+      outOfOrder(INCIDENT_SEQUENCE),
+      finding(
+        'out_of_sequence',
+        firstOutOfOrder(INCIDENT_SEQUENCE, sequenceDetail),
+        firstOutOfOrder(INCIDENT_SEQUENCE, sequenceGap),
+      ),
+    ),
+    when(
+      'cancelled = 0 AND first_arrival_at IS NOT NULL AND first_mobilised_at IS NULL',
+      finding(
+        'missing_mobilisation',
+        `concat('first_arrival_at ', toString(first_arrival_at), ' with no mobilisation recorded')`,
+        null,
+      ),
+    ),
+    when(
+      `cancelled = 0 AND first_mobilised_at IS NOT NULL AND first_arrival_at IS NULL AND ${finished}`,
+      finding(
+        'missing_arrival',
+        `concat('first_mobilised_at ', toString(first_mobilised_at), ' with no arrival recorded; ', ${quietSince})`,
+        null,
+      ),
+    ),
+    when(
+      `cancelled = 0 AND first_mobilised_at IS NULL AND first_arrival_at IS NULL AND ${finished}`,
+      finding(
+        'no_clock_stop',
+        `concat('no mobilisation and no arrival recorded; ', ${quietSince})`,
+        null,
+      ),
+    ),
+    when(
+      `${seconds('created_at', 'call_received_at')} > {clock_skew:UInt32}`,
+      finding(
+        'clock_skew',
+        `concat('created_at ', toString(created_at), ' is before call_received_at ', toString(call_received_at))`,
+        seconds('created_at', 'call_received_at'),
+      ),
+    ),
+    lateIngest,
+  ];
+  const callFindings = [
+    when(
+      outOfOrder(CALL_SEQUENCE),
+      finding(
+        'out_of_sequence',
+        firstOutOfOrder(CALL_SEQUENCE, sequenceDetail),
+        firstOutOfOrder(CALL_SEQUENCE, sequenceGap),
+      ),
+    ),
+    lateIngest,
+  ];
+  const findingsOf = (findings: string[]) =>
+    `arrayFilter(found -> found.1 != '', [\n      ${findings.join(',\n      ')}])`;
+  const linkedSkew = seconds('c.presented_at', 'i.call_received_at');
   return `
-  SELECT 'out_of_sequence' AS quality_check, ${incidentColumns},
-    ${firstOutOfOrder(INCIDENT_SEQUENCE, sequenceDetail)} AS detail,
-    toNullable(toFloat64(${firstOutOfOrder(INCIDENT_SEQUENCE, sequenceGap)})) AS seconds
-  FROM ${incidents}
-  WHERE ${INCIDENT_SEQUENCE.map(([early, late]) => `ifNull(${early} < ${late}, 0)`).join(' OR ')}
-  UNION ALL
-  SELECT 'out_of_sequence', ${callColumns},
-    ${firstOutOfOrder(CALL_SEQUENCE, sequenceDetail)},
-    toNullable(toFloat64(${firstOutOfOrder(CALL_SEQUENCE, sequenceGap)}))
-  FROM ${calls}
-  WHERE ${CALL_SEQUENCE.map(([early, late]) => `ifNull(${early} < ${late}, 0)`).join(' OR ')}
-  UNION ALL
-  SELECT 'missing_mobilisation', ${incidentColumns},
-    concat('first_arrival_at ', toString(first_arrival_at), ' with no mobilisation recorded'),
-    CAST(NULL AS Nullable(Float64))
-  FROM ${incidents}
-  WHERE cancelled = 0 AND first_arrival_at IS NOT NULL AND first_mobilised_at IS NULL
-  UNION ALL
-  SELECT 'missing_arrival', ${incidentColumns},
-    concat('first_mobilised_at ', toString(first_mobilised_at), ' with no arrival recorded; ',
-      if(closed_at IS NULL, 'not closed, no event since ', 'closed_at '), toString(ifNull(closed_at, last_event_at))),
-    CAST(NULL AS Nullable(Float64))
-  FROM ${incidents}
-  WHERE cancelled = 0 AND first_mobilised_at IS NOT NULL AND first_arrival_at IS NULL AND ${finished}
-  UNION ALL
-  SELECT 'no_clock_stop', ${incidentColumns},
-    concat('no mobilisation and no arrival recorded; ',
-      if(closed_at IS NULL, 'not closed, no event since ', 'closed_at '), toString(ifNull(closed_at, last_event_at))),
-    CAST(NULL AS Nullable(Float64))
-  FROM ${incidents}
-  WHERE cancelled = 0 AND first_mobilised_at IS NULL AND first_arrival_at IS NULL AND ${finished}
-  UNION ALL
-  SELECT 'clock_skew', ${incidentColumns},
-    concat('created_at ', toString(created_at), ' is before call_received_at ', toString(call_received_at)),
-    toNullable(toFloat64(${seconds('created_at', 'call_received_at')}))
-  FROM ${incidents}
-  WHERE ${seconds('created_at', 'call_received_at')} > {clock_skew:UInt32}
+  SELECT found.1 AS quality_check, agency, entity, entity_id, day, at, found.2 AS detail, found.3 AS seconds
+  FROM (
+    SELECT CAST(agency AS String) AS agency, 'incident' AS entity, incident_id AS entity_id, day,
+      coalesce(call_received_at, created_at) AS at,
+      ${findingsOf(incidentFindings)} AS findings
+    FROM ${incidents}
+    UNION ALL
+    SELECT CAST(agency AS String), 'call', call_id, day, presented_at,
+      ${findingsOf(callFindings)}
+    FROM ${calls}
+  )
+  ARRAY JOIN findings AS found
   UNION ALL
   SELECT 'clock_skew', CAST(i.agency AS String), 'incident', i.incident_id, i.day,
     coalesce(i.call_received_at, i.created_at),
     concat('call ', c.call_id, ' of ', CAST(c.agency AS String), ' presented at ', toString(c.presented_at),
       ', the incident''s call_received_at is ', toString(i.call_received_at)),
-    toNullable(toFloat64(abs(${seconds('c.presented_at', 'i.call_received_at')})))
+    toNullable(toFloat64(abs(${linkedSkew})))
   FROM ${incidents} AS i
   INNER JOIN (SELECT * FROM (${callFactsSql(callDays, agencies)}) WHERE incident_id != '') AS c
     ON c.incident_id = i.incident_id
-  WHERE abs(${seconds('c.presented_at', 'i.call_received_at')}) > {clock_skew:UInt32}
-  UNION ALL
-  SELECT 'late_ingest', ${incidentColumns},
-    concat('latest event ', toString(last_event_at), ', received ', toString(last_ingested_at)),
-    toNullable(toFloat64(${seconds('last_event_at', 'last_ingested_at')}))
-  FROM ${incidents}
-  WHERE ${seconds('last_event_at', 'last_ingested_at')} > {late_ingest:UInt32}
-  UNION ALL
-  SELECT 'late_ingest', ${callColumns},
-    concat('latest event ', toString(last_event_at), ', received ', toString(last_ingested_at)),
-    toNullable(toFloat64(${seconds('last_event_at', 'last_ingested_at')}))
-  FROM ${calls}
-  WHERE ${seconds('last_event_at', 'last_ingested_at')} > {late_ingest:UInt32}`;
+  WHERE ifNull(abs(${linkedSkew}) > {clock_skew:UInt32}, 0)`;
 }
 
 /** Each flagged record with its source: the system of its entity's creation (else its first event). */
@@ -220,13 +259,12 @@ function recordsSql(): string {
   return `
 WITH flagged AS (${flagged}
 )
-SELECT f.quality_check AS quality_check, f.agency AS agency, ifNull(s.source, '') AS source,
+SELECT f.quality_check AS quality_check, f.agency AS agency, s.source AS source,
   f.entity AS entity, f.entity_id AS entity_id, f.day AS day, f.at AS at, f.detail AS detail, f.seconds AS seconds
 FROM flagged AS f
 LEFT JOIN (${sourceOf('incidents_raw', 'incident', 'incident_id', 'incident.created')}
   UNION ALL${sourceOf('calls_raw', 'call', 'call_id', 'call.presented')}
-) AS s ON s.entity = f.entity AND s.agency = f.agency AND s.entity_id = f.entity_id
-SETTINGS join_use_nulls = 1`;
+) AS s ON s.entity = f.entity AND s.agency = f.agency AND s.entity_id = f.entity_id`;
 }
 
 function baseParams(request: DataQualityRequest): Record<string, unknown> {
@@ -269,7 +307,7 @@ export function dataQualityRecordsQuery(request: DataQualityRecordsRequest) {
     offset: request.offset ?? 0,
   };
   const query = `
-SELECT quality_check, agency, source, entity, entity_id, toString(day) AS day_text, at, detail, seconds
+SELECT quality_check, agency, source, entity, entity_id, ifNull(toString(day), '') AS day_text, at, detail, seconds
 FROM (${recordsSql()})
 WHERE quality_check IN {checks:Array(String)}
 ORDER BY ${request.newestFirst ? 'day DESC, at DESC' : 'day, at'}, entity, entity_id, agency, quality_check
