@@ -100,15 +100,18 @@ export class DataQualityRequestError extends Error {
 const seconds = (from: string, to: string) => `dateDiff('millisecond', ${from}, ${to}) / 1000`;
 const text = (time: string) => `ifNull(toString(${time}), '—')`;
 
-/** Incident `a` before `b` (both present): the out-of-sequence pairs, in the order they are named. */
-const INCIDENT_SEQUENCE: [before: string, after: string][] = [
+/**
+ * Pairs [later, earlier] of times that should come in that order: the later one before the
+ * earlier (both present) is out of sequence. The first pair that is, in this order, is named.
+ */
+const INCIDENT_SEQUENCE: [later: string, earlier: string][] = [
   ['first_mobilised_at', 'call_received_at'],
   ['first_mobile_at', 'first_mobilised_at'],
   ['first_arrival_at', 'first_mobilised_at'],
   ['first_arrival_at', 'call_received_at'],
   ['closed_at', 'first_arrival_at'],
 ];
-const CALL_SEQUENCE: [before: string, after: string][] = [
+const CALL_SEQUENCE: [later: string, earlier: string][] = [
   ['answered_at', 'presented_at'],
   ['closed_at', 'presented_at'],
   ['closed_at', 'answered_at'],
