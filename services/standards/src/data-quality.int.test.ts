@@ -1,4 +1,8 @@
-import { landEvents } from '@bluelight/clickhouse-sink/testing/events';
+import {
+  callFixtureEvents,
+  incidentFixtureEvents,
+  landEvents,
+} from '@bluelight/clickhouse-sink/testing/events';
 import { migratedDatabase } from '@bluelight/test/harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -6,7 +10,9 @@ import {
   type DataQualityRecord,
   DataQualityRequestError,
   dataQualityRecords,
+  dataQualityRecordsQuery,
   dataQualitySummary,
+  dataQualitySummaryQuery,
 } from './data-quality.js';
 import {
   dataQualityScenario,
@@ -31,7 +37,28 @@ type Expected = ExpectedRecord;
 let landedAt = 0;
 beforeAll(async () => {
   db = await migratedDatabase('quality');
-  await landEvents(db.client, EVENTS);
+  // Clean incidents and calls in four months of 2023, so the facts have partitions a period of
+  // today's must not read (EXPLAIN below); in one landing, one part per partition.
+  const history = ['2023-01-15', '2023-04-15', '2023-07-15', '2023-10-15'].flatMap((day, index) => [
+    ...incidentFixtureEvents({
+      id: `HIST-${index}`,
+      agency: FIRE,
+      receivedAt: `${day}T12:00:00Z`,
+      mobilisedAfter: 60,
+      mobileAfter: 90,
+      arrivalsAfter: [300],
+      closedAfter: 1_800,
+    }),
+    ...callFixtureEvents({
+      id: `HIST-C${index}`,
+      agency: CONTROL,
+      presentedAt: `${day}T11:59:00Z`,
+      answeredAfter: 4,
+      closedAfter: 60,
+      outcome: 'no_further_action',
+    }),
+  ]);
+  await landEvents(db.client, [...EVENTS, ...history]);
   landedAt = Date.now();
 });
 afterAll(async () => {
@@ -156,5 +183,46 @@ describe('the data-quality report (real ClickHouse)', () => {
     await expect(
       dataQualitySummary(db.client, { agencies: [], from: FROM, to: TO }),
     ).rejects.toThrow(DataQualityRequestError);
+  });
+});
+
+/** For each read of `table` in the plan: the parts left after partition pruning, of how many. */
+async function partsRead(query: { query: string; params: Record<string, unknown> }, table: string) {
+  const result = await db.client.query({
+    query: `EXPLAIN indexes = 1 ${query.query}`,
+    query_params: query.params,
+    format: 'TabSeparatedRaw',
+  });
+  const lines = (await result.text()).split('\n');
+  const reads: [number, number][] = [];
+  lines.forEach((line, index) => {
+    if (!line.includes('ReadFromMergeTree') || !line.includes(`.${table})`)) return;
+    // The first "Parts: a/b" under the read is the MinMax (partition) index's selection.
+    for (const next of lines.slice(index + 1, index + 12)) {
+      const match = /Parts: (\d+)\/(\d+)/.exec(next);
+      if (match) {
+        reads.push([Number(match[1]), Number(match[2])]);
+        break;
+      }
+    }
+  });
+  return reads;
+}
+
+describe('the data-quality report reads only the months of its period (EXPLAIN, real ClickHouse)', () => {
+  const request = { agencies: [FIRE, CONTROL], from: FROM, to: TO };
+  it.each([
+    ['the summary', 'incident_facts', dataQualitySummaryQuery(request)],
+    ['the summary', 'call_facts', dataQualitySummaryQuery(request)],
+    ['the records', 'incident_facts', dataQualityRecordsQuery({ ...request, limit: 10 })],
+    ['the records', 'call_facts', dataQualityRecordsQuery({ ...request, limit: 10 })],
+  ] as const)('%s reads %s', async (_name, table, query) => {
+    const reads = await partsRead(query, table);
+    expect(reads.length).toBeGreaterThan(0);
+    for (const [kept, of] of reads) {
+      // This month's part (and last month's, on the 1st), of the five or more stored.
+      expect(of).toBeGreaterThanOrEqual(5);
+      expect(kept).toBeLessThanOrEqual(2);
+    }
   });
 });
