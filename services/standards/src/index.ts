@@ -10,6 +10,7 @@ export {
 } from '@bluelight/clickhouse-schema';
 export * from './availability-kpi.js';
 export * from './call-kpi.js';
+export * from './data-quality.js';
 export * from './days.js';
 export * from './definition.js';
 export * from './engine.js';
