@@ -18,3 +18,4 @@ export * from './kpi-common.js';
 export * from './load.js';
 export * from './operations/index.js';
 export * from './report.js';
+export * from './report-operations.js';

@@ -9,6 +9,7 @@ import {
 } from './incident-kpi.js';
 import type { VersionPart } from './kpi-common.js';
 import { versionsDuring } from './load.js';
+import { operationsSection } from './report-operations.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
 export const REPORT_STANDARDS = {
@@ -469,13 +470,15 @@ export async function annualReport(
   agencies: readonly string[],
   options: { comparePrevious?: boolean } = {},
 ) {
-  const [current, previous] = await Promise.all([
+  const [current, previous, operations] = await Promise.all([
     reportFigures(client, standards, period, agencies),
     options.comparePrevious
       ? reportFigures(client, standards, previousPeriod(period), agencies)
       : null,
+    // The period's "Appliances and cover" section (report-operations.ts).
+    operationsSection(client, standards, period, agencies),
   ]);
-  return { agencies: current.agencies, current, previous };
+  return { agencies: current.agencies, current, previous, operations };
 }
 
 export type AnnualReport = Awaited<ReturnType<typeof annualReport>>;

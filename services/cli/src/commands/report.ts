@@ -225,6 +225,7 @@ export function registerReportCommand(program: Command): void {
         coverageNotes,
         reportIsEmpty,
         reportLines,
+        operationsSectionText,
         StandardsError,
         KpiRequestError,
       } = await import('@bluelight/standards');
@@ -304,6 +305,7 @@ export function registerReportCommand(program: Command): void {
           for (const note of notes) process.stderr.write(`${note}\n`);
         } else {
           process.stdout.write(reportTable(report, lines));
+          process.stdout.write(`\n${operationsSectionText(report.operations).join('\n')}\n`);
           if (notes.length > 0) process.stdout.write(`\n${notes.join('\n')}\n`);
         }
       } catch (error) {
