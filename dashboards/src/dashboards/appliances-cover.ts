@@ -135,7 +135,6 @@ export function appliancesCover() {
       )
       .withTarget(chQuery(stationsWithoutCoverPanelSql()))
       .unit('m')
-      .decimals(0)
       .thresholds(steps([null, 'orange'], [NO_COVER_LIMIT_MINUTES, 'red']))
       .colorMode(common.BigValueColorMode.Background)
       .noValue('none')
