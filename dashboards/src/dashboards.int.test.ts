@@ -595,6 +595,7 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
       'bluelight-attendance-standard-28d',
       'bluelight-attendance-projected-miss',
       'bluelight-on-call-availability',
+      'bluelight-station-without-cover',
       'bluelight-calls-waiting',
       'bluelight-ingestion-delay',
       'bluelight-dead-letters',

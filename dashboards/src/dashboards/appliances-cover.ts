@@ -64,8 +64,7 @@ ORDER BY time WITH FILL FROM toStartOfHour($__fromTime) TO $__toTime STEP 3600`;
 /** Unit-hour utilisation per home station over the range (`utilisationQuery`, as /v1/operations/utilisation). */
 const utilisationSql = () => `
 SELECT CAST(group AS String) AS station,
-  if(available_ms > 0, committed_ms / available_ms, NULL) AS utilisation,
-  available_ms / 3600000 AS hours_on_the_run
+  if(available_ms > 0, committed_ms / available_ms, NULL) AS utilisation
 FROM (${operationsSql((period, agencies) => utilisationQuery(period, agencies, 'station'))}
 )
 ORDER BY station`;
