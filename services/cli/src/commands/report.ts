@@ -177,7 +177,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      'The annual figures (attendance standard, availability, falls, police, 999 and 101) from ClickHouse, each from its standard (see docs/report.md)',
+      'The annual figures (attendance standard, availability, falls, police, 999 and 101) from ClickHouse, each from its standard, then the Appliances and cover section (see docs/report.md)',
     )
     .requiredOption('--from <date>', 'first London day of the period, YYYY-MM-DD', parseLondonDate)
     .requiredOption(
