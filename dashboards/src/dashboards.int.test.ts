@@ -124,10 +124,15 @@ async function showEveryAgency(
 ) {
   return showOn(db.client, dashboard, title, range, {});
 }
-/** Panels that show both agencies the same: the pipeline's dead letters, which have no agency. */
+/**
+ * Panels that show both agencies the same: the pipeline's dead letters, which have no agency; and
+ * utilisation, 0 at both agencies' HANLEY and LEEK (no fixture appliance is ever committed;
+ * appliances-cover.int.test.ts tests it on committed appliances).
+ */
 const EXPECTED_SAME = [
   'Pipeline health: Dead letters per minute, by error class',
   'Pipeline health: Dead letters — last 10 minutes',
+  'Appliances and cover: Utilisation by station',
 ];
 
 const rows = (results: Result[], index = 0) => results[index]?.rows ?? [];
