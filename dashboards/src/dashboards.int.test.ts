@@ -124,10 +124,15 @@ async function showEveryAgency(
 ) {
   return showOn(db.client, dashboard, title, range, {});
 }
-/** Panels that show both agencies the same: the pipeline's dead letters, which have no agency. */
+/**
+ * Panels that show both agencies the same: the pipeline's dead letters, which have no agency; and
+ * utilisation, 0 at both agencies' HANLEY and LEEK (no fixture appliance is ever committed;
+ * appliances-cover.int.test.ts tests it on committed appliances).
+ */
 const EXPECTED_SAME = [
   'Pipeline health: Dead letters per minute, by error class',
   'Pipeline health: Dead letters — last 10 minutes',
+  'Appliances and cover: Utilisation by station',
 ];
 
 /**
@@ -606,6 +611,7 @@ describe('alert rules, evaluated as Grafana would (real ClickHouse)', () => {
       'bluelight-attendance-standard-28d',
       'bluelight-attendance-projected-miss',
       'bluelight-on-call-availability',
+      'bluelight-station-without-cover',
       'bluelight-calls-waiting',
       'bluelight-ingestion-delay',
       'bluelight-dead-letters',

@@ -461,7 +461,7 @@ describe('agency scope', () => {
           // One per read of a fact table: every table a facts source reads, in every version part.
           expect(placeholders.length, sent.query).toBe(
             sent.query.match(
-              /FROM (incident_facts|incident_fact_revisions|call_facts|call_fact_revisions|resource_changes|resource_registry|fact_anchor_exceptions)\b/g,
+              /FROM (incident_facts|incident_fact_revisions|call_facts|call_fact_revisions|resource_changes|resource_registry|fact_anchor_exceptions|appliance_facts|appliance_fact_revisions)\b/g,
             )?.length,
           );
           for (const [, name] of placeholders)

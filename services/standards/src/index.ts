@@ -20,3 +20,4 @@ export * from './load.js';
 export * from './operations/index.js';
 export * from './records.js';
 export * from './report.js';
+export * from './report-operations.js';

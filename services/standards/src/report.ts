@@ -9,6 +9,7 @@ import {
 } from './incident-kpi.js';
 import type { VersionPart } from './kpi-common.js';
 import { versionsDuring } from './load.js';
+import { operationsSection } from './report-operations.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
 export const REPORT_STANDARDS = {
@@ -249,6 +250,18 @@ async function incidentFigures(
 const minutes = (seconds: number | null | undefined) =>
   seconds === null || seconds === undefined ? null : seconds / 60;
 
+/** The report's standards are all loaded and an agency is given, before any query is sent. */
+function checkReportRequest(standards: StandardDefinition[], agencies: readonly string[]): void {
+  for (const id of Object.values(REPORT_STANDARDS)) {
+    if (!standards.some((standard) => standard.id === id)) {
+      throw new KpiRequestError('standards', `the report needs the standard "${id}"`);
+    }
+  }
+  if (agencies.length === 0) {
+    throw new KpiRequestError('agency', 'give at least one agency whose report to compute');
+  }
+}
+
 /**
  * The annual report's figures for one period, each from the standard that defines it, over the
  * rows of the agencies given (together: a county's fire service, police force and control room).
@@ -260,14 +273,7 @@ export async function reportFigures(
   agencies: readonly string[],
 ) {
   const ids = REPORT_STANDARDS;
-  for (const id of Object.values(ids)) {
-    if (!standards.some((standard) => standard.id === id)) {
-      throw new KpiRequestError('standards', `the report needs the standard "${id}"`);
-    }
-  }
-  if (agencies.length === 0) {
-    throw new KpiRequestError('agency', 'give at least one agency whose report to compute');
-  }
+  checkReportRequest(standards, agencies);
   const figure = (id: string) => overall(client, standards, id, period, agencies);
   // One scan of the incident facts for every incident figure, beside the call and availability
   // figures (the server answers several queries at once).
@@ -469,13 +475,16 @@ export async function annualReport(
   agencies: readonly string[],
   options: { comparePrevious?: boolean } = {},
 ) {
-  const [current, previous] = await Promise.all([
+  checkReportRequest(standards, agencies);
+  const [current, previous, operations] = await Promise.all([
     reportFigures(client, standards, period, agencies),
     options.comparePrevious
       ? reportFigures(client, standards, previousPeriod(period), agencies)
       : null,
+    // The period's "Appliances and cover" section (report-operations.ts).
+    operationsSection(client, standards, period, agencies),
   ]);
-  return { agencies: current.agencies, current, previous };
+  return { agencies: current.agencies, current, previous, operations };
 }
 
 export type AnnualReport = Awaited<ReturnType<typeof annualReport>>;

@@ -336,7 +336,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      'The annual figures (attendance standard, availability, falls, police, 999 and 101) from ClickHouse, each from its standard (see docs/report.md)',
+      'The annual figures (attendance standard, availability, falls, police, 999 and 101) from ClickHouse, each from its standard, then the Appliances and cover section (see docs/report.md)',
     )
     .requiredOption('--from <date>', 'first London day of the period, YYYY-MM-DD', parseLondonDate)
     .requiredOption(
@@ -399,6 +399,7 @@ export function registerReportCommand(program: Command): void {
         coverageNotes,
         reportIsEmpty,
         reportLines,
+        operationsSectionText,
         StandardsError,
         KpiRequestError,
       } = await import('@bluelight/standards');
@@ -493,6 +494,7 @@ export function registerReportCommand(program: Command): void {
           for (const note of notes) process.stderr.write(`${note}\n`);
         } else {
           process.stdout.write(reportTable(report, lines));
+          process.stdout.write(`\n${operationsSectionText(report.operations).join('\n')}\n`);
           if (notes.length > 0) process.stdout.write(`\n${notes.join('\n')}\n`);
         }
       } catch (error) {
