@@ -136,6 +136,8 @@ const SHAPE_CHANGES = {
     'the report has a line for the police emergency share within 15 / 20 min (`police_emergency_within_standard`, issue 16) after the mean: left out of today’s lines, table and CSV',
   bandEdges:
     'call answer bands end at their bound inclusive, as the standard’s “within” (≤) does (issue 16): a call answered at exactly 10.000 s is in the first band, not also in 10–60 s, so band counts (`bands`, CSV `bands.*`, renamed `up_to_10s`, `over_10s_to_60s`, `over_60s`) and the band panels (labels ≤ 10 s, 10–60 s, > 60 s) differ by the calls at a bound and are left out; call-kpi.int.test.ts and the dashboards test check the edges',
+  operationsSection:
+    'the annual report has an "Appliances and cover" section (issue 18: first-arriving crewing model, utilisation by station, on-call cover and attendance): the JSON report’s `operations` and the table’s lines after the annual table, absent in round 1, are left out',
   callsWaitingPerAgency:
     'Calls waiting counts per agency: an agency with no call in the last hour has no instance (round 1: one instance of 0); with the rule’s no-data state OK Grafana shows Normal, as round 1 did',
 } as const;
@@ -201,6 +203,19 @@ const show = (value: unknown) => {
 
 const POLICE_SHARE_KEY = 'police_emergency_within_standard';
 const POLICE_SHARE_LABEL = '  within 15 / 20 min (urban/rural)';
+
+/**
+ * SHAPE_CHANGES.operationsSection: today's table lines without the section after the annual
+ * table (a blank line, its title, … up to the blank line before the notes, or the end).
+ */
+function withoutOperationsSection(lines: string[]): void {
+  const start = lines.indexOf('Appliances and cover');
+  if (start < 1) return;
+  let end = start + 1;
+  while (end < lines.length - 1 && !(lines[end] === '' && lines[end + 1]?.startsWith('* '))) end++;
+  apply(SHAPE_CHANGES.operationsSection);
+  lines.splice(start - 1, end - (start - 1));
+}
 /** Today's report lines (JSON or CSV records) without the line added in issue 16. */
 function withoutPoliceShareLine<T>(lines: T[]): T[] {
   return lines.filter((line) => {
@@ -297,7 +312,11 @@ function reportFigures(figures: unknown): unknown {
 function todaysReport(body: unknown): unknown {
   if (!isRecord(body)) return body;
   return {
-    ...dropped(body, ['agencies'], SHAPE_CHANGES.agencies),
+    ...dropped(
+      dropped(body, ['agencies'], SHAPE_CHANGES.agencies),
+      ['operations'],
+      SHAPE_CHANGES.operationsSection,
+    ),
     ...(Array.isArray(body.lines) ? { lines: withoutPoliceShareLine(body.lines) } : {}),
     current: reportFigures(body.current),
     previous: reportFigures(body.previous),
@@ -572,6 +591,7 @@ describe(`the read side gives round 1's answers (${GOLDEN.generatedBy.commit.sli
           if (added) apply(SHAPE_CHANGES.policeShareLine);
           return !added;
         });
+        withoutOperationsSection(lines);
         if (!lines[0]?.startsWith('agencies: ')) return lines;
         apply(SHAPE_CHANGES.cliAgencies);
         return lines.slice(2);

@@ -457,7 +457,7 @@ describe('the annual report document (real ClickHouse, real Chromium)', () => {
     await pdf.cleanup();
   });
 
-  it('stops with exit 7 and says what to install when Chromium cannot run', async () => {
+  it('stops with exit 8 and says what to install when Chromium cannot run', async () => {
     const broken = path.join(work, 'chromium');
     writeFileSync(broken, '');
     chmodSync(broken, 0o644);
@@ -465,7 +465,7 @@ describe('the annual report document (real ClickHouse, real Chromium)', () => {
       ['report', ...PERIOD, '--agency', AGENCIES.join(','), '--format', 'pdf'],
       { BLUELIGHT_CHROMIUM: broken },
     );
-    expect(run.code).toBe(7);
+    expect(run.code).toBe(8);
     expect(run.stdout).toBe('');
     expect(run.stderr).toBe(
       `bluelight: --format pdf needs headless Chromium: BLUELIGHT_CHROMIUM is ${broken}, which is not an executable file; install Debian's chromium (\`apt-get install chromium\`) or set BLUELIGHT_CHROMIUM to a Chromium or Chrome executable, then run \`bluelight stack prepare --browser\`.\n`,

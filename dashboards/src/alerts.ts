@@ -17,7 +17,12 @@ import {
   statisticSql,
   targetShare,
 } from './kpi-sql.js';
-import { callsWaitingSql, deadLetterRateSql, ingestionDelaySql } from './queries.js';
+import {
+  callsWaitingSql,
+  deadLetterRateSql,
+  ingestionDelaySql,
+  withoutCoverSql,
+} from './queries.js';
 
 /** The folder of the alert rules and the dashboards, by title (see folders.ts). */
 export const FOLDER = 'Bluelight';
@@ -45,6 +50,12 @@ export const RUNBOOK_BASE_URL_ENV = 'BLUELIGHT_RUNBOOK_BASE_URL';
 export const CALLS_WAITING_LIMIT = 5;
 /** Seconds without any event written to ClickHouse. */
 export const INGESTION_DELAY_LIMIT_SECONDS = 60;
+
+/**
+ * Minutes a station ground may be without an appliance free to send before duty managers are
+ * told (the control room moves one in on standby well before).
+ */
+export const NO_COVER_LIMIT_MINUTES = 30;
 
 /** Dead letters per minute (over the rule's 10 minutes) above which the sink needs a look. */
 export const DEAD_LETTER_RATE_LIMIT_PER_MINUTE = 0.5;
@@ -288,6 +299,29 @@ export function alertSpecs(): AlertSpec[] {
       summary: `On-call appliances at {{ .Labels.agency }}'s {{ .Labels.station }} were on the run less than ${percent(targetOnCall)} of the last 15 minutes.`,
       description: `${onCall.name} (${onCallId}) per agency and home station, time-weighted over the last 15 minutes.`,
       runbook: 'On-call availability below target',
+      noData: 'OK',
+      scope: 'agency',
+    },
+    {
+      uid: 'bluelight-station-without-cover',
+      title: 'Station ground without an available appliance',
+      group: 'operations',
+      // Every station with appliances, 0 while one is free: an instance resolves, not vanishes.
+      sql: `
+SELECT agency, station, minutes_without
+FROM (${withoutCoverSql('per agency')}
+)
+ORDER BY agency, station`,
+      rangeSeconds: 86_400,
+      evaluator: 'gt',
+      threshold: NO_COVER_LIMIT_MINUTES,
+      // The value is already how long: it fires the evaluation after the limit is passed.
+      for: '0s',
+      severity: 'critical',
+      service: 'fire',
+      summary: `None of {{ .Labels.agency }}'s {{ .Labels.station }} appliances has been free to send for more than ${NO_COVER_LIMIT_MINUTES} minutes.`,
+      description: `Minutes since none of the station's own appliances (home station) was available at the station or on the road — all committed or off the run — per agency and station, from the last day's status changes (a longer run counts as at least that).`,
+      runbook: 'Station ground without an available appliance',
       noData: 'OK',
       scope: 'agency',
     },

@@ -128,7 +128,7 @@ describe('generated Grafana provisioning', () => {
   it('labels every alert rule with severity and service, with a summary and a reduce/threshold', () => {
     const rules = parse(files.get(`${PROVISIONING}/alerting/rules.yaml`) ?? '');
     const all = rules.groups.flatMap((group: { rules: unknown[] }) => group.rules);
-    expect(all.length).toBe(8);
+    expect(all.length).toBe(9);
     for (const rule of all) {
       expect(Object.keys(rule.labels).sort()).toEqual(['service', 'severity']);
       expect(Object.keys(rule.annotations).sort()).toEqual([

@@ -11,6 +11,7 @@ import {
   type CallGrouping,
   type CallStandardVersion,
   callKpiQueryOver,
+  coverAttendanceQuery,
   type IncidentFilters,
   type IncidentGrouping,
   type IncidentStandardVersion,
@@ -122,8 +123,8 @@ const agencyOf = (options: KpiSqlOptions): AgencyScope =>
  * The builders' own agency condition: one per version part (`pN_agencies`), or one for the whole
  * scan (`agencies`) where a builder judges every part in one read (see `agencyCondition`).
  */
-const AGENCY_CONDITION = /agency IN \{((?:p\d+_)?agencies):Array\(String\)\}/g;
-const AGENCY_PARAMETER = /^(?:p\d+_)?agencies$/;
+const AGENCY_CONDITION = /agency IN \{((?:p\d+_|cover_)?agencies):Array\(String\)\}/g;
+const AGENCY_PARAMETER = /^(?:p\d+_|cover_)?agencies$/;
 
 /**
  * The builder's agency condition of every read as the scope says: the agency variable as an
@@ -152,6 +153,7 @@ function render(
   kpi: KpiQuery,
   parts: { from: string; to: string }[],
   options: KpiSqlOptions,
+  extra: Record<string, string> = {},
 ): string {
   const days = options.days ?? RANGE_DAYS;
   const instants = instantsOf(options);
@@ -163,8 +165,11 @@ function render(
   const expressions: Record<string, string> = {};
   for (const name of Object.keys(scoped.params)) {
     const part = /^p(\d+)_(from|to)$/.exec(name);
-    const shared = name.replace(/^p\d+_/, '');
-    if (part) {
+    // A part's own (`pN_`) or, for the cover figure's timeline, its own (`cover_`) parameter.
+    const shared = name.replace(/^(?:p\d+|cover)_/, '');
+    if (name in extra) {
+      expressions[name] = extra[name] as string;
+    } else if (part) {
       const bounds = parts[Number(part[1])];
       if (!bounds) throw new Error(`query parameter ${name} names no version part`);
       expressions[name] =
@@ -173,9 +178,9 @@ function render(
           : bounds.to === OPEN_END
             ? days.to
             : `least(toDate('${bounds.to}'), ${days.to})`;
-    } else if (name === 'days_from') {
+    } else if (shared === 'days_from') {
       expressions[name] = days.from;
-    } else if (name === 'days_to') {
+    } else if (shared === 'days_to') {
       expressions[name] = days.to;
     } else if (shared === 'agencies') {
       if (scope !== 'per agency') expressions[name] = `[\${${scope.variable}:singlequote}]`;
@@ -235,6 +240,46 @@ function builderArguments(options: KpiSqlOptions) {
       ...(instantsOf(options) ? { instants: { from: '', to: '' } } : {}),
     },
   };
+}
+
+/** Placeholder days for an operations builder: the renderer puts the dashboard's range in. */
+const RANGE_PLACEHOLDER = { from: '2000-01-01', to: '2000-01-01' };
+
+/**
+ * An operational figure's query (@bluelight/standards operations builders: concurrency,
+ * utilisation) as Grafana SQL: its days the dashboard's range, its agencies the variable (or per
+ * agency), `extra` the SQL of any other parameter the dashboard decides. A Date parameter left
+ * without an expression would be the placeholder's day: refused.
+ */
+export function operationsSql(
+  build: (period: { from: string; to: string }, agencies: string[]) => KpiQuery,
+  options: KpiSqlOptions = {},
+  extra: Record<string, string> = {},
+): string {
+  const kpi = build(RANGE_PLACEHOLDER, ['']);
+  for (const [, name, type] of kpi.query.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*):([^{}]+)\}/g)) {
+    const decided = name === 'days_from' || name === 'days_to' || (name as string) in extra;
+    if (type === 'Date' && !decided)
+      throw new Error(`no expression for the Date parameter ${name}`);
+  }
+  return render(kpi, [], options, extra);
+}
+
+/**
+ * The on-call cover split of an incident standard (`coverAttendanceQuery`, the query API's
+ * /v1/operations/cover): the standard's KPI rows, grouped by cover state (and station), over the
+ * dashboard's range and agencies — every version part judged as in force on its days.
+ */
+export function coverAttendanceSql(
+  definition: StandardDefinition,
+  byStation: boolean,
+  options: KpiSqlOptions = {},
+): string {
+  if (definition.subject !== 'incidents')
+    throw new Error(`${definition.id} is not an incident standard`);
+  const parts = allParts(definition) as VersionPart<IncidentStandardVersion>[];
+  const kpi = coverAttendanceQuery(parts, RANGE_PLACEHOLDER, [''], byStation);
+  return render(kpi, parts, options);
 }
 
 /** An incident standard's KPI rows (the builder's columns: group, n, met, means, …). */

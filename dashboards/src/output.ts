@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { stringify } from 'yaml';
 import { contactPointsFile, FOLDER, policiesFile, ruleGroupsFile } from './alerts.js';
+import { appliancesCover } from './dashboards/appliances-cover.js';
 import { applianceAvailability } from './dashboards/availability.js';
 import { callHandling } from './dashboards/call-handling.js';
 import { controlRoom } from './dashboards/control-room.js';
@@ -29,6 +30,7 @@ export function dashboards(): Record<string, dashboard.Dashboard> {
     'call-handling': callHandling().build(),
     'appliance-availability': applianceAvailability().build(),
     'pipeline-health': pipelineHealth().build(),
+    'appliances-cover': appliancesCover().build(),
   };
   for (const one of Object.values(built)) one.schemaVersion = GRAFANA_SCHEMA_VERSION;
   return built;

@@ -139,6 +139,30 @@ describe('bluelight dashboards preview (real ClickHouse, real Chromium)', () => 
             ['LEEK-P2 (on_call)', ['off the run']],
           ]);
         }
+        if (dashboard.uid === 'bluelight-appliances-cover') {
+          const free = await page.$$eval(
+            'section[data-title="Appliances available now"] .stat',
+            (stats) =>
+              stats.map((s) => [
+                s.getAttribute('data-title'),
+                Number(s.getAttribute('data-value')),
+              ]),
+          );
+          // At T1 (fixtures): HANLEY-P3 free again since 11:50, HANLEY-W1 free, LEEK-P1 free
+          // and LEEK-P2 off the run (one free of LEEK's two on-call pumps).
+          expect(free).toEqual([
+            ['HANLEY · on_call', 1],
+            ['HANLEY · wholetime', 1],
+            ['LEEK · on_call', 1],
+          ]);
+          // Every station has one free: no station ground without one (no row, "No data").
+          expect(
+            await page.$$eval(
+              'section[data-title="Station grounds without an available appliance"] .stat',
+              (stats) => stats.map((s) => s.getAttribute('data-title')),
+            ),
+          ).toEqual(['No data']);
+        }
         expect(problems, dashboard.title).toEqual([]);
         await page.close();
       }

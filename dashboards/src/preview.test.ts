@@ -86,6 +86,12 @@ describe("values written as Grafana's units write them", () => {
     expect(formatValue(15, 'h')).toBe('15 hour');
     expect(formatValue(36, 'h')).toBe('1.50 day');
   });
+  it('writes minutes in the largest unit below the value', () => {
+    expect(formatValue(31, 'm')).toBe('31 min');
+    expect(formatValue(159, 'm')).toBe('2.65 hour');
+    expect(formatValue(0.5, 'm')).toBe('30 s');
+    expect(formatValue(1510, 'm')).toBe('1.05 day');
+  });
   it('writes no value as a dash', () => {
     expect(formatValue(null, 's')).toBe('—');
   });

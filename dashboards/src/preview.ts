@@ -133,15 +133,27 @@ function hours(size: number, decimals?: number): string {
   return `${grafanaFixed(size / 8760, decimals)} year`;
 }
 
+/** Grafana's `toMinutes`: under a minute in seconds, then min, hour, day, week, year. */
+function minutes(size: number, decimals?: number): string {
+  const abs = Math.abs(size);
+  if (abs < 1) return seconds(size * 60, decimals);
+  if (abs < 60) return `${grafanaFixed(size, decimals)} min`;
+  if (abs < 1440) return `${grafanaFixed(size / 60, decimals)} hour`;
+  if (abs < 10080) return `${grafanaFixed(size / 1440, decimals)} day`;
+  if (abs < 525600) return `${grafanaFixed(size / 10080, decimals)} week`;
+  return `${grafanaFixed(size / 5.25948e5, decimals)} year`;
+}
+
 /**
  * A value as Grafana's display processor writes it for the units the panels use (`percentunit`,
- * `s`, `h`, none), after grafana-data's valueFormats.ts and dateTimeFormatters.ts.
+ * `s`, `m`, `h`, none), after grafana-data's valueFormats.ts and dateTimeFormatters.ts.
  */
 export function formatValue(value: unknown, unit?: string, decimals?: number): string {
   if (value === null || value === undefined) return '—';
   if (typeof value !== 'number') return String(value);
   if (unit === 'percentunit') return `${grafanaFixed(value * 100, decimals)}%`;
   if (unit === 's') return seconds(value, decimals);
+  if (unit === 'm') return minutes(value, decimals);
   if (unit === 'h') return hours(value, decimals);
   return grafanaFixed(value, decimals);
 }

@@ -4,7 +4,15 @@
  * panel and its alert always show the same number. A panel narrows them to the `agency`
  * variable; an alert rule counts each agency apart, or (the pipeline's own health) every row.
  */
-import { callFactsFrom, daysOf } from './facts.js';
+import { INCIDENT_BEGINS, inProgressAtWhere, stationsWithoutCoverSql } from '@bluelight/standards';
+import {
+  type AgencyReach,
+  callFactsFrom,
+  daysOf,
+  END_OF_RANGE,
+  incidentFactsFrom,
+  resourceIntervalsFrom,
+} from './facts.js';
 import { agencyFilter } from './panels.js';
 
 /** Raw event tables, one per family. */
@@ -97,3 +105,33 @@ export const rawEventsSql = (where: string) =>
         `  SELECT '${family}' AS family, event_type, occurred_at, _ingested_at, corrects_event_id FROM ${table} WHERE ${where} AND ${agencyFilter()}`,
     )
     .join('\n  UNION ALL\n');
+
+/** The end of the range ("now" on a wall screen, the evaluation instant of a rule). */
+const NOW = 'toDateTime64($__toTime, 3)';
+/** How far back a station's run without a free appliance is looked for (longer: "at least" this). */
+export const WITHOUT_COVER_LOOKBACK = 'INTERVAL 1 DAY';
+
+/**
+ * Every station with appliances, at the end of the range: how many of its appliances are free to
+ * send, and for how many minutes none has been (0 when one is) — `stationsWithoutCoverSql` over
+ * the last day's status intervals. One row per agency and station, so the alert's instances
+ * resolve (0) rather than go missing.
+ */
+export function withoutCoverSql(reach: AgencyReach): string {
+  const intervals = resourceIntervalsFrom(
+    { from: `${NOW} - ${WITHOUT_COVER_LOOKBACK}`, to: END_OF_RANGE },
+    reach,
+  );
+  return stationsWithoutCoverSql(`SELECT * FROM ${intervals}`, NOW);
+}
+
+/** How long incidents stay in progress at most for "now" (the incident facts read before it). */
+const IN_PROGRESS_HORIZON = 'INTERVAL 2 DAY';
+
+/** Incidents in progress at the end of the range (`inProgressAtWhere`), of the agencies chosen. */
+export const incidentsInProgressSql = () => `
+SELECT count() AS in_progress
+FROM ${incidentFactsFrom(daysOf({ from: `$__toTime - ${IN_PROGRESS_HORIZON}`, to: '$__toTime' }))}
+WHERE ${inProgressAtWhere(NOW).join('\n  AND ')}
+  AND service = 'fire'
+  AND ${INCIDENT_BEGINS} > $__toTime - ${IN_PROGRESS_HORIZON}`;

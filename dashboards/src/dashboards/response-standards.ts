@@ -29,6 +29,7 @@ import {
   thresholdLine,
 } from '../panels.js';
 import { bluelightDashboard, ident, label } from './common.js';
+import { withDataQualityRow } from './data-quality.js';
 
 const filters = INCIDENT_KPI_FILTERS;
 
@@ -239,5 +240,6 @@ ARRAY JOIN
       .showValue(common.VisibilityMode.Always)
       .gridPos(gridPos(16, 24, 8, 8)),
   );
+  withDataQualityRow(builder, 32);
   return builder;
 }

@@ -52,6 +52,7 @@ export function provisionedDashboards(): Dashboard[] {
     'call-handling',
     'appliance-availability',
     'pipeline-health',
+    'appliances-cover',
   ].map((name) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), 'utf8')) as Dashboard);
 }
 

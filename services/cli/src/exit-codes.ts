@@ -16,8 +16,10 @@ export const ExitCode = {
   rowsRejected: 5,
   /** `report`: ClickHouse holds no data at all for the period (nothing to report). */
   noData: 6,
+  /** `import --wait`: imported, but the figures did not take every imported event in time. */
+  waitTimedOut: 7,
   /** `report --format pdf`: a program it needs (Chromium) is missing and could not be installed. */
-  missingPrerequisite: 7,
+  missingPrerequisite: 8,
 } as const;
 
 /** An error whose message is for the user as it stands (no stack trace needed). */

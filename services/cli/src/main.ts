@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerClickHouseCommands } from './commands/clickhouse.js';
 import { registerDashboardsCommands } from './commands/dashboards.js';
+import { registerDataQualityCommand } from './commands/data-quality.js';
 import { registerDlqCommands } from './commands/dlq.js';
 import { registerFactsCommands } from './commands/facts.js';
 import { registerGatewayKeyCommand } from './commands/gateway-key.js';
@@ -32,6 +33,7 @@ registerGatewayKeyCommand(program);
 registerQueryKeyCommand(program);
 registerImportCommand(program);
 registerReportCommand(program);
+registerDataQualityCommand(program);
 registerOperationsCommand(program);
 registerDashboardsCommands(program);
 

@@ -1,6 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { Command, CommanderError } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 // The CLI command lives in services/cli (which depends on this package); it is tested here, in
@@ -8,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerImportCommand } from '../../cli/src/commands/import.js';
 import { UserFacingError } from '../../cli/src/exit-codes.js';
 import { readCsvText, SAMPLES } from './testing/samples.js';
+
+const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url));
 
 let directory: string;
 beforeAll(async () => {
@@ -71,12 +75,53 @@ describe('bluelight import', () => {
   it('imports a sample to an NDJSON file with exit code 0 and a summary', async () => {
     const out = path.join(directory, 'sffd.ndjson');
     const result = await bluelightImport('sffd', SAMPLES.sffd, '--out', out, '--no-progress');
-    expect(result.stderr).toBe('');
+    // Counted from the CSV: incidents, and those with an on-scene time on any unit's row.
+    const incidents = new Set(rows.map((row) => row.cells['Incident Number']));
+    const attended = new Set(
+      rows.filter((row) => row.cells['On Scene DtTm']).map((row) => row.cells['Incident Number']),
+    );
+    const missing = incidents.size - attended.size;
+    expect(missing).toBeGreaterThan(0);
+    expect(result.stderr).toBe(
+      `warning: ${incidents.size} incidents imported, ${attended.size} with a measurable attendance; ${missing} (${((missing / incidents.size) * 100).toFixed(1)}% of those not cancelled) have no arrival time and count as not measured (bluelight data-quality lists them)\n`,
+    );
     expect(result.code).toBe(0);
     const written = (await readFile(out, 'utf8')).trim().split('\n');
     expect(result.stdout).toContain(
       `${rows.length} rows read: ${rows.length} imported, 0 rejected → ${written.length} events to ${out}`,
     );
+  }, 30_000);
+
+  it('warns when the real LFB incident file gives no measurable attendance', async () => {
+    // The LFB incident records alone carry no mobilised or arrived times (those are in the
+    // mobilisation records): every incident imports, none can be measured.
+    const file = path.join(REPOSITORY, 'test/data/real/lfb-incidents-2023-sample-10k.csv.gz');
+    const plain = path.join(directory, 'lfb-2023.csv');
+    await writeFile(plain, gunzipSync(await readFile(file)));
+    const incidents = new Set(readCsvText(plain).map((row) => row.cells.IncidentNumber)).size;
+    const result = await bluelightImport(
+      'lfb',
+      file,
+      '--out',
+      path.join(directory, 'lfb-2023.ndjson'),
+      '--no-progress',
+    );
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      `warning: ${incidents} incidents imported, 0 with a measurable attendance (no mobilised or arrived times) — check the mapping's clock columns (docs/importing.md); no attendance figure can be computed from them\n`,
+    );
+  }, 120_000);
+
+  it('refuses --wait with a file output (exit 2)', async () => {
+    const result = await bluelightImport(
+      'sffd',
+      SAMPLES.sffd,
+      '--out',
+      path.join(directory, 'wait.ndjson'),
+      '--wait',
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--wait waits for the figures in ClickHouse');
   });
 
   it('exits 5 when rows were rejected, naming them by file and line', async () => {

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { EventOutput } from '@bluelight/event-output';
 import type { BluelightEvent } from '@bluelight/schemas';
 import { readHeader, readRows } from './csv-source.js';
+import type { ImportedEntities } from './imported.js';
 import type { CompiledMapping, CompiledRecord } from './mapping.js';
 import type { RowError, RowErrorSink } from './row-errors.js';
 
@@ -58,6 +59,8 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** EARLIEST_EVENT_TIME (importerConfigSchema): rows dated before it are rejected, naming the field. */
   earliestEventTime?: Date;
+  /** Every entity written is recorded here (end-of-import warnings, `--wait`). */
+  entities?: ImportedEntities;
 }
 
 interface PlannedFile {
@@ -186,6 +189,7 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
     summary.eventsWritten += events.length;
     for (const event of events) {
       summary.eventsByType[event.event_type] = (summary.eventsByType[event.event_type] ?? 0) + 1;
+      options.entities?.add(event);
     }
     report();
   };

@@ -1,6 +1,12 @@
 export { type EventOutput, type OutputTarget, openEventOutput } from '@bluelight/event-output';
 export { type ImporterConfig, importerConfigSchema } from './config.js';
 export {
+  ImportedEntities,
+  type ImportedEntity,
+  type Measurability,
+  measurabilityWarnings,
+} from './imported.js';
+export {
   ImportInputError,
   type ImportOptions,
   type ImportProgress,
@@ -22,3 +28,4 @@ export { MappingError, type MappingProblem } from './mapping-schema.js';
 export { OutputChoiceError, outputTargetFor } from './output.js';
 export { createProgressBar } from './progress.js';
 export { openRowErrorFile, type RowError, type RowErrorSink } from './row-errors.js';
+export { describeWait, type WaitProgress, WaitTimeoutError, waitForFigures } from './wait.js';

@@ -461,7 +461,7 @@ describe('agency scope', () => {
           // One per read of a fact table: every table a facts source reads, in every version part.
           expect(placeholders.length, sent.query).toBe(
             sent.query.match(
-              /FROM (incident_facts|incident_fact_revisions|call_facts|call_fact_revisions|resource_changes|resource_registry|fact_anchor_exceptions)\b/g,
+              /FROM (incident_facts|incident_fact_revisions|call_facts|call_fact_revisions|resource_changes|resource_registry|fact_anchor_exceptions|appliance_facts|appliance_fact_revisions)\b/g,
             )?.length,
           );
           for (const [, name] of placeholders)
@@ -807,6 +807,10 @@ describe('probes, metrics and documentation', () => {
       ].sort(),
     );
     expect(names('/v1/reports/annual').sort()).toEqual(['agency', 'comparePrevious', 'from', 'to']);
+    expect(names('/v1/data-quality').sort()).toEqual(['agency', 'from', 'to']);
+    expect(names('/v1/data-quality/records').sort()).toEqual(
+      ['agency', 'check', 'from', 'limit', 'offset', 'to'].sort(),
+    );
     expect(spec.paths['/v1/kpis']?.get).toHaveProperty(['responses', '403']);
     expect(Object.keys(spec.paths)).toContain('/v1/standards');
   });
@@ -821,6 +825,8 @@ describe('probes, metrics and documentation', () => {
     expect(spec.security).toBeUndefined();
     const v1 = Object.keys(spec.paths).filter((path) => path.startsWith('/v1/'));
     expect(v1.sort()).toEqual([
+      '/v1/data-quality',
+      '/v1/data-quality/records',
       '/v1/incidents',
       '/v1/kpis',
       '/v1/kpis/records',

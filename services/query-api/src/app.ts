@@ -10,11 +10,16 @@ import {
   type ReadinessCheck,
   TokenBucketLimiter,
 } from '@bluelight/service-kit';
-import { KpiRequestError, type StandardDefinition } from '@bluelight/standards';
+import {
+  DataQualityRequestError,
+  KpiRequestError,
+  type StandardDefinition,
+} from '@bluelight/standards';
 import { ReadKeys } from './api-keys.js';
 import { configuredReaders, type QueryApiConfig } from './config.js';
 import { querySchemas } from './params.js';
 import { createV1Hooks, type V1RouteOptions } from './routes/common.js';
+import { dataQualityRoute } from './routes/data-quality.js';
 import { incidentsRoute } from './routes/incidents.js';
 import { kpisRoute } from './routes/kpis.js';
 import { operationsRoute } from './routes/operations.js';
@@ -47,7 +52,10 @@ function isClickHouseUnavailable(error: unknown): boolean {
 
 /** The query API's own errors: a standard's bad request, and ClickHouse not answering. */
 function describeQueryError(error: unknown): ErrorAnswer | undefined {
-  if (error instanceof KpiRequestError && error.parameter !== 'standards') {
+  if (
+    (error instanceof KpiRequestError && error.parameter !== 'standards') ||
+    error instanceof DataQualityRequestError
+  ) {
     const message = error.message.replace(`${error.parameter}: `, '');
     return {
       status: 400,
@@ -124,6 +132,7 @@ export async function buildApp(deps: QueryApiDeps): Promise<HttpApp> {
   await app.register(incidentsRoute, routeOptions);
   await app.register(reportsRoute, routeOptions);
   await app.register(operationsRoute, routeOptions);
+  await app.register(dataQualityRoute, routeOptions);
 
   if (readKeys.size === 0) {
     deps.logger.warn(

@@ -140,6 +140,23 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    path: '/v1/data-quality',
+    base: MARCH,
+    parameters: { agency: 'refused', from: 'refused', to: 'refused' },
+  },
+  {
+    path: '/v1/data-quality/records',
+    base: MARCH,
+    parameters: {
+      agency: 'refused',
+      from: 'refused',
+      to: 'refused',
+      check: 'refused',
+      limit: 'refused',
+      offset: 'refused',
+    },
+  },
+  {
     path: '/v1/reports/annual',
     base: MARCH,
     parameters: {

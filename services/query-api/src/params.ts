@@ -1,5 +1,6 @@
 import { agencyCode } from '@bluelight/schemas';
 import {
+  DATA_QUALITY_CHECKS,
   FILTERS,
   FIRST_PERIOD_DAY,
   GROUPINGS,
@@ -180,6 +181,31 @@ const cursorParam = z
     }
   });
 
+/** A page size, 1 to MAX_LIMIT. */
+const pageLimit = z
+  .string({ error: textError(`a whole number from 1 to ${MAX_LIMIT}`) })
+  .regex(/^\d{1,5}$/, `expected a whole number from 1 to ${MAX_LIMIT}`)
+  .transform(Number)
+  .pipe(
+    z
+      .int()
+      .min(1, `expected a whole number from 1 to ${MAX_LIMIT}`)
+      .max(MAX_LIMIT, `at most ${MAX_LIMIT}`),
+  )
+  .optional();
+
+/** Records to skip: the next_offset of the previous page. */
+const pageOffset = z
+  .string({ error: textError('a whole number, the next_offset of the previous page') })
+  .regex(/^\d{1,9}$/, 'expected a whole number, the next_offset of the previous page')
+  .transform(Number)
+  .optional();
+
+/** `check=a,b`: data-quality checks by name. */
+const checkList = listOf(
+  z.enum(DATA_QUALITY_CHECKS, { error: `expected one of ${DATA_QUALITY_CHECKS.join(', ')}` }),
+);
+
 export function encodeCursor(sortMs: number, incidentId: string, agency: string): string {
   return Buffer.from(JSON.stringify([sortMs, incidentId, agency]), 'utf8').toString('base64url');
 }
@@ -270,18 +296,9 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
         .describe(
           'Incidents whose id, station ground or area starts with this (case-insensitive for station and area).',
         ),
-      limit: z
-        .string({ error: textError(`a whole number from 1 to ${MAX_LIMIT}`) })
-        .regex(/^\d{1,5}$/, `expected a whole number from 1 to ${MAX_LIMIT}`)
-        .transform(Number)
-        .pipe(
-          z
-            .int()
-            .min(1, `expected a whole number from 1 to ${MAX_LIMIT}`)
-            .max(MAX_LIMIT, `at most ${MAX_LIMIT}`),
-        )
-        .optional()
-        .describe(`Incidents per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`),
+      limit: pageLimit.describe(
+        `Incidents per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`,
+      ),
       cursor: cursorParam.optional().describe('next_cursor from the previous page.'),
     })
     .superRefine(checkPeriod(maxPeriodDays)) as z.ZodType<
@@ -319,6 +336,24 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
       }
     });
 
+  const dataQuality = z
+    .strictObject({ agency: agencyParam, ...period })
+    .superRefine(checkPeriod(maxPeriodDays));
+
+  const dataQualityRecords = z
+    .strictObject({
+      agency: agencyParam,
+      ...period,
+      check: checkList.describe(
+        `Only these checks (repeat or comma-separate): ${DATA_QUALITY_CHECKS.join(', ')}. Default every check.`,
+      ),
+      limit: pageLimit.describe(
+        `Records per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}).`,
+      ),
+      offset: pageOffset.describe('next_offset from the previous page (default 0).'),
+    })
+    .superRefine(checkPeriod(maxPeriodDays));
+
   const none = z.strictObject({});
 
   return {
@@ -326,6 +361,8 @@ export function querySchemas(standards: StandardDefinition[], maxPeriodDays: num
     kpiRecords,
     incidents,
     report,
+    dataQuality,
+    dataQualityRecords,
     none,
     operations: operationsQuerySchemas(standards, maxPeriodDays),
   };

@@ -50,6 +50,14 @@ export interface Profile {
     meanPrimaryFireAttendanceMinutes: number;
     falls: { responses: number; meanAttendanceMinutes: number; noFurtherHelpShare: number };
     availability: { wholetime: number; onCall: number };
+    /**
+     * What on-call availability does to attendance in an on-call station's ground: when none of
+     * its on-call appliances is on the run at the call, the first appliance comes from the next
+     * station. Life-risk incidents there meet the attendance standard `shareDifference` less often
+     * than those with the pump on the run (the county's share stays exact); every other incident's
+     * first attendance is drawn `timeFactor` times longer (means stay exact after rescaling).
+     */
+    onCallCoverEffect: { shareDifference: number; timeFactor: number };
   };
   police: {
     emergencyIncidents: number;
@@ -162,6 +170,8 @@ export const STAFFORDSHIRE_2023_24: Profile = {
     meanPrimaryFireAttendanceMinutes: 9.34,
     falls: { responses: 939, meanAttendanceMinutes: 38, noFurtherHelpShare: 0.86 },
     availability: { wholetime: 0.98, onCall: 0.6 },
+    // Assumed (not published): the size of the availability effect the report's story implies.
+    onCallCoverEffect: { shareDifference: 0.15, timeFactor: 1.3 },
   },
   police: { emergencyIncidents: 24_000, meanEmergencyAttendanceMinutes: 9.63, ruralShare: 0.3 },
   calls999: {

@@ -65,7 +65,11 @@ interface FireIncident {
   pumpsWanted: number;
   assigned: Appliance[];
   fallsNoFurtherHelp: boolean;
+  /** Whether an on-call appliance of its ground was on the run at the call ('none': no on-call pump). */
+  onCallCover: OnCallCover;
 }
+
+type OnCallCover = 'on_run' | 'off_run' | 'none';
 
 interface PoliceIncident {
   index: number;
@@ -286,6 +290,7 @@ export class SimulatedYear {
         pumpsWanted,
         assigned: [],
         fallsNoFurtherHelp: false,
+        onCallCover: 'none',
       });
     });
     this.#planAttendance(random);
@@ -311,19 +316,25 @@ export class SimulatedYear {
   #planAttendance(random: Random): void {
     const fire = this.#profile.fire;
     const standard = fire.attendanceStandard;
+    for (const incident of this.fireIncidents) incident.onCallCover = this.#onCallCover(incident);
     const lifeRisk = this.fireIncidents.filter((incident) => incident.lifeRisk && !incident.falls);
-    const met = exactQuota(random, lifeRisk.length, standard.metShare);
-    lifeRisk.forEach((incident, index) => {
+    const met = this.#metQuota(random, lifeRisk);
+    lifeRisk.forEach((incident) => {
       const threshold = standard.firstPump[incident.riskBand];
-      incident.firstAttendance = met[index]
+      incident.firstAttendance = met.has(incident)
         ? threshold * random.uniform(0.5, 0.995)
         : threshold * (1.01 + random.exponential(0.3));
     });
     for (const incident of this.fireIncidents) {
       if (incident.lifeRisk && !incident.falls) continue;
+      // The next station's pump has further to come (falls responses send no pump).
+      const fromFurther =
+        !incident.falls && incident.onCallCover === 'off_run'
+          ? fire.onCallCoverEffect.timeFactor
+          : 1;
       const typical = incident.falls
         ? fire.falls.meanAttendanceMinutes * 60
-        : standard.firstPump[incident.riskBand] * 0.85;
+        : standard.firstPump[incident.riskBand] * 0.85 * fromFurther;
       incident.firstAttendance = random.logNormal(typical, incident.falls ? 0.45 : 0.4);
     }
     // Exact means: falls responses, and primary fires through those the standard does not fix.
@@ -350,6 +361,49 @@ export class SimulatedYear {
         incident.secondAttendance = incident.firstAttendance + random.uniform(60, 300);
       }
     }
+  }
+
+  /** An on-call ground's cover at the call: any of its on-call appliances outside an off-run block. */
+  #onCallCover(incident: FireIncident): OnCallCover {
+    if (incident.station.crewing !== 'on_call') return 'none';
+    const onRun = this.appliances.some(
+      (appliance) =>
+        appliance.station === incident.station &&
+        !appliance.offRun.some(
+          (block) => block.start <= incident.callReceived && incident.callReceived < block.end,
+        ),
+    );
+    return onRun ? 'on_run' : 'off_run';
+  }
+
+  /**
+   * The life-risk incidents that meet the attendance standard: exactly the county's share of them,
+   * split in on-call grounds so that those with the on-call pump off the run meet it
+   * `shareDifference` less often than those with it on the run (p_on − p_off = d with
+   * u·p_off + (1 − u)·p_on = p, u the off-run fraction); whole-time grounds take the rest.
+   */
+  #metQuota(random: Random, lifeRisk: FireIncident[]): Set<FireIncident> {
+    const share = this.#profile.fire.attendanceStandard.metShare;
+    const difference = this.#profile.fire.onCallCoverEffect.shareDifference;
+    const side = (cover: OnCallCover) =>
+      lifeRisk.filter((incident) => incident.onCallCover === cover);
+    const onRun = side('on_run');
+    const offRun = side('off_run');
+    const none = side('none');
+    const offFraction = offRun.length / Math.max(1, onRun.length + offRun.length);
+    const clamp = (value: number) => Math.min(1, Math.max(0, value));
+    const metOnRun = Math.round(onRun.length * clamp(share + difference * offFraction));
+    const metOffRun = Math.round(offRun.length * clamp(share - difference * (1 - offFraction)));
+    const total = Math.round(lifeRisk.length * share);
+    const met = new Set<FireIncident>();
+    for (const [group, hits] of [
+      [onRun, metOnRun],
+      [offRun, metOffRun],
+      [none, Math.min(none.length, Math.max(0, total - metOnRun - metOffRun))],
+    ] as const) {
+      for (const incident of random.shuffle([...group]).slice(0, hits)) met.add(incident);
+    }
+    return met;
   }
 
   #planPoliceAndCalls(): void {

@@ -10,6 +10,7 @@ export {
 } from '@bluelight/clickhouse-schema';
 export * from './availability-kpi.js';
 export * from './call-kpi.js';
+export * from './data-quality.js';
 export * from './days.js';
 export * from './definition.js';
 export * from './engine.js';
@@ -20,3 +21,4 @@ export * from './operations/index.js';
 export * from './records.js';
 export * from './report.js';
 export * from './report-charts.js';
+export * from './report-operations.js';

@@ -10,6 +10,7 @@ import {
 import type { VersionPart } from './kpi-common.js';
 import { versionsDuring } from './load.js';
 import { ATTENDED_FIRE, type ReportCharts, reportCharts } from './report-charts.js';
+import { operationsSection } from './report-operations.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
 export const REPORT_STANDARDS = {
@@ -249,6 +250,18 @@ async function incidentFigures(
 const minutes = (seconds: number | null | undefined) =>
   seconds === null || seconds === undefined ? null : seconds / 60;
 
+/** The report's standards are all loaded and an agency is given, before any query is sent. */
+function checkReportRequest(standards: StandardDefinition[], agencies: readonly string[]): void {
+  for (const id of Object.values(REPORT_STANDARDS)) {
+    if (!standards.some((standard) => standard.id === id)) {
+      throw new KpiRequestError('standards', `the report needs the standard "${id}"`);
+    }
+  }
+  if (agencies.length === 0) {
+    throw new KpiRequestError('agency', 'give at least one agency whose report to compute');
+  }
+}
+
 /**
  * The annual report's figures for one period, each from the standard that defines it, over the
  * rows of the agencies given (together: a county's fire service, police force and control room).
@@ -260,14 +273,7 @@ export async function reportFigures(
   agencies: readonly string[],
 ) {
   const ids = REPORT_STANDARDS;
-  for (const id of Object.values(ids)) {
-    if (!standards.some((standard) => standard.id === id)) {
-      throw new KpiRequestError('standards', `the report needs the standard "${id}"`);
-    }
-  }
-  if (agencies.length === 0) {
-    throw new KpiRequestError('agency', 'give at least one agency whose report to compute');
-  }
+  checkReportRequest(standards, agencies);
   const figure = (id: string) => overall(client, standards, id, period, agencies);
   // One scan of the incident facts for every incident figure, beside the call and availability
   // figures (the server answers several queries at once).
@@ -469,11 +475,14 @@ export async function annualReport(
   agencies: readonly string[],
   options: { comparePrevious?: boolean; charts?: boolean } = {},
 ) {
-  const [current, previous, charts] = await Promise.all([
+  checkReportRequest(standards, agencies);
+  const [current, previous, operations, charts] = await Promise.all([
     reportFigures(client, standards, period, agencies),
     options.comparePrevious
       ? reportFigures(client, standards, previousPeriod(period), agencies)
       : null,
+    // The period's "Appliances and cover" section (report-operations.ts).
+    operationsSection(client, standards, period, agencies),
     options.charts
       ? reportCharts(client, standards, REPORT_STANDARDS, period, agencies)
       : undefined,
@@ -483,6 +492,7 @@ export async function annualReport(
     agencies: current.agencies,
     current,
     previous,
+    operations,
     ...(charts ? { charts: charts as ReportCharts } : {}),
   };
 }

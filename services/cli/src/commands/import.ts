@@ -6,9 +6,11 @@ import type {
   OutputTarget,
   RowError,
 } from '@bluelight/importers';
-import { ConfigError, createLogger, EXIT_CONFIG } from '@bluelight/service-kit';
-import { Argument, type Command } from 'commander';
+import { ClickHouseError, ConfigError, createLogger, EXIT_CONFIG } from '@bluelight/service-kit';
+import { Argument, type Command, InvalidArgumentError } from 'commander';
+import { connectReader } from '../clickhouse-reader.js';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
+import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
 
 /** Imported, but some rows were rejected (listed in the summary and the --errors file). */
 /** Rejected rows printed in the summary; --errors FILE has all of them. */
@@ -27,6 +29,19 @@ interface ImportCommandOptions {
   source?: string;
   timeZone?: string;
   progress: boolean;
+  /** Seconds, or true for `--wait` alone. */
+  wait?: number | true;
+  stack: string;
+}
+
+/** Default seconds `--wait` waits for the figures. */
+const DEFAULT_WAIT_SECONDS = 300;
+
+function parseWaitSeconds(value: string): number {
+  if (!/^\d{1,6}$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError('expected a number of seconds, at least 1');
+  }
+  return Number(value);
 }
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
@@ -58,6 +73,46 @@ function printSummary(summary: ImportSummary, errorsFile: string | undefined): v
   for (const error of summary.firstErrors.slice(0, ROWS_SHOWN)) warn(describeRowError(error));
 }
 
+/** `--wait`: polls the figures until they hold every imported entity, with progress on stderr. */
+async function waitForFigures(
+  importers: typeof import('@bluelight/importers'),
+  entities: InstanceType<typeof import('@bluelight/importers').ImportedEntities>,
+  options: ImportCommandOptions,
+): Promise<void> {
+  const seconds = typeof options.wait === 'number' ? options.wait : DEFAULT_WAIT_SECONDS;
+  const { client, where } = await connectReader(options.stack, 'bluelight-import');
+  let shown = '';
+  try {
+    const done = await importers.waitForFigures(client, entities, {
+      timeoutMs: seconds * 1000,
+      onProgress: (progress) => {
+        const line = importers.describeWait(progress);
+        if (line !== shown) warn(`waiting: ${line} (${Math.round(progress.elapsedMs / 1000)} s)`);
+        shown = line;
+      },
+    });
+    say(`in the figures: ${importers.describeWait(done).replace(/ in the figures$/, '')}`);
+  } catch (error) {
+    if (error instanceof importers.WaitTimeoutError) {
+      throw new UserFacingError(
+        `${error.message} (${where}); is the sink running and writing there (npm start)?`,
+        ExitCode.waitTimedOut,
+      );
+    }
+    if (
+      error instanceof ClickHouseError ||
+      (error as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+    ) {
+      throw new UserFacingError(
+        `--wait cannot read ${where}: ${(error as Error).message.split('\n')[0]}`,
+      );
+    }
+    throw error;
+  } finally {
+    await client.close();
+  }
+}
+
 export function registerImportCommand(program: Command): void {
   program
     .command('import')
@@ -83,6 +138,16 @@ export function registerImportCommand(program: Command): void {
     .option('--source <id>', "the events' source instead of the mapping's")
     .option('--time-zone <zone>', "the export's IANA time zone instead of the mapping's")
     .option('--no-progress', 'no progress bar (it is only drawn on a terminal anyway)')
+    .option(
+      '--wait [seconds]',
+      `after writing, wait until the imported events are in the figures (ClickHouse's facts), at most this long (default ${DEFAULT_WAIT_SECONDS})`,
+      parseWaitSeconds,
+    )
+    .option(
+      '--stack <name>',
+      'with --wait and without CLICKHOUSE_URL: the local stack whose ClickHouse to read (as bluelight run --name)',
+      MAIN_JOB_STACK,
+    )
     .addHelpText(
       'after',
       `
@@ -90,8 +155,16 @@ Rows that cannot be mapped, or whose events the contract refuses, are rejected a
 file and line; every other row is still imported. Importing a file again writes the same event
 ids, so the sink's de-duplication makes re-imports harmless.
 
+At the end, a warning (stderr) says when rows gave no measurable figure: incidents without an
+arrival time (no attendance can be measured), calls without an answer time.
+
+--wait polls ClickHouse at $CLICKHOUSE_URL (or the local stack's), database $CLICKHOUSE_DATABASE
+(default ${MAIN_JOB_DATABASE}), until every imported incident, call and appliance is in the facts
+with its latest imported event, printing progress on stderr.
+
 Exit codes: 0 every row imported; ${ExitCode.rowsRejected} imported, but some rows rejected; 1 failed (bad mapping,
-a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFIG} invalid KAFKA_* variables.`,
+a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFIG} invalid KAFKA_* variables;
+${ExitCode.waitTimedOut} --wait timed out before the figures had every imported event.`,
     )
     .action(
       async (format: (typeof FORMATS)[number], files: string[], options: ImportCommandOptions) => {
@@ -123,6 +196,12 @@ a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFI
         let mapping: CompiledMapping;
         try {
           target = importers.outputTargetFor(options.out);
+          if (options.wait !== undefined && target.kind === 'file') {
+            throw new UserFacingError(
+              '--wait waits for the figures in ClickHouse; events written to a file never reach them (use --out kafka)',
+              ExitCode.usage,
+            );
+          }
           mapping =
             format === 'custom'
               ? await importers.loadMappingFile(options.mapping ?? '', overrides)
@@ -161,12 +240,14 @@ a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFI
           : undefined;
         const bar =
           options.progress && process.stderr.isTTY ? importers.createProgressBar() : undefined;
+        const entities = new importers.ImportedEntities();
         let summary: ImportSummary;
         try {
           summary = await importers.importFiles({
             mapping,
             files,
             output,
+            entities,
             earliestEventTime: config.EARLIEST_EVENT_TIME,
             ...(errorReport ? { errorReport } : {}),
             ...(bar ? { onProgress: bar.update } : {}),
@@ -185,7 +266,11 @@ a file the mapping does not recognise, Kafka unreachable); 2 usage; ${EXIT_CONFI
           await errorReport?.close();
         }
         printSummary(summary, options.errors);
+        for (const line of importers.measurabilityWarnings(entities.measurability())) {
+          warn(`warning: ${line}`);
+        }
         if (summary.rowsRejected > 0) process.exitCode = ExitCode.rowsRejected;
+        if (options.wait !== undefined) await waitForFigures(importers, entities, options);
       },
     );
 }

@@ -1,24 +1,10 @@
-import { LocalStack, StackConfigurationError } from '@bluelight/local-stack';
-import {
-  type ClickHouseClient,
-  ClickHouseError,
-  createClickHouse,
-  platformConfigSchema,
-  platformEnv,
-} from '@bluelight/service-kit';
+import { type ClickHouseClient, ClickHouseError } from '@bluelight/service-kit';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { commaList } from '../arguments.js';
-import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
+import { connectReader } from '../clickhouse-reader.js';
+import { ExitCode, UserFacingError } from '../exit-codes.js';
 import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
 import { collectAgencies, parseLondonDate } from './report.js';
-
-/** Where the figures are read: as `bluelight report` reads (the main job's database by default). */
-const clickhouseConfigSchema = platformConfigSchema
-  .pick({ CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true, CLICKHOUSE_CA_FILE: true })
-  .extend({
-    CLICKHOUSE_URL: platformEnv.CLICKHOUSE_URL.unwrap().optional(),
-    CLICKHOUSE_DATABASE: platformEnv.CLICKHOUSE_DATABASE.unwrap().default(MAIN_JOB_DATABASE),
-  });
 
 interface CommonOptions {
   from: string;
@@ -51,33 +37,6 @@ interface Figure {
     client: ClickHouseClient,
     options: CommonOptions & Record<string, unknown>,
   ) => Promise<Answer>;
-}
-
-async function connect(stack: string): Promise<{ client: ClickHouseClient; where: string }> {
-  const config = loadCommandConfig(clickhouseConfigSchema);
-  let url = config.CLICKHOUSE_URL;
-  let where = `ClickHouse at ${url}`;
-  if (url === undefined) {
-    try {
-      url = (await LocalStack.open({ name: stack })).clickhouseUrl;
-    } catch (error) {
-      if (error instanceof StackConfigurationError) {
-        throw new UserFacingError(`--stack: ${error.message}`, ExitCode.usage);
-      }
-      throw error;
-    }
-    where = `the local stack "${stack}" (CLICKHOUSE_URL is not set) at ${url}`;
-  }
-  const client = createClickHouse({
-    url,
-    username: config.CLICKHOUSE_USER,
-    password: config.CLICKHOUSE_PASSWORD,
-    database: config.CLICKHOUSE_DATABASE,
-    caCertificate: config.CLICKHOUSE_CA_FILE,
-    application: 'bluelight-operations',
-    settings: { readonly: '1' },
-  });
-  return { client, where: `${where}, database ${config.CLICKHOUSE_DATABASE}` };
 }
 
 /** Records as an aligned table: numbers right-aligned, fractions to 3 places. */
@@ -335,7 +294,7 @@ export function registerOperationsCommand(program: Command): void {
       }
       const { KpiRequestError } = await import('@bluelight/standards');
       const { flatten, toCsv } = await import('@bluelight/query-api');
-      const { client, where } = await connect(options.stack);
+      const { client, where } = await connectReader(options.stack, 'bluelight-operations');
       try {
         const answer = await figure.run(client, { ...options, groupBy });
         if (answer.records.length === 0 && options.format !== 'json') {

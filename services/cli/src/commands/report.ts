@@ -187,7 +187,7 @@ function writeOutput(file: string | undefined, content: string | Uint8Array): vo
 
 /**
  * The Chromium that prints the PDF: found, or installed (Debian's package, with progress on
- * stderr) where this process may; otherwise what to install, with exit code 7.
+ * stderr) where this process may; otherwise what to install, with exit code 8.
  */
 async function chromiumForPdf(): Promise<string> {
   try {
@@ -377,7 +377,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description(
-      'The annual figures (attendance standard, availability, falls, police, 999 and 101) from ClickHouse, each from its standard (see docs/report.md)',
+      'The annual figures (attendance standard, availability, falls, police, 999 and 101) from ClickHouse, each from its standard, then the Appliances and cover section (see docs/report.md)',
     )
     .requiredOption('--from <date>', 'first London day of the period, YYYY-MM-DD', parseLondonDate)
     .requiredOption(
@@ -432,7 +432,7 @@ export function registerReportCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf put the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 7 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.\n\nThe records behind a figure (CSV; a header alone and exit 6 when none match):\n  npx bluelight report --records fire-attendance-standard --from 2024-04-01 --to 2025-03-31 \\\n    --agency staffordshire-fire --only excluded --out excluded.csv`,
+      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf put the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 8 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.\n\nThe records behind a figure (CSV; a header alone and exit 6 when none match):\n  npx bluelight report --records fire-attendance-standard --from 2024-04-01 --to 2025-03-31 \\\n    --agency staffordshire-fire --only excluded --out excluded.csv`,
     )
     .action(async (options: ReportOptions, command: Command) => {
       if (options.to < options.from) {
@@ -457,6 +457,7 @@ export function registerReportCommand(program: Command): void {
         formatReportValue,
         reportIsEmpty,
         reportLines,
+        operationsSectionText,
         StandardsError,
         KpiRequestError,
       } = await import('@bluelight/standards');
@@ -573,7 +574,11 @@ export function registerReportCommand(program: Command): void {
           for (const note of notes) process.stderr.write(`${note}\n`);
         } else {
           const table = reportTable(report, lines, formatReportValue);
-          writeOutput(options.out, notes.length > 0 ? `${table}\n${notes.join('\n')}\n` : table);
+          const operations = `\n${operationsSectionText(report.operations).join('\n')}\n`;
+          writeOutput(
+            options.out,
+            `${table}${operations}${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}`,
+          );
         }
       } catch (error) {
         if (error instanceof UserFacingError) throw error;

@@ -15,6 +15,8 @@ const reportResponse = z.looseObject({
   agencies: agenciesRead,
   current: z.looseObject({ period: z.object({ from: z.string(), to: z.string() }) }),
   previous: z.looseObject({ period: z.object({ from: z.string(), to: z.string() }) }).nullable(),
+  // The "Appliances and cover" section (docs/operations.md#in-the-annual-report).
+  operations: z.looseObject({ title: z.string() }),
   lines: z.array(
     z.object({
       key: z.string(),

@@ -15,10 +15,16 @@ import { TEST_KEYS, type TestKey, testReaders } from './keys.js';
  */
 export async function startTestQueryApi(
   prefix: string,
-  options: { standards?: StandardDefinition[] } = {},
+  options: {
+    standards?: StandardDefinition[] /** Instead of the hand-built facts. */;
+    events?: object[];
+  } = {},
 ) {
   const db = await migratedDatabase(prefix);
-  await landEvents(db.client, [...incidentEvents(), ...callEvents(), ...statusEvents()]);
+  await landEvents(
+    db.client,
+    options.events ?? [...incidentEvents(), ...callEvents(), ...statusEvents()],
+  );
   const endpoints = testEndpoints();
   const config = loadConfig(queryApiConfigSchema, {
     CLICKHOUSE_URL: endpoints.clickhouseUrl,

@@ -15,6 +15,7 @@ export class FigureCounter {
       risk: string;
       lifeRisk: boolean;
       received: number;
+      ground: string;
       stop?: string;
     }
   >();
@@ -34,7 +35,7 @@ export class FigureCounter {
   >();
   readonly #status = new Map<
     string,
-    { crewing: string; changes: { at: number; unavailable: boolean }[] }
+    { crewing: string; station: string; changes: { at: number; unavailable: boolean }[] }
   >();
 
   add(event: SimEvent): void {
@@ -62,6 +63,8 @@ export class FigureCounter {
           risk: (details.risk_band as string) ?? '',
           lifeRisk: details.life_risk === true,
           received: Date.parse(payload.call_received_at as string),
+          ground:
+            (payload.location as { station_ground?: string } | undefined)?.station_ground ?? '',
         });
         break;
       }
@@ -97,6 +100,7 @@ export class FigureCounter {
         const id = payload.resource_id as string;
         const entry = this.#status.get(id) ?? {
           crewing: payload.crewing_model as string,
+          station: payload.home_station as string,
           changes: [],
         };
         entry.changes.push({
@@ -115,6 +119,47 @@ export class FigureCounter {
       (arrival) => !this.#corrected.has(arrival.id),
     );
     return arrivals.length === 0 ? undefined : Math.min(...arrivals.map((arrival) => arrival.at));
+  }
+
+  /**
+   * The attendance standard over life-risk incidents in on-call stations' grounds, split by
+   * whether one of the ground's on-call appliances was on the run (its latest status at or before
+   * the call not `unavailable`) when the call was received: n, met and mean seconds per side.
+   */
+  coverSplit() {
+    const thresholds: Record<string, number> = { high: 480, medium: 600, low: 1080 };
+    const onCallByStation = new Map<string, { at: number; unavailable: boolean }[][]>();
+    for (const entry of this.#status.values()) {
+      if (entry.crewing !== 'on_call') continue;
+      const changes = [...entry.changes].sort((a, b) => a.at - b.at);
+      onCallByStation.set(entry.station, [...(onCallByStation.get(entry.station) ?? []), changes]);
+    }
+    const sides = {
+      available: { n: 0, met: 0, seconds: 0 },
+      unavailable: { n: 0, met: 0, seconds: 0 },
+    };
+    for (const [id, incident] of this.#incidents) {
+      const appliances = onCallByStation.get(incident.ground);
+      if (incident.service !== 'fire' || !incident.lifeRisk || !appliances) continue;
+      if (incident.subtype === 'falls_assisting_other_agencies') continue;
+      const arrival = this.#firstArrival(id);
+      if (arrival === undefined) continue;
+      const onRun = appliances.some((changes) => {
+        const latest = changes.filter((change) => change.at <= incident.received).at(-1);
+        return latest !== undefined && !latest.unavailable;
+      });
+      const side = sides[onRun ? 'available' : 'unavailable'];
+      const seconds = (arrival - incident.received) / 1000;
+      side.n += 1;
+      side.seconds += seconds;
+      if (seconds <= (thresholds[incident.risk] as number)) side.met += 1;
+    }
+    const summary = ({ n, met, seconds }: { n: number; met: number; seconds: number }) => ({
+      n,
+      met,
+      meanSeconds: seconds / n,
+    });
+    return { available: summary(sides.available), unavailable: summary(sides.unavailable) };
   }
 
   figures(periodEnd: number) {

@@ -17,6 +17,23 @@ export const CONCURRENCY_GROUPINGS = {
 } as const;
 export type ConcurrencyGrouping = keyof typeof CONCURRENCY_GROUPINGS;
 
+/** When an incident begins to be in progress: its call, or its creation without one. */
+export const INCIDENT_BEGINS = 'coalesce(call_received_at, created_at)';
+
+/**
+ * An incident in progress at the instant `at` (SQL), over incident facts: not cancelled, begun at
+ * or before it, not closed by it. Unlike the levels below (which need an end), an incident not
+ * closed yet is in progress: this is "now" on a wall screen.
+ */
+export function inProgressAtWhere(at: string): string[] {
+  return [
+    'cancelled = 0',
+    `${INCIDENT_BEGINS} IS NOT NULL`,
+    `${INCIDENT_BEGINS} <= ${at}`,
+    `ifNull(closed_at > ${at}, 1)`,
+  ];
+}
+
 /**
  * Incidents that began before the period and were still in progress in it are counted when they
  * began at most this many days before it: the facts of those days are read too.
@@ -55,13 +72,13 @@ function levelSegmentsSql(
           point.1 AS t, point.2 AS delta
         FROM (
           SELECT ${CONCURRENCY_GROUPINGS[groupBy]} AS grp,
-            greatest(assumeNotNull(coalesce(call_received_at, created_at)), ${instants.from}) AS begins,
+            greatest(assumeNotNull(${INCIDENT_BEGINS}), ${instants.from}) AS begins,
             least(assumeNotNull(closed_at), ${instants.to}) AS ends
           FROM (${incidentFactsSql(read, agencyList(p, agencies))}) AS incident_facts
           WHERE ${scope.join(' AND ')} AND cancelled = 0
-            AND closed_at IS NOT NULL AND coalesce(call_received_at, created_at) IS NOT NULL
-            AND closed_at > coalesce(call_received_at, created_at)
-            AND coalesce(call_received_at, created_at) < ${instants.to}
+            AND closed_at IS NOT NULL AND ${INCIDENT_BEGINS} IS NOT NULL
+            AND closed_at > ${INCIDENT_BEGINS}
+            AND ${INCIDENT_BEGINS} < ${instants.to}
             AND closed_at > ${instants.from}
         )
       )

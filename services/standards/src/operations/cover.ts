@@ -3,6 +3,7 @@ import type { IncidentStandardVersion, KpiResult, KpiRow } from '../incident-kpi
 import { incidentKpiQueryOver, kpiResult } from '../incident-kpi.js';
 import { agencyList, type KpiQuery, parameterBinder, type VersionPart } from '../kpi-common.js';
 import { type Bind, type OperationsPeriod, periodDays, periodInstants } from './common.js';
+import { stationCountTimelineSql } from './station-cover.js';
 
 /** The two sides of the split, and incidents in grounds without an on-call appliance. */
 export const COVER_STATES = {
@@ -14,30 +15,15 @@ export const COVER_STATES = {
 /**
  * Each station's on-call cover over the period: at every status change of one of its on-call
  * appliances (and at each one's last change before the period), how many of them were then on the
- * run — a running sum of each change's +1 / −1 / 0, the appliances' station as of each change. One
- * row per (agency, station, instant): of several changes at one instant, the state after all.
+ * run (`stationCountTimelineSql`), the appliances' station as of each change.
  */
 function coverTimelineSql(p: Bind, period: OperationsPeriod, agencies: readonly string[]): string {
   const instants = periodInstants(periodDays(p, period));
+  const onCall = `SELECT * FROM (${resourceIntervalsSql(instants, agencyList(p, agencies))})
+        WHERE crewing_model = 'on_call'`;
   return `
-    SELECT agency AS joined_agency, home_station AS joined_station, start_at AS joined_at,
-      argMax(on_run, (toUInt64(rank_in_instant))) AS joined_on_run
-    FROM (
-      SELECT agency, home_station, start_at,
-        row_number() OVER (PARTITION BY agency, home_station, start_at ORDER BY resource_id) AS rank_in_instant,
-        sum(delta) OVER (
-          PARTITION BY agency, home_station ORDER BY start_at, resource_id ROWS UNBOUNDED PRECEDING
-        ) AS on_run
-      FROM (
-        SELECT agency, home_station, resource_id, start_at,
-          toInt32(available) - toInt32(lagInFrame(available, 1, 0) OVER (
-            PARTITION BY agency, resource_id ORDER BY start_at
-            ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)) AS delta
-        FROM (${resourceIntervalsSql(instants, agencyList(p, agencies))})
-        WHERE crewing_model = 'on_call'
-      )
-    )
-    GROUP BY agency, home_station, start_at`;
+    SELECT agency AS joined_agency, station AS joined_station, at AS joined_at, counted AS joined_on_run
+    FROM (${stationCountTimelineSql(onCall, 'available')})`;
 }
 
 /**

@@ -32,6 +32,7 @@ export * from './appliances.js';
 export * from './common.js';
 export * from './concurrency.js';
 export * from './cover.js';
+export * from './station-cover.js';
 export * from './utilisation.js';
 
 /** Operational figures (docs/operations.md): what each one computes from the facts. */
@@ -254,6 +255,11 @@ export async function computeUtilisation(
 /** The smallest side a difference is reported for, unless the standard asks for more. */
 export const COVER_MINIMUM_SAMPLE = 30;
 
+/** The smallest side of the cover split a difference is given for: as asked, never below the standard's. */
+export function coverMinimumSample(version: IncidentStandardVersion, requested?: number): number {
+  return Math.max(requested ?? COVER_MINIMUM_SAMPLE, version.minimum_sample);
+}
+
 /**
  * An incident standard split by whether the station's on-call appliance was on the run at the
  * call, with the difference between the sides and their sample sizes.
@@ -276,10 +282,7 @@ export async function computeCoverAttendance(
   }
   const parts = plan.parts as VersionPart<IncidentStandardVersion>[];
   const version = plan.last.version as IncidentStandardVersion;
-  const minimumSample = Math.max(
-    request.minimumSample ?? COVER_MINIMUM_SAMPLE,
-    version.minimum_sample,
-  );
+  const minimumSample = coverMinimumSample(version, request.minimumSample);
   const found = await rows<KpiRow>(
     client,
     coverAttendanceQuery(parts, ok, ok.agencies, request.byStation ?? false),

@@ -1,0 +1,52 @@
+import { LocalStack, StackConfigurationError } from '@bluelight/local-stack';
+import {
+  type ClickHouseClient,
+  createClickHouse,
+  platformConfigSchema,
+  platformEnv,
+} from '@bluelight/service-kit';
+import { ExitCode, loadCommandConfig, UserFacingError } from './exit-codes.js';
+import { MAIN_JOB_DATABASE } from './main-job.js';
+
+/** Where the figures are read: as `bluelight report` reads (the main job's database by default). */
+const clickhouseConfigSchema = platformConfigSchema
+  .pick({ CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true, CLICKHOUSE_CA_FILE: true })
+  .extend({
+    CLICKHOUSE_URL: platformEnv.CLICKHOUSE_URL.unwrap().optional(),
+    CLICKHOUSE_DATABASE: platformEnv.CLICKHOUSE_DATABASE.unwrap().default(MAIN_JOB_DATABASE),
+  });
+
+/**
+ * A read-only ClickHouse client for a command that reads the figures: CLICKHOUSE_URL, or else the
+ * local stack `stack`'s ClickHouse; database CLICKHOUSE_DATABASE (default the main job's). `where`
+ * says which, for error messages.
+ */
+export async function connectReader(
+  stack: string,
+  application: string,
+): Promise<{ client: ClickHouseClient; where: string }> {
+  const config = loadCommandConfig(clickhouseConfigSchema);
+  let url = config.CLICKHOUSE_URL;
+  let where = `ClickHouse at ${url}`;
+  if (url === undefined) {
+    try {
+      url = (await LocalStack.open({ name: stack })).clickhouseUrl;
+    } catch (error) {
+      if (error instanceof StackConfigurationError) {
+        throw new UserFacingError(`--stack: ${error.message}`, ExitCode.usage);
+      }
+      throw error;
+    }
+    where = `the local stack "${stack}" (CLICKHOUSE_URL is not set) at ${url}`;
+  }
+  const client = createClickHouse({
+    url,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
+    database: config.CLICKHOUSE_DATABASE,
+    caCertificate: config.CLICKHOUSE_CA_FILE,
+    application,
+    settings: { readonly: '1' },
+  });
+  return { client, where: `${where}, database ${config.CLICKHOUSE_DATABASE}` };
+}
