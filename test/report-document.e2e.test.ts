@@ -8,6 +8,7 @@ import { STAFFORDSHIRE_2023_24, simulate } from '@bluelight/simulator';
 import {
   type AnnualReport,
   formatReportValue,
+  operationsSectionText,
   type ReportCharts,
   reportLines,
 } from '@bluelight/standards';
@@ -405,6 +406,10 @@ describe('the annual report document (real ClickHouse, real Chromium)', () => {
         /by Bluelight \d+\.\d+\.\d+$/,
       );
 
+      // The "Appliances and cover" section, as the table output writes it, from the same JSON.
+      expect(await page.$eval('#operations pre', (pre) => pre.textContent)).toBe(
+        operationsSectionText(report.operations).slice(2).join('\n'),
+      );
       await page.screenshot({ path: path.join(OUT, 'report.png'), fullPage: true });
       for (const id of Object.keys(CHART_TITLES)) {
         const element = await page.$(`figure[data-chart="${id}"]`);

@@ -14,6 +14,7 @@ import {
   coverageNotes,
   EXCLUSION_REASONS,
   formatReportValue,
+  operationsSectionText,
   type ReportCharts,
   type ReportFigures,
   reportLines,
@@ -815,7 +816,8 @@ table.annual thead th.num { white-space: normal; }
 .notes, .note, .small { font-size: 8.5pt; color: #444; }
 figure.chart { margin: 0 0 5mm; break-inside: avoid; page-break-inside: avoid; }
 figure.chart svg { max-width: 100%; height: auto; }
-section.charts { break-before: page; page-break-before: always; }
+section.charts, section.operations { break-before: page; page-break-before: always; }
+section.operations pre { font: 8.5pt/1.4 "DejaVu Sans Mono", monospace; white-space: pre-wrap; }
 section.appendix { break-before: page; page-break-before: always; }
 table.definitions { font-size: 8pt; }
 table.quality-counts { width: 60%; }
@@ -860,6 +862,9 @@ ${annualTable(report)}
 </section>
 <section class="charts" id="charts"><h2>Charts, ${html(periodName(current))}</h2>
 ${figures.join('\n')}
+</section>
+<section class="operations" id="operations"><h2>${html(report.operations.title)}, ${html(periodName(current))}</h2>
+<pre>${html(operationsSectionText(report.operations).slice(2).join('\n'))}</pre>
 </section>
 ${exclusionsAppendix(report)}
 ${dataQualityAppendix(report)}
