@@ -24,6 +24,11 @@ const clickhouseConfigSchema = platformConfigSchema
 export async function connectReader(
   stack: string,
   application: string,
+  /**
+   * `1` (default): reads only, no settings either. `2`: reads only, but a query may set its own
+   * settings (as the Grafana plugin's queries do, which the dashboard previews run).
+   */
+  readonly: '1' | '2' = '1',
 ): Promise<{ client: ClickHouseClient; where: string }> {
   const config = loadCommandConfig(clickhouseConfigSchema);
   let url = config.CLICKHOUSE_URL;
@@ -46,7 +51,7 @@ export async function connectReader(
     database: config.CLICKHOUSE_DATABASE,
     caCertificate: config.CLICKHOUSE_CA_FILE,
     application,
-    settings: { readonly: '1' },
+    settings: { readonly },
   });
   return { client, where: `${where}, database ${config.CLICKHOUSE_DATABASE}` };
 }

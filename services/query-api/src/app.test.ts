@@ -560,8 +560,8 @@ describe('GET /v1/standards', () => {
     expect(response.body).toBe(
       [
         'id,name,subject,description,source,groupings,filters,version,effective_from,effective_to,minimum_sample,applies_to.services,clock.start,clock.stop,statistic.kind,statistic.threshold_seconds,statistic.target_share,percentile_method,exclusions.late_call,exclusions.derelict_property,exclusions.abandoned_road_vehicle,exclusions.out_of_sequence,exclusions.total_over_seconds,exclusions.total_under_seconds',
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;area;hour_of_week","station;category;risk_band;area;service",1,2020-04-01,2024-04-01,5,"fire;police",call_received,first_arrival,share_within,300,0.8,inclusive,${exclusions}`,
-        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;area;hour_of_week","station;category;risk_band;area;service",2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,inclusive,${exclusions}`,
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;area;service;subtype;police_grading;area_type;stop_code;hour_of_week","station;category;risk_band;area;service",1,2020-04-01,2024-04-01,5,"fire;police",call_received,first_arrival,share_within,300,0.8,inclusive,${exclusions}`,
+        `quick-attendance,Quick attendance,incidents,"Share of incidents attended within 5 minutes, ""quickly"".","Test, local policy","none;agency;day;week;month;station;category;risk_band;area;service;subtype;police_grading;area_type;stop_code;hour_of_week","station;category;risk_band;area;service",2,2024-04-01,,10,fire,call_received,first_arrival,share_within,240,0.9,inclusive,${exclusions}`,
         '',
       ].join('\r\n'),
     );

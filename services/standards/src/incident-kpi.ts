@@ -28,6 +28,14 @@ export const INCIDENT_GROUPINGS = {
   risk_band: 'risk_band',
   // The incident's local authority area or district (location.area in the contract).
   area: 'area',
+  // The contract's other categorical attributes, each filled by a mapping from a source column:
+  // the category's subtype (location type, special service type, false-alarm class), the
+  // police grading and area type, and the closing stop code.
+  service: 'service',
+  subtype: 'category_subtype',
+  police_grading: 'police_grading',
+  area_type: 'area_type',
+  stop_code: 'stop_code',
   // ISO day of week (1 = Monday) and hour of the call, London time: "1-08" is Monday 08:00–09:00.
   hour_of_week: `formatDateTime(ifNull(call_received_at, created_at), '%u-%H', 'Europe/London')`,
 } as const;

@@ -86,6 +86,26 @@ async function apiTimings(stack: LocalStack, database: string, runs: number) {
     timings.push(await timeIt(`GET ${report}`, runs, () => get(report)));
     const compared = `${report}&comparePrevious=true`;
     timings.push(await timeIt(`GET ${compared}`, runs, () => get(compared)));
+    // The records behind a figure, the data-quality report and the operational analysis: each
+    // over the same year (records and data-quality records a page at a time, as a client reads).
+    const period = `from=${YEAR.from}&to=${YEAR.to}&agency=${AGENCIES}`;
+    const later = [
+      `/v1/kpis/records?standard=fire-attendance-standard&${period}&limit=1000`,
+      `/v1/kpis/records?standard=fire-attendance-standard&${period}&only=excluded&limit=1000`,
+      `/v1/kpis/records?standard=calls-999-answer&${period}&limit=1000`,
+      `/v1/data-quality?${period}`,
+      `/v1/data-quality/records?${period}&limit=1000`,
+      `/v1/operations/appliances?${period}&groupBy=resource`,
+      `/v1/operations/appliances?${period}&groupBy=station`,
+      `/v1/operations/appliances/records?${period}&limit=1000`,
+      `/v1/operations/first-arrivals?${period}`,
+      `/v1/operations/concurrency?${period}&groupBy=station_ground&bucket=hour`,
+      `/v1/operations/committed-elsewhere?${period}&groupBy=station_ground`,
+      `/v1/operations/utilisation?${period}&groupBy=resource`,
+      `/v1/operations/utilisation?${period}&groupBy=resource&byHourOfWeek=true`,
+      `/v1/operations/cover?${period}&byStation=true`,
+    ];
+    for (const path of later) timings.push(await timeIt(`GET ${path}`, runs, () => get(path)));
     return timings;
   } finally {
     await stopChild(api);

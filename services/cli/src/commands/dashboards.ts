@@ -1,17 +1,8 @@
 import path from 'node:path';
-import { LocalStack, StackConfigurationError } from '@bluelight/local-stack';
-import { createClickHouse, platformConfigSchema, platformEnv } from '@bluelight/service-kit';
 import type { Command } from 'commander';
-import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
-import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
-
-/** Where the previews read: as `bluelight report` does (the main job's database by default). */
-const clickhouseConfigSchema = platformConfigSchema
-  .pick({ CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true, CLICKHOUSE_CA_FILE: true })
-  .extend({
-    CLICKHOUSE_URL: platformEnv.CLICKHOUSE_URL.unwrap().optional(),
-    CLICKHOUSE_DATABASE: platformEnv.CLICKHOUSE_DATABASE.unwrap().default(MAIN_JOB_DATABASE),
-  });
+import { connectReader } from '../clickhouse-reader.js';
+import { ExitCode, UserFacingError } from '../exit-codes.js';
+import { MAIN_JOB_STACK } from '../main-job.js';
 
 function instant(name: string, value: string): Date {
   const date = new Date(value);
@@ -40,39 +31,22 @@ export function registerDashboardsCommands(program: Command): void {
     )
     .option('--stack <name>', 'local stack to read when CLICKHOUSE_URL is not set', MAIN_JOB_STACK)
     .action(async (options: { out: string; to?: string; from?: string; stack: string }) => {
-      const config = loadCommandConfig(clickhouseConfigSchema);
       const to = options.to ? instant('--to', options.to) : new Date();
       const from = options.from ? instant('--from', options.from) : undefined;
       if (from && from >= to)
         throw new UserFacingError('--from must be before --to', ExitCode.usage);
-      let url = config.CLICKHOUSE_URL;
-      if (url === undefined) {
-        try {
-          url = (await LocalStack.open({ name: options.stack })).clickhouseUrl;
-        } catch (error) {
-          if (error instanceof StackConfigurationError)
-            throw new UserFacingError(`--stack: ${error.message}`, ExitCode.usage);
-          throw error;
-        }
-      }
       // Loaded on use: Vega and the dashboards' module graph would slow every other command.
       const { writePreviews } = await import('@bluelight/dashboards/preview');
-      const client = createClickHouse({
-        url,
-        username: config.CLICKHOUSE_USER,
-        password: config.CLICKHOUSE_PASSWORD,
-        database: config.CLICKHOUSE_DATABASE,
-        caCertificate: config.CLICKHOUSE_CA_FILE,
-        application: 'bluelight-dashboards-preview',
-        // Reads only; the queries set their own settings (as the plugin's do), so not readonly=1.
-        settings: { readonly: '2' },
-      });
+      // Reads only; the queries set their own settings (as the plugin's do), so not readonly=1.
+      const { client, where } = await connectReader(
+        options.stack,
+        'bluelight-dashboards-preview',
+        '2',
+      );
       try {
         await client.ping().then((answer) => {
           if (!answer.success)
-            throw new UserFacingError(
-              `cannot read ClickHouse at ${url} (database ${config.CLICKHOUSE_DATABASE}): ${answer.error.message}`,
-            );
+            throw new UserFacingError(`cannot read ${where}: ${answer.error.message}`);
         });
         const written = await writePreviews(
           client,
