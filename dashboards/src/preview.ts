@@ -8,8 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import { escapeHtml as html, svgOf, type TopLevelSpec } from './charts.js';
 import {
   displayedValues,
   displayNameOverrides,
@@ -87,8 +86,6 @@ interface ValueMapping {
 }
 
 const ROW_PX = 30;
-const html = (text: unknown) =>
-  String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** Grafana's automatic decimals (valueFormats.ts `getDecimalsForValue`). */
 function autoDecimals(value: number): number {
@@ -163,13 +160,6 @@ export function formatValue(value: unknown, unit?: string, decimals?: number): s
 
 const isNumeric = (type: string) => /^(Nullable\()?(U?Int\d+|Float\d+|Decimal)/.test(type);
 const isTime = (type: string) => /^(Nullable\()?(DateTime|Date)/.test(type);
-
-async function svgOf(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
-}
 
 /** Long rows (one per time and value column, per label) as Vega-Lite wants them. */
 function longRows(result: Result) {

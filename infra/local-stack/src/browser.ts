@@ -109,3 +109,37 @@ export async function launchChromium(options: { executablePath?: string } = {}):
     ],
   });
 }
+
+/**
+ * Prints a self-contained HTML document to PDF in headless Chromium, on the paper its print CSS
+ * asks for (`@page`; A4 where it says none), with page numbers in the footer. Any request the
+ * document makes beyond itself is refused: a printed report must not depend on the network.
+ */
+export async function printPdf(
+  html: string,
+  options: { executablePath?: string } = {},
+): Promise<Uint8Array> {
+  const browser = await launchChromium(options);
+  try {
+    const page = await browser.newPage();
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      if (request.url().startsWith('data:') || request.url() === 'about:blank')
+        void request.continue();
+      else void request.abort();
+    });
+    await page.setContent(html, { waitUntil: 'load' });
+    await page.emulateMediaType('print');
+    return await page.pdf({
+      format: 'A4',
+      preferCSSPageSize: true,
+      printBackground: true,
+      displayHeaderFooter: true,
+      headerTemplate: '<span></span>',
+      footerTemplate:
+        '<div style="font-size:8px;width:100%;text-align:center;color:#555"><span class="pageNumber"></span> / <span class="totalPages"></span></div>',
+    });
+  } finally {
+    await browser.close();
+  }
+}

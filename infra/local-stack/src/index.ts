@@ -1,4 +1,4 @@
-export { ensureChromium, findChromium, launchChromium } from './browser.js';
+export { ensureChromium, findChromium, launchChromium, printPdf } from './browser.js';
 export {
   ensureKafkaJars,
   ensurePythonEnv,

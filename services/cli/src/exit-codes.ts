@@ -18,6 +18,8 @@ export const ExitCode = {
   noData: 6,
   /** `import --wait`: imported, but the figures did not take every imported event in time. */
   waitTimedOut: 7,
+  /** `report --format pdf`: a program it needs (Chromium) is missing and could not be installed. */
+  missingPrerequisite: 8,
 } as const;
 
 /** An error whose message is for the user as it stands (no stack trace needed). */

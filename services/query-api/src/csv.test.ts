@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flatten, toCsv, wantsCsv } from './csv.js';
+import { flatten, preferredType, toCsv, wantsCsv } from './csv.js';
 
 describe('flatten', () => {
   it('turns nested objects into dotted columns and plain lists into ;-joined fields', () => {
@@ -63,5 +63,24 @@ describe('wantsCsv', () => {
     expect(wantsCsv('*/*')).toBe(false);
     expect(wantsCsv('application/json, text/csv;q=0.9')).toBe(false);
     expect(wantsCsv('text/csv;q=0')).toBe(false);
+  });
+});
+
+describe('preferredType', () => {
+  const offered = ['application/json', 'text/csv', 'text/html'];
+
+  it('picks the offered type ranked highest, the first listed on a tie', () => {
+    // What a browser sends when it opens the URL: the HTML document.
+    expect(
+      preferredType('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', offered),
+    ).toBe('text/html');
+    expect(preferredType('application/json, text/html', offered)).toBe('application/json');
+    expect(preferredType('text/html;q=0.5, text/csv', offered)).toBe('text/csv');
+  });
+
+  it('is undefined when none of them is named (the route answers JSON)', () => {
+    expect(preferredType(undefined, offered)).toBeUndefined();
+    expect(preferredType('*/*', offered)).toBeUndefined();
+    expect(preferredType('text/html;q=0', offered)).toBeUndefined();
   });
 });

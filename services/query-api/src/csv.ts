@@ -58,15 +58,23 @@ export function toCsv(records: Record<string, unknown>[], columns?: string[]): s
 
 /** True when the client asked for CSV: `text/csv` among the types it accepts, ahead of JSON. */
 export function wantsCsv(accept: string | undefined): boolean {
-  if (!accept) return false;
+  return preferredType(accept, ['text/csv', 'application/json']) === 'text/csv';
+}
+
+/**
+ * Of the media types offered, the one the Accept header ranks highest (by q; the first listed
+ * on a tie); undefined when it names none of them (the route's JSON is the default).
+ */
+export function preferredType(accept: string | undefined, offered: string[]): string | undefined {
+  if (!accept) return undefined;
   let best: { type: string; q: number } | undefined;
   for (const part of accept.split(',')) {
     const [type = '', ...params] = part.split(';').map((piece) => piece.trim().toLowerCase());
     const qParam = params.find((param) => param.startsWith('q='));
     const q = qParam ? Number(qParam.slice(2)) : 1;
     if (!Number.isFinite(q) || q <= 0) continue;
-    if (type !== 'text/csv' && type !== 'application/json') continue;
+    if (!offered.includes(type)) continue;
     if (!best || q > best.q) best = { type, q };
   }
-  return best?.type === 'text/csv';
+  return best?.type;
 }

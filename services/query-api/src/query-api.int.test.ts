@@ -391,6 +391,42 @@ describe('GET /v1/reports/annual (real ClickHouse)', () => {
     expect(lines).toContain('calls_999_mean_wait,  average wait,seconds,13,,');
     expect(lines.at(-1)).toBe('');
   });
+
+  it('answers Accept: text/html with the printable document of the same figures', async () => {
+    const response = await api.get('/v1/reports/annual?from=2024-03-01&to=2024-03-31', {
+      accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+    const html = response.body;
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(/<script|<link|<img/i);
+    const row = (key: string) =>
+      new RegExp(`<tr data-key="${key}"[^>]*>(.*?)</tr>`).exec(html)?.[1] ?? '';
+    const values = (key: string) =>
+      [...row(key).matchAll(/data-value="([^"]*)"/g)].map((match) => match[1]);
+    // The same figures as the JSON above (hand-counted fixtures), the previous month beside them.
+    expect(values('fire_incidents')).toEqual(['8', '1', '']);
+    expect(values('attendance_standard_met')).toEqual([String(4 / 6), '', '0.8']);
+    expect(row('attendance_standard_met')).toContain('data-verdict="not met"');
+    expect(values('calls_999_within_10s')).toEqual(['0.6', '', '0.9']);
+    // Every chart, its series from the same report: March's 6 measured, 4 within the standard.
+    expect([...html.matchAll(/<figure class="chart" id="([^"]+)"/g)].map((m) => m[1])).toEqual([
+      'attendance-by-month',
+      'attendance-by-station',
+      'attendance-distribution',
+      'response-segments',
+      'calls-999-bands',
+      'availability-by-station',
+      'demand-7x24',
+      'categories-year-on-year',
+    ]);
+    const series = /data-chart="attendance-by-month" data-series="([^"]*)"/.exec(html)?.[1] ?? '';
+    const unescaped = series.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code)));
+    expect(JSON.parse(unescaped).rows).toMatchObject([
+      { month: '2024-03', n: 6, met: 4, share: 4 / 6 },
+    ]);
+  });
 });
 
 describe('read-only ClickHouse access', () => {

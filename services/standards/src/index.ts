@@ -20,4 +20,5 @@ export * from './load.js';
 export * from './operations/index.js';
 export * from './records.js';
 export * from './report.js';
+export * from './report-charts.js';
 export * from './report-operations.js';

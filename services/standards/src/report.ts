@@ -9,6 +9,7 @@ import {
 } from './incident-kpi.js';
 import type { VersionPart } from './kpi-common.js';
 import { versionsDuring } from './load.js';
+import { ATTENDED_FIRE, type ReportCharts, reportCharts } from './report-charts.js';
 import { operationsSection } from './report-operations.js';
 
 /** The standards each line of the annual report is computed from (ids of shipped standards). */
@@ -169,7 +170,6 @@ async function overall(
  * Fire incidents attended by Home Office category (RTCs apart from other special services):
  * cancelled incidents were not attended and are left out, counted apart (`cancelled`).
  */
-const ATTENDED_FIRE = `service = 'fire' AND cancelled = 0`;
 const CATEGORY_COUNTS = {
   aggregates: [
     `countIf(${ATTENDED_FIRE}) AS total`,
@@ -473,18 +473,28 @@ export async function annualReport(
   standards: StandardDefinition[],
   period: ReportPeriod,
   agencies: readonly string[],
-  options: { comparePrevious?: boolean } = {},
+  options: { comparePrevious?: boolean; charts?: boolean } = {},
 ) {
   checkReportRequest(standards, agencies);
-  const [current, previous, operations] = await Promise.all([
+  const [current, previous, operations, charts] = await Promise.all([
     reportFigures(client, standards, period, agencies),
     options.comparePrevious
       ? reportFigures(client, standards, previousPeriod(period), agencies)
       : null,
     // The period's "Appliances and cover" section (report-operations.ts).
     operationsSection(client, standards, period, agencies),
+    options.charts
+      ? reportCharts(client, standards, REPORT_STANDARDS, period, agencies)
+      : undefined,
   ]);
-  return { agencies: current.agencies, current, previous, operations };
+  // `charts` only when asked for (the document's series): the table's JSON stays as it was.
+  return {
+    agencies: current.agencies,
+    current,
+    previous,
+    operations,
+    ...(charts ? { charts: charts as ReportCharts } : {}),
+  };
 }
 
 export type AnnualReport = Awaited<ReturnType<typeof annualReport>>;
@@ -496,6 +506,23 @@ export interface ReportLine {
   value: number | null;
   previous: number | null;
   target: number | null;
+}
+
+const groupDigits = new Intl.NumberFormat('en-GB');
+
+/** One report value as people read it: 8,203 · 80.7% · 9.34 min · 9.40 s · n/a. */
+export function formatReportValue(unit: ReportLine['unit'], value: number | null): string {
+  if (value === null) return 'n/a';
+  switch (unit) {
+    case 'count':
+      return groupDigits.format(value);
+    case 'share':
+      return `${(value * 100).toFixed(1)}%`;
+    case 'minutes':
+      return `${value.toFixed(2)} min`;
+    default:
+      return `${value.toFixed(2)} s`;
+  }
 }
 
 /** The report as table lines, in the order of the published annual table. */

@@ -220,6 +220,12 @@ describe('bluelight report (real ClickHouse)', { timeout: 60_000 }, () => {
     expect(beforeEpoch.stderr).toContain(
       '--compare-previous: the previous period would start on 1969-01-01',
     );
+    // The charts' series go with the JSON (the document draws them itself), not the table.
+    const charts = await bluelight(['report', ...YEAR, '--agency', OURS, '--charts']);
+    expect(charts.code).toBe(2);
+    expect(charts.stderr).toBe(
+      'bluelight: --charts: goes with --format json (html and pdf always draw them), not table\n',
+    );
     const down = await bluelight(['report', ...YEAR], { CLICKHOUSE_URL: 'http://127.0.0.1:9' });
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('cannot read ClickHouse at http://127.0.0.1:9');

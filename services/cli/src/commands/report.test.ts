@@ -1,13 +1,8 @@
+import { formatReportValue as formatValue } from '@bluelight/standards';
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { UserFacingError } from '../exit-codes.js';
-import {
-  collectAgencies,
-  formatValue,
-  parseLondonDate,
-  reportAgencies,
-  reportCsv,
-} from './report.js';
+import { collectAgencies, parseLondonDate, reportAgencies, reportCsv } from './report.js';
 
 describe('bluelight report formatting', () => {
   it('shows each unit as the annual report does', () => {

@@ -1,5 +1,11 @@
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { LocalStack, StackConfigurationError } from '@bluelight/local-stack';
+import {
+  ensureChromium,
+  LocalStack,
+  printPdf,
+  StackConfigurationError,
+} from '@bluelight/local-stack';
 import { agencyCode } from '@bluelight/schemas';
 import {
   type ClickHouseClient,
@@ -9,7 +15,12 @@ import {
   platformConfigSchema,
   platformEnv,
 } from '@bluelight/service-kit';
-import type { AnnualReport, ReportLine, StandardDefinition } from '@bluelight/standards';
+import type {
+  AnnualReport,
+  formatReportValue,
+  ReportLine,
+  StandardDefinition,
+} from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { commaList } from '../arguments.js';
 import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
@@ -95,28 +106,15 @@ export function reportAgencies(asked: string[] | undefined, inData: string[]): s
   );
 }
 
-const groupDigits = new Intl.NumberFormat('en-GB');
-
-/** One report value as people read it: 8,203 · 80.7% · 9.34 min · 9.40 s · n/a. */
-export function formatValue(unit: ReportLine['unit'], value: number | null): string {
-  if (value === null) return 'n/a';
-  switch (unit) {
-    case 'count':
-      return groupDigits.format(value);
-    case 'share':
-      return `${(value * 100).toFixed(1)}%`;
-    case 'minutes':
-      return `${value.toFixed(2)} min`;
-    default:
-      return `${value.toFixed(2)} s`;
-  }
-}
-
 /**
  * The report as an aligned text table: the agencies it covers, then figure, this period,
  * previous period, target.
  */
-function reportTable(report: AnnualReport, lines: ReportLine[]): string {
+function reportTable(
+  report: AnnualReport,
+  lines: ReportLine[],
+  formatValue: typeof formatReportValue,
+): string {
   const { current, previous } = report;
   const header = [
     'figure',
@@ -163,11 +161,56 @@ export function reportCsv(lines: ReportLine[]): string {
   return `${[header, ...body].join('\r\n')}\r\n`;
 }
 
+const groupDigits = new Intl.NumberFormat('en-GB');
+
+/** The file `--format pdf` writes without `--out`: in the working directory, named by the period. */
+export const defaultPdfName = (from: string, to: string) => `annual-report-${from}-${to}.pdf`;
+
+/**
+ * Standard output, or the file named: written beside it and renamed once complete (as the
+ * records are), so a reader never opens half a report; its folder must exist.
+ */
+function writeOutput(file: string | undefined, content: string | Uint8Array): void {
+  if (file === undefined) {
+    process.stdout.write(content);
+    return;
+  }
+  const partial = `${file}.partial`;
+  try {
+    writeFileSync(partial, content);
+    renameSync(partial, file);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw new UserFacingError(`--out: cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The Chromium that prints the PDF: found, or installed (Debian's package, with progress on
+ * stderr) where this process may; otherwise what to install, with exit code 8.
+ */
+async function chromiumForPdf(): Promise<string> {
+  try {
+    return await ensureChromium((line) => process.stderr.write(`${line}\n`));
+  } catch (error) {
+    const name = (error as Error).name;
+    if (name === 'MissingPrerequisiteError' || name === 'CommandFailedError') {
+      throw new UserFacingError(
+        `--format pdf needs headless Chromium: ${(error as Error).message}`,
+        ExitCode.missingPrerequisite,
+      );
+    }
+    throw error;
+  }
+}
+
 interface ReportOptions {
   from: string;
   to: string;
   agency?: string[];
-  format: 'table' | 'json' | 'csv';
+  format: 'table' | 'json' | 'csv' | 'html' | 'pdf';
+  out?: string;
+  charts?: boolean;
   comparePrevious?: boolean;
   standards?: string;
   userStandards?: string;
@@ -175,7 +218,6 @@ interface ReportOptions {
   records?: string;
   only?: string;
   filter?: Record<string, string[]>;
-  out?: string;
 }
 
 /** `--filter station=LEEK,HANLEY` (repeatable): the figure's filters, as /v1/kpis takes them. */
@@ -304,13 +346,12 @@ export async function writeRecords(
   return written;
 }
 
-/** --only, --filter and --out go with --records; --records writes CSV, not the report's formats. */
+/** --only and --filter go with --records; --records writes CSV, not the report's formats. */
 function checkRecordsOptions(options: ReportOptions, command: Command): void {
   if (options.records === undefined) {
     for (const [option, given] of [
       ['--only', options.only],
       ['--filter', options.filter],
-      ['--out', options.out],
     ] as const) {
       if (given !== undefined) {
         throw new UserFacingError(`${option}: goes with --records <standard>`, ExitCode.usage);
@@ -350,9 +391,20 @@ export function registerReportCommand(program: Command): void {
       collectAgencies,
     )
     .addOption(
-      new Option('--format <format>', 'table, json or csv')
-        .choices(['table', 'json', 'csv'])
+      new Option(
+        '--format <format>',
+        'table, json, csv, html (a printable A4 document with charts) or pdf (that document printed by headless Chromium)',
+      )
+        .choices(['table', 'json', 'csv', 'html', 'pdf'])
         .default('table'),
+    )
+    .option(
+      '--out <file>',
+      'write the report (or the --records CSV) to this file instead of standard output (pdf: default annual-report-FROM-TO.pdf)',
+    )
+    .option(
+      '--charts',
+      'json: add the series the document draws its charts from (`charts`); html and pdf always draw them',
     )
     .option('--compare-previous', 'the previous period beside it (the same dates a year earlier)')
     .option(
@@ -368,7 +420,6 @@ export function registerReportCommand(program: Command): void {
       'with --records: narrow as /v1/kpis does, e.g. station=LEEK,HANLEY (repeatable)',
       collectFilter,
     )
-    .option('--out <file>', 'with --records: write the CSV to FILE instead of stdout')
     .option('--standards <dir>', 'a folder of standards YAML instead of the shipped ones')
     .option(
       '--user-standards <dir>',
@@ -381,13 +432,19 @@ export function registerReportCommand(program: Command): void {
     )
     .addHelpText(
       'after',
-      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nReads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.\n\nThe records behind a figure (CSV; a header alone and exit 6 when none match):\n  npx bluelight report --records fire-attendance-standard --from 2024-04-01 --to 2025-03-31 \\\n    --agency staffordshire-fire --only excluded --out excluded.csv`,
+      `\nExample:\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --compare-previous \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n  npx bluelight report --from 2023-04-01 --to 2024-03-31 --format pdf --out report-2023-24.pdf \\\n    --agency staffordshire-control,staffordshire-fire,staffordshire-police\n\nhtml and pdf put the previous period beside the period. pdf needs Chromium (installed where missing and possible; exit 8 where not). Reads what the main job (npm start) writes: ClickHouse at $CLICKHOUSE_URL, or else the local stack's, database $CLICKHOUSE_DATABASE (default ${MAIN_JOB_DATABASE}). Exit 6 when the period holds no data at all.\n\nThe records behind a figure (CSV; a header alone and exit 6 when none match):\n  npx bluelight report --records fire-attendance-standard --from 2024-04-01 --to 2025-03-31 \\\n    --agency staffordshire-fire --only excluded --out excluded.csv`,
     )
     .action(async (options: ReportOptions, command: Command) => {
       if (options.to < options.from) {
         throw new UserFacingError('--to: must not be before --from', ExitCode.usage);
       }
       checkRecordsOptions(options, command);
+      if (options.charts && (options.format === 'table' || options.format === 'csv')) {
+        throw new UserFacingError(
+          `--charts: goes with --format json (html and pdf always draw them), not ${options.format}`,
+          ExitCode.usage,
+        );
+      }
       const config = loadCommandConfig(clickhouseConfigSchema);
       const {
         annualReport,
@@ -397,6 +454,7 @@ export function registerReportCommand(program: Command): void {
         PERIOD_DAY_RANGE_MESSAGE,
         previousPeriod,
         coverageNotes,
+        formatReportValue,
         reportIsEmpty,
         reportLines,
         operationsSectionText,
@@ -408,7 +466,11 @@ export function registerReportCommand(program: Command): void {
           throw new UserFacingError(`--${option}: ${PERIOD_DAY_RANGE_MESSAGE}`, ExitCode.usage);
         }
       }
+      // The document (html, pdf) has the previous period beside the period wherever there is one.
+      const documentFormat = options.format === 'html' || options.format === 'pdf';
       const previousFrom = previousPeriod(options).from;
+      const comparePrevious =
+        options.comparePrevious === true || (documentFormat && isPeriodDay(previousFrom));
       if (options.comparePrevious && !isPeriodDay(previousFrom)) {
         throw new UserFacingError(
           `--compare-previous: the previous period would start on ${previousFrom}, before ${FIRST_PERIOD_DAY} (the first day ClickHouse's Date type holds)`,
@@ -426,6 +488,8 @@ export function registerReportCommand(program: Command): void {
         if (error instanceof StandardsError) throw new UserFacingError(error.message);
         throw error;
       }
+      // Chromium first, so a machine without it is told before the report is computed.
+      const chromium = options.format === 'pdf' ? await chromiumForPdf() : undefined;
       let url = config.CLICKHOUSE_URL;
       let where = 'CLICKHOUSE_URL';
       if (url === undefined) {
@@ -476,7 +540,7 @@ export function registerReportCommand(program: Command): void {
           standards,
           { from: options.from, to: options.to },
           agencies,
-          { comparePrevious: options.comparePrevious === true },
+          { comparePrevious, charts: documentFormat || options.charts === true },
         );
         if (reportIsEmpty(report.current)) {
           throw new UserFacingError(
@@ -487,15 +551,34 @@ export function registerReportCommand(program: Command): void {
         const lines = reportLines(report);
         // Figures that cover only part of the period (before a standard existed) say so.
         const notes = coverageNotes(report).map((note) => `* ${note}`);
-        if (options.format === 'json') {
-          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (documentFormat) {
+          const { productVersion, reportDocument } = await import(
+            '@bluelight/dashboards/report-document'
+          );
+          const html = await reportDocument(report as Parameters<typeof reportDocument>[0], {
+            standards,
+            generatedAt: new Date(),
+            productVersion: productVersion(),
+          });
+          if (options.format === 'html') {
+            writeOutput(options.out, html);
+          } else {
+            const file = options.out ?? defaultPdfName(options.from, options.to);
+            writeOutput(file, await printPdf(html, { executablePath: chromium }));
+            process.stderr.write(`report: ${file}\n`);
+          }
+        } else if (options.format === 'json') {
+          writeOutput(options.out, `${JSON.stringify(report, null, 2)}\n`);
         } else if (options.format === 'csv') {
-          process.stdout.write(reportCsv(lines));
+          writeOutput(options.out, reportCsv(lines));
           for (const note of notes) process.stderr.write(`${note}\n`);
         } else {
-          process.stdout.write(reportTable(report, lines));
-          process.stdout.write(`\n${operationsSectionText(report.operations).join('\n')}\n`);
-          if (notes.length > 0) process.stdout.write(`\n${notes.join('\n')}\n`);
+          const table = reportTable(report, lines, formatReportValue);
+          const operations = `\n${operationsSectionText(report.operations).join('\n')}\n`;
+          writeOutput(
+            options.out,
+            `${table}${operations}${notes.length > 0 ? `\n${notes.join('\n')}\n` : ''}`,
+          );
         }
       } catch (error) {
         if (error instanceof UserFacingError) throw error;

@@ -20,7 +20,9 @@ export async function landEvents(client: ClickHouseClient, events: object[]): Pr
   const byFamily = new Map<Family, object[]>();
   for (const event of events) {
     const family = FAMILIES[topicFor((event as BluelightEvent).event_type).family];
-    byFamily.set(family, [...(byFamily.get(family) ?? []), event]);
+    const own = byFamily.get(family);
+    if (own) own.push(event);
+    else byFamily.set(family, [event]);
   }
   for (const [family, own] of byFamily) {
     const firstOffset = nextOffset;

@@ -1,6 +1,8 @@
-import { annualReport, reportLines } from '@bluelight/standards';
+import { productVersion, reportDocument } from '@bluelight/dashboards/report-document';
+import { annualReport, isPeriodDay, previousPeriod, reportLines } from '@bluelight/standards';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { preferredType } from '../csv.js';
 import {
   agenciesRead,
   errorResponses,
@@ -27,6 +29,26 @@ const reportResponse = z.looseObject({
   ),
 });
 
+/** What the report is offered as: HTML only when asked for ahead of JSON and CSV. */
+const DOCUMENT_TYPES = ['application/json', 'text/csv', 'text/html'];
+
+/** A 200 answer's content types with the HTML document beside JSON and CSV. */
+function withHtml<Answer extends { content: Record<string, unknown> }>(answer: Answer) {
+  return {
+    ...answer,
+    content: {
+      ...answer.content,
+      'text/html': {
+        schema: z
+          .string()
+          .describe(
+            'The annual report as one self-contained, printable (A4) HTML document: the table beside the previous year and the targets, charts as SVG, appendices (docs/report.md).',
+          ),
+      },
+    },
+  };
+}
+
 /** `GET /v1/reports/annual`: the annual report's figures, optionally beside the previous period's. */
 export const reportsRoute: FastifyPluginAsyncZod<V1RouteOptions> = async (app, options) => {
   const { standards, clickhouse, schemas, v1 } = options;
@@ -41,11 +63,39 @@ export const reportsRoute: FastifyPluginAsyncZod<V1RouteOptions> = async (app, o
         tags: ['reports'],
         security,
         querystring: schemas.report,
-        response: { 200: jsonOrCsv(reportResponse, 'The report.'), ...errorResponses },
+        response: {
+          200: withHtml(
+            jsonOrCsv(
+              reportResponse,
+              'The report (JSON; CSV: its table lines; HTML: the printable document with charts).',
+            ),
+          ),
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
       const { from, to, comparePrevious } = request.query;
+      if (preferredType(request.headers.accept, DOCUMENT_TYPES) === 'text/html') {
+        // The document: the previous period beside it wherever there is one, and the charts.
+        const charted = await annualReport(
+          clickhouse,
+          standards,
+          { from, to },
+          v1.agenciesOf(request),
+          { comparePrevious: isPeriodDay(previousPeriod({ from, to }).from), charts: true },
+        );
+        const html = await reportDocument(charted as Parameters<typeof reportDocument>[0], {
+          standards,
+          generatedAt: new Date(),
+          productVersion: productVersion(),
+        });
+        return reply
+          .code(200)
+          .header('content-type', 'text/html; charset=utf-8')
+          .header('content-disposition', `inline; filename="annual-report-${from}-${to}.html"`)
+          .send(html);
+      }
       const report = await annualReport(
         clickhouse,
         standards,
