@@ -123,7 +123,7 @@ const SHAPE_CHANGES = {
   cliAgencies:
     'the CLI report table starts with the agencies it covers ("agencies: …" and a blank line)',
   standardsGroupings:
-    '/v1/standards lists the groupBy `agency` among each standard’s groupings (KPIs can be split by agency), and incident standards `area` (issue 16)',
+    '/v1/standards lists the groupBy `agency` among each standard’s groupings (KPIs can be split by agency), and incident standards `area`, `service`, `subtype`, `police_grading`, `area_type` and `stop_code` (issue 16: every categorical attribute the contract carries)',
   noneOption:
     'dashboard variables no longer offer "(none)" (the empty value): an incident or call whose creation or presentation never arrived has no service, station, category, risk band or queue, and no standard’s scope takes it',
   nullableTime:
@@ -332,8 +332,17 @@ function todaysCsvRecord(question: ApiQuestion, record: Record<string, string>) 
   apply(SHAPE_CHANGES.standardsGroupings);
   const groupings = shared.groupings
     .split(';')
-    .filter((grouping) => grouping !== 'agency' && grouping !== 'area');
+    .filter((grouping) => !addedGrouping(String(shared.subject), grouping));
   return { ...shared, groupings: groupings.join(';') };
+}
+
+/** SHAPE_CHANGES.standardsGroupings: a grouping a standard of `subject` has that round 1's had not. */
+function addedGrouping(subject: string, grouping: string): boolean {
+  const added =
+    subject === 'incidents'
+      ? ['agency', 'area', 'service', 'subtype', 'police_grading', 'area_type', 'stop_code']
+      : ['agency'];
+  return added.includes(grouping);
 }
 
 /** An API answer in the form both rounds share (`today`: with today's shape changes undone). */
@@ -360,7 +369,7 @@ function comparable(question: ApiQuestion, answer: ApiAnswer, today: boolean): u
       standards: (body.standards as Record<string, unknown>[]).map((standard) => ({
         ...standard,
         groupings: (standard.groupings as string[]).filter(
-          (grouping) => grouping !== 'agency' && grouping !== 'area',
+          (grouping) => !addedGrouping(String(standard.subject), grouping),
         ),
       })),
     };
