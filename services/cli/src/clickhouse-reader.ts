@@ -29,10 +29,18 @@ export async function connectReader(
    * settings (as the Grafana plugin's queries do, which the dashboard previews run).
    */
   readonly: '1' | '2' = '1',
-): Promise<{ client: ClickHouseClient; where: string }> {
+): Promise<{
+  client: ClickHouseClient;
+  /** Which ClickHouse and database, for messages. */
+  where: string;
+  url: string;
+  database: string;
+  /** Where the URL came from: `CLICKHOUSE_URL`, or the local stack's (it was not set). */
+  source: string;
+}> {
   const config = loadCommandConfig(clickhouseConfigSchema);
   let url = config.CLICKHOUSE_URL;
-  let where = `ClickHouse at ${url}`;
+  let source = 'CLICKHOUSE_URL';
   if (url === undefined) {
     try {
       url = (await LocalStack.open({ name: stack })).clickhouseUrl;
@@ -42,8 +50,9 @@ export async function connectReader(
       }
       throw error;
     }
-    where = `the local stack "${stack}" (CLICKHOUSE_URL is not set) at ${url}`;
+    source = `the local stack "${stack}" (CLICKHOUSE_URL is not set)`;
   }
+  const where = url === config.CLICKHOUSE_URL ? `ClickHouse at ${url}` : `${source} at ${url}`;
   const client = createClickHouse({
     url,
     username: config.CLICKHOUSE_USER,
@@ -53,5 +62,6 @@ export async function connectReader(
     application,
     settings: { readonly },
   });
-  return { client, where: `${where}, database ${config.CLICKHOUSE_DATABASE}` };
+  const database = config.CLICKHOUSE_DATABASE;
+  return { client, where: `${where}, database ${database}`, url, database, source };
 }

@@ -61,6 +61,7 @@ describe('bluelight dashboards preview', () => {
       'bluelight-call-handling',
       'bluelight-availability',
       'bluelight-pipeline',
+      'bluelight-appliances-cover',
     ];
     for (const uid of uids) {
       const file = path.join(out, `${uid}.html`);

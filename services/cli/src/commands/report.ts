@@ -1,20 +1,8 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import {
-  ensureChromium,
-  LocalStack,
-  printPdf,
-  StackConfigurationError,
-} from '@bluelight/local-stack';
+import { ensureChromium, printPdf } from '@bluelight/local-stack';
 import { agencyCode } from '@bluelight/schemas';
-import {
-  type ClickHouseClient,
-  ClickHouseError,
-  createClickHouse,
-  csvRecord,
-  platformConfigSchema,
-  platformEnv,
-} from '@bluelight/service-kit';
+import { type ClickHouseClient, ClickHouseError, csvRecord } from '@bluelight/service-kit';
 import type {
   AnnualReport,
   formatReportValue,
@@ -23,19 +11,9 @@ import type {
 } from '@bluelight/standards';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { commaList } from '../arguments.js';
-import { ExitCode, loadCommandConfig, UserFacingError } from '../exit-codes.js';
+import { connectReader } from '../clickhouse-reader.js';
+import { ExitCode, UserFacingError } from '../exit-codes.js';
 import { MAIN_JOB_DATABASE, MAIN_JOB_STACK } from '../main-job.js';
-
-/**
- * Where the report reads: as the main job writes unless the environment says otherwise — its
- * database, and (CLICKHOUSE_URL unset) the ClickHouse of its local stack, wherever that listens.
- */
-const clickhouseConfigSchema = platformConfigSchema
-  .pick({ CLICKHOUSE_USER: true, CLICKHOUSE_PASSWORD: true, CLICKHOUSE_CA_FILE: true })
-  .extend({
-    CLICKHOUSE_URL: platformEnv.CLICKHOUSE_URL.unwrap().optional(),
-    CLICKHOUSE_DATABASE: platformEnv.CLICKHOUSE_DATABASE.unwrap().default(MAIN_JOB_DATABASE),
-  });
 
 /** ClickHouse's answer when the database or its tables are not there (codes 81 and 60). */
 function isMissingSchema(error: unknown): boolean {
@@ -445,7 +423,6 @@ export function registerReportCommand(program: Command): void {
           ExitCode.usage,
         );
       }
-      const config = loadCommandConfig(clickhouseConfigSchema);
       const {
         annualReport,
         FIRST_PERIOD_DAY,
@@ -490,29 +467,12 @@ export function registerReportCommand(program: Command): void {
       }
       // Chromium first, so a machine without it is told before the report is computed.
       const chromium = options.format === 'pdf' ? await chromiumForPdf() : undefined;
-      let url = config.CLICKHOUSE_URL;
-      let where = 'CLICKHOUSE_URL';
-      if (url === undefined) {
-        try {
-          url = (await LocalStack.open({ name: options.stack })).clickhouseUrl;
-        } catch (error) {
-          if (error instanceof StackConfigurationError) {
-            throw new UserFacingError(`--stack: ${error.message}`, ExitCode.usage);
-          }
-          throw error;
-        }
-        where = `the local stack "${options.stack}" (CLICKHOUSE_URL is not set)`;
-      }
-      const database = config.CLICKHOUSE_DATABASE;
-      const client = createClickHouse({
+      const {
+        client,
         url,
-        username: config.CLICKHOUSE_USER,
-        password: config.CLICKHOUSE_PASSWORD,
-        database: config.CLICKHOUSE_DATABASE,
-        caCertificate: config.CLICKHOUSE_CA_FILE,
-        application: 'bluelight-report',
-        settings: { readonly: '1' },
-      });
+        database,
+        source: where,
+      } = await connectReader(options.stack, 'bluelight-report');
       try {
         const inData = options.agency ? [] : await agenciesInData(client);
         const noData = `in database ${database} at ${url} (${where}): no incidents, calls or appliance time; is it the database and ClickHouse the pipeline writes to (npm start writes ${MAIN_JOB_DATABASE} on the local stack)? Set CLICKHOUSE_DATABASE and CLICKHOUSE_URL`;
